@@ -1,0 +1,52 @@
+# dtmv: PostgreSQL extension (PGXS). `make demo`, `make test`, `make bench`
+# and `make shell` first run test/setup.sh, which installs what is missing.
+
+EXTENSION = dtmv
+EXTVERSION = 0.1
+MODULE_big = dtmv
+OBJS = src/dtmv.o src/twin_id.o src/actor.o
+DATA_built = dtmv--$(EXTVERSION).sql
+EXTRA_CLEAN = results regression.diffs regression.out output_iso tmp_check
+
+PG_CONFIG ?= pg_config
+PG_CPPFLAGS = -I$(srcdir)/src
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+ifdef DTMV_WERROR
+PG_CFLAGS += -Werror
+endif
+
+# pg_regress suites: sql/<name>.sql against expected/<name>.out
+REGRESS = identity registry rights
+REGRESS_OPTS = --load-extension=postgis --load-extension=pg_trgm --load-extension=dtmv
+
+# The install script is the concatenation of one file per concern.
+INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
+
+dtmv--$(EXTVERSION).sql: $(INSTALL_PARTS) Makefile
+	{ printf '%s\n' '-- generated from sql/install/*.sql by make; edit those files' \
+	    '\echo Use "CREATE EXTENSION dtmv" to load this file. \quit'; \
+	  cat $(INSTALL_PARTS); } > $@
+
+# Without the PostgreSQL server headers only the set-up targets below work.
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(wildcard $(PGXS)),)
+include $(PGXS)
+endif
+
+.PHONY: setup demo test bench shell
+setup:
+	bash test/setup.sh
+	$(MAKE) DTMV_WERROR=1
+	$(MAKE) install
+
+demo: setup
+	bash test/with-cluster.sh bash demo/run.sh
+
+test: setup
+	bash test/run-tests.sh
+
+bench: setup
+	bash test/bench/run.sh
+
+shell: setup
+	bash test/with-cluster.sh bash demo/shell.sh

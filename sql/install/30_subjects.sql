@@ -1,0 +1,211 @@
+-- Subjects: who holds rights (REQ-DT-05). A user, a system (metaverse, twin
+-- or 3rd-party service) or a group of subjects.
+
+CREATE TABLE dtmv.subjects (
+	subject_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	name text NOT NULL UNIQUE CHECK (name <> ''),
+	kind text NOT NULL DEFAULT 'user' CHECK (kind IN ('user', 'system', 'group')),
+	login regrole UNIQUE,
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CHECK (kind <> 'group' OR login IS NULL)
+);
+COMMENT ON TABLE dtmv.subjects IS
+	'who holds rights: users, systems and groups; a user or system may be mapped to a login role (REQ-DT-05)';
+
+CREATE TABLE dtmv.group_members (
+	group_id bigint NOT NULL REFERENCES dtmv.subjects ON DELETE CASCADE,
+	member_id bigint NOT NULL REFERENCES dtmv.subjects ON DELETE CASCADE,
+	PRIMARY KEY (group_id, member_id),
+	CHECK (group_id <> member_id)
+);
+CREATE INDEX ON dtmv.group_members (member_id);
+COMMENT ON TABLE dtmv.group_members IS
+	'membership of subjects in groups; a member holds every right of its groups, and is denied what they are denied';
+
+-- The acting subject, in C (src/actor.c): no GUC is involved.
+CREATE FUNCTION dtmv._set_acting_subject(subject bigint) RETURNS void
+	AS 'MODULE_PATHNAME', 'dtmv_set_acting_subject' LANGUAGE C STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION dtmv._set_acting_subject(bigint) IS
+	'internal: act as a subject until the end of the transaction; checks dtmv_gateway itself';
+CREATE FUNCTION dtmv._acting_subject() RETURNS bigint
+	AS 'MODULE_PATHNAME', 'dtmv_acting_subject' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION dtmv._acting_subject() IS
+	'internal: the subject set by dtmv.act_as() in this transaction, or NULL';
+CREATE FUNCTION dtmv._outer_role() RETURNS oid
+	AS 'MODULE_PATHNAME', 'dtmv_outer_role' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION dtmv._outer_role() IS
+	'internal: the role in effect outside any SECURITY DEFINER function';
+CREATE FUNCTION dtmv._outer_has_role(role text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'dtmv_outer_has_role' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION dtmv._outer_has_role(text) IS
+	'internal: whether the role outside any SECURITY DEFINER function has the privileges of a role';
+
+CREATE FUNCTION dtmv.current_subject() RETURNS bigint
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT coalesce(dtmv._acting_subject(),
+					(SELECT s.subject_id FROM dtmv.subjects s
+					  WHERE s.login = dtmv._outer_role()::regrole))
+$$;
+COMMENT ON FUNCTION dtmv.current_subject() IS
+	'the subject this statement acts as: the one set by dtmv.act_as(), else the one mapped to the current role, else NULL';
+
+-- The acting subject and every group it belongs to, directly or through
+-- other groups: the keys its rights are looked up under.
+CREATE FUNCTION dtmv.current_subjects() RETURNS bigint[]
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH RECURSIVE s(id) AS (
+		SELECT dtmv.current_subject()
+		UNION
+		SELECT m.group_id FROM dtmv.group_members m JOIN s ON m.member_id = s.id
+	)
+	SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM s WHERE id IS NOT NULL
+$$;
+COMMENT ON FUNCTION dtmv.current_subjects() IS
+	'the acting subject and all groups it belongs to, transitively';
+
+CREATE FUNCTION dtmv.whoami() RETURNS text
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT name FROM dtmv.subjects WHERE subject_id = dtmv.current_subject()
+$$;
+COMMENT ON FUNCTION dtmv.whoami() IS 'name of the subject this statement acts as, or NULL';
+
+CREATE FUNCTION dtmv._subject_id(subject text) RETURNS bigint
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	id bigint;
+BEGIN
+	SELECT s.subject_id INTO id FROM dtmv.subjects s WHERE s.name = subject;
+	IF id IS NULL THEN
+		RAISE EXCEPTION 'subject "%" does not exist', subject
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Create it with dtmv.create_subject().';
+	END IF;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION dtmv._subject_id(text) IS 'internal: id of a named subject; 42704 if there is none';
+
+CREATE FUNCTION dtmv._require_admin_role(what text) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT dtmv._outer_has_role('dtmv_admin') THEN
+		RAISE EXCEPTION 'permission denied to %', what
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = pg_catalog.format('Role %s does not have the privileges of dtmv_admin.',
+											  dtmv._outer_role()::regrole);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dtmv._require_admin_role(text) IS
+	'internal: 42501 unless the calling role has the privileges of dtmv_admin';
+
+CREATE FUNCTION dtmv._require_subject() RETURNS bigint
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me bigint := dtmv.current_subject();
+BEGIN
+	IF me IS NULL THEN
+		RAISE EXCEPTION 'role "%" is not mapped to a dtmv subject', dtmv._outer_role()::regrole
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'An administrator maps a login with dtmv.create_subject(name, login); a gateway may use dtmv.act_as().';
+	END IF;
+	RETURN me;
+END
+$$;
+COMMENT ON FUNCTION dtmv._require_subject() IS
+	'internal: the acting subject; 42501 if the statement acts as nobody';
+
+CREATE FUNCTION dtmv.create_subject(name text, login regrole DEFAULT NULL, kind text DEFAULT 'user')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	id bigint;
+BEGIN
+	PERFORM dtmv._require_admin_role('create subjects');
+	INSERT INTO dtmv.subjects (name, login, kind)
+		VALUES (create_subject.name, create_subject.login, create_subject.kind)
+		RETURNING subject_id INTO id;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION dtmv.create_subject(text, regrole, text) IS
+	'create a subject (kind user, system or group), mapped to a login role if given; dtmv_admin only (REQ-DT-05)';
+
+CREATE FUNCTION dtmv.create_group(name text) RETURNS bigint
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT dtmv.create_subject(name, NULL, 'group') $$;
+COMMENT ON FUNCTION dtmv.create_group(text) IS 'create a group subject; dtmv_admin only';
+
+CREATE FUNCTION dtmv.add_member(group_name text, member text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	gid bigint;
+BEGIN
+	PERFORM dtmv._require_admin_role('change group membership');
+	gid := dtmv._subject_id(group_name);
+	IF (SELECT kind FROM dtmv.subjects WHERE subject_id = gid) <> 'group' THEN
+		RAISE EXCEPTION 'subject "%" is not a group', group_name
+			USING ERRCODE = 'wrong_object_type';
+	END IF;
+	INSERT INTO dtmv.group_members (group_id, member_id)
+		VALUES (gid, dtmv._subject_id(member)) ON CONFLICT DO NOTHING;
+END
+$$;
+COMMENT ON FUNCTION dtmv.add_member(text, text) IS 'make a subject a member of a group; dtmv_admin only';
+
+CREATE FUNCTION dtmv.remove_member(group_name text, member text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_admin_role('change group membership');
+	DELETE FROM dtmv.group_members
+	 WHERE group_id = dtmv._subject_id(group_name) AND member_id = dtmv._subject_id(member);
+END
+$$;
+COMMENT ON FUNCTION dtmv.remove_member(text, text) IS 'remove a subject from a group; dtmv_admin only';
+
+CREATE FUNCTION dtmv.act_as(subject text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	id bigint;
+	k text;
+BEGIN
+	-- The check that matters is inside _set_acting_subject, in C, on the
+	-- outer role; this early check only gives the clearer message first.
+	IF NOT dtmv._outer_has_role('dtmv_gateway') THEN
+		RAISE EXCEPTION 'permission denied to act as subject "%"', subject
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'Only roles with the privileges of dtmv_gateway may call dtmv.act_as().';
+	END IF;
+	id := dtmv._subject_id(subject);
+	SELECT s.kind INTO k FROM dtmv.subjects s WHERE s.subject_id = id;
+	IF k = 'group' THEN
+		RAISE EXCEPTION 'cannot act as group "%"', subject
+			USING ERRCODE = 'wrong_object_type',
+				  DETAIL = 'Only users and systems act; groups only hold rights.';
+	END IF;
+	PERFORM dtmv._set_acting_subject(id);
+END
+$$;
+COMMENT ON FUNCTION dtmv.act_as(text) IS
+	'act for a subject until the transaction ends; dtmv_gateway only, 42501 for anyone else (REQ-DT-05)';

@@ -1,0 +1,296 @@
+-- Access rights (REQ-DT-05). See docs/rights.md for the model.
+--
+-- Rights and their bit numbers r (mask bit 1 << r):
+--   0 discover  1 read  2 interact  3 sync  4 control  5 admin
+-- Granting a right grants what it implies (admin: everything; interact,
+-- sync, control: read; read: discover). Revoking a right also revokes what
+-- implies it. A revoke is a standing denial and wins over any grant, to the
+-- subject or to any group it belongs to, on the twin or system-wide.
+--
+-- For row-level security each twin carries acl, a GIN-indexed bigint[] of
+-- keys derived from dtmv.grants (trigger below):
+--   r                  every twin: "holders of a system-wide grant of r"
+--   subject * 16 + r     that subject was granted r on this twin
+--   subject * 16 + 8 + r that subject was denied r on this twin
+-- (space-wide grants will add keys of their own: room is left below zero).
+-- The acting subject holds r on a twin iff the twin's acl overlaps
+-- dtmv.acl_probe(r) and does not overlap dtmv.acl_veto(r). The same test
+-- serves RLS and every function, so they cannot disagree.
+
+CREATE TABLE dtmv.grants (
+	subject_id bigint NOT NULL REFERENCES dtmv.subjects ON DELETE CASCADE,
+	twin dtmv.twin_id REFERENCES dtmv.twin_registry ON DELETE CASCADE,
+	granted integer NOT NULL DEFAULT 0 CHECK (granted BETWEEN 0 AND 63),
+	revoked integer NOT NULL DEFAULT 0 CHECK (revoked BETWEEN 0 AND 63),
+	CHECK (granted & revoked = 0),
+	UNIQUE NULLS NOT DISTINCT (subject_id, twin)
+);
+CREATE INDEX grants_twin ON dtmv.grants (twin);
+COMMENT ON TABLE dtmv.grants IS
+	'rights granted and revoked per subject, on one twin or system-wide (twin NULL); bit masks, see docs/rights.md (REQ-DT-05)';
+
+CREATE FUNCTION dtmv._right_names() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT '{discover,read,interact,sync,control,admin}'::text[] $$;
+COMMENT ON FUNCTION dtmv._right_names() IS 'internal: the rights, in bit order';
+
+CREATE FUNCTION dtmv._rights_mask(rights text) RETURNS integer
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	word text;
+	pos integer;
+	mask integer := 0;
+BEGIN
+	FOREACH word IN ARRAY string_to_array(coalesce(rights, ''), ',') LOOP
+		word := lower(btrim(word));
+		CONTINUE WHEN word = '';
+		pos := array_position(dtmv._right_names(), word);
+		IF pos IS NULL THEN
+			RAISE EXCEPTION 'unknown right "%"', word
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Rights are a comma list of discover, read, interact, sync, control, admin.';
+		END IF;
+		mask := mask | (1 << (pos - 1));
+	END LOOP;
+	IF mask = 0 THEN
+		RAISE EXCEPTION 'no right named in "%"', rights
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Rights are a comma list of discover, read, interact, sync, control, admin.';
+	END IF;
+	RETURN mask;
+END
+$$;
+COMMENT ON FUNCTION dtmv._rights_mask(text) IS 'internal: a comma list of rights as a bit mask; 22023 for an unknown right';
+
+CREATE FUNCTION dtmv._rights_text(mask integer) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT coalesce(string_agg(n, ',' ORDER BY i), '')
+	  FROM unnest(dtmv._right_names()) WITH ORDINALITY AS r(n, i)
+	 WHERE mask & (1 << (i::integer - 1)) <> 0
+$$;
+COMMENT ON FUNCTION dtmv._rights_text(integer) IS 'internal: a bit mask of rights as a comma list';
+
+-- What granting the rights in mask grants: the rights and all they imply.
+CREATE FUNCTION dtmv._rights_implied(mask integer) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT CASE WHEN mask & 32 <> 0 THEN 63
+				WHEN mask & (4 | 8 | 16) <> 0 THEN mask | 3
+				WHEN mask & 2 <> 0 THEN mask | 1
+				ELSE mask END
+$$;
+COMMENT ON FUNCTION dtmv._rights_implied(integer) IS 'internal: the rights and every right they imply';
+
+-- What revoking the rights in mask revokes: the rights and all that imply them.
+CREATE FUNCTION dtmv._rights_implying(mask integer) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT CASE WHEN mask & 1 <> 0 THEN 63
+				WHEN mask & 2 <> 0 THEN mask | 62
+				WHEN mask & (4 | 8 | 16) <> 0 THEN mask | 32
+				ELSE mask END
+$$;
+COMMENT ON FUNCTION dtmv._rights_implying(integer) IS 'internal: the rights and every right that implies one of them';
+
+CREATE FUNCTION dtmv.acl_probe(r integer) RETURNS bigint[]
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH me AS (SELECT dtmv.current_subjects() AS subs),
+	sys AS (
+		SELECT coalesce(bit_or(g.granted), 0) AS granted, coalesce(bit_or(g.revoked), 0) AS revoked
+		  FROM dtmv.grants g, me
+		 WHERE g.twin IS NULL AND g.subject_id = ANY (me.subs)
+	)
+	SELECT CASE
+		WHEN sys.revoked & (1 << r) <> 0 THEN '{}'::bigint[]
+		ELSE ARRAY(SELECT s * 16 + r FROM unnest(me.subs) s)
+			 || CASE WHEN sys.granted & (1 << r) <> 0 THEN ARRAY[r::bigint] ELSE '{}' END
+		END
+	  FROM me, sys
+$$;
+COMMENT ON FUNCTION dtmv.acl_probe(integer) IS
+	'acl keys under which the acting subject holds right number r (see docs/rights.md); empty if denied system-wide';
+
+CREATE FUNCTION dtmv.acl_veto(r integer) RETURNS bigint[]
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT ARRAY(SELECT s * 16 + 8 + r FROM unnest(dtmv.current_subjects()) s)
+$$;
+COMMENT ON FUNCTION dtmv.acl_veto(integer) IS
+	'acl keys that deny right number r to the acting subject (see docs/rights.md)';
+
+-- The acl of one twin, from dtmv.grants.
+CREATE FUNCTION dtmv._twin_acl(twin dtmv.twin_id) RETURNS bigint[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT array_agg(k ORDER BY k) FROM (
+		SELECT r::bigint AS k FROM generate_series(0, 5) r
+		UNION
+		SELECT g.subject_id * 16 + CASE WHEN g.granted & (1 << r) <> 0 THEN r ELSE 8 + r END
+		  FROM dtmv.grants g CROSS JOIN generate_series(0, 5) r
+		 WHERE g.twin = _twin_acl.twin AND (g.granted | g.revoked) & (1 << r) <> 0
+	) keys
+$$;
+COMMENT ON FUNCTION dtmv._twin_acl(dtmv.twin_id) IS 'internal: the acl keys of a twin, derived from dtmv.grants';
+
+CREATE FUNCTION dtmv._grants_refresh_acl() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP IN ('INSERT', 'UPDATE') THEN
+		UPDATE dtmv.twin_registry t SET acl = dtmv._twin_acl(t.id)
+		 WHERE t.id IN (SELECT n.twin FROM new_rows n WHERE n.twin IS NOT NULL);
+	END IF;
+	IF TG_OP IN ('DELETE', 'UPDATE') THEN
+		UPDATE dtmv.twin_registry t SET acl = dtmv._twin_acl(t.id)
+		 WHERE t.id IN (SELECT o.twin FROM old_rows o WHERE o.twin IS NOT NULL);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION dtmv._grants_refresh_acl() IS 'internal: keeps twin_registry.acl in step with dtmv.grants';
+CREATE TRIGGER grants_acl_insert AFTER INSERT ON dtmv.grants
+	REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION dtmv._grants_refresh_acl();
+CREATE TRIGGER grants_acl_update AFTER UPDATE ON dtmv.grants
+	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION dtmv._grants_refresh_acl();
+CREATE TRIGGER grants_acl_delete AFTER DELETE ON dtmv.grants
+	REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION dtmv._grants_refresh_acl();
+
+-- The rights the acting subject holds on a twin, as a mask; 0 for a twin
+-- that does not exist, so that a missing twin and a hidden one look alike.
+CREATE FUNCTION dtmv._effective_rights(twin dtmv.twin_id) RETURNS integer
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT coalesce(sum(1 << r), 0)::integer
+	  FROM dtmv.twin_registry t CROSS JOIN generate_series(0, 5) r
+	 WHERE t.id = _effective_rights.twin
+	   AND t.acl && dtmv.acl_probe(r) AND NOT t.acl && dtmv.acl_veto(r)
+$$;
+COMMENT ON FUNCTION dtmv._effective_rights(dtmv.twin_id) IS 'internal: mask of the rights the acting subject holds on a twin';
+
+CREATE FUNCTION dtmv.has_right(twin dtmv.twin_id, rights text) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT dtmv._effective_rights(twin) & dtmv._rights_mask(rights) = dtmv._rights_mask(rights)
+$$;
+COMMENT ON FUNCTION dtmv.has_right(dtmv.twin_id, text) IS
+	'whether the acting subject holds every right in a comma list on a twin (REQ-DT-05)';
+
+CREATE FUNCTION dtmv.my_rights(twin dtmv.twin_id) RETURNS text
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT dtmv._rights_text(dtmv._effective_rights(twin)) $$;
+COMMENT ON FUNCTION dtmv.my_rights(dtmv.twin_id) IS 'the rights the acting subject holds on a twin, as a comma list';
+
+-- 42501 naming the first missing right, unless the acting subject holds all.
+CREATE FUNCTION dtmv._require_rights(twin dtmv.twin_id, rights text) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	missing integer := dtmv._rights_mask(rights) & ~dtmv._effective_rights(twin);
+BEGIN
+	IF missing <> 0 THEN
+		RAISE EXCEPTION 'permission denied: % right on twin % is required',
+				split_part(dtmv._rights_text(missing), ',', 1), twin
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = pg_catalog.format('Subject %s lacks the right(s) %s on twin %s, or the twin does not exist.',
+											  coalesce(pg_catalog.quote_ident(dtmv.whoami()), '(none)'),
+											  dtmv._rights_text(missing), twin);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dtmv._require_rights(dtmv.twin_id, text) IS
+	'internal: raise 42501 naming the missing right unless the acting subject holds all the rights';
+
+-- One writer of dtmv.grants for all four calls below: mask_on is added to
+-- one column and removed from the other.
+CREATE FUNCTION dtmv._set_rights(subject bigint, twin dtmv.twin_id, mask_on integer, deny boolean)
+RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	INSERT INTO dtmv.grants AS g (subject_id, twin, granted, revoked)
+		VALUES (subject, twin,
+				CASE WHEN deny THEN 0 ELSE mask_on END,
+				CASE WHEN deny THEN mask_on ELSE 0 END)
+	ON CONFLICT (subject_id, twin) DO UPDATE
+		SET granted = CASE WHEN deny THEN g.granted & ~mask_on ELSE g.granted | mask_on END,
+			revoked = CASE WHEN deny THEN g.revoked | mask_on ELSE g.revoked & ~mask_on END
+$$;
+COMMENT ON FUNCTION dtmv._set_rights(bigint, dtmv.twin_id, integer, boolean) IS
+	'internal: record a grant (deny false) or a revoke (deny true) of a rights mask';
+
+CREATE FUNCTION dtmv.grant(twin dtmv.twin_id, subject text, rights text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_rights(twin, 'admin');
+	PERFORM dtmv._set_rights(dtmv._subject_id(subject), twin,
+							 dtmv._rights_implied(dtmv._rights_mask(rights)), false);
+END
+$$;
+COMMENT ON FUNCTION dtmv.grant(dtmv.twin_id, text, text) IS
+	'grant rights (comma list) on a twin to a subject or group, lifting an earlier revoke of them; needs admin on the twin (REQ-DT-05)';
+
+CREATE FUNCTION dtmv.revoke(twin dtmv.twin_id, subject text, rights text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_rights(twin, 'admin');
+	PERFORM dtmv._set_rights(dtmv._subject_id(subject), twin,
+							 dtmv._rights_implying(dtmv._rights_mask(rights)), true);
+END
+$$;
+COMMENT ON FUNCTION dtmv.revoke(dtmv.twin_id, text, text) IS
+	'revoke rights (comma list) on a twin from a subject or group: a denial that wins over any grant; needs admin on the twin (REQ-DT-05)';
+
+CREATE FUNCTION dtmv.clear_rights(twin dtmv.twin_id, subject text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_rights(twin, 'admin');
+	DELETE FROM dtmv.grants g WHERE g.twin = clear_rights.twin AND g.subject_id = dtmv._subject_id(subject);
+END
+$$;
+COMMENT ON FUNCTION dtmv.clear_rights(dtmv.twin_id, text) IS
+	'forget every grant and revoke of a subject on a twin; needs admin on the twin';
+
+CREATE FUNCTION dtmv.grant_system(subject text, rights text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_admin_role('grant system-wide rights');
+	PERFORM dtmv._set_rights(dtmv._subject_id(subject), NULL,
+							 dtmv._rights_implied(dtmv._rights_mask(rights)), false);
+END
+$$;
+COMMENT ON FUNCTION dtmv.grant_system(text, text) IS
+	'grant rights on every twin of this system to a subject or group; dtmv_admin only (REQ-DT-05)';
+
+CREATE FUNCTION dtmv.revoke_system(subject text, rights text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_admin_role('revoke system-wide rights');
+	PERFORM dtmv._set_rights(dtmv._subject_id(subject), NULL,
+							 dtmv._rights_implying(dtmv._rights_mask(rights)), true);
+END
+$$;
+COMMENT ON FUNCTION dtmv.revoke_system(text, text) IS
+	'deny rights on every twin of this system to a subject or group, winning over any grant; dtmv_admin only';

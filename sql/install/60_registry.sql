@@ -1,0 +1,250 @@
+-- Registry functions (REQ-DT-02..04, REQ-MV-01, REQ-DT-08 characteristic).
+
+-- This database's own system of a kind ('twin' or 'metaverse'), created on
+-- first use with a random number (so that federated systems need not agree
+-- on numbers beforehand). Created lazily rather than at CREATE EXTENSION so
+-- that pg_dump restores the original number with the table's data.
+CREATE FUNCTION dtmv.local_system(kind text DEFAULT 'twin') RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	no integer;
+BEGIN
+	IF kind NOT IN ('twin', 'metaverse') THEN
+		RAISE EXCEPTION 'a local system is of kind twin or metaverse, not "%"', kind
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT s.system_no INTO no FROM dtmv.systems s WHERE s.is_local AND s.kind = local_system.kind;
+	WHILE no IS NULL LOOP
+		INSERT INTO dtmv.systems (system_no, name, kind, is_local, description)
+		VALUES ((random() * 1073741823)::integer,
+				current_database() || ' ' || local_system.kind || ' system',
+				local_system.kind, true, 'this database''s own ' || local_system.kind || ' system')
+		ON CONFLICT DO NOTHING
+		RETURNING system_no INTO no;
+		IF no IS NULL THEN	-- lost a race, or drew a taken number
+			SELECT s.system_no INTO no FROM dtmv.systems s WHERE s.is_local AND s.kind = local_system.kind;
+		END IF;
+	END LOOP;
+	RETURN no;
+END
+$$;
+COMMENT ON FUNCTION dtmv.local_system(text) IS
+	'number of this database''s own twin or metaverse system, created on first use (REQ-DT-02)';
+
+CREATE FUNCTION dtmv.register_system(name text, kind text, system_no integer,
+									 fdw_server name DEFAULT NULL, description text DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_admin_role('register systems');
+	INSERT INTO dtmv.systems (system_no, name, kind, fdw_server, description)
+		VALUES (register_system.system_no, register_system.name, register_system.kind,
+				register_system.fdw_server, register_system.description);
+	RETURN system_no;
+END
+$$;
+COMMENT ON FUNCTION dtmv.register_system(text, text, integer, name, text) IS
+	'register a remote twin, metaverse or 3rd-party system under its own number; dtmv_admin only (REQ-SI-01, REQ-SI-02b)';
+
+CREATE FUNCTION dtmv.create_twin(kind text, name text, properties jsonb DEFAULT '{}',
+								 model_uri text DEFAULT NULL, physical_binding text DEFAULT NULL,
+								 sync_period interval DEFAULT NULL, sync_priority integer DEFAULT 0)
+RETURNS dtmv.twin_id
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me bigint := dtmv._require_subject();
+	sys integer := dtmv.local_system('twin');
+	id dtmv.twin_id := dtmv.twin_id_generate(sys);
+BEGIN
+	INSERT INTO dtmv.twin_registry (id, system_no, kind, name, properties, model_uri,
+									sync_period, sync_priority, created_by, acl)
+	VALUES (id, sys, create_twin.kind, create_twin.name, coalesce(create_twin.properties, '{}'),
+			create_twin.model_uri, create_twin.sync_period, coalesce(create_twin.sync_priority, 0),
+			me, '{}');
+	INSERT INTO dtmv.twin_states (twin, physical_binding) VALUES (id, create_twin.physical_binding);
+	PERFORM dtmv._set_rights(me, id, 63, false);	-- the creator administers it
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION dtmv.create_twin(text, text, jsonb, text, text, interval, integer) IS
+	'register a twin in the local twin system; the creator gets admin on it (REQ-DT-01, REQ-DT-02)';
+
+CREATE FUNCTION dtmv.update_twin(twin dtmv.twin_id, name text DEFAULT NULL, properties jsonb DEFAULT NULL,
+								 model_uri text DEFAULT NULL, sync_period interval DEFAULT NULL,
+								 sync_priority integer DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_rights(twin, 'control');
+	UPDATE dtmv.twin_registry t
+	   SET name = coalesce(update_twin.name, t.name),
+		   properties = coalesce(update_twin.properties, t.properties),
+		   model_uri = coalesce(update_twin.model_uri, t.model_uri),
+		   sync_period = coalesce(update_twin.sync_period, t.sync_period),
+		   sync_priority = coalesce(update_twin.sync_priority, t.sync_priority),
+		   updated_at = now()
+	 WHERE t.id = update_twin.twin;
+END
+$$;
+COMMENT ON FUNCTION dtmv.update_twin(dtmv.twin_id, text, jsonb, text, interval, integer) IS
+	'change the given attributes of a twin (NULL keeps one); needs control on the twin';
+
+CREATE FUNCTION dtmv.drop_twin(twin dtmv.twin_id) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_rights(twin, 'admin');
+	DELETE FROM dtmv.twin_registry t WHERE t.id = drop_twin.twin;
+END
+$$;
+COMMENT ON FUNCTION dtmv.drop_twin(dtmv.twin_id) IS 'remove a twin with its state, rights and world memberships; needs admin';
+
+CREATE FUNCTION dtmv.twin_info(twin dtmv.twin_id) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	rights integer := dtmv._effective_rights(twin);
+	info jsonb;
+BEGIN
+	PERFORM dtmv._require_rights(twin, 'discover');
+	SELECT jsonb_build_object(
+			   'id', t.id, 'system', t.system_no, 'system_name', s.name, 'kind', t.kind,
+			   'name', t.name, 'properties', t.properties, 'model_uri', t.model_uri,
+			   'sync_period', t.sync_period, 'sync_priority', t.sync_priority,
+			   'created_at', t.created_at, 'updated_at', t.updated_at,
+			   'rights', dtmv._rights_text(rights),
+			   'worlds', coalesce((SELECT jsonb_agg(w.name ORDER BY w.name)
+									 FROM dtmv.world_twins wt JOIN dtmv.worlds w USING (world_id)
+									WHERE wt.twin = t.id), '[]'))
+		   || CASE WHEN rights & 2 <> 0 THEN
+				  jsonb_build_object('reported', st.reported, 'desired', st.desired,
+									 'reported_at', st.reported_at, 'desired_at', st.desired_at,
+									 'physical_binding', st.physical_binding)
+			  ELSE '{}' END
+	  INTO info
+	  FROM dtmv.twin_registry t
+	  JOIN dtmv.systems s USING (system_no)
+	  LEFT JOIN dtmv.twin_states st ON st.twin = t.id
+	 WHERE t.id = twin_info.twin;
+	RETURN info;
+END
+$$;
+COMMENT ON FUNCTION dtmv.twin_info(dtmv.twin_id) IS
+	'what the acting subject may know of a twin: the registry entry with discover, its state and binding too with read (REQ-DT-04, REQ-MV-01)';
+
+-- Runs as the caller, so RLS on dtmv.twins filters the result; dynamic SQL so
+-- that each search uses the index of the criteria actually given.
+CREATE FUNCTION dtmv.search_twins(kind text DEFAULT NULL, name text DEFAULT NULL,
+								  properties jsonb DEFAULT NULL, system integer DEFAULT NULL,
+								  max integer DEFAULT 100)
+RETURNS SETOF dtmv.twins
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	q text := 'SELECT * FROM dtmv.twins t WHERE true';
+BEGIN
+	IF kind IS NOT NULL THEN q := q || ' AND t.kind = $1'; END IF;
+	IF name IS NOT NULL THEN
+		q := q || ' AND t.name ILIKE ''%'' || regexp_replace($2, ''([\\%_])'', ''\\\1'', ''g'') || ''%''';
+	END IF;
+	IF properties IS NOT NULL THEN q := q || ' AND t.properties @> $3'; END IF;
+	IF system IS NOT NULL THEN q := q || ' AND t.system_no = $4'; END IF;
+	q := q || ' ORDER BY t.id LIMIT $5';
+	RETURN QUERY EXECUTE q USING kind, name, properties, system, max;
+END
+$$;
+COMMENT ON FUNCTION dtmv.search_twins(text, text, jsonb, integer, integer) IS
+	'twins the acting subject may discover, by kind, name substring (case-insensitive), jsonb properties containment and system, oldest first (REQ-DT-03)';
+
+CREATE FUNCTION dtmv.create_world(name text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	id bigint;
+BEGIN
+	INSERT INTO dtmv.worlds (name, system_no, owner_subject)
+		VALUES (create_world.name, dtmv.local_system('metaverse'), dtmv._require_subject())
+		RETURNING world_id INTO id;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION dtmv.create_world(text) IS
+	'create a virtual world in the local metaverse system, owned by the acting subject';
+
+CREATE FUNCTION dtmv._require_world_owner(world bigint) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM dtmv.worlds w WHERE w.world_id = world
+					  AND w.owner_subject = dtmv.current_subject())
+	   AND NOT dtmv._outer_has_role('dtmv_admin') THEN
+		RAISE EXCEPTION 'permission denied: only the owner of world % may change which twins it uses', world
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dtmv._require_world_owner(bigint) IS 'internal: 42501 unless the acting subject owns the world';
+
+CREATE FUNCTION dtmv.use_twin(world bigint, twin dtmv.twin_id) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_world_owner(world);
+	PERFORM dtmv._require_rights(twin, 'read');
+	INSERT INTO dtmv.world_twins (world_id, twin, added_by)
+		VALUES (world, twin, dtmv.current_subject()) ON CONFLICT DO NOTHING;
+END
+$$;
+COMMENT ON FUNCTION dtmv.use_twin(bigint, dtmv.twin_id) IS
+	'use a twin in a world; needs ownership of the world and read on the twin (REQ-MV-02, scenario 7.1.3)';
+
+CREATE FUNCTION dtmv.unuse_twin(world bigint, twin dtmv.twin_id) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_world_owner(world);
+	DELETE FROM dtmv.world_twins wt WHERE wt.world_id = world AND wt.twin = unuse_twin.twin;
+END
+$$;
+COMMENT ON FUNCTION dtmv.unuse_twin(bigint, dtmv.twin_id) IS 'stop using a twin in a world; needs ownership of the world';
+
+CREATE FUNCTION dtmv.set_sync_priority(twin dtmv.twin_id, subject text, priority integer) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_rights(twin, 'admin');
+	INSERT INTO dtmv.sync_priorities AS p (twin, subject_id, priority)
+		VALUES (twin, dtmv._subject_id(subject), priority)
+	ON CONFLICT (twin, subject_id) DO UPDATE SET priority = excluded.priority;
+END
+$$;
+COMMENT ON FUNCTION dtmv.set_sync_priority(dtmv.twin_id, text, integer) IS
+	'the sync priority characteristic of a twin for a subject or group (REQ-DT-08); higher wins; needs admin on the twin';
+
+CREATE FUNCTION dtmv.sync_priority(twin dtmv.twin_id) RETURNS integer
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT coalesce((SELECT max(p.priority) FROM dtmv.sync_priorities p
+					  WHERE p.twin = sync_priority.twin
+						AND p.subject_id = ANY (dtmv.current_subjects())),
+					(SELECT t.sync_priority FROM dtmv.twin_registry t WHERE t.id = sync_priority.twin))
+$$;
+COMMENT ON FUNCTION dtmv.sync_priority(dtmv.twin_id) IS
+	'the acting subject''s sync priority on a twin: the highest set for it or its groups, else the twin''s default (REQ-DT-08)';
