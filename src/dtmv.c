@@ -6,6 +6,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "utils/guc.h"
 
 #include "actor.h"
 
@@ -17,4 +18,7 @@ void
 _PG_init(void)
 {
 	ActorInit();
+
+	/* No dtmv.* setting exists but ours; none names who is acting. */
+	MarkGUCPrefixReserved("dtmv");
 }

@@ -124,3 +124,20 @@ CREATE FUNCTION dtmv.twin_created_at(twin dtmv.twin_id) RETURNS timestamptz
 	AS 'MODULE_PATHNAME', 'dtmv_twin_id_created_at' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION dtmv.twin_created_at(dtmv.twin_id) IS
 	'when the twin_id was generated, to the millisecond';
+
+CREATE FUNCTION dtmv.twin_id_smaller(dtmv.twin_id, dtmv.twin_id) RETURNS dtmv.twin_id
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT CASE WHEN $1 OPERATOR(dtmv.<=) $2 THEN $1 ELSE $2 END $$;
+COMMENT ON FUNCTION dtmv.twin_id_smaller(dtmv.twin_id, dtmv.twin_id) IS 'the smaller of two twin_ids (for min)';
+CREATE FUNCTION dtmv.twin_id_larger(dtmv.twin_id, dtmv.twin_id) RETURNS dtmv.twin_id
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT CASE WHEN $1 OPERATOR(dtmv.>=) $2 THEN $1 ELSE $2 END $$;
+COMMENT ON FUNCTION dtmv.twin_id_larger(dtmv.twin_id, dtmv.twin_id) IS 'the larger of two twin_ids (for max)';
+CREATE AGGREGATE dtmv.min(dtmv.twin_id) (
+	SFUNC = dtmv.twin_id_smaller, STYPE = dtmv.twin_id, SORTOP = <, COMBINEFUNC = dtmv.twin_id_smaller, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE dtmv.min(dtmv.twin_id) IS 'the oldest twin_id';
+CREATE AGGREGATE dtmv.max(dtmv.twin_id) (
+	SFUNC = dtmv.twin_id_larger, STYPE = dtmv.twin_id, SORTOP = >, COMBINEFUNC = dtmv.twin_id_larger, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE dtmv.max(dtmv.twin_id) IS 'the newest twin_id';

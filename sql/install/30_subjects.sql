@@ -42,7 +42,7 @@ COMMENT ON FUNCTION dtmv._outer_has_role(text) IS
 
 CREATE FUNCTION dtmv.current_subject() RETURNS bigint
 LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 	SELECT coalesce(dtmv._acting_subject(),
 					(SELECT s.subject_id FROM dtmv.subjects s
@@ -55,7 +55,7 @@ COMMENT ON FUNCTION dtmv.current_subject() IS
 -- other groups: the keys its rights are looked up under.
 CREATE FUNCTION dtmv.current_subjects() RETURNS bigint[]
 LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 	WITH RECURSIVE s(id) AS (
 		SELECT dtmv.current_subject()
@@ -69,7 +69,7 @@ COMMENT ON FUNCTION dtmv.current_subjects() IS
 
 CREATE FUNCTION dtmv.whoami() RETURNS text
 LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 	SELECT name FROM dtmv.subjects WHERE subject_id = dtmv.current_subject()
 $$;
@@ -77,7 +77,7 @@ COMMENT ON FUNCTION dtmv.whoami() IS 'name of the subject this statement acts as
 
 CREATE FUNCTION dtmv._subject_id(subject text) RETURNS bigint
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	id bigint;
@@ -95,7 +95,7 @@ COMMENT ON FUNCTION dtmv._subject_id(text) IS 'internal: id of a named subject; 
 
 CREATE FUNCTION dtmv._require_admin_role(what text) RETURNS void
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	IF NOT dtmv._outer_has_role('dtmv_admin') THEN
@@ -111,7 +111,7 @@ COMMENT ON FUNCTION dtmv._require_admin_role(text) IS
 
 CREATE FUNCTION dtmv._require_subject() RETURNS bigint
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	me bigint := dtmv.current_subject();
@@ -130,7 +130,7 @@ COMMENT ON FUNCTION dtmv._require_subject() IS
 CREATE FUNCTION dtmv.create_subject(name text, login regrole DEFAULT NULL, kind text DEFAULT 'user')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	id bigint;
@@ -147,13 +147,13 @@ COMMENT ON FUNCTION dtmv.create_subject(text, regrole, text) IS
 
 CREATE FUNCTION dtmv.create_group(name text) RETURNS bigint
 LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$ SELECT dtmv.create_subject(name, NULL, 'group') $$;
 COMMENT ON FUNCTION dtmv.create_group(text) IS 'create a group subject; dtmv_admin only';
 
 CREATE FUNCTION dtmv.add_member(group_name text, member text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	gid bigint;
@@ -172,7 +172,7 @@ COMMENT ON FUNCTION dtmv.add_member(text, text) IS 'make a subject a member of a
 
 CREATE FUNCTION dtmv.remove_member(group_name text, member text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_admin_role('change group membership');
@@ -184,7 +184,7 @@ COMMENT ON FUNCTION dtmv.remove_member(text, text) IS 'remove a subject from a g
 
 CREATE FUNCTION dtmv.act_as(subject text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	id bigint;

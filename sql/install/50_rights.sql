@@ -36,7 +36,7 @@ COMMENT ON FUNCTION dtmv._right_names() IS 'internal: the rights, in bit order';
 
 CREATE FUNCTION dtmv._rights_mask(rights text) RETURNS integer
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	word text;
@@ -66,7 +66,7 @@ COMMENT ON FUNCTION dtmv._rights_mask(text) IS 'internal: a comma list of rights
 
 CREATE FUNCTION dtmv._rights_text(mask integer) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 	SELECT coalesce(string_agg(n, ',' ORDER BY i), '')
 	  FROM unnest(dtmv._right_names()) WITH ORDINALITY AS r(n, i)
@@ -98,7 +98,7 @@ COMMENT ON FUNCTION dtmv._rights_implying(integer) IS 'internal: the rights and 
 
 CREATE FUNCTION dtmv.acl_probe(r integer) RETURNS bigint[]
 LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 	WITH me AS (SELECT dtmv.current_subjects() AS subs),
 	sys AS (
@@ -118,7 +118,7 @@ COMMENT ON FUNCTION dtmv.acl_probe(integer) IS
 
 CREATE FUNCTION dtmv.acl_veto(r integer) RETURNS bigint[]
 LANGUAGE sql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 	SELECT ARRAY(SELECT s * 16 + 8 + r FROM unnest(dtmv.current_subjects()) s)
 $$;
@@ -128,7 +128,7 @@ COMMENT ON FUNCTION dtmv.acl_veto(integer) IS
 -- The acl of one twin, from dtmv.grants.
 CREATE FUNCTION dtmv._twin_acl(twin dtmv.twin_id) RETURNS bigint[]
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 	SELECT array_agg(k ORDER BY k) FROM (
 		SELECT r::bigint AS k FROM generate_series(0, 5) r
@@ -142,7 +142,7 @@ COMMENT ON FUNCTION dtmv._twin_acl(dtmv.twin_id) IS 'internal: the acl keys of a
 
 CREATE FUNCTION dtmv._grants_refresh_acl() RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	IF TG_OP IN ('INSERT', 'UPDATE') THEN
@@ -168,7 +168,7 @@ CREATE TRIGGER grants_acl_delete AFTER DELETE ON dtmv.grants
 -- that does not exist, so that a missing twin and a hidden one look alike.
 CREATE FUNCTION dtmv._effective_rights(twin dtmv.twin_id) RETURNS integer
 LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 	SELECT coalesce(sum(1 << r), 0)::integer
 	  FROM dtmv.twin_registry t CROSS JOIN generate_series(0, 5) r
@@ -179,7 +179,7 @@ COMMENT ON FUNCTION dtmv._effective_rights(dtmv.twin_id) IS 'internal: mask of t
 
 CREATE FUNCTION dtmv.has_right(twin dtmv.twin_id, rights text) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 	SELECT dtmv._effective_rights(twin) & dtmv._rights_mask(rights) = dtmv._rights_mask(rights)
 $$;
@@ -188,14 +188,14 @@ COMMENT ON FUNCTION dtmv.has_right(dtmv.twin_id, text) IS
 
 CREATE FUNCTION dtmv.my_rights(twin dtmv.twin_id) RETURNS text
 LANGUAGE sql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$ SELECT dtmv._rights_text(dtmv._effective_rights(twin)) $$;
 COMMENT ON FUNCTION dtmv.my_rights(dtmv.twin_id) IS 'the rights the acting subject holds on a twin, as a comma list';
 
 -- 42501 naming the first missing right, unless the acting subject holds all.
 CREATE FUNCTION dtmv._require_rights(twin dtmv.twin_id, rights text) RETURNS void
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	missing integer := dtmv._rights_mask(rights) & ~dtmv._effective_rights(twin);
@@ -218,7 +218,7 @@ COMMENT ON FUNCTION dtmv._require_rights(dtmv.twin_id, text) IS
 CREATE FUNCTION dtmv._set_rights(subject bigint, twin dtmv.twin_id, mask_on integer, deny boolean)
 RETURNS void
 LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 	INSERT INTO dtmv.grants AS g (subject_id, twin, granted, revoked)
 		VALUES (subject, twin,
@@ -233,7 +233,7 @@ COMMENT ON FUNCTION dtmv._set_rights(bigint, dtmv.twin_id, integer, boolean) IS
 
 CREATE FUNCTION dtmv.grant(twin dtmv.twin_id, subject text, rights text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_rights(twin, 'admin');
@@ -246,7 +246,7 @@ COMMENT ON FUNCTION dtmv.grant(dtmv.twin_id, text, text) IS
 
 CREATE FUNCTION dtmv.revoke(twin dtmv.twin_id, subject text, rights text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_rights(twin, 'admin');
@@ -259,7 +259,7 @@ COMMENT ON FUNCTION dtmv.revoke(dtmv.twin_id, text, text) IS
 
 CREATE FUNCTION dtmv.clear_rights(twin dtmv.twin_id, subject text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_rights(twin, 'admin');
@@ -271,7 +271,7 @@ COMMENT ON FUNCTION dtmv.clear_rights(dtmv.twin_id, text) IS
 
 CREATE FUNCTION dtmv.grant_system(subject text, rights text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_admin_role('grant system-wide rights');
@@ -284,7 +284,7 @@ COMMENT ON FUNCTION dtmv.grant_system(text, text) IS
 
 CREATE FUNCTION dtmv.revoke_system(subject text, rights text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_admin_role('revoke system-wide rights');

@@ -6,7 +6,7 @@
 -- that pg_dump restores the original number with the table's data.
 CREATE FUNCTION dtmv.local_system(kind text DEFAULT 'twin') RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	no integer;
@@ -37,7 +37,7 @@ CREATE FUNCTION dtmv.register_system(name text, kind text, system_no integer,
 									 fdw_server name DEFAULT NULL, description text DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_admin_role('register systems');
@@ -55,7 +55,7 @@ CREATE FUNCTION dtmv.create_twin(kind text, name text, properties jsonb DEFAULT 
 								 sync_period interval DEFAULT NULL, sync_priority integer DEFAULT 0)
 RETURNS dtmv.twin_id
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	me bigint := dtmv._require_subject();
@@ -80,7 +80,7 @@ CREATE FUNCTION dtmv.update_twin(twin dtmv.twin_id, name text DEFAULT NULL, prop
 								 sync_priority integer DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_rights(twin, 'control');
@@ -99,7 +99,7 @@ COMMENT ON FUNCTION dtmv.update_twin(dtmv.twin_id, text, jsonb, text, interval, 
 
 CREATE FUNCTION dtmv.drop_twin(twin dtmv.twin_id) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_rights(twin, 'admin');
@@ -110,7 +110,7 @@ COMMENT ON FUNCTION dtmv.drop_twin(dtmv.twin_id) IS 'remove a twin with its stat
 
 CREATE FUNCTION dtmv.twin_info(twin dtmv.twin_id) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	rights integer := dtmv._effective_rights(twin);
@@ -149,7 +149,7 @@ CREATE FUNCTION dtmv.search_twins(kind text DEFAULT NULL, name text DEFAULT NULL
 								  max integer DEFAULT 100)
 RETURNS SETOF dtmv.twins
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	q text := 'SELECT * FROM dtmv.twins t WHERE true';
@@ -169,7 +169,7 @@ COMMENT ON FUNCTION dtmv.search_twins(text, text, jsonb, integer, integer) IS
 
 CREATE FUNCTION dtmv.create_world(name text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	id bigint;
@@ -185,7 +185,7 @@ COMMENT ON FUNCTION dtmv.create_world(text) IS
 
 CREATE FUNCTION dtmv._require_world_owner(world bigint) RETURNS void
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM dtmv.worlds w WHERE w.world_id = world
@@ -200,7 +200,7 @@ COMMENT ON FUNCTION dtmv._require_world_owner(bigint) IS 'internal: 42501 unless
 
 CREATE FUNCTION dtmv.use_twin(world bigint, twin dtmv.twin_id) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_world_owner(world);
@@ -214,7 +214,7 @@ COMMENT ON FUNCTION dtmv.use_twin(bigint, dtmv.twin_id) IS
 
 CREATE FUNCTION dtmv.unuse_twin(world bigint, twin dtmv.twin_id) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_world_owner(world);
@@ -225,7 +225,7 @@ COMMENT ON FUNCTION dtmv.unuse_twin(bigint, dtmv.twin_id) IS 'stop using a twin 
 
 CREATE FUNCTION dtmv.set_sync_priority(twin dtmv.twin_id, subject text, priority integer) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_rights(twin, 'admin');
@@ -239,7 +239,7 @@ COMMENT ON FUNCTION dtmv.set_sync_priority(dtmv.twin_id, text, integer) IS
 
 CREATE FUNCTION dtmv.sync_priority(twin dtmv.twin_id) RETURNS integer
 LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 	SELECT coalesce((SELECT max(p.priority) FROM dtmv.sync_priorities p
 					  WHERE p.twin = sync_priority.twin
