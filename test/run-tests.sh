@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Every dtmv test, each suite in its own throwaway cluster (test/with-cluster.sh):
+#   1. pg_regress: sql/<name>.sql against expected/<name>.out
+#   2. isolation:  test/isolation/specs/*.spec (pg_isolation_regress)
+#   3. pgTAP:      test/pgtap/*.sql (pg_prove)
+# Prints the diffs of any failure and exits non-zero if any suite failed.
+# Assumes dtmv is built and installed (make test does both first).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+passed=0
+failed=0
+suite() {
+	local name=$1
+	shift
+	echo "=== $name"
+	if "$@"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		echo "=== $name FAILED"
+	fi
+}
+
+regress() {
+	rm -f regression.diffs
+	if ! make -s installcheck; then
+		[[ -f regression.diffs ]] && cat regression.diffs
+		return 1
+	fi
+}
+isolation() {
+	local bindir
+	bindir=$(dirname "$(pg_config --pgxs)")/../../src/test/isolation
+	rm -rf test/isolation/output
+	mkdir -p test/isolation/output
+	local specs
+	specs=$(cd test/isolation/specs && ls *.spec | sed 's/\.spec$//')
+	if ! "$bindir/pg_isolation_regress" --inputdir=test/isolation --outputdir=test/isolation/output \
+		--load-extension=postgis --load-extension=pg_trgm --load-extension=dtmv $specs; then
+		cat test/isolation/output/regression.diffs 2>/dev/null
+		return 1
+	fi
+}
+pgtap() {
+	createdb dtmv_tap &&
+		psql -q -v ON_ERROR_STOP=1 -d dtmv_tap \
+			-c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION dtmv CASCADE' &&
+		pg_prove -d dtmv_tap --failures test/pgtap/*.sql
+}
+
+export -f regress isolation pgtap
+suite "pg_regress" test/with-cluster.sh bash -c regress
+suite "isolation" test/with-cluster.sh bash -c isolation
+suite "pgTAP" test/with-cluster.sh bash -c pgtap
+
+echo "dtmv test suites: $passed passed, $failed failed"
+((failed == 0))

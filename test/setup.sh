@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs, where missing, what building and testing dtmv needs on Debian
+# bookworm: PostgreSQL 15 server and headers, PostGIS 3, pgTAP and pg_prove,
+# libpq. As root it installs them from Debian's packages; otherwise it says
+# what to install and stops.
+set -euo pipefail
+packages=(
+	make gcc
+	postgresql-15 postgresql-server-dev-15 postgresql-common
+	postgresql-15-postgis-3
+	postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
+	libpq-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+	if [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) != "install ok installed" ]]; then
+		missing+=("$p")
+	fi
+done
+if ((${#missing[@]} == 0)); then
+	exit 0
+fi
+if ((EUID != 0)); then
+	echo "dtmv needs these Debian packages: ${missing[*]}" >&2
+	echo "install them as root (apt-get install ${missing[*]}) or run this as root" >&2
+	exit 1
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
