@@ -1,12 +1,6 @@
 -- Nobody becomes another subject by a GUC, a forged argument, a direct call
 -- or a SECURITY DEFINER trick; only dtmv_gateway may act_as (REQ-DT-05).
-\set QUIET 1
-\set ON_ERROR_STOP 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-BEGIN;
-SET search_path = public, dtmv;
+\ir psql.inc
 SELECT plan(16);
 
 CREATE ROLE tap_alice LOGIN IN ROLE dtmv_user;

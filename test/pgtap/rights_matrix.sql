@@ -1,11 +1,5 @@
 -- Each right, granted and revoked, seen on plain SELECTs and in functions (REQ-DT-05).
-\set QUIET 1
-\set ON_ERROR_STOP 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-BEGIN;
-SET search_path = public, dtmv;
+\ir psql.inc
 SELECT plan(42);
 
 CREATE ROLE tap_owner LOGIN IN ROLE dtmv_user;
