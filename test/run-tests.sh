@@ -3,6 +3,7 @@
 #   1. pg_regress: sql/<name>.sql against expected/<name>.out
 #   2. isolation:  test/isolation/specs/*.spec (pg_isolation_regress)
 #   3. pgTAP:      test/pgtap/*.sql (pg_prove)
+#   4. demo:       demo/run.sh plays every scenario without error
 # Prints the diffs of any failure and exits non-zero if any suite failed.
 # Assumes dtmv is built and installed (make test does both first).
 set -uo pipefail
@@ -52,6 +53,8 @@ export -f regress isolation pgtap
 suite "pg_regress" test/with-cluster.sh bash -c regress
 suite "isolation" test/with-cluster.sh bash -c isolation
 suite "pgTAP" test/with-cluster.sh bash -c pgtap
+# The demo must keep playing end to end: it stops at its first error.
+suite "demo" test/with-cluster.sh bash -c 'bash demo/run.sh >/dev/null'
 
 echo "dtmv test suites: $passed passed, $failed failed"
 ((failed == 0))

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Helpers for the benchmarks: run SQL, time statements with psql's \timing
+# and take the median of several runs, print ratios. Benchmarks print
+# figures; they never fail a build on a figure.
+
+# psql quietly against the bench database
+bsql() { psql -X -q -v ON_ERROR_STOP=1 -d "${BENCH_DB:-dtmv_bench}" "$@"; }
+
+# median_ms REPS PREPARE_SQL SQL: runs PREPARE_SQL (untimed) then SQL (timed)
+# REPS times, each in its own session, and prints the median in ms.
+median_ms() {
+	local reps=$1 prepare=$2 sql=$3 i times=()
+	for ((i = 0; i < reps; i++)); do
+		times+=("$(
+			{ printf '%s\n' "$prepare" '\timing on' "$sql"; } |
+				bsql -o /dev/null 2>&1 -f - | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1
+		)")
+	done
+	printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+
+# ratio A B: A/B with two decimals
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
