@@ -9,6 +9,7 @@
 #include "utils/guc.h"
 
 #include "actor.h"
+#include "sync_lock.h"
 
 PG_MODULE_MAGIC;
 
@@ -18,6 +19,7 @@ void
 _PG_init(void)
 {
 	ActorInit();
+	SyncLockInit();
 
 	/* No dtmv.* setting exists but ours; none names who is acting. */
 	MarkGUCPrefixReserved("dtmv");

@@ -231,7 +231,7 @@ BEGIN
 	PERFORM dtmv._require_rights(twin, 'admin');
 	INSERT INTO dtmv.sync_priorities AS p (twin, subject_id, priority)
 		VALUES (twin, dtmv._subject_id(subject), priority)
-	ON CONFLICT (twin, subject_id) DO UPDATE SET priority = excluded.priority;
+	ON CONFLICT ON CONSTRAINT sync_priorities_pkey DO UPDATE SET priority = excluded.priority;
 END
 $$;
 COMMENT ON FUNCTION dtmv.set_sync_priority(dtmv.twin_id, text, integer) IS

@@ -1,25 +1,7 @@
--- Privileges and row-level security (REQ-DT-05). Clients only read
--- relations, always through RLS; every write goes through a function that
--- checks rights itself. Nothing here is granted to PUBLIC.
-
-REVOKE ALL ON ALL TABLES IN SCHEMA dtmv FROM PUBLIC;
-REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA dtmv FROM PUBLIC;
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA dtmv TO dtmv_user;
--- The acting-subject setter checks dtmv_gateway itself; it is kept from
--- everyone anyway, as act_as is its only caller.
-REVOKE EXECUTE ON FUNCTION dtmv._set_acting_subject(bigint) FROM dtmv_user;
--- Type I/O and operator support must stay callable by anyone using the type.
-GRANT EXECUTE ON FUNCTION
-	dtmv.twin_id_in(cstring), dtmv.twin_id_out(dtmv.twin_id),
-	dtmv.twin_id_recv(internal), dtmv.twin_id_send(dtmv.twin_id),
-	dtmv.twin_id_eq(dtmv.twin_id, dtmv.twin_id), dtmv.twin_id_ne(dtmv.twin_id, dtmv.twin_id),
-	dtmv.twin_id_lt(dtmv.twin_id, dtmv.twin_id), dtmv.twin_id_le(dtmv.twin_id, dtmv.twin_id),
-	dtmv.twin_id_gt(dtmv.twin_id, dtmv.twin_id), dtmv.twin_id_ge(dtmv.twin_id, dtmv.twin_id),
-	dtmv.twin_id_cmp(dtmv.twin_id, dtmv.twin_id), dtmv.twin_id_sortsupport(internal),
-	dtmv.twin_id_hash(dtmv.twin_id), dtmv.twin_id_hash_extended(dtmv.twin_id, bigint),
-	dtmv.twin_id(uuid), dtmv.twin_system(dtmv.twin_id), dtmv.twin_created_at(dtmv.twin_id),
-	dtmv.twin_id_smaller(dtmv.twin_id, dtmv.twin_id), dtmv.twin_id_larger(dtmv.twin_id, dtmv.twin_id)
-	TO PUBLIC;
+-- Row-level security on the registry and rights relations (REQ-DT-05).
+-- Clients only read relations, always through RLS; every write goes through
+-- a function that checks rights itself. EXECUTE privileges for every file
+-- come last, in 99_privileges.sql.
 
 GRANT SELECT ON dtmv.subjects, dtmv.group_members, dtmv.systems, dtmv.twins, dtmv.twin_states,
 	dtmv.worlds, dtmv.world_twins, dtmv.sync_priorities, dtmv.grants TO dtmv_user;

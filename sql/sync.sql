@@ -1,0 +1,133 @@
+-- The priority sync queue (REQ-DT-07, REQ-DT-08, scenario 7.1.3), in one
+-- session; the races are in test/isolation/specs/sync_*.spec.
+SET search_path = public, dtmv;
+\set SHOW_CONTEXT never
+-- attempt(): run a statement, show its SQLSTATE, message and detail, with
+-- twin ids (new each run) masked.
+CREATE SCHEMA regress_sync;
+GRANT USAGE ON SCHEMA regress_sync TO PUBLIC;
+CREATE FUNCTION regress_sync.attempt(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	st text; msg text; det text;
+BEGIN
+	EXECUTE q;
+	RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+	RETURN regexp_replace(st || ': ' || msg || ' / ' || coalesce(det, ''),
+						  '[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}', '<twin>', 'g');
+END
+$$;
+CREATE ROLE regress_sy_owner LOGIN IN ROLE dtmv_user;
+CREATE ROLE regress_sy_low LOGIN IN ROLE dtmv_user;
+CREATE ROLE regress_sy_mid LOGIN IN ROLE dtmv_user;
+CREATE ROLE regress_sy_high LOGIN IN ROLE dtmv_user;
+CREATE ROLE regress_sy_gw LOGIN IN ROLE dtmv_gateway;
+SELECT count(*) FROM (VALUES
+	(dtmv.create_subject('sy_owner', 'regress_sy_owner')),
+	(dtmv.create_subject('sy_low', 'regress_sy_low')),
+	(dtmv.create_subject('sy_mid', 'regress_sy_mid')),
+	(dtmv.create_subject('sy_high', 'regress_sy_high')),
+	(dtmv.create_subject('sy_gateway', 'regress_sy_gw', 'system'))) s;
+
+-- One robot twin used in three worlds; three users with different priorities.
+SET ROLE regress_sy_owner;
+SELECT dtmv.create_twin('robot', 'Welding robot', sync_priority => 0) AS robot \gset
+SELECT dtmv.create_twin('lamp', 'Lamp') AS lamp \gset
+SELECT dtmv.use_twin(dtmv.create_world(w), :'robot') FROM unnest('{sy factory,sy training,sy showroom}'::text[]) w;
+SELECT dtmv.grant(:'robot', u, 'sync') FROM unnest('{sy_low,sy_mid,sy_high}'::text[]) u;
+SELECT dtmv.set_sync_priority(:'robot', 'sy_low', 1);
+SELECT dtmv.set_sync_priority(:'robot', 'sy_mid', 5);
+SELECT dtmv.set_sync_priority(:'robot', 'sy_high', 9);
+
+-- The sync right is needed to request.
+SET ROLE regress_sy_low;
+SELECT regress_sync.attempt(format('SELECT dtmv.request_sync(%L)', :'lamp'));
+SELECT dtmv.sync_priority(:'robot') AS low_priority;
+
+-- Requests from three users; a second request while the first is pending is the same request.
+SET ROLE regress_sy_low;
+SELECT dtmv.request_sync(:'robot') AS low_req \gset
+SELECT dtmv.request_sync(:'robot') = :low_req AS same_request;
+SET ROLE regress_sy_high;
+SELECT dtmv.request_sync(:'robot') AS high_req \gset
+SET ROLE regress_sy_mid;
+SELECT dtmv.request_sync(:'robot') AS mid_req \gset
+SELECT dtmv.sync_status(:mid_req);
+SELECT dtmv.sync_status(:high_req);              -- not mid's request
+-- Only gateways claim.
+SELECT * FROM dtmv.claim_sync();
+
+-- The gateway claims: the highest priority runs; the others join its batch.
+SET ROLE regress_sy_gw;
+SELECT request_id = :high_req AS high_runs, priority, requested_by, batch_size FROM dtmv.claim_sync();
+SELECT count(*) AS second_claim_finds_nothing FROM dtmv.claim_sync();
+SELECT request_id, dtmv.sync_status(request_id) FROM (VALUES (:low_req), (:mid_req), (:high_req)) v(request_id);
+
+-- While priority 9 runs, mid (5) is refused with TW001 (REQ-DT-08 note 1) ...
+SET ROLE regress_sy_mid;
+SELECT regress_sync.attempt(format('SELECT dtmv.request_sync(%L)', :'robot'));
+-- ... while the owner, at the twin's default priority 0, is refused too,
+SET ROLE regress_sy_owner;
+SELECT regress_sync.attempt(format('SELECT dtmv.request_sync(%L)', :'robot'));
+-- and a request at the same priority is accepted for the next run.
+SELECT dtmv.set_sync_priority(:'robot', 'sy_owner', 9);
+SELECT dtmv.request_sync(:'robot') AS next_req \gset
+SELECT dtmv.sync_status(:next_req);
+
+-- Completion stores the reported state and answers the whole batch.
+SET ROLE regress_sy_gw;
+SELECT dtmv.complete_sync(:low_req, true);       -- not running
+SELECT dtmv.complete_sync(:high_req, true, '{"arm": "home", "temp": 41}');
+SELECT dtmv.complete_sync(:high_req, true);      -- twice
+SELECT request_id, dtmv.sync_status(request_id)
+  FROM (VALUES (:low_req), (:mid_req), (:high_req), (:next_req)) v(request_id);
+SET ROLE regress_sy_owner;
+SELECT reported FROM dtmv.twin_states WHERE twin = :'robot';
+
+-- The request made during the run is next; a failed run answers only itself.
+SET ROLE regress_sy_gw;
+SELECT request_id = :next_req AS next_runs FROM dtmv.claim_sync();
+SET ROLE regress_sy_low;
+SELECT regress_sync.attempt(format('SELECT dtmv.request_sync(%L)', :'robot')); -- refused: 9 runs
+SET ROLE regress_sy_gw;
+SELECT dtmv.complete_sync(:next_req, false);
+SELECT dtmv.sync_status(:next_req);
+SET ROLE regress_sy_low;
+SELECT dtmv.request_sync(:'robot') AS low_again \gset
+SET ROLE regress_sy_gw;
+SELECT request_id = :low_again AS low_runs FROM dtmv.claim_sync();
+SELECT dtmv.complete_sync(:low_again, true);
+
+-- Users see their own requests; gateways see all.
+SET ROLE regress_sy_mid;
+SELECT status FROM dtmv.sync_requests ORDER BY request_id;
+SET ROLE regress_sy_gw;
+SELECT count(*) AS gateway_sees FROM dtmv.sync_requests WHERE twin = :'robot';
+
+-- A lease that expires makes the request claimable again; the late
+-- completion is refused.
+SET ROLE regress_sy_high;
+SELECT dtmv.request_sync(:'robot') AS leased \gset
+SET ROLE regress_sy_gw;
+SELECT request_id = :leased AS claimed FROM dtmv.claim_sync(lease => '10 ms', session_lock => false);
+SELECT pg_sleep(0.05);
+SELECT dtmv.recover_syncs() AS recovered;
+SELECT dtmv.sync_status(:leased);
+SELECT dtmv.complete_sync(:leased, true);
+SELECT request_id = :leased AS claimed_again FROM dtmv.claim_sync();
+SELECT dtmv.complete_sync(:leased, true);
+
+-- Periodic sync: a twin whose period has elapsed gets a request (REQ-DT-07).
+SET ROLE regress_sy_owner;
+SELECT dtmv.create_twin('meter', 'Water meter', sync_period => '1 hour') AS meter \gset
+SET ROLE regress_sy_gw;
+SELECT dtmv.queue_due_syncs() AS due_now;        -- not yet due
+RESET ROLE;
+UPDATE dtmv.sync_schedule SET next_due = now() - interval '1 second' WHERE twin = :'meter';
+SET ROLE regress_sy_gw;
+SELECT dtmv.queue_due_syncs() AS due_now;
+SELECT dtmv.queue_due_syncs() AS due_again;      -- rescheduled, and one is pending anyway
+SELECT requested_by IS NULL AS by_the_twin_system, twin = :'meter' AS meter FROM dtmv.claim_sync();
+RESET ROLE;
+SELECT next_due > now() + interval '59 minutes' AS rescheduled FROM dtmv.sync_schedule WHERE twin = :'meter';
