@@ -193,10 +193,10 @@ BEGIN
 		st.running_request := NULL;
 	END IF;
 	IF st.running_request IS NOT NULL AND st.running_priority > priority THEN
-		RAISE EXCEPTION 'a sync of higher priority is in progress on twin %', twin
+		RAISE EXCEPTION 'a sync of higher priority (%) is in progress on the twin', st.running_priority
 			USING ERRCODE = 'TW001',
-				  DETAIL = pg_catalog.format('Sync request %s, at priority %s, holds the twin; this request''s priority is %s.',
-											  st.running_request, st.running_priority, priority),
+				  DETAIL = pg_catalog.format('Sync request %s, at priority %s, holds twin %s; this request''s priority is %s.',
+											  st.running_request, st.running_priority, twin, priority),
 				  HINT = 'Request again once it completes (REQ-DT-08).';
 	END IF;
 	IF subject IS NOT NULL THEN
