@@ -10,6 +10,7 @@
 
 #include "actor.h"
 #include "sync_lock.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -20,6 +21,7 @@ _PG_init(void)
 {
 	ActorInit();
 	SyncLockInit();
+	WorkerInit();
 
 	/* No dtmv.* setting exists but ours; none names who is acting. */
 	MarkGUCPrefixReserved("dtmv");

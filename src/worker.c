@@ -1,0 +1,122 @@
+/*
+ * worker.c
+ *		Periodic sync without client polling (REQ-DT-07 "at an appropriate
+ *		period").
+ *
+ * When dtmv is in shared_preload_libraries, one background worker connects
+ * to the database named by dtmv.database and, every
+ * dtmv.sync_check_interval milliseconds, queues a sync request for each
+ * twin whose sync period has elapsed (dtmv.queue_due_syncs) and requeues
+ * syncs whose gateway died or whose lease expired (dtmv.recover_syncs).
+ * Until the extension is created in that database it only waits.  Without
+ * preloading, everything else works and a gateway may call the same two
+ * functions itself.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "worker.h"
+
+static char *worker_database = NULL;
+static int	worker_interval_ms = 1000;
+
+void
+WorkerInit(void)
+{
+	BackgroundWorker worker;
+
+	DefineCustomIntVariable("dtmv.sync_check_interval",
+							"How often the dtmv background worker looks for twins due to sync.",
+							NULL, &worker_interval_ms, 1000, 10, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	/* A postmaster-level setting can only be defined while preloading. */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	DefineCustomStringVariable("dtmv.database",
+							   "Database in which the dtmv background worker queues periodic syncs.",
+							   NULL, &worker_database, "postgres",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 10;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "dtmv");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "dtmv_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "dtmv periodic sync");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "dtmv periodic sync");
+	RegisterBackgroundWorker(&worker);
+}
+
+/* one round: queue due syncs and recover dead ones, in one transaction */
+static void
+worker_round(void)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (OidIsValid(get_extension_oid("dtmv", true)))
+	{
+		pgstat_report_activity(STATE_RUNNING, "dtmv: queue due syncs");
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute("SELECT dtmv.queue_due_syncs(1000), dtmv.recover_syncs()", false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "dtmv periodic sync query failed");
+		SPI_finish();
+	}
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+void
+dtmv_worker_main(Datum main_arg)
+{
+	MemoryContext round_context;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	BackgroundWorkerInitializeConnection(worker_database, NULL, 0);
+	ereport(LOG,
+			(errmsg("dtmv periodic sync worker started in database \"%s\"", worker_database)));
+
+	round_context = AllocSetContextCreate(TopMemoryContext, "dtmv worker round",
+										  ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		MemoryContext old;
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 worker_interval_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		old = MemoryContextSwitchTo(round_context);
+		worker_round();
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(round_context);
+	}
+}

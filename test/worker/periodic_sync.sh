@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# REQ-DT-07: with dtmv preloaded, the background worker queues a sync for a
+# twin whose sync period has elapsed, with no client polling; without
+# preloading, nothing is queued by itself. Each part in its own cluster.
+# Prints "ok"/"not ok" lines and exits non-zero on a failure.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+# Create a twin with a 1-second period, then wait up to $2 seconds for a
+# request queued by the twin system (subject NULL); print how many.
+check() {
+	psql -X -q -v ON_ERROR_STOP=1 <<'SQL' >/dev/null || return 1
+CREATE EXTENSION dtmv CASCADE;
+SELECT dtmv.create_subject('owner');
+BEGIN;
+SELECT dtmv.act_as('owner');
+SELECT dtmv.create_twin('meter', 'Water meter', sync_period => '1 second');
+COMMIT;
+SQL
+	local waited=0 n=0
+	while ((waited < $1)); do
+		sleep 1
+		waited=$((waited + 1))
+		n=$(psql -X -At -c "SELECT count(*) FROM dtmv.sync_requests WHERE subject_id IS NULL")
+		((n > 0)) && break
+	done
+	echo "$n"
+}
+export -f check
+
+failed=0
+with=$(test/with-cluster.sh --preload -o dtmv.sync_check_interval=200 bash -c 'check 30' 2>/dev/null | grep -E '^[0-9]+$' | tail -1)
+if [[ $with =~ ^[0-9]+$ ]] && ((with > 0)); then
+	echo "ok 1 - preloaded: the worker queued a periodic sync ($with request(s))"
+else
+	echo "not ok 1 - preloaded: no periodic sync was queued within 30 s (got '$with')"
+	failed=1
+fi
+without=$(test/with-cluster.sh bash -c 'check 3' 2>/dev/null | grep -E '^[0-9]+$' | tail -1)
+if [[ $without == 0 ]]; then
+	echo "ok 2 - not preloaded: nothing queued by itself in 3 s"
+else
+	echo "not ok 2 - not preloaded: expected no request, got '$without'"
+	failed=1
+fi
+exit $failed
