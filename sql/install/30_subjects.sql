@@ -41,12 +41,13 @@ COMMENT ON FUNCTION dtmv._outer_has_role(text) IS
 	'internal: whether the role outside any SECURITY DEFINER function has the privileges of a role';
 
 CREATE FUNCTION dtmv.current_subject() RETURNS bigint
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-	SELECT coalesce(dtmv._acting_subject(),
-					(SELECT s.subject_id FROM dtmv.subjects s
-					  WHERE s.login = dtmv._outer_role()::regrole))
+BEGIN
+	RETURN coalesce(dtmv._acting_subject(),
+					(SELECT s.subject_id FROM dtmv.subjects s WHERE s.login = dtmv._outer_role()::regrole));
+END
 $$;
 COMMENT ON FUNCTION dtmv.current_subject() IS
 	'the subject this statement acts as: the one set by dtmv.act_as(), else the one mapped to the current role, else NULL';
@@ -54,15 +55,25 @@ COMMENT ON FUNCTION dtmv.current_subject() IS
 -- The acting subject and every group it belongs to, directly or through
 -- other groups: the keys its rights are looked up under.
 CREATE FUNCTION dtmv.current_subjects() RETURNS bigint[]
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-	WITH RECURSIVE s(id) AS (
-		SELECT dtmv.current_subject()
-		UNION
-		SELECT m.group_id FROM dtmv.group_members m JOIN s ON m.member_id = s.id
-	)
-	SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM s WHERE id IS NOT NULL
+DECLARE
+	me bigint := dtmv.current_subject();
+BEGIN
+	IF me IS NULL THEN
+		RETURN '{}';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM dtmv.group_members m WHERE m.member_id = me) THEN
+		RETURN ARRAY[me];	-- the common case: no groups, no recursion
+	END IF;
+	RETURN (WITH RECURSIVE s(id) AS (
+				SELECT me
+				UNION
+				SELECT m.group_id FROM dtmv.group_members m JOIN s ON m.member_id = s.id
+			)
+			SELECT array_agg(id ORDER BY id) FROM s);
+END
 $$;
 COMMENT ON FUNCTION dtmv.current_subjects() IS
 	'the acting subject and all groups it belongs to, transitively';

@@ -96,22 +96,42 @@ AS $$
 $$;
 COMMENT ON FUNCTION dtmv._rights_implying(integer) IS 'internal: the rights and every right that implies one of them';
 
-CREATE FUNCTION dtmv.acl_probe(r integer) RETURNS bigint[]
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+-- The keys, as pure functions of the acting subject's subjects (itself and
+-- its groups) and their system-wide grant and revoke masks: one definition
+-- for RLS (acl_probe, acl_veto) and for function checks (_effective_rights).
+CREATE FUNCTION dtmv._probe_keys(subs bigint[], sys_granted integer, sys_revoked integer, r integer)
+RETURNS bigint[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT CASE
+		WHEN sys_revoked & (1 << r) <> 0 THEN '{}'::bigint[]
+		ELSE ARRAY(SELECT s * 16 + r FROM unnest(subs) s)
+			 || CASE WHEN sys_granted & (1 << r) <> 0 THEN ARRAY[r::bigint] ELSE '{}'::bigint[] END
+		END
+$$;
+COMMENT ON FUNCTION dtmv._probe_keys(bigint[], integer, integer, integer) IS
+	'internal: acl keys under which subjects with these system-wide masks hold right number r';
+
+CREATE FUNCTION dtmv._veto_keys(subs bigint[], r integer) RETURNS bigint[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT ARRAY(SELECT s * 16 + 8 + r FROM unnest(subs) s) $$;
+COMMENT ON FUNCTION dtmv._veto_keys(bigint[], integer) IS 'internal: acl keys that deny right number r to these subjects';
+
+CREATE FUNCTION dtmv._system_rights(subs bigint[], OUT granted integer, OUT revoked integer)
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-	WITH me AS (SELECT dtmv.current_subjects() AS subs),
-	sys AS (
-		SELECT coalesce(bit_or(g.granted), 0) AS granted, coalesce(bit_or(g.revoked), 0) AS revoked
-		  FROM dtmv.grants g, me
-		 WHERE g.twin IS NULL AND g.subject_id = ANY (me.subs)
-	)
-	SELECT CASE
-		WHEN sys.revoked & (1 << r) <> 0 THEN '{}'::bigint[]
-		ELSE ARRAY(SELECT s * 16 + r FROM unnest(me.subs) s)
-			 || CASE WHEN sys.granted & (1 << r) <> 0 THEN ARRAY[r::bigint] ELSE '{}' END
-		END
-	  FROM me, sys
+	SELECT coalesce(bit_or(g.granted), 0), coalesce(bit_or(g.revoked), 0)
+	  FROM dtmv.grants g WHERE g.twin IS NULL AND g.subject_id = ANY (subs)
+$$;
+COMMENT ON FUNCTION dtmv._system_rights(bigint[]) IS 'internal: system-wide grant and revoke masks of these subjects';
+
+CREATE FUNCTION dtmv.acl_probe(r integer) RETURNS bigint[]
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+	SELECT dtmv._probe_keys(me.subs, sys.granted, sys.revoked, r)
+	  FROM (SELECT dtmv.current_subjects() AS subs) me, dtmv._system_rights(me.subs) sys
 $$;
 COMMENT ON FUNCTION dtmv.acl_probe(integer) IS
 	'acl keys under which the acting subject holds right number r (see docs/rights.md); empty if denied system-wide';
@@ -119,9 +139,7 @@ COMMENT ON FUNCTION dtmv.acl_probe(integer) IS
 CREATE FUNCTION dtmv.acl_veto(r integer) RETURNS bigint[]
 LANGUAGE sql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-	SELECT ARRAY(SELECT s * 16 + 8 + r FROM unnest(dtmv.current_subjects()) s)
-$$;
+AS $$ SELECT dtmv._veto_keys(dtmv.current_subjects(), r) $$;
 COMMENT ON FUNCTION dtmv.acl_veto(integer) IS
 	'acl keys that deny right number r to the acting subject (see docs/rights.md)';
 
@@ -166,14 +184,27 @@ CREATE TRIGGER grants_acl_delete AFTER DELETE ON dtmv.grants
 
 -- The rights the acting subject holds on a twin, as a mask; 0 for a twin
 -- that does not exist, so that a missing twin and a hidden one look alike.
+-- plpgsql rather than sql: it runs once per check, and plpgsql keeps its
+-- query plan for the session where a SQL function would plan each call.
 CREATE FUNCTION dtmv._effective_rights(twin dtmv.twin_id) RETURNS integer
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-	SELECT coalesce(sum(1 << r), 0)::integer
-	  FROM dtmv.twin_registry t CROSS JOIN generate_series(0, 5) r
-	 WHERE t.id = _effective_rights.twin
-	   AND t.acl && dtmv.acl_probe(r) AND NOT t.acl && dtmv.acl_veto(r)
+DECLARE
+	subs bigint[] := dtmv.current_subjects();
+	twin_acl bigint[];
+	mask integer := 0;
+BEGIN
+	SELECT t.acl INTO twin_acl FROM dtmv.twin_registry t WHERE t.id = _effective_rights.twin;
+	IF twin_acl IS NULL THEN
+		RETURN 0;
+	END IF;
+	SELECT coalesce(sum(1 << r), 0)::integer INTO mask
+	  FROM dtmv._system_rights(subs) sys CROSS JOIN generate_series(0, 5) r
+	 WHERE twin_acl && dtmv._probe_keys(subs, sys.granted, sys.revoked, r)
+	   AND NOT twin_acl && dtmv._veto_keys(subs, r);
+	RETURN mask;
+END
 $$;
 COMMENT ON FUNCTION dtmv._effective_rights(dtmv.twin_id) IS 'internal: mask of the rights the acting subject holds on a twin';
 

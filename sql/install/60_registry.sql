@@ -238,13 +238,15 @@ COMMENT ON FUNCTION dtmv.set_sync_priority(dtmv.twin_id, text, integer) IS
 	'the sync priority characteristic of a twin for a subject or group (REQ-DT-08); higher wins; needs admin on the twin';
 
 CREATE FUNCTION dtmv.sync_priority(twin dtmv.twin_id) RETURNS integer
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-	SELECT coalesce((SELECT max(p.priority) FROM dtmv.sync_priorities p
+BEGIN
+	RETURN coalesce((SELECT max(p.priority) FROM dtmv.sync_priorities p
 					  WHERE p.twin = sync_priority.twin
 						AND p.subject_id = ANY (dtmv.current_subjects())),
-					(SELECT t.sync_priority FROM dtmv.twin_registry t WHERE t.id = sync_priority.twin))
+					(SELECT t.sync_priority FROM dtmv.twin_registry t WHERE t.id = sync_priority.twin));
+END
 $$;
 COMMENT ON FUNCTION dtmv.sync_priority(dtmv.twin_id) IS
 	'the acting subject''s sync priority on a twin: the highest set for it or its groups, else the twin''s default (REQ-DT-08)';

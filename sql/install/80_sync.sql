@@ -162,7 +162,15 @@ DECLARE
 	n integer := 0;
 BEGIN
 	PERFORM dtmv._require_gateway('recover sync requests');
-	FOR r IN SELECT s.request_id, s.twin FROM dtmv.sync_requests s WHERE s.status = 'running' LOOP
+	-- Suspects in one query: an expired lease, or a session-locked run whose
+	-- gateway backend is no longer there. _recover_if_dead then decides by
+	-- the run lock itself (a pid can be reused; the lock cannot lie).
+	FOR r IN SELECT s.request_id, s.twin FROM dtmv.sync_requests s
+			  WHERE s.status = 'running'
+				AND (s.lease_until <= now()
+					 OR (s.session_lock
+						 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_get_activity(s.gateway_pid) a
+										  WHERE a.pid IS NOT NULL))) LOOP
 		CONTINUE WHEN NOT dtmv._try_lock_twin(r.twin);	-- being decided on now: not dead
 		IF dtmv._recover_if_dead(r.request_id) THEN
 			n := n + 1;

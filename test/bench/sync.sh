@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Sync-queue benchmarks (REQ-DT-07/08), one run, 8 clients, 10k twins:
+#  1. request + claim + complete cycles/s vs a plain single-row UPDATE
+#     (goal >= 0.5x) and vs a textbook FOR UPDATE SKIP LOCKED queue doing
+#     the same work (goal >= 1.5x)
+#  2. the refused-request path (TW001) vs a plain single-row SELECT (goal >= 0.7x)
+#  3. claim rate with 100k pending requests on busy twins vs with none (goal >= 0.9x)
+# Runs inside a throwaway cluster (test/bench/run.sh). Clients connect as the
+# cluster's superuser and take their role with PGOPTIONS="-c role=...".
+set -euo pipefail
+here=$(dirname "$0")
+. "$here/lib.sh"
+CLIENTS=${BENCH_CLIENTS:-8}
+SECS=${BENCH_SECONDS:-15}
+createdb dtmv_bench
+psql -X -q -c "ALTER DATABASE dtmv_bench SET search_path = public, dtmv"
+bsql -o /dev/null <<'SQL'
+CREATE EXTENSION dtmv CASCADE;
+CREATE ROLE bench_gw LOGIN IN ROLE dtmv_gateway;
+SELECT dtmv.create_subject('bench', 'bench_gw', 'system');
+SELECT dtmv.grant_system('bench', 'sync');
+-- 10k twins, loaded as the table owner.
+CREATE TABLE bench_twins (n int PRIMARY KEY, id dtmv.twin_id NOT NULL);
+INSERT INTO bench_twins SELECT n, dtmv.twin_id_generate(dtmv.local_system()) FROM generate_series(1, 10000) n;
+INSERT INTO dtmv.twin_registry (id, system_no, kind, name, acl)
+	SELECT id, dtmv.local_system(), 'robot', 'robot ' || n, '{0,1,2,3,4,5}' FROM bench_twins;
+INSERT INTO dtmv.twin_states (twin) SELECT id FROM bench_twins;
+GRANT SELECT ON bench_twins TO bench_gw;
+-- The baselines' tables.
+CREATE TABLE tb_twins (n int PRIMARY KEY, v int NOT NULL DEFAULT 0, reported jsonb, reported_at timestamptz)
+	WITH (fillfactor = 50);
+INSERT INTO tb_twins (n) SELECT generate_series(1, 10000);
+CREATE TABLE tb_jobs (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, twin int NOT NULL,
+					  priority int NOT NULL, status text NOT NULL DEFAULT 'pending',
+					  started_at timestamptz, finished_at timestamptz);
+CREATE INDEX ON tb_jobs (priority DESC, id) WHERE status = 'pending';
+GRANT ALL ON tb_twins, tb_jobs TO bench_gw;
+CREATE FUNCTION bench_refused(t dtmv.twin_id) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM dtmv.request_sync(t);
+	RETURN 'accepted';
+EXCEPTION WHEN SQLSTATE 'TW001' THEN
+	RETURN 'refused';
+END $$;
+VACUUM ANALYZE;
+SQL
+
+# tps of a pgbench script: bench FILE [USER]
+bench() {
+	PGOPTIONS="-c role=${2:-bench_gw}" pgbench -n -c "$CLIENTS" -j 2 -T "$SECS" -f "$here/sync/$1" dtmv_bench 2>&1 |
+		sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
+}
+done_syncs() { bsql -At -c "SELECT count(*) FROM dtmv.sync_requests WHERE status = 'succeeded'"; }
+
+echo "== 1. request + claim + complete cycles, $CLIENTS clients, ${SECS}s each"
+before=$(done_syncs)
+cycle_tps=$(bench cycle.sql)
+after=$(done_syncs)
+update_tps=$(bench plain_update.sql)
+skip_tps=$(bench skip_locked.sql)
+echo "dtmv cycles: $cycle_tps tps ($((after - before)) syncs succeeded)"
+echo "plain UPDATE: $update_tps tps    SKIP LOCKED queue cycles: $skip_tps tps"
+echo "dtmv / plain UPDATE: $(ratio "$cycle_tps" "$update_tps")x (goal >= 0.50)"
+echo "dtmv / SKIP LOCKED queue: $(ratio "$cycle_tps" "$skip_tps")x (goal >= 1.50)"
+
+echo "== 2. refused request (a priority-9 sync runs on every twin) vs plain SELECT"
+bsql -o /dev/null <<'SQL'
+CREATE ROLE bench_low LOGIN IN ROLE dtmv_user;
+SELECT dtmv.create_subject('bench low', 'bench_low');
+SELECT dtmv.grant_system('bench low', 'sync');
+GRANT SELECT ON bench_twins, tb_twins TO bench_low;
+GRANT EXECUTE ON FUNCTION bench_refused(dtmv.twin_id) TO bench_low;
+UPDATE dtmv.sync_requests SET status = 'superseded' WHERE status IN ('pending', 'running');
+DELETE FROM dtmv.sync_ready;
+INSERT INTO dtmv.sync_requests (twin, subject_id, priority, status, started_at, lease_until, session_lock)
+	SELECT id, NULL, 9, 'running', now(), now() + interval '1 day', false FROM bench_twins;
+INSERT INTO dtmv.sync_twins (twin) SELECT id FROM bench_twins ON CONFLICT DO NOTHING;
+UPDATE dtmv.sync_twins s SET running_request = r.request_id, running_priority = 9
+  FROM dtmv.sync_requests r WHERE r.twin = s.twin AND r.status = 'running';
+VACUUM ANALYZE;
+SQL
+check=$(echo "SELECT bench_refused(id) FROM bench_twins WHERE n = 1" | PGOPTIONS="-c role=bench_low" psql -X -At -d dtmv_bench -f -)
+refused_tps=$(bench refused.sql bench_low)
+select_tps=$(bench plain_select.sql bench_low)
+echo "a request now is: $check"
+echo "refused requests: $refused_tps tps   plain SELECT: $select_tps tps   ratio: $(ratio "$refused_tps" "$select_tps")x (goal >= 0.70)"
+
+echo "== 3. claim + complete with 100k pending requests on 1,000 busy twins vs with none"
+queue_free() {
+	# one pending request on each of the 10k twins, none running there
+	# (the busy twins, once they exist, keep their run and their backlog)
+	bsql -o /dev/null <<'SQL'
+UPDATE dtmv.sync_requests SET status = 'superseded'
+ WHERE status IN ('pending', 'running') AND twin IN (SELECT id FROM bench_twins);
+UPDATE dtmv.sync_twins SET running_request = NULL, running_priority = NULL
+ WHERE twin IN (SELECT id FROM bench_twins);
+DELETE FROM dtmv.sync_ready;
+INSERT INTO dtmv.sync_requests (twin, subject_id, priority) SELECT id, NULL, 0 FROM bench_twins;
+INSERT INTO dtmv.sync_ready (twin, priority, request_id)
+	SELECT twin, priority, request_id FROM dtmv.sync_requests
+	 WHERE status = 'pending' AND twin IN (SELECT id FROM bench_twins);
+VACUUM ANALYZE;
+CHECKPOINT;
+SQL
+}
+claim_tps() {
+	PGOPTIONS="-c role=bench_gw" pgbench -n -c "$CLIENTS" -j 2 -t 1000 -f "$here/sync/claim.sql" dtmv_bench 2>&1 |
+		sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
+}
+queue_free
+none_tps=$(claim_tps)
+queue_free
+bsql -o /dev/null <<'SQL'
+-- 1,000 more twins, each running a sync, each with 100 pending requests behind it.
+CREATE TABLE busy AS SELECT n, dtmv.twin_id_generate(dtmv.local_system()) AS id FROM generate_series(1, 1000) n;
+INSERT INTO dtmv.twin_registry (id, system_no, kind, name, acl)
+	SELECT id, dtmv.local_system(), 'robot', 'busy ' || n, '{0,1,2,3,4,5}' FROM busy;
+INSERT INTO dtmv.sync_requests (twin, subject_id, priority, status, started_at, lease_until, session_lock)
+	SELECT id, NULL, 9, 'running', now(), now() + interval '1 day', false FROM busy;
+INSERT INTO dtmv.sync_twins (twin, running_request, running_priority)
+	SELECT twin, request_id, 9 FROM dtmv.sync_requests r JOIN busy b ON b.id = r.twin;
+INSERT INTO dtmv.sync_requests (twin, subject_id, priority)
+	SELECT id, NULL, 9 FROM busy, generate_series(1, 100);
+VACUUM ANALYZE;
+CHECKPOINT;
+SQL
+backlog=$(bsql -At -c "SELECT count(*) FROM dtmv.sync_requests r JOIN dtmv.sync_twins t USING (twin) WHERE r.status = 'pending' AND t.running_request IS NOT NULL")
+busy_tps=$(claim_tps)
+queue_free
+busy2_tps=$(claim_tps)
+bsql -o /dev/null -c 'DELETE FROM dtmv.twin_registry WHERE id IN (SELECT id FROM busy)' -c 'VACUUM ANALYZE'
+queue_free
+none2_tps=$(claim_tps)
+none_avg=$(awk -v a="$none_tps" -v b="$none2_tps" 'BEGIN {print (a + b) / 2}')
+busy_avg=$(awk -v a="$busy_tps" -v b="$busy2_tps" 'BEGIN {print (a + b) / 2}')
+echo "no backlog: $none_tps, $none2_tps tps   $backlog pending on busy twins: $busy_tps, $busy2_tps tps (runs before and after, alternating)"
+echo "claim rate with backlog / without: $(ratio "$busy_avg" "$none_avg")x (goal >= 0.90)"
+echo "shared lock table entries held by dtmv now (run locks): $(bsql -At -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid IN (17492, 17493)")"
