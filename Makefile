@@ -4,7 +4,7 @@
 EXTENSION = dtmv
 EXTVERSION = 0.1
 MODULE_big = dtmv
-OBJS = src/dtmv.o src/twin_id.o src/actor.o src/sync_lock.o src/worker.o
+OBJS = src/dtmv.o src/twin_id.o src/actor.o src/sync_lock.o src/worker.o src/events.o
 DATA_built = dtmv--$(EXTVERSION).sql
 EXTRA_CLEAN = results regression.diffs regression.out output_iso tmp_check
 
@@ -16,7 +16,7 @@ PG_CFLAGS += -Werror
 endif
 
 # pg_regress suites: sql/<name>.sql against expected/<name>.out
-REGRESS = identity registry rights sync
+REGRESS = identity registry rights sync events
 REGRESS_OPTS = --load-extension=postgis --load-extension=pg_trgm --load-extension=dtmv
 
 # The install script is the concatenation of one file per concern.

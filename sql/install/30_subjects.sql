@@ -54,27 +54,33 @@ COMMENT ON FUNCTION dtmv.current_subject() IS
 
 -- The acting subject and every group it belongs to, directly or through
 -- other groups: the keys its rights are looked up under.
-CREATE FUNCTION dtmv.current_subjects() RETURNS bigint[]
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+-- A subject and every group it belongs to, directly or through other
+-- groups: the keys its rights are looked up under.
+CREATE FUNCTION dtmv._subjects_of(subject bigint) RETURNS bigint[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-DECLARE
-	me bigint := dtmv.current_subject();
 BEGIN
-	IF me IS NULL THEN
+	IF subject IS NULL THEN
 		RETURN '{}';
 	END IF;
-	IF NOT EXISTS (SELECT 1 FROM dtmv.group_members m WHERE m.member_id = me) THEN
-		RETURN ARRAY[me];	-- the common case: no groups, no recursion
+	IF NOT EXISTS (SELECT 1 FROM dtmv.group_members m WHERE m.member_id = subject) THEN
+		RETURN ARRAY[subject];	-- the common case: no groups, no recursion
 	END IF;
 	RETURN (WITH RECURSIVE s(id) AS (
-				SELECT me
+				SELECT subject
 				UNION
 				SELECT m.group_id FROM dtmv.group_members m JOIN s ON m.member_id = s.id
 			)
 			SELECT array_agg(id ORDER BY id) FROM s);
 END
 $$;
+COMMENT ON FUNCTION dtmv._subjects_of(bigint) IS 'internal: a subject and all groups it belongs to, transitively';
+
+CREATE FUNCTION dtmv.current_subjects() RETURNS bigint[]
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$ SELECT dtmv._subjects_of(dtmv.current_subject()) $$;
 COMMENT ON FUNCTION dtmv.current_subjects() IS
 	'the acting subject and all groups it belongs to, transitively';
 

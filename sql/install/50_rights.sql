@@ -184,18 +184,19 @@ CREATE TRIGGER grants_acl_delete AFTER DELETE ON dtmv.grants
 
 -- The rights the acting subject holds on a twin, as a mask; 0 for a twin
 -- that does not exist, so that a missing twin and a hidden one look alike.
--- plpgsql rather than sql: it runs once per check, and plpgsql keeps its
--- query plan for the session where a SQL function would plan each call.
-CREATE FUNCTION dtmv._effective_rights(twin dtmv.twin_id) RETURNS integer
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+-- The rights that holders of these subject keys (a subject and its groups)
+-- have on a twin, as a mask. plpgsql rather than sql: it runs once per
+-- check, and plpgsql keeps its query plans for the session where a SQL
+-- function would plan each call.
+CREATE FUNCTION dtmv._rights_for(twin dtmv.twin_id, subs bigint[]) RETURNS integer
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
-	subs bigint[] := dtmv.current_subjects();
 	twin_acl bigint[];
 	mask integer := 0;
 BEGIN
-	SELECT t.acl INTO twin_acl FROM dtmv.twin_registry t WHERE t.id = _effective_rights.twin;
+	SELECT t.acl INTO twin_acl FROM dtmv.twin_registry t WHERE t.id = _rights_for.twin;
 	IF twin_acl IS NULL THEN
 		RETURN 0;
 	END IF;
@@ -206,6 +207,13 @@ BEGIN
 	RETURN mask;
 END
 $$;
+COMMENT ON FUNCTION dtmv._rights_for(dtmv.twin_id, bigint[]) IS
+	'internal: mask of the rights that a subject (given as itself and its groups) holds on a twin';
+
+CREATE FUNCTION dtmv._effective_rights(twin dtmv.twin_id) RETURNS integer
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$ SELECT dtmv._rights_for(twin, dtmv.current_subjects()) $$;
 COMMENT ON FUNCTION dtmv._effective_rights(dtmv.twin_id) IS 'internal: mask of the rights the acting subject holds on a twin';
 
 CREATE FUNCTION dtmv.has_right(twin dtmv.twin_id, rights text) RETURNS boolean

@@ -305,6 +305,7 @@ DECLARE
 	t dtmv.twin_id;
 	st text;
 	result text := CASE WHEN ok THEN 'succeeded' ELSE 'failed' END;
+	superseded bigint[] := '{}';
 BEGIN
 	PERFORM dtmv._require_gateway('complete sync requests');
 	IF ok IS NULL THEN
@@ -332,8 +333,13 @@ BEGIN
 		UPDATE dtmv.twin_states s
 		   SET reported = coalesce(complete_sync.reported, s.reported), reported_at = now()
 		 WHERE s.twin = t;
-		UPDATE dtmv.sync_requests r SET status = 'superseded', finished_at = now()
-		 WHERE r.twin = t AND r.status = 'pending' AND r.batch = complete_sync.request_id;
+		WITH answered AS (
+			UPDATE dtmv.sync_requests r SET status = 'superseded', finished_at = now()
+			 WHERE r.twin = t AND r.status = 'pending' AND r.batch = complete_sync.request_id
+			RETURNING r.request_id, r.subject_id
+		)
+		SELECT coalesce(array_agg(a.request_id ORDER BY a.request_id) FILTER (WHERE a.subject_id IS NOT NULL), '{}')
+		  INTO superseded FROM answered a;
 		UPDATE dtmv.sync_schedule s SET next_due = now() + g.sync_period
 		  FROM dtmv.twin_registry g WHERE s.twin = t AND g.id = t;
 	ELSE
@@ -347,8 +353,14 @@ BEGIN
 	 WHERE s.twin = t;
 	PERFORM dtmv._refresh_ready(t);
 	PERFORM dtmv._run_unlock(complete_sync.request_id);
-	-- Each answer reaches its requester as an event once the events issue
-	-- lands: the requests answered here are this one and its batch.
+	-- Every answer reaches its requester as an event addressed to it
+	-- (dtmv._append_event is in 85_events.sql).
+	PERFORM dtmv._append_event(t, r.subject_id, 'sync_answer',
+							   jsonb_build_object('request', r.request_id, 'status', r.status))
+	   FROM dtmv.sync_requests r
+	  WHERE r.subject_id IS NOT NULL
+		AND r.request_id = ANY (complete_sync.request_id || superseded)
+	  ORDER BY r.request_id;
 	RETURN result;
 END
 $$;

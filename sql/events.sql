@@ -1,0 +1,106 @@
+-- Events and commands (REQ-DT-06, REQ-MV-03, REQ-MV-04, scenario 7.2.1), in
+-- one session; concurrent commits are in test/isolation/specs/event_catch_up.spec
+-- and real LISTEN sessions in test/events/listen.sh.
+SET search_path = public, dtmv;
+\set SHOW_CONTEXT never
+CREATE ROLE regress_ev_alice LOGIN IN ROLE dtmv_user;
+CREATE ROLE regress_ev_bob LOGIN IN ROLE dtmv_user;
+CREATE ROLE regress_ev_gw LOGIN IN ROLE dtmv_gateway;
+SELECT count(*) FROM (VALUES
+	(dtmv.create_subject('ev_alice', 'regress_ev_alice')),
+	(dtmv.create_subject('ev_bob', 'regress_ev_bob')),
+	(dtmv.create_subject('ev_gateway', 'regress_ev_gw', 'system'))) s;
+SELECT subject_id AS alice FROM dtmv.subjects WHERE name = 'ev_alice' \gset
+SELECT subject_id AS bob FROM dtmv.subjects WHERE name = 'ev_bob' \gset
+
+SET ROLE regress_ev_alice;
+SELECT dtmv.create_twin('door', 'Front door') AS door \gset
+SELECT dtmv.create_twin('lamp', 'Lamp') AS lamp \gset
+SELECT dtmv.create_world('ev home') AS home \gset
+SELECT dtmv.use_twin(:home, :'door');
+SELECT dtmv.grant(:'lamp', 'ev_bob', 'read');   -- bob may read the lamp, not the door
+-- Clients listen on their own channel (and their worlds'); gateways on commands too.
+SELECT count(*) = 2 AS alice_channels FROM dtmv.listen() c
+ WHERE c IN ('dtmv_s' || :alice, 'dtmv_w' || :home);
+SET ROLE regress_ev_gw;
+SELECT count(*) AS gateway_hears_commands FROM dtmv.listen() c WHERE c = 'dtmv_commands';
+UNLISTEN *;
+RESET ROLE;
+UNLISTEN *;
+-- Which channels an event on each twin wakes: only its readers', and worlds whose owner reads it.
+SELECT dtmv._event_channels(:'door', NULL) = ARRAY['dtmv_s' || :alice, 'dtmv_w' || :home] AS door_wakes_alice_and_home;
+SELECT dtmv._event_channels(:'lamp', NULL) = ARRAY['dtmv_s' || :alice, 'dtmv_s' || :bob] AS lamp_wakes_alice_and_bob;
+SELECT dtmv._event_channels(:'door', :bob) = ARRAY['dtmv_s' || :bob] AS addressed_wakes_only_bob;
+
+-- A client starts at the horizon, then catches up.
+SET ROLE regress_ev_alice;
+SELECT dtmv.event_horizon() AS alice_start \gset
+SET ROLE regress_ev_bob;
+SELECT dtmv.event_horizon() AS bob_start \gset
+
+-- The gateway reports a guest at the door: the reported state and the event
+-- are written together (REQ-MV-04).
+SET ROLE regress_ev_alice;
+SELECT dtmv.report(:'door', 'doorbell', '{}');  -- only gateways report
+SET ROLE regress_ev_gw;
+SELECT dtmv.report(:'door', 'doorbell', '{"doorbell": "ringing", "camera": "cam/front/0001.jpg"}') > :alice_start AS reported;
+SELECT dtmv.report(:'lamp', 'light', '{"light": "on"}') > 0 AS reported;
+SELECT dtmv.report(:'door', 'bad', '[1]');
+SET ROLE regress_ev_alice;
+SELECT kind, payload FROM dtmv.events_since(:alice_start) ORDER BY id;
+SELECT dtmv.twin_info(:'door') -> 'reported' ->> 'camera' AS camera_through_the_twin;
+-- Bob catches up only what he may read: the lamp, not the door.
+SET ROLE regress_ev_bob;
+SELECT kind, payload FROM dtmv.events_since(:bob_start);
+SELECT count(*) AS bob_sees_in_log FROM dtmv.events;
+-- Paging: max bounds a batch; the next batch starts after its last id.
+SET ROLE regress_ev_alice;
+SELECT id AS first_id FROM dtmv.events_since(:alice_start, 1) \gset
+SELECT kind FROM dtmv.events_since(:first_id, 1);
+
+-- Commands: alice presses "open" on the door's twin (REQ-DT-06).
+SELECT dtmv.interact(:'door', 'fly');
+SELECT dtmv.interact(:'lamp', 'open');
+SELECT dtmv.interact(:'door', 'open') AS cmd \gset
+SELECT desired ->> 'door' AS desired, reported ->> 'door' AS reported FROM dtmv.twin_states WHERE twin = :'door';
+SELECT dtmv.command_status(:cmd);
+SET ROLE regress_ev_bob;
+\set VERBOSITY sqlstate
+SELECT dtmv.interact(:'lamp', 'on');            -- read is not interact: 42501
+\set VERBOSITY default
+SELECT dtmv.command_status(:cmd);
+-- The gateway takes the command, opens the door and acknowledges.
+SET ROLE regress_ev_gw;
+SELECT command_id = :cmd AS taken, action, requested_by FROM dtmv.next_commands();
+SELECT count(*) AS nothing_left FROM dtmv.next_commands();
+SELECT dtmv.ack_command(:cmd, true, '{"opened_in_ms": 850}') > 0 AS acknowledged;
+SELECT dtmv.ack_command(:cmd, true);
+SET ROLE regress_ev_alice;
+SELECT desired ->> 'door' AS desired, reported ->> 'door' AS reported FROM dtmv.twin_states WHERE twin = :'door';
+SELECT kind, payload - 'command' AS payload FROM dtmv.events_since(:alice_start) WHERE kind LIKE 'command%';
+SELECT dtmv.command_status(:cmd);
+
+-- Sync answers are events addressed to each requester.
+SELECT dtmv.grant(:'lamp', 'ev_bob', 'sync');
+SET ROLE regress_ev_bob;
+SELECT dtmv.request_sync(:'lamp') AS bob_req \gset
+SET ROLE regress_ev_alice;
+SELECT dtmv.request_sync(:'lamp') AS alice_req \gset
+SET ROLE regress_ev_gw;
+SELECT request_id = :bob_req AS bob_runs FROM dtmv.claim_sync();
+SELECT dtmv.complete_sync(:bob_req, true, '{"light": "off"}');
+SET ROLE regress_ev_bob;
+SELECT kind, payload ->> 'status' AS status FROM dtmv.events_since(:bob_start) WHERE kind = 'sync_answer';
+SET ROLE regress_ev_alice;
+SELECT kind, payload ->> 'status' AS status FROM dtmv.events_since(:alice_start) WHERE kind = 'sync_answer';
+
+-- Retention: pruned events are gone, and a client behind them is told so.
+RESET ROLE;
+UPDATE dtmv.events SET created_at = created_at - interval '8 days';
+SELECT dtmv.prune_events('7 days') > 0 AS pruned;
+SET ROLE regress_ev_alice;
+\set VERBOSITY sqlstate
+SELECT * FROM dtmv.events_since(:alice_start);
+\set VERBOSITY default
+SELECT count(*) AS after_horizon FROM dtmv.events_since(dtmv.event_horizon());
+RESET ROLE;

@@ -1,0 +1,403 @@
+-- Events from the physical world to metaverse clients, and commands back
+-- (REQ-DT-06, REQ-MV-03, REQ-MV-04, scenario 7.2.1). See docs/events.md.
+--
+-- The durable log is dtmv.events, written in the same transaction as the
+-- state change it records. NOTIFY only wakes clients, with the event id as
+-- payload, on the channel of each subject that may read the event (and of
+-- the worlds using the twin, for their owners); a client then reads the
+-- events with dtmv.events_since(last_id), which never skips an event that
+-- committed late (src/events.c).
+
+CREATE FUNCTION dtmv._next_event_id() RETURNS bigint
+	AS 'MODULE_PATHNAME', 'dtmv_next_event_id' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dtmv._next_event_id() IS 'internal: the next event id of this transaction: xid8 << 20 | counter';
+CREATE FUNCTION dtmv._event_id_horizon(xmin bigint) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'dtmv_event_id_horizon' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION dtmv._event_id_horizon(bigint) IS 'internal: the smallest event id a transaction with this xid or later can give';
+
+CREATE FUNCTION dtmv.event_horizon() RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL SAFE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$ SELECT dtmv._event_id_horizon(pg_snapshot_xmin(pg_current_snapshot())::text::bigint) - 1 $$;
+COMMENT ON FUNCTION dtmv.event_horizon() IS
+	'the last event id that is final now: every event up to it has committed or never will; a new client starts here';
+
+CREATE TABLE dtmv.events (
+	event_id bigint PRIMARY KEY,
+	twin dtmv.twin_id REFERENCES dtmv.twin_registry ON DELETE CASCADE,
+	subject_id bigint REFERENCES dtmv.subjects ON DELETE CASCADE,
+	kind text NOT NULL CHECK (kind ~ '^[a-z][a-z0-9_]*$'),
+	payload jsonb NOT NULL DEFAULT '{}',
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CHECK (twin IS NOT NULL OR subject_id IS NOT NULL)
+);
+CREATE INDEX events_created ON dtmv.events (created_at);
+COMMENT ON TABLE dtmv.events IS
+	'the durable event log: what happened to twins (REQ-DT-06, REQ-MV-04); ids are ordered by inserting transaction';
+COMMENT ON COLUMN dtmv.events.subject_id IS 'set for an event addressed to one subject only (a sync answer); NULL: for every reader of the twin';
+
+-- One row once events were pruned (none before: pg_dump then restores it
+-- without clashing with a row made by CREATE EXTENSION).
+CREATE TABLE dtmv.event_retention (
+	only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+	pruned_through bigint NOT NULL
+);
+COMMENT ON TABLE dtmv.event_retention IS 'the id up to which events were pruned: a client behind it must resynchronise';
+
+-- Which actions a kind of twin offers, and what each does to the desired state.
+CREATE TABLE dtmv.kind_actions (
+	kind text NOT NULL,
+	action text NOT NULL CHECK (action ~ '^[a-z][a-z0-9_]*$'),
+	desired_patch jsonb,
+	builtin boolean NOT NULL DEFAULT false,
+	PRIMARY KEY (kind, action)
+);
+COMMENT ON TABLE dtmv.kind_actions IS
+	'the actions each kind of twin offers (REQ-DT-06), and the desired state each sets (merged into desired; reported once acknowledged)';
+INSERT INTO dtmv.kind_actions (kind, action, desired_patch, builtin) VALUES
+	('door', 'open', '{"door": "open"}', true),
+	('door', 'close', '{"door": "closed"}', true),
+	('door', 'lock', '{"door": "locked"}', true),
+	('door', 'view_camera', NULL, true),
+	('lamp', 'on', '{"light": "on"}', true),
+	('lamp', 'off', '{"light": "off"}', true),
+	('robot', 'stop', '{"motion": "stopped"}', true),
+	('robot', 'resume', '{"motion": "running"}', true);
+
+CREATE TABLE dtmv.commands (
+	command_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	twin dtmv.twin_id NOT NULL REFERENCES dtmv.twin_registry ON DELETE CASCADE,
+	subject_id bigint REFERENCES dtmv.subjects ON DELETE SET NULL,
+	action text NOT NULL,
+	args jsonb NOT NULL DEFAULT '{}',
+	status text NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'delivered', 'succeeded', 'failed')),
+	result jsonb,
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	delivered_at timestamptz,
+	acked_at timestamptz
+);
+CREATE INDEX commands_open ON dtmv.commands (command_id) WHERE status IN ('queued', 'delivered');
+COMMENT ON TABLE dtmv.commands IS 'virtual-side actions for physical objects (open the door), for the gateway to carry out and acknowledge';
+
+CREATE FUNCTION dtmv.define_action(kind text, action text, desired_patch jsonb DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_admin_role('define actions');
+	INSERT INTO dtmv.kind_actions AS a (kind, action, desired_patch) VALUES (kind, action, desired_patch)
+	ON CONFLICT ON CONSTRAINT kind_actions_pkey
+		DO UPDATE SET desired_patch = excluded.desired_patch, builtin = false;
+END
+$$;
+COMMENT ON FUNCTION dtmv.define_action(text, text, jsonb) IS
+	'let twins of a kind offer an action, with the desired state it sets; dtmv_admin only';
+
+-- The subjects (users and systems, not groups) that may read a twin: the
+-- holders of read on it or system-wide, through groups, less the denied.
+CREATE FUNCTION dtmv._twin_readers(twin dtmv.twin_id) RETURNS bigint[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	readers bigint[];
+BEGIN
+	WITH RECURSIVE holders(s) AS (
+		SELECT k / 16 FROM dtmv.twin_registry t, unnest(t.acl) k
+		 WHERE t.id = _twin_readers.twin AND k >= 16 AND k % 16 = 1
+		UNION
+		SELECT g.subject_id FROM dtmv.grants g WHERE g.twin IS NULL AND g.granted & 2 <> 0
+		UNION
+		SELECT m.member_id FROM dtmv.group_members m JOIN holders h ON m.group_id = h.s
+	)
+	SELECT array_agg(s.subject_id ORDER BY s.subject_id) INTO readers
+	  FROM holders h JOIN dtmv.subjects s ON s.subject_id = h.s
+	 WHERE s.kind <> 'group'
+	   AND dtmv._rights_for(twin, dtmv._subjects_of(s.subject_id)) & 2 <> 0;
+	RETURN coalesce(readers, '{}');
+END
+$$;
+COMMENT ON FUNCTION dtmv._twin_readers(dtmv.twin_id) IS 'internal: the users and systems that may read a twin';
+
+-- The NOTIFY channels that should hear an event: its addressee's, or the
+-- channels of the twin's readers and of the worlds whose owners may read it.
+CREATE FUNCTION dtmv._event_channels(twin dtmv.twin_id, addressee bigint) RETURNS text[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	readers bigint[];
+BEGIN
+	IF addressee IS NOT NULL THEN
+		RETURN ARRAY['dtmv_s' || addressee];
+	END IF;
+	readers := dtmv._twin_readers(twin);
+	RETURN ARRAY(SELECT 'dtmv_s' || r FROM unnest(readers) r)
+		|| ARRAY(SELECT 'dtmv_w' || w.world_id
+				   FROM dtmv.world_twins wt JOIN dtmv.worlds w USING (world_id)
+				  WHERE wt.twin = _event_channels.twin AND w.owner_subject = ANY (readers));
+END
+$$;
+COMMENT ON FUNCTION dtmv._event_channels(dtmv.twin_id, bigint) IS 'internal: the NOTIFY channels that should hear an event';
+
+-- Append an event and wake its listeners; the one writer of dtmv.events.
+CREATE FUNCTION dtmv._append_event(twin dtmv.twin_id, addressee bigint, kind text, payload jsonb)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	id bigint := dtmv._next_event_id();
+	channel text;
+BEGIN
+	INSERT INTO dtmv.events (event_id, twin, subject_id, kind, payload)
+		VALUES (id, twin, addressee, kind, coalesce(payload, '{}'));
+	FOREACH channel IN ARRAY dtmv._event_channels(twin, addressee) LOOP
+		PERFORM pg_notify(channel, id::text);
+	END LOOP;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION dtmv._append_event(dtmv.twin_id, bigint, text, jsonb) IS
+	'internal: append an event to the log and NOTIFY its readers'' channels with its id';
+
+CREATE FUNCTION dtmv.report(twin dtmv.twin_id, kind text, payload jsonb DEFAULT '{}') RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_gateway('report events');
+	IF jsonb_typeof(coalesce(payload, '{}')) <> 'object' THEN
+		RAISE EXCEPTION 'an event payload is a JSON object, not %', jsonb_typeof(payload)
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	UPDATE dtmv.twin_states s SET reported = s.reported || coalesce(payload, '{}'), reported_at = now()
+	 WHERE s.twin = report.twin;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'twin % does not exist', twin USING ERRCODE = 'undefined_object';
+	END IF;
+	RETURN dtmv._append_event(twin, NULL, kind, payload);
+END
+$$;
+COMMENT ON FUNCTION dtmv.report(dtmv.twin_id, text, jsonb) IS
+	'gateway: the physical object reports; merge the payload into the twin''s reported state and log an event in the same transaction (REQ-MV-04)';
+
+CREATE FUNCTION dtmv.listen() RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	me bigint := dtmv._require_subject();
+	channel text;
+BEGIN
+	FOR channel IN
+		SELECT 'dtmv_s' || me
+		UNION ALL
+		SELECT 'dtmv_w' || w.world_id FROM dtmv.worlds w WHERE w.owner_subject = me
+		UNION ALL
+		SELECT 'dtmv_commands' WHERE dtmv._outer_has_role('dtmv_gateway')
+	LOOP
+		EXECUTE pg_catalog.format('LISTEN %I', channel);
+		RETURN NEXT channel;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION dtmv.listen() IS
+	'LISTEN on every channel the acting subject should hear (its own, its worlds'', and commands for gateways); returns them';
+
+CREATE FUNCTION dtmv.events_since(last_id bigint, max integer DEFAULT 1000)
+RETURNS TABLE (id bigint, twin dtmv.twin_id, kind text, payload jsonb, created_at timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	subs bigint[] := dtmv.current_subjects();
+	me bigint := dtmv.current_subject();
+	sys record;
+	pruned bigint;
+	horizon bigint := dtmv.event_horizon();
+BEGIN
+	SELECT r.pruned_through INTO pruned FROM dtmv.event_retention r;
+	IF last_id < coalesce(pruned, 0) THEN
+		RAISE EXCEPTION 'events after id % are no longer kept', last_id
+			USING ERRCODE = 'TW002',
+				  DETAIL = pg_catalog.format('Events up to id %s were pruned.', pruned),
+				  HINT = 'Re-read the state of your twins (dtmv.twin_info), then continue from dtmv.event_horizon().';
+	END IF;
+	SELECT * INTO sys FROM dtmv._system_rights(subs);
+	RETURN QUERY
+		SELECT e.event_id, e.twin, e.kind, e.payload, e.created_at
+		  FROM dtmv.events e
+		  LEFT JOIN dtmv.twin_registry t ON t.id = e.twin
+		 WHERE e.event_id > last_id AND e.event_id <= horizon
+		   AND CASE WHEN e.subject_id IS NOT NULL THEN e.subject_id = me
+					ELSE t.acl && dtmv._probe_keys(subs, sys.granted, sys.revoked, 1)
+						 AND NOT t.acl && dtmv._veto_keys(subs, 1) END
+		 ORDER BY e.event_id
+		 LIMIT max;
+END
+$$;
+COMMENT ON FUNCTION dtmv.events_since(bigint, integer) IS
+	'every event after last_id that the acting subject may read and that is final, oldest first; TW002 if some were pruned (REQ-DT-06)';
+
+CREATE FUNCTION dtmv.prune_events(keep interval DEFAULT '7 days') RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	through bigint;
+	n bigint;
+BEGIN
+	PERFORM dtmv._require_admin_role('prune events');
+	SELECT max(e.event_id) INTO through FROM dtmv.events e
+	 WHERE e.created_at < now() - keep AND e.event_id <= dtmv.event_horizon();
+	IF through IS NULL THEN
+		RETURN 0;
+	END IF;
+	DELETE FROM dtmv.events e WHERE e.event_id <= through;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	INSERT INTO dtmv.event_retention AS r (pruned_through) VALUES (through)
+	ON CONFLICT ON CONSTRAINT event_retention_pkey
+		DO UPDATE SET pruned_through = greatest(r.pruned_through, excluded.pruned_through);
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION dtmv.prune_events(interval) IS
+	'delete final events older than keep; clients behind them get TW002 and resynchronise; dtmv_admin only';
+
+CREATE FUNCTION dtmv.interact(twin dtmv.twin_id, action text, args jsonb DEFAULT '{}') RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	k text;
+	patch jsonb;
+	id bigint;
+BEGIN
+	PERFORM dtmv._require_rights(twin, 'interact');
+	SELECT t.kind INTO k FROM dtmv.twin_registry t WHERE t.id = interact.twin;
+	SELECT a.desired_patch INTO patch FROM dtmv.kind_actions a WHERE a.kind = k AND a.action = interact.action;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'a % does not offer the action "%"', k, action
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = coalesce('It offers: ' || (SELECT string_agg(a.action, ', ' ORDER BY a.action)
+													 FROM dtmv.kind_actions a WHERE a.kind = k) || '.',
+								  'It offers no action.');
+	END IF;
+	INSERT INTO dtmv.commands (twin, subject_id, action, args)
+		VALUES (twin, dtmv.current_subject(), action, coalesce(args, '{}'))
+		RETURNING command_id INTO id;
+	IF patch IS NOT NULL THEN
+		UPDATE dtmv.twin_states s SET desired = s.desired || patch, desired_at = now() WHERE s.twin = interact.twin;
+	END IF;
+	PERFORM pg_notify('dtmv_commands', id::text);
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION dtmv.interact(dtmv.twin_id, text, jsonb) IS
+	'an avatar acts on a twin: needs interact and an action the twin''s kind offers; sets the desired state, queues a command and wakes the gateway (REQ-DT-06, REQ-MV-03)';
+
+CREATE FUNCTION dtmv.next_commands(max integer DEFAULT 10, redeliver_after interval DEFAULT '1 minute')
+RETURNS TABLE (command_id bigint, twin dtmv.twin_id, action text, args jsonb,
+			   physical_binding text, requested_by text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_gateway('take commands');
+	RETURN QUERY
+		WITH picked AS (
+			SELECT c.command_id FROM dtmv.commands c
+			 WHERE c.status = 'queued'
+				OR (c.status = 'delivered' AND c.delivered_at < now() - redeliver_after)
+			 ORDER BY c.command_id LIMIT max
+			 FOR UPDATE SKIP LOCKED
+		), delivered AS (
+			UPDATE dtmv.commands c SET status = 'delivered', delivered_at = now()
+			  FROM picked WHERE c.command_id = picked.command_id
+			RETURNING c.command_id, c.twin, c.action, c.args, c.subject_id
+		)
+		SELECT d.command_id, d.twin, d.action, d.args, st.physical_binding, s.name
+		  FROM delivered d
+		  LEFT JOIN dtmv.twin_states st ON st.twin = d.twin
+		  LEFT JOIN dtmv.subjects s ON s.subject_id = d.subject_id
+		 ORDER BY d.command_id;
+END
+$$;
+COMMENT ON FUNCTION dtmv.next_commands(integer, interval) IS
+	'gateway: take queued commands (and ones delivered but unacknowledged for too long), oldest first';
+
+CREATE FUNCTION dtmv.ack_command(command_id bigint, ok boolean, result jsonb DEFAULT NULL) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	c record;
+	patch jsonb;
+BEGIN
+	PERFORM dtmv._require_gateway('acknowledge commands');
+	SELECT * INTO c FROM dtmv.commands x WHERE x.command_id = ack_command.command_id FOR UPDATE;
+	IF c IS NULL THEN
+		RAISE EXCEPTION 'command % does not exist', command_id USING ERRCODE = 'undefined_object';
+	END IF;
+	IF c.status NOT IN ('queued', 'delivered') THEN
+		RAISE EXCEPTION 'command % was already acknowledged', command_id
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = pg_catalog.format('Its status is %s.', c.status);
+	END IF;
+	UPDATE dtmv.commands x SET status = CASE WHEN ok THEN 'succeeded' ELSE 'failed' END,
+							   result = ack_command.result, acked_at = now()
+	 WHERE x.command_id = ack_command.command_id;
+	IF ok THEN
+		SELECT a.desired_patch INTO patch FROM dtmv.kind_actions a
+		  JOIN dtmv.twin_registry t ON t.kind = a.kind
+		 WHERE t.id = c.twin AND a.action = c.action;
+		UPDATE dtmv.twin_states s SET reported = s.reported || coalesce(patch, '{}'), reported_at = now()
+		 WHERE s.twin = c.twin;
+	END IF;
+	RETURN dtmv._append_event(c.twin, NULL, CASE WHEN ok THEN 'command_succeeded' ELSE 'command_failed' END,
+							  jsonb_build_object('command', c.command_id, 'action', c.action,
+												 'result', ack_command.result));
+END
+$$;
+COMMENT ON FUNCTION dtmv.ack_command(bigint, boolean, jsonb) IS
+	'gateway: a command was carried out (or not); on success the reported state follows the desired one; the outcome is an event for the twin''s readers; returns its id';
+
+CREATE FUNCTION dtmv.command_status(command_id bigint) RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	c record;
+BEGIN
+	SELECT x.status, x.subject_id INTO c FROM dtmv.commands x WHERE x.command_id = command_status.command_id;
+	IF c IS NULL OR NOT (c.subject_id = ANY (dtmv.current_subjects()) OR dtmv._outer_has_role('dtmv_gateway')) THEN
+		RAISE EXCEPTION 'permission denied: command % is not yours', command_id
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	RETURN c.status;
+END
+$$;
+COMMENT ON FUNCTION dtmv.command_status(bigint) IS 'queued, delivered, succeeded or failed; for the requester and gateways';
+
+GRANT SELECT ON dtmv.events, dtmv.commands, dtmv.kind_actions TO dtmv_user;
+ALTER TABLE dtmv.events ENABLE ROW LEVEL SECURITY;
+CREATE POLICY events_readable ON dtmv.events FOR SELECT TO dtmv_user
+	USING (CASE WHEN subject_id IS NOT NULL THEN subject_id = (SELECT dtmv.current_subject())
+				ELSE dtmv._effective_rights(twin) & 2 <> 0 END);
+COMMENT ON POLICY events_readable ON dtmv.events IS
+	'an event is visible to its addressee, or, if it has none, to the readers of its twin';
+ALTER TABLE dtmv.commands ENABLE ROW LEVEL SECURITY;
+CREATE POLICY commands_own ON dtmv.commands FOR SELECT TO dtmv_user
+	USING (subject_id = ANY ((SELECT dtmv.current_subjects())::bigint[])
+		   OR (SELECT dtmv._outer_has_role('dtmv_gateway')));
+COMMENT ON POLICY commands_own ON dtmv.commands IS 'a subject sees its own commands; gateways see all';
+ALTER TABLE dtmv.kind_actions ENABLE ROW LEVEL SECURITY;
+CREATE POLICY kind_actions_directory ON dtmv.kind_actions FOR SELECT TO dtmv_user USING (true);
+COMMENT ON POLICY kind_actions_directory ON dtmv.kind_actions IS 'what each kind of twin offers is public to dtmv users';
+
+SELECT pg_catalog.pg_extension_config_dump('dtmv.events', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.event_retention', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.kind_actions', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.commands', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.commands_command_id_seq', '');
