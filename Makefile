@@ -1,12 +1,14 @@
 # dtmv: PostgreSQL extension (PGXS). `make demo`, `make test`, `make bench`
 # and `make shell` first run test/setup.sh, which installs what is missing.
 
+.DEFAULT_GOAL := all
+
 EXTENSION = dtmv
 EXTVERSION = 0.1
 MODULE_big = dtmv
 OBJS = src/dtmv.o src/twin_id.o src/actor.o src/sync_lock.o src/worker.o src/events.o
 DATA_built = dtmv--$(EXTVERSION).sql
-EXTRA_CLEAN = results regression.diffs regression.out output_iso tmp_check
+EXTRA_CLEAN = results regression.diffs regression.out output_iso tmp_check gateway/dtmv-home
 
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -I$(srcdir)/src
@@ -50,3 +52,11 @@ bench: setup
 
 shell: setup
 	bash test/with-cluster.sh bash demo/shell.sh
+
+# The gateway program (gateway/dtmv_home.c), a libpq client built beside the
+# extension. Not installed: it is run from the tree by the demo and tests.
+GATEWAY = gateway/dtmv-home
+all: $(GATEWAY)
+$(GATEWAY): gateway/dtmv_home.c
+	$(CC) $(filter-out -fPIC,$(CFLAGS)) $(PG_CFLAGS) -I$(shell $(PG_CONFIG) --includedir) -o $@ $< \
+		-L$(shell $(PG_CONFIG) --libdir) -lpq

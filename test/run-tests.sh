@@ -3,8 +3,9 @@
 #   1. pg_regress: sql/<name>.sql against expected/<name>.out
 #   2. isolation:  test/isolation/specs/*.spec (pg_isolation_regress)
 #   3. pgTAP:      test/pgtap/*.sql (pg_prove)
-#   4. worker:     test/worker/periodic_sync.sh (the background worker, preloaded)
-#   5. demo:       demo/run.sh plays every scenario without error
+#   4. door:       test/events/door.sh (the gateway program against a real server)
+#   5. worker:     test/worker/periodic_sync.sh (the background worker, preloaded)
+#   6. demo:       demo/run.sh plays every scenario without error
 # Prints the diffs of any failure and exits non-zero if any suite failed.
 # Assumes dtmv is built and installed (make test does both first).
 set -uo pipefail
@@ -54,6 +55,8 @@ export -f regress isolation pgtap
 suite "pg_regress" test/with-cluster.sh bash -c regress
 suite "isolation" test/with-cluster.sh bash -c isolation
 suite "pgTAP" test/with-cluster.sh bash -c pgtap
+# Scenario 7.2.1 across real processes: the gateway program, two clients, a server restart.
+suite "door (gateway program)" test/with-cluster.sh bash test/events/door.sh
 # The periodic-sync worker, preloaded and not (two clusters of its own).
 suite "worker" bash test/worker/periodic_sync.sh
 # The demo must keep playing end to end: it stops at its first error.

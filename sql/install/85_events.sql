@@ -401,3 +401,21 @@ SELECT pg_catalog.pg_extension_config_dump('dtmv.event_retention', '');
 SELECT pg_catalog.pg_extension_config_dump('dtmv.kind_actions', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('dtmv.commands', '');
 SELECT pg_catalog.pg_extension_config_dump('dtmv.commands_command_id_seq', '');
+
+CREATE FUNCTION dtmv.twin_by_binding(binding text) RETURNS dtmv.twin_id
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	id dtmv.twin_id;
+BEGIN
+	PERFORM dtmv._require_gateway('look twins up by physical binding');
+	SELECT s.twin INTO id FROM dtmv.twin_states s WHERE s.physical_binding = binding;
+	IF id IS NULL THEN
+		RAISE EXCEPTION 'no twin is bound to physical object "%"', binding USING ERRCODE = 'undefined_object';
+	END IF;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION dtmv.twin_by_binding(text) IS
+	'gateway: the twin bound to a physical object (serial number or device address)';

@@ -1,0 +1,364 @@
+/*
+ * dtmv_home.c
+ *		dtmv-home: a stand-in for the physical side of a home, and a small
+ *		metaverse client, both speaking to dtmv over libpq (scenario 7.2.1).
+ *
+ *	 dtmv-home gateway [--seconds N] [--acks N]
+ *		Listens for commands, carries them out ("opens the door") and
+ *		acknowledges them; claims and completes sync requests.  Survives a
+ *		server restart: it reconnects, listens again and takes up the
+ *		commands it missed (next_commands also returns commands delivered
+ *		but never acknowledged).  Stops after N seconds or N acknowledged
+ *		commands.
+ *	 dtmv-home ring SERIAL [CAMERA]
+ *		The doorbell of the door bound to SERIAL rings: reports a
+ *		"doorbell" event with a reference to the camera's snapshot.
+ *	 dtmv-home watch KIND [--seconds N] [--since ID]
+ *		A metaverse client: listens on its channels, catches up with
+ *		events_since after every wake-up, prints each event, and exits 0 as
+ *		soon as an event of KIND arrives (1 on timeout).
+ *
+ * The connection comes from the usual PG* environment variables; the role
+ * (a dtmv_gateway role for gateway and ring, a user's for watch) from
+ * PGUSER or PGOPTIONS="-c role=...".
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libpq-fe.h"
+
+static volatile sig_atomic_t stop_requested = 0;
+static bool log_wakeups = false;	/* watch: say which channel woke us */
+
+static void
+on_signal(int sig)
+{
+	stop_requested = 1;
+}
+
+static void say(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+
+static void
+say(const char *fmt,...)
+{
+	va_list		ap;
+	time_t		now = time(NULL);
+	char		stamp[32];
+
+	strftime(stamp, sizeof(stamp), "%H:%M:%S", localtime(&now));
+	printf("[dtmv-home %s] ", stamp);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* connect, retrying every second until the deadline; NULL if it passes */
+static PGconn *
+connect_until(time_t deadline)
+{
+	for (;;)
+	{
+		PGconn	   *conn = PQconnectdb("");
+
+		if (PQstatus(conn) == CONNECTION_OK)
+		{
+			PGresult   *res = PQexec(conn, "SET search_path = pg_catalog, public, dtmv");
+
+			PQclear(res);
+			return conn;
+		}
+		say("cannot connect yet: %s", PQerrorMessage(conn));
+		PQfinish(conn);
+		if (stop_requested || time(NULL) >= deadline)
+			return NULL;
+		sleep(1);
+	}
+}
+
+/* run a query with parameters; NULL (and a message) on failure */
+static PGresult *
+query(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+	PGresult   *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		say("query failed: %s", PQerrorMessage(conn));
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+/* LISTEN on the acting subject's channels; false if the connection failed */
+static bool
+listen_all(PGconn *conn)
+{
+	PGresult   *res = query(conn, "SELECT dtmv.listen()", 0, NULL);
+	int			i;
+
+	if (res == NULL)
+		return false;
+	for (i = 0; i < PQntuples(res); i++)
+		say("listening on %s", PQgetvalue(res, i, 0));
+	PQclear(res);
+	return true;
+}
+
+/* wait up to a second for a notification; drain them; false if the connection broke */
+static bool
+wait_for_wakeup(PGconn *conn)
+{
+	int			sock = PQsocket(conn);
+	fd_set		fds;
+	struct timeval tv = {1, 0};
+	PGnotify   *n;
+
+	if (sock < 0)
+		return false;
+	FD_ZERO(&fds);
+	FD_SET(sock, &fds);
+	if (select(sock + 1, &fds, NULL, NULL, &tv) < 0 && errno != EINTR)
+		return false;
+	if (!PQconsumeInput(conn))
+		return false;
+	while ((n = PQnotifies(conn)) != NULL)
+	{
+		if (log_wakeups)
+			say("woken on channel %s (event %s)", n->relname, n->extra);
+		PQfreemem(n);
+	}
+	return PQstatus(conn) == CONNECTION_OK;
+}
+
+/* carry out and acknowledge every command waiting; -1 if the connection broke */
+static int
+do_commands(PGconn *conn)
+{
+	PGresult   *res = query(conn,
+							"SELECT command_id, action, coalesce(physical_binding, twin::text), "
+							"coalesce(requested_by, '?') FROM dtmv.next_commands()", 0, NULL);
+	int			i,
+				done = 0;
+
+	if (res == NULL)
+		return -1;
+	for (i = 0; i < PQntuples(res); i++)
+	{
+		const char *params[1] = {PQgetvalue(res, i, 0)};
+		PGresult   *ack;
+
+		say("command %s from %s: %s on %s ... done", PQgetvalue(res, i, 0),
+			PQgetvalue(res, i, 3), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+		ack = query(conn, "SELECT dtmv.ack_command($1::bigint, true, '{\"by\": \"dtmv-home\"}')", 1, params);
+		if (ack == NULL)
+		{
+			PQclear(res);
+			return -1;
+		}
+		PQclear(ack);
+		done++;
+	}
+	PQclear(res);
+	return done;
+}
+
+/* run every claimable sync; false if the connection broke */
+static bool
+do_syncs(PGconn *conn)
+{
+	for (;;)
+	{
+		PGresult   *res = query(conn, "SELECT request_id, twin FROM dtmv.claim_sync()", 0, NULL);
+		const char *params[1];
+		PGresult   *done;
+
+		if (res == NULL)
+			return false;
+		if (PQntuples(res) == 0)
+		{
+			PQclear(res);
+			return true;
+		}
+		params[0] = PQgetvalue(res, 0, 0);
+		say("sync %s of twin %s: read the device ... synced", params[0], PQgetvalue(res, 0, 1));
+		done = query(conn, "SELECT dtmv.complete_sync($1::bigint, true, "
+					 "jsonb_build_object('synced_by', 'dtmv-home', 'synced_at', now()))", 1, params);
+		PQclear(res);
+		if (done == NULL)
+			return false;
+		PQclear(done);
+	}
+}
+
+static int
+run_gateway(int seconds, int max_acks)
+{
+	time_t		deadline = time(NULL) + seconds;
+	int			acks = 0;
+
+	while (!stop_requested && time(NULL) < deadline && (max_acks <= 0 || acks < max_acks))
+	{
+		PGconn	   *conn = connect_until(deadline);
+		int			n = 0;
+
+		if (conn == NULL)
+			break;
+		say("gateway connected");
+		if (listen_all(conn))
+		{
+			/* catch up first, then on every wake-up (or each second) */
+			while (!stop_requested && time(NULL) < deadline && (max_acks <= 0 || acks < max_acks))
+			{
+				n = do_commands(conn);
+				if (n < 0 || !do_syncs(conn))
+					break;
+				acks += n;
+				if (max_acks > 0 && acks >= max_acks)
+					break;
+				if (!wait_for_wakeup(conn))
+					break;
+			}
+		}
+		if (PQstatus(conn) != CONNECTION_OK || n < 0)
+			say("connection lost; reconnecting");
+		PQfinish(conn);
+	}
+	say("gateway stops after %d acknowledged command(s)", acks);
+	return (max_acks > 0 && acks < max_acks) ? 1 : 0;
+}
+
+static int
+run_ring(const char *serial, const char *camera)
+{
+	PGconn	   *conn = connect_until(time(NULL) + 10);
+	const char *params[2] = {serial, camera};
+	PGresult   *res;
+
+	if (conn == NULL)
+		return 1;
+	res = query(conn, "SELECT dtmv.report(dtmv.twin_by_binding($1), 'doorbell', "
+				"jsonb_build_object('doorbell', 'ringing', 'camera', $2::text))", 2, params);
+	if (res == NULL)
+	{
+		PQfinish(conn);
+		return 1;
+	}
+	say("doorbell of %s rang; camera snapshot %s; event %s", serial, camera, PQgetvalue(res, 0, 0));
+	PQclear(res);
+	PQfinish(conn);
+	return 0;
+}
+
+static int
+run_watch(const char *kind, int seconds, const char *since)
+{
+	time_t		deadline = time(NULL) + seconds;
+	char		cursor[32] = "";
+	int			found = 0;
+
+	if (since)
+		snprintf(cursor, sizeof(cursor), "%s", since);
+	while (!found && !stop_requested && time(NULL) < deadline)
+	{
+		PGconn	   *conn = connect_until(deadline);
+
+		if (conn == NULL)
+			break;
+		if (cursor[0] == '\0')
+		{
+			PGresult   *res = query(conn, "SELECT dtmv.event_horizon()", 0, NULL);
+
+			if (res == NULL)
+			{
+				PQfinish(conn);
+				continue;
+			}
+			snprintf(cursor, sizeof(cursor), "%s", PQgetvalue(res, 0, 0));
+			PQclear(res);
+		}
+		if (listen_all(conn))
+		{
+			say("watching for a \"%s\" event after %s", kind, cursor);
+			while (!found && !stop_requested && time(NULL) < deadline)
+			{
+				const char *params[1] = {cursor};
+				PGresult   *res = query(conn, "SELECT id, kind, twin, payload FROM dtmv.events_since($1::bigint)",
+										1, params);
+				int			i;
+
+				if (res == NULL)
+					break;
+				for (i = 0; i < PQntuples(res); i++)
+				{
+					say("event %s %s on twin %s: %s", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+						PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
+					snprintf(cursor, sizeof(cursor), "%s", PQgetvalue(res, i, 0));
+					if (strcmp(PQgetvalue(res, i, 1), kind) == 0)
+						found = 1;
+				}
+				PQclear(res);
+				if (!found && !wait_for_wakeup(conn))
+					break;
+			}
+		}
+		PQfinish(conn);
+	}
+	if (!found)
+		say("no \"%s\" event within %d s", kind, seconds);
+	return found ? 0 : 1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+			"usage: dtmv-home gateway [--seconds N] [--acks N]\n"
+			"       dtmv-home ring SERIAL [CAMERA]\n"
+			"       dtmv-home watch KIND [--seconds N] [--since ID]\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	int			seconds = 60;
+	int			acks = 0;
+	const char *since = NULL;
+	int			i;
+
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	if (argc < 2)
+		usage();
+	for (i = 2; i < argc; i++)
+	{
+		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+			seconds = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--acks") == 0 && i + 1 < argc)
+			acks = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc)
+			since = argv[++i];
+	}
+	if (strcmp(argv[1], "gateway") == 0)
+		return run_gateway(seconds, acks);
+	if (strcmp(argv[1], "ring") == 0 && argc >= 3)
+		return run_ring(argv[2], argc >= 4 ? argv[3] : "camera/snapshot.jpg");
+	if (strcmp(argv[1], "watch") == 0 && argc >= 3)
+	{
+		log_wakeups = true;
+		return run_watch(argv[2], seconds, since);
+	}
+	usage();
+	return 2;
+}
