@@ -17,6 +17,14 @@
  *		A metaverse client: listens on its channels, catches up with
  *		events_since after every wake-up, prints each event, and exits 0 as
  *		soon as an event of KIND arrives (1 on timeout).
+ *	 dtmv-home listen [--seconds N]
+ *		An idle listener, for benchmarks: listens on its channels and only
+ *		drains notifications; prints how many it got.
+ *	 dtmv-home latency TWIN WRITER_ROLE READER_ROLE [--count N] [--bare]
+ *		For benchmarks: N times, WRITER_ROLE reports an event on TWIN (or,
+ *		with --bare, sends a plain pg_notify) and the time from the writer's
+ *		commit to READER_ROLE's client having the event (woken, then caught
+ *		up with events_since) is taken; prints p50 and p99 in microseconds.
  *
  * The connection comes from the usual PG* environment variables; the role
  * (a dtmv_gateway role for gateway and ring, a user's for watch) from
@@ -319,13 +327,184 @@ run_watch(const char *kind, int seconds, const char *since)
 	return found ? 0 : 1;
 }
 
+static int
+run_listen(int seconds)
+{
+	time_t		deadline = time(NULL) + seconds;
+	PGconn	   *conn = connect_until(deadline);
+	long		got = 0;
+
+	if (conn == NULL || !listen_all(conn))
+		return 1;
+	log_wakeups = false;
+	while (!stop_requested && time(NULL) < deadline)
+	{
+		int			sock = PQsocket(conn);
+		fd_set		fds;
+		struct timeval tv = {1, 0};
+		PGnotify   *n;
+
+		FD_ZERO(&fds);
+		FD_SET(sock, &fds);
+		if (select(sock + 1, &fds, NULL, NULL, &tv) < 0 && errno != EINTR)
+			break;
+		if (!PQconsumeInput(conn))
+			break;
+		while ((n = PQnotifies(conn)) != NULL)
+		{
+			got++;
+			PQfreemem(n);
+		}
+	}
+	printf("%ld\n", got);
+	PQfinish(conn);
+	return 0;
+}
+
+static PGconn *
+connect_as(const char *role)
+{
+	char		conninfo[256];
+	PGconn	   *conn;
+	PGresult   *res;
+
+	snprintf(conninfo, sizeof(conninfo), "options='-c role=%s'", role);
+	conn = PQconnectdb(conninfo);
+	if (PQstatus(conn) != CONNECTION_OK)
+	{
+		say("cannot connect as %s: %s", role, PQerrorMessage(conn));
+		exit(1);
+	}
+	res = PQexec(conn, "SET search_path = pg_catalog, public, dtmv");
+	PQclear(res);
+	return conn;
+}
+
+static double
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int
+compare_doubles(const void *a, const void *b)
+{
+	double		x = *(const double *) a,
+				y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* wait for one notification on conn, up to 5 s; false on timeout or failure */
+static bool
+await_notification(PGconn *conn)
+{
+	double		give_up = now_us() + 5e6;
+
+	for (;;)
+	{
+		PGnotify   *n;
+		int			sock = PQsocket(conn);
+		fd_set		fds;
+		struct timeval tv = {0, 100000};
+
+		if (!PQconsumeInput(conn))
+			return false;
+		if ((n = PQnotifies(conn)) != NULL)
+		{
+			PQfreemem(n);
+			return true;
+		}
+		if (now_us() > give_up)
+			return false;
+		FD_ZERO(&fds);
+		FD_SET(sock, &fds);
+		(void) select(sock + 1, &fds, NULL, NULL, &tv);
+	}
+}
+
+static int
+run_latency(const char *twin, const char *writer_role, const char *reader_role, int count, bool bare)
+{
+	PGconn	   *writer = connect_as(writer_role);
+	PGconn	   *reader = connect_as(reader_role);
+	double	   *lat = calloc(count, sizeof(double));
+	char		cursor[32];
+	PGresult   *res;
+	int			i,
+				done = 0;
+
+	res = query(reader, bare ? "LISTEN dtmv_bench_bare" : "SELECT dtmv.listen()", 0, NULL);
+	PQclear(res);
+	res = query(reader, "SELECT dtmv.event_horizon()", 0, NULL);
+	snprintf(cursor, sizeof(cursor), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	for (i = 0; i < count; i++)
+	{
+		const char *params[1] = {twin};
+		double		t0;
+		bool		have = false;
+		PGnotify   *n;
+
+		/* drop wake-ups left from earlier rounds */
+		PQconsumeInput(reader);
+		while ((n = PQnotifies(reader)) != NULL)
+			PQfreemem(n);
+		res = query(writer, bare ? "SELECT pg_notify('dtmv_bench_bare', 'x')"
+					: "SELECT dtmv.report($1::dtmv.twin_id, 'tick', '{}')", bare ? 0 : 1, params);
+		if (res == NULL)
+			return 1;
+		PQclear(res);
+		t0 = now_us();			/* the writer's commit has returned */
+		while (!have)
+		{
+			if (!await_notification(reader))
+				break;
+			if (bare)
+				have = true;
+			else
+			{
+				const char *p[1] = {cursor};
+
+				res = query(reader, "SELECT id FROM dtmv.events_since($1::bigint)", 1, p);
+				if (res == NULL)
+					return 1;
+				if (PQntuples(res) > 0)
+				{
+					snprintf(cursor, sizeof(cursor), "%s", PQgetvalue(res, PQntuples(res) - 1, 0));
+					have = true;
+				}
+				PQclear(res);
+			}
+		}
+		if (have)
+			lat[done++] = now_us() - t0;
+	}
+	qsort(lat, done, sizeof(double), compare_doubles);
+	if (done == 0)
+	{
+		printf("no event arrived\n");
+		return 1;
+	}
+	printf("%d %.0f %.0f\n", done, lat[done / 2], lat[(int) (done * 0.99) < done ? (int) (done * 0.99) : done - 1]);
+	PQfinish(writer);
+	PQfinish(reader);
+	free(lat);
+	return 0;
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr,
 			"usage: dtmv-home gateway [--seconds N] [--acks N]\n"
 			"       dtmv-home ring SERIAL [CAMERA]\n"
-			"       dtmv-home watch KIND [--seconds N] [--since ID]\n");
+			"       dtmv-home watch KIND [--seconds N] [--since ID]\n"
+			"       dtmv-home listen [--seconds N]\n"
+			"       dtmv-home latency TWIN WRITER_ROLE READER_ROLE [--count N] [--bare]\n");
 	exit(2);
 }
 
@@ -335,6 +514,8 @@ main(int argc, char **argv)
 	int			seconds = 60;
 	int			acks = 0;
 	const char *since = NULL;
+	int			count = 200;
+	bool		bare = false;
 	int			i;
 
 	signal(SIGTERM, on_signal);
@@ -349,6 +530,10 @@ main(int argc, char **argv)
 			acks = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc)
 			since = argv[++i];
+		else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc)
+			count = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--bare") == 0)
+			bare = true;
 	}
 	if (strcmp(argv[1], "gateway") == 0)
 		return run_gateway(seconds, acks);
@@ -359,6 +544,10 @@ main(int argc, char **argv)
 		log_wakeups = true;
 		return run_watch(argv[2], seconds, since);
 	}
+	if (strcmp(argv[1], "listen") == 0)
+		return run_listen(seconds);
+	if (strcmp(argv[1], "latency") == 0 && argc >= 5)
+		return run_latency(argv[2], argv[3], argv[4], count > 0 ? count : 1, bare);
 	usage();
 	return 2;
 }

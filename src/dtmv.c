@@ -9,6 +9,7 @@
 #include "utils/guc.h"
 
 #include "actor.h"
+#include "notifier.h"
 #include "sync_lock.h"
 #include "worker.h"
 
@@ -21,6 +22,7 @@ _PG_init(void)
 {
 	ActorInit();
 	SyncLockInit();
+	NotifierInit();
 	WorkerInit();
 
 	/* No dtmv.* setting exists but ours; none names who is acting. */

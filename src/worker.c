@@ -8,9 +8,11 @@
  * dtmv.sync_check_interval milliseconds, queues a sync request for each
  * twin whose sync period has elapsed (dtmv.queue_due_syncs) and requeues
  * syncs whose gateway died or whose lease expired (dtmv.recover_syncs).
- * Until the extension is created in that database it only waits.  Without
- * preloading, everything else works and a gateway may call the same two
- * functions itself.
+ * It also sends the coalesced wake-ups of event listeners (notifier.c):
+ * writers set its latch when they commit, and each wake-up runs
+ * dtmv.notify_pending().  Until the extension is created in that database
+ * it only waits.  Without preloading, everything else works: writers NOTIFY
+ * themselves, and a gateway may call the sync functions itself.
  */
 #include "postgres.h"
 
@@ -28,7 +30,9 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
+#include "notifier.h"
 #include "worker.h"
 
 static char *worker_database = NULL;
@@ -64,19 +68,22 @@ WorkerInit(void)
 	RegisterBackgroundWorker(&worker);
 }
 
-/* one round: queue due syncs and recover dead ones, in one transaction */
+/* one round, in one transaction: send wake-ups; queue due syncs and recover dead ones if it is time */
 static void
-worker_round(void)
+worker_round(bool sync_due)
 {
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (OidIsValid(get_extension_oid("dtmv", true)))
 	{
-		pgstat_report_activity(STATE_RUNNING, "dtmv: queue due syncs");
+		pgstat_report_activity(STATE_RUNNING, "dtmv: notify, queue due syncs");
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		if (SPI_execute("SELECT dtmv.queue_due_syncs(1000), dtmv.recover_syncs()", false, 0) != SPI_OK_SELECT)
+		if (SPI_execute("SELECT dtmv.notify_pending()", false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "dtmv notify query failed");
+		if (sync_due &&
+			SPI_execute("SELECT dtmv.queue_due_syncs(1000), dtmv.recover_syncs()", false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "dtmv periodic sync query failed");
 		SPI_finish();
 	}
@@ -90,6 +97,7 @@ void
 dtmv_worker_main(Datum main_arg)
 {
 	MemoryContext round_context;
+	TimestampTz last_sync;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -99,11 +107,15 @@ dtmv_worker_main(Datum main_arg)
 	ereport(LOG,
 			(errmsg("dtmv periodic sync worker started in database \"%s\"", worker_database)));
 
+	NotifierAttach();
 	round_context = AllocSetContextCreate(TopMemoryContext, "dtmv worker round",
 										  ALLOCSET_DEFAULT_SIZES);
+	last_sync = GetCurrentTimestamp();
 	for (;;)
 	{
 		MemoryContext old;
+		TimestampTz now;
+		bool		sync_due;
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 worker_interval_ms, PG_WAIT_EXTENSION);
@@ -114,9 +126,14 @@ dtmv_worker_main(Datum main_arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
+		now = GetCurrentTimestamp();
+		sync_due = TimestampDifferenceExceeds(last_sync, now, worker_interval_ms);
+		if (sync_due)
+			last_sync = now;
 		old = MemoryContextSwitchTo(round_context);
-		worker_round();
+		worker_round(sync_due);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(round_context);
 	}
 }
+

@@ -56,7 +56,9 @@ suite "pg_regress" test/with-cluster.sh bash -c regress
 suite "isolation" test/with-cluster.sh bash -c isolation
 suite "pgTAP" test/with-cluster.sh bash -c pgtap
 # Scenario 7.2.1 across real processes: the gateway program, two clients, a server restart.
-suite "door (gateway program)" test/with-cluster.sh bash test/events/door.sh
+# Twice: writers NOTIFY themselves; then dtmv preloaded, the worker sends coalesced wake-ups.
+suite "door (gateway program, direct NOTIFY)" test/with-cluster.sh bash test/events/door.sh
+suite "door (gateway program, worker NOTIFY)" test/with-cluster.sh --preload bash test/events/door.sh
 # The periodic-sync worker, preloaded and not (two clusters of its own).
 suite "worker" bash test/worker/periodic_sync.sh
 # The demo must keep playing end to end: it stops at its first error.

@@ -140,7 +140,16 @@ END
 $$;
 COMMENT ON FUNCTION dtmv._event_channels(dtmv.twin_id, bigint) IS 'internal: the NOTIFY channels that should hear an event';
 
+CREATE FUNCTION dtmv._notifier_active() RETURNS boolean
+	AS 'MODULE_PATHNAME', 'dtmv_notifier_active' LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION dtmv._notifier_active() IS 'internal: whether the background worker sends this database''s wake-ups';
+CREATE FUNCTION dtmv._wake_notifier_at_commit() RETURNS void
+	AS 'MODULE_PATHNAME', 'dtmv_wake_notifier_at_commit' LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION dtmv._wake_notifier_at_commit() IS 'internal: wake the background worker when this transaction commits';
+
 -- Append an event and wake its listeners; the one writer of dtmv.events.
+-- With the worker running (dtmv preloaded), the wake-up is its job, sent
+-- coalesced after commit; otherwise NOTIFY here, one per channel.
 CREATE FUNCTION dtmv._append_event(twin dtmv.twin_id, addressee bigint, kind text, payload jsonb)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -152,14 +161,71 @@ DECLARE
 BEGIN
 	INSERT INTO dtmv.events (event_id, twin, subject_id, kind, payload)
 		VALUES (id, twin, addressee, kind, coalesce(payload, '{}'));
-	FOREACH channel IN ARRAY dtmv._event_channels(twin, addressee) LOOP
-		PERFORM pg_notify(channel, id::text);
-	END LOOP;
+	IF dtmv._notifier_active() THEN
+		PERFORM dtmv._wake_notifier_at_commit();
+	ELSE
+		FOREACH channel IN ARRAY dtmv._event_channels(twin, addressee) LOOP
+			PERFORM pg_notify(channel, id::text);
+		END LOOP;
+	END IF;
 	RETURN id;
 END
 $$;
 COMMENT ON FUNCTION dtmv._append_event(dtmv.twin_id, bigint, text, jsonb) IS
-	'internal: append an event to the log and NOTIFY its readers'' channels with its id';
+	'internal: append an event to the log and wake its readers (directly, or through the worker)';
+
+-- The worker's position: events up to here have had their wake-ups sent.
+CREATE TABLE dtmv.notify_cursor (
+	only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+	last_id bigint NOT NULL
+);
+COMMENT ON TABLE dtmv.notify_cursor IS 'the last event whose wake-ups the background worker has sent';
+
+CREATE FUNCTION dtmv.notify_pending(max integer DEFAULT 10000) RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	horizon bigint := dtmv.event_horizon();
+	cursor_at bigint;
+	through bigint;
+	wake record;
+	n integer := 0;
+BEGIN
+	PERFORM dtmv._require_gateway('send event wake-ups');
+	SELECT c.last_id INTO cursor_at FROM dtmv.notify_cursor c FOR UPDATE;
+	IF cursor_at IS NULL THEN
+		INSERT INTO dtmv.notify_cursor (last_id) VALUES (horizon);
+		RETURN 0;
+	END IF;
+	SELECT max(e.event_id) INTO through
+	  FROM (SELECT e.event_id FROM dtmv.events e
+			 WHERE e.event_id > cursor_at AND e.event_id <= horizon
+			 ORDER BY e.event_id LIMIT max) e;
+	IF through IS NULL THEN
+		RETURN 0;
+	END IF;
+	-- One notification per channel for the whole batch, carrying its newest
+	-- event; the channels are worked out once per twin (and addressee), not
+	-- once per event.
+	FOR wake IN
+		SELECT c.channel, max(g.newest) AS newest
+		  FROM (SELECT e.twin, e.subject_id, max(e.event_id) AS newest
+				  FROM dtmv.events e
+				 WHERE e.event_id > cursor_at AND e.event_id <= through
+				 GROUP BY e.twin, e.subject_id) g,
+			   unnest(dtmv._event_channels(g.twin, g.subject_id)) c(channel)
+		 GROUP BY c.channel
+	LOOP
+		PERFORM pg_notify(wake.channel, wake.newest::text);
+		n := n + 1;
+	END LOOP;
+	UPDATE dtmv.notify_cursor SET last_id = through;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION dtmv.notify_pending(integer) IS
+	'the background worker: send one wake-up per channel for the events that became final since its last pass; returns how many';
 
 CREATE FUNCTION dtmv.report(twin dtmv.twin_id, kind text, payload jsonb DEFAULT '{}') RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER

@@ -4,7 +4,12 @@
 # never fail on a figure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+opts=(-o shared_buffers=1GB -o max_wal_size=4GB -o max_connections=200)
 for bench in test/bench/foundation.sh test/bench/sync.sh; do
 	echo "######## $bench"
-	pg_virtualenv -t -v 15 -o shared_buffers=1GB -o max_wal_size=4GB bash "$bench"
+	test/with-cluster.sh "${opts[@]}" bash "$bench"
 done
+echo "######## test/bench/events.sh, dtmv preloaded: the worker sends coalesced wake-ups"
+test/with-cluster.sh --preload "${opts[@]}" bash test/bench/events.sh worker
+echo "######## test/bench/events.sh, not preloaded: writers NOTIFY themselves"
+test/with-cluster.sh "${opts[@]}" bash test/bench/events.sh direct

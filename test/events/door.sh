@@ -34,6 +34,7 @@ SELECT dtmv.create_subject('bob', 'door_bob');
 SELECT dtmv.create_subject('home gateway', 'door_gw', 'system');
 SQL
 door=$(sql door_alice "SELECT dtmv.create_twin('door', 'Front door', physical_binding => 'DOOR-1')")
+echo "# wake-ups sent by the background worker: $(psql -X -At -c 'SELECT dtmv._notifier_active()')"
 start=$(sql door_alice "SELECT dtmv.event_horizon()")
 
 as door_gw "$home" gateway --seconds 60 --acks 2 >"$logs/gateway" 2>&1 &
