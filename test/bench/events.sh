@@ -38,10 +38,7 @@ GRANT INSERT ON bench_bare TO bench_gw;
 VACUUM ANALYZE;
 SQL
 echo "mode: $mode (wake-ups sent by the background worker: $(bsql -At -c 'SELECT dtmv._notifier_active()'))"
-bench() {
-	PGOPTIONS="-c role=bench_gw" pgbench -n -c "$CLIENTS" -j 2 -T "$SECS" -f "$here/events/$1" postgres 2>&1 |
-		sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
-}
+bench() { pgbench_tps bench_gw postgres "$here/events/$1"; }
 
 echo "== 1. events/s, $CLIENTS writers, ${SECS}s each"
 quiet=$(bench report.sql)

@@ -21,3 +21,15 @@ median_ms() {
 
 # ratio A B: A/B with two decimals
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+
+# pgbench_tps ROLE DATABASE SCRIPT [pgbench options...]: tps of a pgbench
+# script run by $CLIENTS clients (default 8) as ROLE (taken with
+# PGOPTIONS="-c role=..."); -T $SECS unless the options give -t.
+pgbench_tps() {
+	local role=$1 db=$2 script=$3
+	shift 3
+	local duration=(-T "${SECS:-15}")
+	[[ " $* " == *" -t "* ]] && duration=()
+	PGOPTIONS="-c role=$role" pgbench -n -c "${CLIENTS:-8}" -j 2 "${duration[@]}" "$@" -f "$script" "$db" 2>&1 |
+		sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
+}

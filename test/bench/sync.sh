@@ -45,11 +45,8 @@ END $$;
 VACUUM ANALYZE;
 SQL
 
-# tps of a pgbench script: bench FILE [USER]
-bench() {
-	PGOPTIONS="-c role=${2:-bench_gw}" pgbench -n -c "$CLIENTS" -j 2 -T "$SECS" -f "$here/sync/$1" dtmv_bench 2>&1 |
-		sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
-}
+# tps of a pgbench script: bench FILE [ROLE]
+bench() { pgbench_tps "${2:-bench_gw}" dtmv_bench "$here/sync/$1"; }
 done_syncs() { bsql -At -c "SELECT count(*) FROM dtmv.sync_requests WHERE status = 'succeeded'"; }
 
 echo "== 1. request + claim + complete cycles, $CLIENTS clients, ${SECS}s each"
@@ -103,10 +100,7 @@ VACUUM ANALYZE;
 CHECKPOINT;
 SQL
 }
-claim_tps() {
-	PGOPTIONS="-c role=bench_gw" pgbench -n -c "$CLIENTS" -j 2 -t 1000 -f "$here/sync/claim.sql" dtmv_bench 2>&1 |
-		sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
-}
+claim_tps() { pgbench_tps bench_gw dtmv_bench "$here/sync/claim.sql" -t 1000; }
 queue_free
 none_tps=$(claim_tps)
 queue_free
