@@ -104,9 +104,11 @@ AS $$
 BEGIN
 	PERFORM dtmv._require_rights(twin, 'admin');
 	DELETE FROM dtmv.twin_registry t WHERE t.id = drop_twin.twin;
+	-- dtmv.events has no foreign key (see 85_events.sql); it exists once that file ran.
+	DELETE FROM dtmv.events e WHERE e.twin = drop_twin.twin;
 END
 $$;
-COMMENT ON FUNCTION dtmv.drop_twin(dtmv.twin_id) IS 'remove a twin with its state, rights and world memberships; needs admin';
+COMMENT ON FUNCTION dtmv.drop_twin(dtmv.twin_id) IS 'remove a twin with its state, rights, world memberships, requests and events; needs admin';
 
 CREATE FUNCTION dtmv.twin_info(twin dtmv.twin_id) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER

@@ -22,10 +22,13 @@ AS $$ SELECT dtmv._event_id_horizon(pg_snapshot_xmin(pg_current_snapshot())::tex
 COMMENT ON FUNCTION dtmv.event_horizon() IS
 	'the last event id that is final now: every event up to it has committed or never will; a new client starts here';
 
+-- No foreign keys: checking one would lock the twin's registry row on every
+-- report, the hottest write path there is. dtmv.drop_twin deletes a twin's
+-- events; an event whose twin is gone is readable by nobody.
 CREATE TABLE dtmv.events (
 	event_id bigint PRIMARY KEY,
-	twin dtmv.twin_id REFERENCES dtmv.twin_registry ON DELETE CASCADE,
-	subject_id bigint REFERENCES dtmv.subjects ON DELETE CASCADE,
+	twin dtmv.twin_id,
+	subject_id bigint,
 	kind text NOT NULL CHECK (kind ~ '^[a-z][a-z0-9_]*$'),
 	payload jsonb NOT NULL DEFAULT '{}',
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
