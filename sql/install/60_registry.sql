@@ -144,17 +144,24 @@ $$;
 COMMENT ON FUNCTION dtmv.twin_info(dtmv.twin_id) IS
 	'what the acting subject may know of a twin: the registry entry with discover, its state and binding too with read (REQ-DT-04, REQ-MV-01)';
 
--- Runs as the caller, so RLS on dtmv.twins filters the result; dynamic SQL so
--- that each search uses the index of the criteria actually given.
+-- Runs as the extension owner and applies the discover test itself (the
+-- same acl_probe/acl_veto test as the RLS policy): under RLS, PostgreSQL may
+-- not use an index whose operator is not leakproof (jsonb @>, trigram ILIKE)
+-- ahead of the policy, so a search by properties or name could not use its
+-- index. Dynamic SQL, so that each search uses the index of the criteria
+-- actually given.
 CREATE FUNCTION dtmv.search_twins(kind text DEFAULT NULL, name text DEFAULT NULL,
 								  properties jsonb DEFAULT NULL, system integer DEFAULT NULL,
 								  max integer DEFAULT 100)
 RETURNS SETOF dtmv.twins
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
-	q text := 'SELECT * FROM dtmv.twins t WHERE true';
+	q text := 'SELECT t.id, t.system_no, t.kind, t.name, t.properties, t.model_uri, t.sync_period,
+					  t.sync_priority, t.created_by, t.created_at, t.updated_at
+				 FROM dtmv.twin_registry t
+				WHERE t.acl && $6 AND NOT t.acl && $7';
 BEGIN
 	IF kind IS NOT NULL THEN q := q || ' AND t.kind = $1'; END IF;
 	IF name IS NOT NULL THEN
@@ -163,7 +170,7 @@ BEGIN
 	IF properties IS NOT NULL THEN q := q || ' AND t.properties @> $3'; END IF;
 	IF system IS NOT NULL THEN q := q || ' AND t.system_no = $4'; END IF;
 	q := q || ' ORDER BY t.id LIMIT $5';
-	RETURN QUERY EXECUTE q USING kind, name, properties, system, max;
+	RETURN QUERY EXECUTE q USING kind, name, properties, system, max, dtmv.acl_probe(0), dtmv.acl_veto(0);
 END
 $$;
 COMMENT ON FUNCTION dtmv.search_twins(text, text, jsonb, integer, integer) IS

@@ -68,3 +68,10 @@ all_ms=$(median_ms "$REPS" 'SET ROLE bench_all;' 'SELECT count(*) FROM dtmv.twin
 echo "RLS (subject with system-wide discover, sees all): $all_ms ms   speed vs owner: $(ratio "$own_ms" "$all_ms")x"
 echo "plan under RLS:"
 echo 'SET ROLE bench_user; EXPLAIN (COSTS OFF) SELECT count(*) FROM dtmv.twins;' | bsql -f - | sed 's/^/    /'
+
+echo "== 4. search_twins on $N twins (median of $REPS): stays fast because it uses the index of the criteria"
+for who in bench_user bench_all; do
+	by_props=$(median_ms "$REPS" "SET ROLE $who;" "SELECT count(*) FROM dtmv.search_twins(properties => '{\"n\": 500000}');")
+	by_name=$(median_ms "$REPS" "SET ROLE $who;" "SELECT count(*) FROM dtmv.search_twins(name => 'item 77777');")
+	echo "$who: by properties $by_props ms, by name substring $by_name ms"
+done
