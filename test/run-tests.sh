@@ -5,7 +5,8 @@
 #   3. pgTAP:      test/pgtap/*.sql (pg_prove)
 #   4. door:       test/events/door.sh (the gateway program against a real server)
 #   5. worker:     test/worker/periodic_sync.sh (the background worker, preloaded)
-#   6. demo:       demo/run.sh plays every scenario without error
+#   6. dump:       test/dump/restore.sh (pg_dump + pg_restore of the demo, compared)
+#   7. demo:       demo/run.sh plays every scenario without error
 # Prints the diffs of any failure and exits non-zero if any suite failed.
 # Assumes dtmv is built and installed (make test does both first).
 set -uo pipefail
@@ -61,6 +62,8 @@ suite "door (gateway program, direct NOTIFY)" test/with-cluster.sh bash test/eve
 suite "door (gateway program, worker NOTIFY)" test/with-cluster.sh --preload bash test/events/door.sh
 # The periodic-sync worker, preloaded and not (two clusters of its own).
 suite "worker" bash test/worker/periodic_sync.sh
+# pg_dump and pg_restore lose nothing (the demo's data, table by table).
+suite "dump and restore" test/with-cluster.sh bash test/dump/restore.sh
 # The demo must keep playing end to end: it stops at its first error.
 suite "demo" test/with-cluster.sh bash -c 'bash demo/run.sh >/dev/null'
 

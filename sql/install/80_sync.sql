@@ -458,4 +458,4 @@ SELECT pg_catalog.pg_extension_config_dump('dtmv.sync_requests', '');
 SELECT pg_catalog.pg_extension_config_dump('dtmv.sync_requests_request_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('dtmv.sync_twins', '');
 SELECT pg_catalog.pg_extension_config_dump('dtmv.sync_ready', '');
-SELECT pg_catalog.pg_extension_config_dump('dtmv.sync_schedule', '');
+-- sync_schedule is not dumped: restoring twin_registry rebuilds it (its trigger).
