@@ -18,8 +18,8 @@ PG_CFLAGS += -Werror
 endif
 
 # pg_regress suites: sql/<name>.sql against expected/<name>.out
-REGRESS = identity registry rights sync events
-REGRESS_OPTS = --load-extension=postgis --load-extension=pg_trgm --load-extension=dtmv
+REGRESS = identity registry rights sync events spatial
+REGRESS_OPTS = --load-extension=postgis --load-extension=pg_trgm --load-extension=btree_gist --load-extension=dtmv
 
 # The install script is the concatenation of one file per concern.
 INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))

@@ -40,7 +40,7 @@ isolation() {
 	local specs
 	specs=$(cd test/isolation/specs && ls *.spec | sed 's/\.spec$//')
 	if ! "$bindir/pg_isolation_regress" --inputdir=test/isolation --outputdir=test/isolation/output \
-		--load-extension=postgis --load-extension=pg_trgm --load-extension=dtmv $specs; then
+		--load-extension=postgis --load-extension=pg_trgm --load-extension=btree_gist --load-extension=dtmv $specs; then
 		cat test/isolation/output/regression.diffs 2>/dev/null
 		return 1
 	fi

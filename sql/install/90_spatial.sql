@@ -1,0 +1,517 @@
+-- Spatial: sites with a local 3D frame, twins placed in them, location
+-- synchronisation, localization, 3rd-party service coverage, captures and
+-- the 3D spatial map (scenarios 7.3.1, 7.3.2, 7.3.3; REQ-MV-04, REQ-MV-05).
+-- See docs/spatial.md.
+--
+-- Geometry is PostGIS geometry with SRID 0 in the site's local frame:
+-- metres, x east and y north of the site's own axes, z up. A site is
+-- anchored to WGS84 by a point (longitude, latitude, altitude) and a heading
+-- (degrees clockwise from true north to the site's +y axis).
+
+CREATE TABLE dtmv.spaces (
+	space_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	name text NOT NULL CHECK (name <> ''),
+	kind text NOT NULL CHECK (kind IN ('site', 'floor', 'room', 'area')),
+	parent bigint REFERENCES dtmv.spaces ON DELETE CASCADE,
+	site bigint NOT NULL,
+	anchor_lon double precision,
+	anchor_lat double precision,
+	anchor_alt double precision,
+	heading double precision NOT NULL DEFAULT 0,
+	z_min double precision,
+	z_max double precision,
+	outline geometry(Polygon, 0),
+	created_by bigint REFERENCES dtmv.subjects ON DELETE SET NULL,
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CHECK ((kind = 'site') = (parent IS NULL)),
+	CHECK (kind <> 'site' OR (anchor_lon BETWEEN -180 AND 180 AND anchor_lat BETWEEN -85 AND 85
+							  AND anchor_alt IS NOT NULL)),
+	CHECK (z_min IS NULL OR z_max IS NULL OR z_min < z_max)
+);
+CREATE INDEX spaces_parent ON dtmv.spaces (parent);
+COMMENT ON TABLE dtmv.spaces IS
+	'sites (a factory, a home) with a local frame anchored to WGS84, and their floors, rooms and areas';
+COMMENT ON COLUMN dtmv.spaces.site IS 'the site whose local frame the space and its twins use (itself for a site)';
+
+CREATE FUNCTION dtmv._require_point3d(pos geometry, what text DEFAULT 'position') RETURNS geometry
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+BEGIN
+	IF pos IS NULL THEN
+		RAISE EXCEPTION 'a % is required', what USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF ST_SRID(pos) <> 0 THEN
+		RAISE EXCEPTION 'a % is in the site''s local frame (SRID 0), not SRID %', what, ST_SRID(pos)
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Convert WGS84 positions with dtmv.to_local(space, position).';
+	END IF;
+	IF GeometryType(pos) <> 'POINT' OR ST_CoordDim(pos) < 3 THEN
+		RAISE EXCEPTION 'a % is a 3D point (PointZ), not %', what, ST_AsText(pos)
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Use ST_MakePoint(x, y, z): metres, z up.';
+	END IF;
+	IF ST_X(pos) = 'NaN'::float8 OR ST_Y(pos) = 'NaN'::float8 OR ST_Z(pos) = 'NaN'::float8
+	   OR abs(ST_X(pos)) = 'Infinity' OR abs(ST_Y(pos)) = 'Infinity' OR abs(ST_Z(pos)) = 'Infinity' THEN
+		RAISE EXCEPTION 'a % must have finite coordinates, not %', what, ST_AsText(pos)
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN pos;
+END
+$$;
+COMMENT ON FUNCTION dtmv._require_point3d(geometry, text) IS
+	'internal: the position if it is a finite PointZ in a local frame (SRID 0); 22023 otherwise';
+
+CREATE FUNCTION dtmv.create_space(name text, kind text, parent bigint DEFAULT NULL,
+								  anchor_lon double precision DEFAULT NULL, anchor_lat double precision DEFAULT NULL,
+								  anchor_alt double precision DEFAULT 0, heading double precision DEFAULT 0,
+								  z_min double precision DEFAULT NULL, z_max double precision DEFAULT NULL,
+								  outline geometry DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+DECLARE
+	me bigint := dtmv._require_subject();
+	root bigint;
+	id bigint;
+BEGIN
+	IF create_space.parent IS NOT NULL THEN
+		SELECT s.site INTO root FROM dtmv.spaces s WHERE s.space_id = create_space.parent;
+		IF root IS NULL THEN
+			RAISE EXCEPTION 'space % does not exist', parent USING ERRCODE = 'undefined_object';
+		END IF;
+		IF NOT EXISTS (SELECT 1 FROM dtmv.spaces s WHERE s.space_id = create_space.parent AND s.created_by = me)
+		   AND NOT dtmv._outer_has_role('dtmv_admin') THEN
+			RAISE EXCEPTION 'permission denied: only the creator of space % may add spaces to it', parent
+				USING ERRCODE = 'insufficient_privilege';
+		END IF;
+	END IF;
+	IF outline IS NOT NULL AND (ST_SRID(outline) <> 0 OR GeometryType(outline) <> 'POLYGON') THEN
+		RAISE EXCEPTION 'an outline is a polygon in the site''s local frame (SRID 0)'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	INSERT INTO dtmv.spaces (name, kind, parent, site, anchor_lon, anchor_lat, anchor_alt, heading,
+							 z_min, z_max, outline, created_by)
+	VALUES (create_space.name, create_space.kind, create_space.parent, coalesce(root, 0),
+			CASE WHEN create_space.parent IS NULL THEN create_space.anchor_lon END,
+			CASE WHEN create_space.parent IS NULL THEN create_space.anchor_lat END,
+			CASE WHEN create_space.parent IS NULL THEN create_space.anchor_alt END,
+			coalesce(create_space.heading, 0), create_space.z_min, create_space.z_max,
+			ST_Force2D(create_space.outline), me)
+	RETURNING space_id INTO id;
+	IF create_space.parent IS NULL THEN
+		UPDATE dtmv.spaces s SET site = id WHERE s.space_id = id;
+	END IF;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION dtmv.create_space(text, text, bigint, double precision, double precision, double precision,
+									  double precision, double precision, double precision, geometry) IS
+	'a site (anchored to WGS84 by a point and a heading) or a floor, room or area inside one (with a height range and outline)';
+
+-- The PROJ definition of a site's local frame, before rotation: a transverse
+-- Mercator projection centred on the anchor, scale 1, so that metres near the
+-- site are metres on the ground.
+CREATE FUNCTION dtmv._site_proj(space bigint) RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+	SELECT format('+proj=tmerc +lat_0=%s +lon_0=%s +k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs',
+				  r.anchor_lat, r.anchor_lon)
+	  FROM dtmv.spaces s JOIN dtmv.spaces r ON r.space_id = s.site
+	 WHERE s.space_id = _site_proj.space
+$$;
+COMMENT ON FUNCTION dtmv._site_proj(bigint) IS 'internal: the PROJ string of a space''s site frame';
+
+CREATE FUNCTION dtmv.to_wgs84(space bigint, pos geometry) RETURNS geometry
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+DECLARE
+	r record;
+	p geometry := dtmv._require_point3d(pos);
+BEGIN
+	SELECT s.anchor_alt, s.heading INTO r
+	  FROM dtmv.spaces s WHERE s.space_id = (SELECT x.site FROM dtmv.spaces x WHERE x.space_id = to_wgs84.space);
+	IF r IS NULL THEN
+		RAISE EXCEPTION 'space % does not exist', space USING ERRCODE = 'undefined_object';
+	END IF;
+	-- local axes -> east/north: rotate clockwise by the heading
+	p := ST_Rotate(p, -radians(r.heading), 0, 0);
+	p := ST_Transform(ST_SetSRID(p, 0), dtmv._site_proj(space), 4326);
+	RETURN ST_SetSRID(ST_MakePoint(ST_X(p), ST_Y(p), ST_Z(p) + r.anchor_alt), 4326);
+END
+$$;
+COMMENT ON FUNCTION dtmv.to_wgs84(bigint, geometry) IS
+	'a local PointZ of a space''s site as a WGS84 PointZ (longitude, latitude, altitude in metres)';
+
+CREATE FUNCTION dtmv.to_local(space bigint, pos geometry) RETURNS geometry
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+DECLARE
+	r record;
+	p geometry;
+BEGIN
+	IF pos IS NULL OR ST_SRID(pos) <> 4326 OR GeometryType(pos) <> 'POINT' OR ST_CoordDim(pos) < 3 THEN
+		RAISE EXCEPTION 'a WGS84 position is a PointZ with SRID 4326 (longitude, latitude, altitude)'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT s.anchor_alt, s.heading INTO r
+	  FROM dtmv.spaces s WHERE s.space_id = (SELECT x.site FROM dtmv.spaces x WHERE x.space_id = to_local.space);
+	IF r IS NULL THEN
+		RAISE EXCEPTION 'space % does not exist', space USING ERRCODE = 'undefined_object';
+	END IF;
+	p := ST_Transform(pos, dtmv._site_proj(space));
+	p := ST_Rotate(ST_SetSRID(p, 0), radians(r.heading), 0, 0);
+	RETURN ST_SetSRID(ST_MakePoint(ST_X(p), ST_Y(p), ST_Z(p) - r.anchor_alt), 0);
+END
+$$;
+COMMENT ON FUNCTION dtmv.to_local(bigint, geometry) IS
+	'a WGS84 PointZ as a PointZ in the local frame of a space''s site';
+
+-- Where twins are. The exact position is not indexed; the index holds a
+-- coarse cell (the 2 m grid square around it), which changes only when the
+-- twin crosses into another square: most moves are HOT updates that touch
+-- no index. Nearest-neighbour search walks the cells in 2D distance order,
+-- which is a lower bound of the 3D distance, and stops once it exceeds the
+-- k-th best exact 3D distance.
+CREATE TABLE dtmv.twin_positions (
+	twin dtmv.twin_id PRIMARY KEY REFERENCES dtmv.twin_registry ON DELETE CASCADE,
+	site bigint NOT NULL REFERENCES dtmv.spaces ON DELETE CASCADE,
+	space bigint NOT NULL REFERENCES dtmv.spaces ON DELETE CASCADE,
+	position geometry(PointZ, 0) NOT NULL,
+	cell geometry(Polygon, 0) NOT NULL,
+	orientation double precision[],
+	footprint geometry,
+	moved_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+) WITH (fillfactor = 70);
+CREATE INDEX twin_positions_cell ON dtmv.twin_positions USING gist (site, cell);
+COMMENT ON TABLE dtmv.twin_positions IS
+	'where each placed twin is: exact PointZ (not indexed) and a coarse 2 m cell (indexed) in its site''s frame';
+
+CREATE FUNCTION dtmv._cell(pos geometry) RETURNS geometry
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+	SELECT ST_MakeEnvelope(floor(ST_X(pos) / 2) * 2, floor(ST_Y(pos) / 2) * 2,
+						   floor(ST_X(pos) / 2) * 2 + 2, floor(ST_Y(pos) / 2) * 2 + 2, 0)
+$$;
+COMMENT ON FUNCTION dtmv._cell(geometry) IS 'internal: the 2 m grid square that holds a position';
+
+CREATE FUNCTION dtmv.place(twin dtmv.twin_id, space bigint, pos geometry,
+						   orientation double precision[] DEFAULT NULL, footprint geometry DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+DECLARE
+	p geometry := dtmv._require_point3d(pos);
+	s bigint;
+BEGIN
+	PERFORM dtmv._require_rights(twin, 'control');
+	SELECT x.site INTO s FROM dtmv.spaces x WHERE x.space_id = place.space;
+	IF s IS NULL THEN
+		RAISE EXCEPTION 'space % does not exist', space USING ERRCODE = 'undefined_object';
+	END IF;
+	INSERT INTO dtmv.twin_positions AS t (twin, site, space, position, cell, orientation, footprint)
+	VALUES (twin, s, space, p, dtmv._cell(p), orientation, footprint)
+	ON CONFLICT ON CONSTRAINT twin_positions_pkey DO UPDATE
+		SET site = excluded.site, space = excluded.space, position = excluded.position,
+			cell = excluded.cell, orientation = coalesce(excluded.orientation, t.orientation),
+			footprint = coalesce(excluded.footprint, t.footprint), moved_at = now();
+END
+$$;
+COMMENT ON FUNCTION dtmv.place(dtmv.twin_id, bigint, geometry, double precision[], geometry) IS
+	'put a twin in a space at a local PointZ (metres), with an optional orientation and footprint; needs control';
+
+CREATE FUNCTION dtmv.sync_location(twin dtmv.twin_id, pos geometry) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+DECLARE
+	p geometry := dtmv._require_point3d(pos);
+	c geometry := dtmv._cell(p);
+	where_now record;
+BEGIN
+	IF NOT dtmv._outer_has_role('dtmv_gateway') THEN
+		PERFORM dtmv._require_rights(twin, 'control');
+	END IF;
+	SELECT t.site, t.space INTO where_now FROM dtmv.twin_positions t WHERE t.twin = sync_location.twin;
+	IF where_now IS NULL THEN
+		RAISE EXCEPTION 'twin % has not been placed in a space', twin
+			USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Place it first with dtmv.place().';
+	END IF;
+	-- A move within the same cell changes no indexed value: a HOT update.
+	UPDATE dtmv.twin_positions t SET position = p, cell = c, moved_at = now() WHERE t.twin = sync_location.twin;
+	RETURN dtmv._append_event(twin, NULL, 'location',
+							  jsonb_build_object('space', where_now.space,
+												 'position', jsonb_build_array(ST_X(p), ST_Y(p), ST_Z(p))));
+END
+$$;
+COMMENT ON FUNCTION dtmv.sync_location(dtmv.twin_id, geometry) IS
+	'a twin moved (by hand, or a robot by itself): store its new local PointZ and log a location event for its readers and worlds; returns the event id, the acknowledgement (scenario 7.3.2, REQ-MV-04)';
+
+-- Services of 3rd-party systems, with a coverage area in a site: an outline
+-- and a height range (REQ-MV-05).
+CREATE TABLE dtmv.services (
+	service_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	system_no integer NOT NULL REFERENCES dtmv.systems,
+	name text NOT NULL CHECK (name <> ''),
+	kind text NOT NULL,
+	description text,
+	site bigint REFERENCES dtmv.spaces ON DELETE CASCADE,
+	area geometry(Polygon, 0),
+	z_min double precision,
+	z_max double precision,
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CHECK ((site IS NULL) = (area IS NULL)),
+	CHECK (z_min IS NULL OR z_max IS NULL OR z_min < z_max)
+);
+CREATE INDEX services_area ON dtmv.services USING gist (site, area);
+COMMENT ON TABLE dtmv.services IS
+	'services offered by 3rd-party systems, optionally covering an area of a site between two heights (REQ-MV-05..07)';
+
+CREATE FUNCTION dtmv.register_service(system_no integer, name text, kind text, site bigint DEFAULT NULL,
+									  area geometry DEFAULT NULL, z_min double precision DEFAULT NULL,
+									  z_max double precision DEFAULT NULL, description text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+DECLARE
+	id bigint;
+BEGIN
+	PERFORM dtmv._require_admin_role('register services');
+	IF area IS NOT NULL AND (ST_SRID(area) <> 0 OR GeometryType(area) <> 'POLYGON') THEN
+		RAISE EXCEPTION 'a service area is a polygon in the site''s local frame (SRID 0)'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	INSERT INTO dtmv.services (system_no, name, kind, site, area, z_min, z_max, description)
+	VALUES (register_service.system_no, register_service.name, register_service.kind,
+			(SELECT s.site FROM dtmv.spaces s WHERE s.space_id = register_service.site),
+			ST_Force2D(register_service.area), register_service.z_min, register_service.z_max,
+			register_service.description)
+	RETURNING service_id INTO id;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION dtmv.register_service(integer, text, text, bigint, geometry, double precision, double precision, text) IS
+	'register a service of a 3rd-party system, with its coverage area (outline and heights) in a site; dtmv_admin only (REQ-MV-05)';
+
+CREATE FUNCTION dtmv.services_at(space bigint, pos geometry)
+RETURNS TABLE (service_id bigint, name text, kind text, system_no integer, description text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+DECLARE
+	p geometry := dtmv._require_point3d(pos);
+BEGIN
+	IF dtmv._require_subject() IS NULL THEN
+		RETURN;
+	END IF;
+	RETURN QUERY
+		SELECT v.service_id, v.name, v.kind, v.system_no, v.description
+		  FROM dtmv.services v
+		 WHERE v.site = (SELECT s.site FROM dtmv.spaces s WHERE s.space_id = services_at.space)
+		   AND ST_Intersects(v.area, ST_Force2D(p))
+		   AND ST_Z(p) >= coalesce(v.z_min, '-Infinity') AND ST_Z(p) <= coalesce(v.z_max, 'Infinity')
+		 ORDER BY v.service_id;
+END
+$$;
+COMMENT ON FUNCTION dtmv.services_at(bigint, geometry) IS
+	'the services whose coverage area holds a position (outline and height range) (scenario 7.3.3, REQ-MV-05)';
+
+-- Twins and services near a position, nearest first, exact in 3D, only the
+-- twins the caller may discover. Twins: walk the 2D cells in distance order
+-- (a lower bound of the 3D distance) and stop once that bound passes the
+-- radius or the k-th best exact distance.
+CREATE FUNCTION dtmv.localize(space bigint, pos geometry, radius double precision, k integer DEFAULT 10)
+RETURNS TABLE (twin dtmv.twin_id, name text, kind text, distance double precision, service_id bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+DECLARE
+	p geometry := dtmv._require_point3d(pos);
+	p2 geometry := ST_Force2D(p);
+	s bigint;
+	probe bigint[] := dtmv.acl_probe(0);
+	veto bigint[] := dtmv.acl_veto(0);
+	best double precision[] := '{}';
+	ids dtmv.twin_id[] := '{}';
+	c record;
+	d double precision;
+	i integer;
+BEGIN
+	IF radius IS NULL OR radius < 0 OR k IS NULL OR k < 1 THEN
+		RAISE EXCEPTION 'radius must be >= 0 and k >= 1' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT x.site INTO s FROM dtmv.spaces x WHERE x.space_id = localize.space;
+	IF s IS NULL THEN
+		RAISE EXCEPTION 'space % does not exist', space USING ERRCODE = 'undefined_object';
+	END IF;
+	FOR c IN
+		SELECT t.twin, t.position, t.cell <-> p2 AS bound, r.acl
+		  FROM dtmv.twin_positions t JOIN dtmv.twin_registry r ON r.id = t.twin
+		 WHERE t.site = s
+		 ORDER BY t.cell <-> p2
+	LOOP
+		EXIT WHEN c.bound > radius OR (cardinality(best) >= k AND c.bound > best[k]);
+		CONTINUE WHEN NOT (c.acl && probe) OR c.acl && veto;
+		d := ST_3DDistance(c.position, p);
+		CONTINUE WHEN d > radius OR (cardinality(best) >= k AND d >= best[k]);
+		-- insert into the sorted top k
+		i := 1;
+		WHILE i <= cardinality(best) AND best[i] <= d LOOP
+			i := i + 1;
+		END LOOP;
+		best := (best[1:i - 1] || d || best[i:])[1:k];
+		ids := (ids[1:i - 1] || c.twin || ids[i:])[1:k];
+	END LOOP;
+	RETURN QUERY
+		SELECT x.id, r.name, r.kind, x.d, NULL::bigint
+		  FROM unnest(ids, best) WITH ORDINALITY AS x(id, d, n)
+		  JOIN dtmv.twin_registry r ON r.id = x.id
+		 ORDER BY x.n;
+	RETURN QUERY
+		SELECT NULL::dtmv.twin_id, v.name, 'service:' || v.kind, 0::double precision, v.service_id
+		  FROM dtmv.services_at(space, p) v;
+END
+$$;
+COMMENT ON FUNCTION dtmv.localize(bigint, geometry, double precision, integer) IS
+	'the k nearest twins within radius that the caller may discover, nearest first by exact 3D distance, then the services covering the position (scenario 7.3.3)';
+
+-- Captures from devices (scenario 7.3.1) and the map built from them.
+CREATE TABLE dtmv.captures (
+	capture_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	space bigint NOT NULL REFERENCES dtmv.spaces ON DELETE CASCADE,
+	device_position geometry(PointZ, 0) NOT NULL,
+	orientation double precision[],
+	media_uri text NOT NULL,
+	serials text[] NOT NULL DEFAULT '{}',
+	submitted_by bigint REFERENCES dtmv.subjects ON DELETE SET NULL,
+	submitted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	processed_at timestamptz
+);
+CREATE INDEX captures_unprocessed ON dtmv.captures (space, capture_id) WHERE processed_at IS NULL;
+COMMENT ON TABLE dtmv.captures IS
+	'what devices upload to build a spatial map: media, the device''s position and orientation, serial numbers seen (scenario 7.3.1)';
+
+CREATE FUNCTION dtmv.submit_capture(space bigint, pos geometry, media_uri text, serials text[] DEFAULT '{}',
+									orientation double precision[] DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+DECLARE
+	p geometry := dtmv._require_point3d(pos, 'device position');
+	id bigint;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM dtmv.spaces s WHERE s.space_id = submit_capture.space) THEN
+		RAISE EXCEPTION 'space % does not exist', space USING ERRCODE = 'undefined_object';
+	END IF;
+	INSERT INTO dtmv.captures (space, device_position, orientation, media_uri, serials, submitted_by)
+	VALUES (space, p, orientation, media_uri, coalesce(serials, '{}'), dtmv._require_subject())
+	RETURNING capture_id INTO id;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION dtmv.submit_capture(bigint, geometry, text, text[], double precision[]) IS
+	'a device uploads a capture: media reference, its position (local PointZ) and orientation, serial numbers seen (scenario 7.3.1)';
+
+-- Turn a space's new captures into twins: a serial bound to a twin places
+-- that twin at the capture (if the submitter may control it); an unknown
+-- serial becomes a new twin of kind 'unconfirmed', owned by the submitter,
+-- pending confirmation. Returns how many twins were placed or created.
+CREATE FUNCTION dtmv.build_map(space bigint) RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+DECLARE
+	cap record;
+	serial text;
+	t dtmv.twin_id;
+	n integer := 0;
+BEGIN
+	FOR cap IN SELECT * FROM dtmv.captures c
+				WHERE c.space = build_map.space AND c.processed_at IS NULL
+				  AND c.submitted_by = dtmv._require_subject()
+				ORDER BY c.capture_id FOR UPDATE LOOP
+		FOREACH serial IN ARRAY cap.serials LOOP
+			SELECT s.twin INTO t FROM dtmv.twin_states s WHERE s.physical_binding = serial;
+			IF t IS NULL THEN
+				t := dtmv.create_twin('unconfirmed', 'Unconfirmed ' || serial,
+									  jsonb_build_object('capture', cap.capture_id, 'media', cap.media_uri),
+									  physical_binding => serial);
+			ELSIF NOT dtmv.has_right(t, 'control') THEN
+				CONTINUE;	-- seen, but not the submitter's to move
+			END IF;
+			PERFORM dtmv.place(t, cap.space, cap.device_position);
+			n := n + 1;
+		END LOOP;
+		UPDATE dtmv.captures c SET processed_at = now() WHERE c.capture_id = cap.capture_id;
+	END LOOP;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION dtmv.build_map(bigint) IS
+	'turn the caller''s new captures of a space into twins placed in it (known serials) or new unconfirmed twins (unknown serials) (scenario 7.3.1)';
+
+CREATE FUNCTION dtmv.spatial_map(space bigint) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+DECLARE
+	s bigint;
+	probe bigint[] := dtmv.acl_probe(0);
+	veto bigint[] := dtmv.acl_veto(0);
+BEGIN
+	SELECT x.site INTO s FROM dtmv.spaces x WHERE x.space_id = spatial_map.space;
+	IF s IS NULL THEN
+		RAISE EXCEPTION 'space % does not exist', space USING ERRCODE = 'undefined_object';
+	END IF;
+	RETURN jsonb_build_object(
+		'type', 'FeatureCollection',
+		'space', space,
+		'features', coalesce((
+			SELECT jsonb_agg(jsonb_build_object(
+					   'type', 'Feature',
+					   'id', r.id,
+					   'geometry', ST_AsGeoJSON(t.position)::jsonb,
+					   'properties', jsonb_build_object('name', r.name, 'kind', r.kind, 'space', t.space,
+														'moved_at', t.moved_at))
+					   ORDER BY r.id)
+			  FROM dtmv.twin_positions t JOIN dtmv.twin_registry r ON r.id = t.twin
+			 WHERE t.site = s
+			   AND (t.space = spatial_map.space OR spatial_map.space = s
+					OR t.space IN (SELECT x.space_id FROM dtmv.spaces x WHERE x.parent = spatial_map.space))
+			   AND r.acl && probe AND NOT r.acl && veto), '[]'));
+END
+$$;
+COMMENT ON FUNCTION dtmv.spatial_map(bigint) IS
+	'the 3D spatial map of a space as a GeoJSON FeatureCollection (PointZ, local metres), only the twins the caller may discover (scenarios 7.3.1, 7.3.2)';
+
+GRANT SELECT ON dtmv.spaces, dtmv.services, dtmv.twin_positions, dtmv.captures TO dtmv_user;
+ALTER TABLE dtmv.spaces ENABLE ROW LEVEL SECURITY;
+CREATE POLICY spaces_directory ON dtmv.spaces FOR SELECT TO dtmv_user USING (true);
+COMMENT ON POLICY spaces_directory ON dtmv.spaces IS 'the directory of spaces is readable by every dtmv user';
+ALTER TABLE dtmv.services ENABLE ROW LEVEL SECURITY;
+CREATE POLICY services_directory ON dtmv.services FOR SELECT TO dtmv_user USING (true);
+COMMENT ON POLICY services_directory ON dtmv.services IS 'the services on offer are readable by every dtmv user (REQ-MV-05)';
+ALTER TABLE dtmv.twin_positions ENABLE ROW LEVEL SECURITY;
+CREATE POLICY twin_positions_discover ON dtmv.twin_positions FOR SELECT TO dtmv_user
+	USING (EXISTS (SELECT 1 FROM dtmv.twins t WHERE t.id = twin));
+COMMENT ON POLICY twin_positions_discover ON dtmv.twin_positions IS 'where a twin is, is visible with discover on it';
+ALTER TABLE dtmv.captures ENABLE ROW LEVEL SECURITY;
+CREATE POLICY captures_own ON dtmv.captures FOR SELECT TO dtmv_user
+	USING (submitted_by = (SELECT dtmv.current_subject()));
+COMMENT ON POLICY captures_own ON dtmv.captures IS 'a subject sees its own captures';
+
+SELECT pg_catalog.pg_extension_config_dump('dtmv.spaces', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.spaces_space_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.twin_positions', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.services', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.services_service_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.captures', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.captures_capture_id_seq', '');

@@ -1,0 +1,125 @@
+-- Spatial: frames, placing, location sync, localization, services, captures
+-- and the map (scenarios 7.3.1, 7.3.2, 7.3.3; REQ-MV-04, REQ-MV-05).
+SET search_path = public, dtmv;
+\set SHOW_CONTEXT never
+CREATE ROLE regress_sp_alice LOGIN IN ROLE dtmv_user;
+CREATE ROLE regress_sp_bob LOGIN IN ROLE dtmv_user;
+CREATE ROLE regress_sp_robot LOGIN IN ROLE dtmv_gateway;
+SELECT count(*) FROM (VALUES
+	(dtmv.create_subject('sp_alice', 'regress_sp_alice')),
+	(dtmv.create_subject('sp_bob', 'regress_sp_bob')),
+	(dtmv.create_subject('sp_robot', 'regress_sp_robot', 'system'))) s;
+
+-- A factory site anchored in Lyon, its axes turned 30 degrees from north, two floors.
+SET ROLE regress_sp_alice;
+SELECT dtmv.create_space('sp factory', 'site', anchor_lon => 4.85, anchor_lat => 45.75,
+						 anchor_alt => 170, heading => 30) AS site \gset
+SELECT dtmv.create_space('ground floor', 'floor', :site, z_min => 0, z_max => 4) AS floor0 \gset
+SELECT dtmv.create_space('first floor', 'floor', :site, z_min => 4, z_max => 8) AS floor1 \gset
+
+-- Local <-> WGS84: round trip within a millimetre over a 1 km site.
+SELECT max(ST_3DDistance(dtmv.to_local(:site, dtmv.to_wgs84(:site, p)), p)) < 0.001 AS round_trip_under_1mm
+  FROM (SELECT ST_MakePoint(x, y, z) AS p
+		  FROM generate_series(-1000, 1000, 250) x, generate_series(-1000, 1000, 250) y, (VALUES (0), (35.5)) z(z)) pts;
+-- The anchor is the origin; 1000 m along the site's y axis is 1000 m on the ground, bearing 30 degrees.
+SELECT round(ST_X(g)::numeric, 6) AS lon, round(ST_Y(g)::numeric, 6) AS lat, ST_Z(g) AS alt
+  FROM dtmv.to_wgs84(:site, ST_MakePoint(0, 0, 0)) g;
+SELECT round(ST_DistanceSphere(dtmv.to_wgs84(:site, ST_MakePoint(0, 0, 0)),
+							   dtmv.to_wgs84(:site, ST_MakePoint(0, 1000, 0)))::numeric, 0) AS metres_on_ground,
+	   round(degrees(ST_Azimuth(ST_Force2D(dtmv.to_wgs84(:site, ST_MakePoint(0, 0, 0)))::geography,
+								ST_Force2D(dtmv.to_wgs84(:site, ST_MakePoint(0, 1000, 0)))::geography))::numeric, 1) AS bearing;
+
+-- Bad geometry is refused with 22023 and says why.
+CREATE TEMP TABLE bad (label text, g geometry);
+INSERT INTO bad VALUES ('wgs84 srid', ST_SetSRID(ST_MakePoint(4.85, 45.75, 0), 4326)),
+					   ('2d', ST_MakePoint(1, 2)),
+					   ('nan', ST_MakePoint('NaN'::float8, 1, 1)),
+					   ('a line', ST_MakeLine(ST_MakePoint(0, 0, 0), ST_MakePoint(1, 1, 1)));
+SELECT dtmv.create_twin('robot', 'Welding robot', physical_binding => 'ROBOT-1') AS robot \gset
+\set VERBOSITY terse
+SELECT dtmv.place(:'robot', :floor0, g) FROM bad WHERE label = 'wgs84 srid';
+SELECT dtmv.place(:'robot', :floor0, g) FROM bad WHERE label = '2d';
+SELECT dtmv.place(:'robot', :floor0, g) FROM bad WHERE label = 'nan';
+SELECT dtmv.place(:'robot', :floor0, g) FROM bad WHERE label = 'a line';
+SELECT dtmv.place(:'robot', :floor0, NULL);
+SELECT dtmv.localize(:site, ST_MakePoint(1, 2), 5);
+\set VERBOSITY default
+
+-- Twins on two floors: a press right above the robot, on the first floor.
+SELECT dtmv.place(:'robot', :floor0, ST_MakePoint(10, 10, 1));
+SELECT dtmv.create_twin('press', 'Press upstairs') AS press \gset
+SELECT dtmv.place(:'press', :floor1, ST_MakePoint(10, 10, 5));
+SELECT dtmv.create_twin('cabinet', 'Cabinet') AS cabinet \gset
+SELECT dtmv.place(:'cabinet', :floor0, ST_MakePoint(11.5, 10, 1));
+-- 3D: the press is 4 m above, so not within 2 m of the robot's spot; the cabinet is.
+SELECT name, round(distance::numeric, 3) AS distance FROM dtmv.localize(:site, ST_MakePoint(10, 10, 1), 2);
+SELECT name, round(distance::numeric, 3) AS distance FROM dtmv.localize(:site, ST_MakePoint(10, 10, 1), 5);
+
+-- Nearest first equals a brute-force 3D sort, over 300 twins scattered on two floors.
+SELECT count(dtmv.place(dtmv.create_twin('crate', 'crate ' || i),
+						CASE WHEN i % 2 = 0 THEN :floor0 ELSE :floor1 END,
+						ST_MakePoint(((i * 37) % 100)::float8 - 50, ((i * 53) % 80)::float8 - 40, (i % 2) * 4 + (i % 3) * 0.7)))
+  FROM generate_series(1, 300) i;
+-- (Distances, not ids: equal distances may come in either order.)
+SELECT (SELECT array_agg(round(distance::numeric, 9) ORDER BY n)
+		  FROM dtmv.localize(:site, ST_MakePoint(3, -7, 2.5), 1000, 25)
+			   WITH ORDINALITY AS l(twin, name, kind, distance, service_id, n)
+		 WHERE twin IS NOT NULL)
+	 = (SELECT array_agg(round(d::numeric, 9) ORDER BY d) FROM (
+			SELECT ST_3DDistance(t.position, ST_MakePoint(3, -7, 2.5)) AS d
+			  FROM dtmv.twin_positions t WHERE t.site = :site ORDER BY 1 LIMIT 25) b) AS same_as_brute_force;
+-- Rights: bob may discover only the cabinet; localize and the map show him only that.
+SELECT dtmv.grant(:'cabinet', 'sp_bob', 'discover');
+SET ROLE regress_sp_bob;
+SELECT name FROM dtmv.localize(:site, ST_MakePoint(10, 10, 1), 5);
+SELECT jsonb_array_length(dtmv.spatial_map(:site) -> 'features') AS features_bob_sees,
+	   dtmv.spatial_map(:site) -> 'features' -> 0 -> 'geometry' AS geometry;
+SELECT count(*) AS positions_bob_sees FROM dtmv.twin_positions;
+\set VERBOSITY sqlstate
+SELECT dtmv.sync_location(:'cabinet', ST_MakePoint(1, 1, 1));   -- discover is not control: 42501
+\set VERBOSITY default
+
+-- Scenario 7.3.2: the robot moves by itself; its gateway syncs the location.
+SET ROLE regress_sp_alice;
+SELECT dtmv.event_horizon() AS start \gset
+SET ROLE regress_sp_robot;
+SELECT dtmv.sync_location(:'robot', ST_MakePoint(10.5, 10.2, 1)) > :start AS acknowledged;
+SELECT dtmv.sync_location(:'robot', ST_MakePoint(30, 12, 1)) > :start AS acknowledged;
+SET ROLE regress_sp_alice;
+SELECT kind, payload FROM dtmv.events_since(:start) WHERE twin = :'robot';
+SELECT ST_AsText(position) FROM dtmv.twin_positions WHERE twin = :'robot';
+SELECT dtmv.spatial_map(:floor0) -> 'features' @> jsonb_build_array(jsonb_build_object('id', :'robot',
+		'geometry', jsonb_build_object('type', 'Point', 'coordinates', '[30, 12, 1]'::jsonb))) AS map_updated;
+
+-- Scenario 7.3.3: services covering a position, by outline and height.
+RESET ROLE;
+SELECT dtmv.register_system('sp maintenance co', 'third_party', 4242);
+SELECT dtmv.register_service(4242, 'Robot maintenance', 'maintenance', :site,
+							 ST_MakeEnvelope(0, 0, 40, 40, 0), 0, 4) AS maint \gset
+SELECT dtmv.register_service(4242, 'Press training', 'training', :site,
+							 ST_MakeEnvelope(0, 0, 40, 40, 0), 4, 8) AS training \gset
+SET ROLE regress_sp_bob;
+SELECT name FROM dtmv.services_at(:site, ST_MakePoint(10, 10, 1));
+SELECT name FROM dtmv.services_at(:site, ST_MakePoint(10, 10, 5));
+SELECT name FROM dtmv.services_at(:site, ST_MakePoint(50, 10, 1));
+SELECT name, kind, service_id IS NOT NULL AS is_service FROM dtmv.localize(:site, ST_MakePoint(11.5, 10, 1), 1);
+RESET ROLE;
+CREATE ROLE regress_sp_nobody LOGIN IN ROLE dtmv_user;
+SET ROLE regress_sp_nobody;
+SELECT name FROM dtmv.services_at(:site, ST_MakePoint(10, 10, 1));
+
+-- Scenario 7.3.1: a device uploads captures; building the map places the
+-- known serial and creates a twin pending confirmation for the unknown one.
+SET ROLE regress_sp_alice;
+SELECT dtmv.submit_capture(:floor0, ST_MakePoint(20, 5, 1.5), 'media/scan-0001.jpg', '{ROBOT-1,CNC-77}') > 0 AS captured;
+SELECT dtmv.submit_capture(:floor0, ST_MakePoint(20, 5), 'media/scan-0002.jpg');
+SELECT dtmv.build_map(:floor0) AS twins_mapped;
+SELECT dtmv.build_map(:floor0) AS nothing_new;
+SELECT ST_AsText(position) FROM dtmv.twin_positions WHERE twin = :'robot';
+SELECT r.kind, r.name, ST_AsText(p.position)
+  FROM dtmv.twin_states s JOIN dtmv.twin_registry r ON r.id = s.twin JOIN dtmv.twin_positions p ON p.twin = s.twin
+ WHERE s.physical_binding = 'CNC-77';
+SELECT count(*) AS unconfirmed_on_map
+  FROM jsonb_array_elements(dtmv.spatial_map(:floor0) -> 'features') f
+ WHERE f -> 'properties' ->> 'kind' = 'unconfirmed';
+RESET ROLE;
