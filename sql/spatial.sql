@@ -79,6 +79,36 @@ SELECT count(*) AS positions_bob_sees FROM dtmv.twin_positions;
 SELECT dtmv.sync_location(:'cabinet', ST_MakePoint(1, 1, 1));   -- discover is not control: 42501
 \set VERBOSITY default
 
+-- Rights on a space cover the twins in it: discover on the first floor lets
+-- bob see the press (and the crates up there), not the ground floor's twins.
+SET ROLE regress_sp_bob;
+SELECT dtmv.grant_space(:floor1, 'sp_bob', 'discover');          -- only the site's creator
+SET ROLE regress_sp_alice;
+SELECT dtmv.grant_space(:floor1, 'sp_bob', 'discover');
+SET ROLE regress_sp_bob;
+SELECT name FROM dtmv.localize(:site, ST_MakePoint(10, 10, 1), 5);
+SELECT count(*) AS first_floor_twins_bob_sees FROM dtmv.twins WHERE kind IN ('press', 'crate');
+SELECT dtmv.has_right(:'press', 'discover') AS press, dtmv.has_right(:'robot', 'discover') AS robot;
+-- A twin moved to another floor is covered by that floor's rights.
+SET ROLE regress_sp_alice;
+SELECT dtmv.place(:'robot', :floor1, ST_MakePoint(10, 10, 5));
+SET ROLE regress_sp_bob;
+SELECT dtmv.has_right(:'robot', 'discover') AS robot_upstairs;
+SET ROLE regress_sp_alice;
+SELECT dtmv.place(:'robot', :floor0, ST_MakePoint(10, 10, 1));
+SET ROLE regress_sp_bob;
+SELECT dtmv.has_right(:'robot', 'discover') AS robot_back_downstairs;
+-- A revoke on the site (above both floors) wins over the floor grant and the twin grant.
+SET ROLE regress_sp_alice;
+SELECT dtmv.revoke_space(:site, 'sp_bob', 'discover');
+SET ROLE regress_sp_bob;
+SELECT count(*) AS bob_sees_after_site_revoke FROM dtmv.localize(:site, ST_MakePoint(10, 10, 1), 50);
+SET ROLE regress_sp_alice;
+SELECT dtmv.clear_space_rights(:site, 'sp_bob');
+SELECT dtmv.clear_space_rights(:floor1, 'sp_bob');
+SET ROLE regress_sp_bob;
+SELECT name FROM dtmv.localize(:site, ST_MakePoint(10, 10, 1), 5);
+
 -- Scenario 7.3.2: the robot moves by itself; its gateway syncs the location.
 SET ROLE regress_sp_alice;
 SELECT dtmv.event_horizon() AS start \gset

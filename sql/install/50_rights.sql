@@ -20,14 +20,16 @@
 CREATE TABLE dtmv.grants (
 	subject_id bigint NOT NULL REFERENCES dtmv.subjects ON DELETE CASCADE,
 	twin dtmv.twin_id REFERENCES dtmv.twin_registry ON DELETE CASCADE,
+	space_id bigint,	-- a space's rights cover the twins in it; foreign key in 90_spatial.sql
 	granted integer NOT NULL DEFAULT 0 CHECK (granted BETWEEN 0 AND 63),
 	revoked integer NOT NULL DEFAULT 0 CHECK (revoked BETWEEN 0 AND 63),
 	CHECK (granted & revoked = 0),
-	UNIQUE NULLS NOT DISTINCT (subject_id, twin)
+	CHECK (twin IS NULL OR space_id IS NULL),
+	UNIQUE NULLS NOT DISTINCT (subject_id, twin, space_id)
 );
 CREATE INDEX grants_twin ON dtmv.grants (twin);
 COMMENT ON TABLE dtmv.grants IS
-	'rights granted and revoked per subject, on one twin or system-wide (twin NULL); bit masks, see docs/rights.md (REQ-DT-05)';
+	'rights granted and revoked per subject, on one twin, on a space (covering the twins in it) or system-wide (both NULL); bit masks, see docs/rights.md (REQ-DT-05)';
 
 CREATE FUNCTION dtmv._right_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -122,39 +124,77 @@ LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 	SELECT coalesce(bit_or(g.granted), 0), coalesce(bit_or(g.revoked), 0)
-	  FROM dtmv.grants g WHERE g.twin IS NULL AND g.subject_id = ANY (subs)
+	  FROM dtmv.grants g WHERE g.twin IS NULL AND g.space_id IS NULL AND g.subject_id = ANY (subs)
 $$;
 COMMENT ON FUNCTION dtmv._system_rights(bigint[]) IS 'internal: system-wide grant and revoke masks of these subjects';
+
+-- Keys of the spaces where these subjects were granted (or denied) right
+-- number r: -(space * 16 + r). A twin placed in a space carries the keys of
+-- that space and of every space above it (_twin_acl), for every r.
+CREATE FUNCTION dtmv._space_keys(subs bigint[], r integer, denied boolean) RETURNS bigint[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	RETURN ARRAY(SELECT -(g.space_id * 16 + r) FROM dtmv.grants g
+				  WHERE g.space_id IS NOT NULL AND g.subject_id = ANY (subs)
+					AND CASE WHEN denied THEN g.revoked ELSE g.granted END & (1 << r) <> 0);
+END
+$$;
+COMMENT ON FUNCTION dtmv._space_keys(bigint[], integer, boolean) IS
+	'internal: acl keys of the spaces where these subjects hold (or are denied) right number r';
+
+-- The whole test, for a given set of subject keys: a twin's acl overlaps
+-- _probe_for and not _veto_for exactly when the subjects hold right r on it.
+CREATE FUNCTION dtmv._probe_for(subs bigint[], r integer) RETURNS bigint[]
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+	SELECT CASE WHEN sys.revoked & (1 << r) <> 0 THEN '{}'::bigint[]
+				ELSE dtmv._probe_keys(subs, sys.granted, sys.revoked, r) || dtmv._space_keys(subs, r, false) END
+	  FROM dtmv._system_rights(subs) sys
+$$;
+COMMENT ON FUNCTION dtmv._probe_for(bigint[], integer) IS 'internal: acl keys under which these subjects hold right number r';
+
+CREATE FUNCTION dtmv._veto_for(subs bigint[], r integer) RETURNS bigint[]
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$ SELECT dtmv._veto_keys(subs, r) || dtmv._space_keys(subs, r, true) $$;
+COMMENT ON FUNCTION dtmv._veto_for(bigint[], integer) IS 'internal: acl keys that deny right number r to these subjects';
 
 CREATE FUNCTION dtmv.acl_probe(r integer) RETURNS bigint[]
 LANGUAGE sql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-	SELECT dtmv._probe_keys(me.subs, sys.granted, sys.revoked, r)
-	  FROM (SELECT dtmv.current_subjects() AS subs) me, dtmv._system_rights(me.subs) sys
-$$;
+AS $$ SELECT dtmv._probe_for(dtmv.current_subjects(), r) $$;
 COMMENT ON FUNCTION dtmv.acl_probe(integer) IS
 	'acl keys under which the acting subject holds right number r (see docs/rights.md); empty if denied system-wide';
 
 CREATE FUNCTION dtmv.acl_veto(r integer) RETURNS bigint[]
 LANGUAGE sql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$ SELECT dtmv._veto_keys(dtmv.current_subjects(), r) $$;
+AS $$ SELECT dtmv._veto_for(dtmv.current_subjects(), r) $$;
 COMMENT ON FUNCTION dtmv.acl_veto(integer) IS
 	'acl keys that deny right number r to the acting subject (see docs/rights.md)';
 
 -- The acl of one twin, from dtmv.grants.
 CREATE FUNCTION dtmv._twin_acl(twin dtmv.twin_id) RETURNS bigint[]
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-	SELECT array_agg(k ORDER BY k) FROM (
+BEGIN
+	-- twin_positions and spaces come with 90_spatial.sql; plpgsql resolves them when run.
+	RETURN (SELECT array_agg(k ORDER BY k) FROM (
 		SELECT r::bigint AS k FROM generate_series(0, 5) r
 		UNION
 		SELECT g.subject_id * 16 + CASE WHEN g.granted & (1 << r) <> 0 THEN r ELSE 8 + r END
 		  FROM dtmv.grants g CROSS JOIN generate_series(0, 5) r
 		 WHERE g.twin = _twin_acl.twin AND (g.granted | g.revoked) & (1 << r) <> 0
-	) keys
+		UNION
+		SELECT -(a.space_id * 16 + r)
+		  FROM dtmv._space_ancestry((SELECT p.space FROM dtmv.twin_positions p WHERE p.twin = _twin_acl.twin)) a
+		 CROSS JOIN generate_series(0, 5) r
+	) keys);
+END
 $$;
 COMMENT ON FUNCTION dtmv._twin_acl(dtmv.twin_id) IS 'internal: the acl keys of a twin, derived from dtmv.grants';
 
@@ -201,9 +241,8 @@ BEGIN
 		RETURN 0;
 	END IF;
 	SELECT coalesce(sum(1 << r), 0)::integer INTO mask
-	  FROM dtmv._system_rights(subs) sys CROSS JOIN generate_series(0, 5) r
-	 WHERE twin_acl && dtmv._probe_keys(subs, sys.granted, sys.revoked, r)
-	   AND NOT twin_acl && dtmv._veto_keys(subs, r);
+	  FROM generate_series(0, 5) r
+	 WHERE twin_acl && dtmv._probe_for(subs, r) AND NOT twin_acl && dtmv._veto_for(subs, r);
 	RETURN mask;
 END
 $$;
@@ -254,20 +293,21 @@ COMMENT ON FUNCTION dtmv._require_rights(dtmv.twin_id, text) IS
 
 -- One writer of dtmv.grants for all four calls below: mask_on is added to
 -- one column and removed from the other.
-CREATE FUNCTION dtmv._set_rights(subject bigint, twin dtmv.twin_id, mask_on integer, deny boolean)
+CREATE FUNCTION dtmv._set_rights(subject bigint, twin dtmv.twin_id, mask_on integer, deny boolean,
+								 space bigint DEFAULT NULL)
 RETURNS void
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-	INSERT INTO dtmv.grants AS g (subject_id, twin, granted, revoked)
-		VALUES (subject, twin,
+	INSERT INTO dtmv.grants AS g (subject_id, twin, space_id, granted, revoked)
+		VALUES (subject, twin, space,
 				CASE WHEN deny THEN 0 ELSE mask_on END,
 				CASE WHEN deny THEN mask_on ELSE 0 END)
-	ON CONFLICT (subject_id, twin) DO UPDATE
+	ON CONFLICT (subject_id, twin, space_id) DO UPDATE
 		SET granted = CASE WHEN deny THEN g.granted & ~mask_on ELSE g.granted | mask_on END,
 			revoked = CASE WHEN deny THEN g.revoked | mask_on ELSE g.revoked & ~mask_on END
 $$;
-COMMENT ON FUNCTION dtmv._set_rights(bigint, dtmv.twin_id, integer, boolean) IS
+COMMENT ON FUNCTION dtmv._set_rights(bigint, dtmv.twin_id, integer, boolean, bigint) IS
 	'internal: record a grant (deny false) or a revoke (deny true) of a rights mask';
 
 CREATE FUNCTION dtmv.grant(twin dtmv.twin_id, subject text, rights text) RETURNS void

@@ -109,7 +109,12 @@ BEGIN
 		SELECT k / 16 FROM dtmv.twin_registry t, unnest(t.acl) k
 		 WHERE t.id = _twin_readers.twin AND k >= 16 AND k % 16 = 1
 		UNION
-		SELECT g.subject_id FROM dtmv.grants g WHERE g.twin IS NULL AND g.granted & 2 <> 0
+		SELECT g.subject_id FROM dtmv.grants g
+		 WHERE g.twin IS NULL AND g.space_id IS NULL AND g.granted & 2 <> 0
+		UNION
+		SELECT g.subject_id FROM dtmv.grants g, dtmv.twin_registry t
+		 WHERE t.id = _twin_readers.twin AND g.space_id IS NOT NULL AND g.granted & 2 <> 0
+		   AND -(g.space_id * 16 + 1) = ANY (t.acl)
 		UNION
 		SELECT m.member_id FROM dtmv.group_members m JOIN holders h ON m.group_id = h.s
 	)

@@ -110,6 +110,78 @@ COMMENT ON FUNCTION dtmv.create_space(text, text, bigint, double precision, doub
 									  double precision, double precision, double precision, geometry) IS
 	'a site (anchored to WGS84 by a point and a heading) or a floor, room or area inside one (with a height range and outline)';
 
+-- A space and every space above it, up to its site.
+CREATE FUNCTION dtmv._space_ancestry(space bigint) RETURNS TABLE (space_id bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+	WITH RECURSIVE up(id) AS (
+		SELECT s.space_id FROM dtmv.spaces s WHERE s.space_id = _space_ancestry.space
+		UNION
+		SELECT s.parent FROM dtmv.spaces s JOIN up ON s.space_id = up.id WHERE s.parent IS NOT NULL
+	)
+	SELECT id FROM up
+$$;
+COMMENT ON FUNCTION dtmv._space_ancestry(bigint) IS 'internal: a space and all spaces above it';
+
+-- Rights on a space cover the twins placed in it and in the spaces below it
+-- (REQ-DT-05): acl keys -(space * 16 + r), see docs/rights.md.
+ALTER TABLE dtmv.grants ADD FOREIGN KEY (space_id) REFERENCES dtmv.spaces ON DELETE CASCADE;
+CREATE INDEX grants_space ON dtmv.grants (space_id) WHERE space_id IS NOT NULL;
+
+CREATE FUNCTION dtmv._require_space_owner(space bigint) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM dtmv.spaces s JOIN dtmv.spaces site ON site.space_id = s.site
+					WHERE s.space_id = _require_space_owner.space AND site.created_by = dtmv.current_subject())
+	   AND NOT dtmv._outer_has_role('dtmv_admin') THEN
+		RAISE EXCEPTION 'permission denied: only the creator of the site of space % manages rights on it', space
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dtmv._require_space_owner(bigint) IS 'internal: 42501 unless the acting subject created the space''s site, or is dtmv_admin';
+
+CREATE FUNCTION dtmv.grant_space(space bigint, subject text, rights text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_space_owner(space);
+	PERFORM dtmv._set_rights(dtmv._subject_id(subject), NULL,
+							 dtmv._rights_implied(dtmv._rights_mask(rights)), false, space);
+END
+$$;
+COMMENT ON FUNCTION dtmv.grant_space(bigint, text, text) IS
+	'grant rights on every twin placed in a space or below it; for the creator of its site or dtmv_admin (REQ-DT-05)';
+
+CREATE FUNCTION dtmv.revoke_space(space bigint, subject text, rights text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_space_owner(space);
+	PERFORM dtmv._set_rights(dtmv._subject_id(subject), NULL,
+							 dtmv._rights_implying(dtmv._rights_mask(rights)), true, space);
+END
+$$;
+COMMENT ON FUNCTION dtmv.revoke_space(bigint, text, text) IS
+	'deny rights on every twin in a space or below it, winning over any grant; for the creator of its site or dtmv_admin';
+
+CREATE FUNCTION dtmv.clear_space_rights(space bigint, subject text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_space_owner(space);
+	DELETE FROM dtmv.grants g WHERE g.space_id = clear_space_rights.space AND g.subject_id = dtmv._subject_id(subject);
+END
+$$;
+COMMENT ON FUNCTION dtmv.clear_space_rights(bigint, text) IS
+	'forget every grant and revoke of a subject on a space; for the creator of its site or dtmv_admin';
+
 -- The PROJ definition of a site's local frame, before rotation: a transverse
 -- Mercator projection centred on the anchor, scale 1, so that metres near the
 -- site are metres on the ground.
@@ -209,18 +281,24 @@ AS $$
 DECLARE
 	p geometry := dtmv._require_point3d(pos);
 	s bigint;
+	before bigint;
 BEGIN
 	PERFORM dtmv._require_rights(twin, 'control');
 	SELECT x.site INTO s FROM dtmv.spaces x WHERE x.space_id = place.space;
 	IF s IS NULL THEN
 		RAISE EXCEPTION 'space % does not exist', space USING ERRCODE = 'undefined_object';
 	END IF;
+	SELECT t.space INTO before FROM dtmv.twin_positions t WHERE t.twin = place.twin;
 	INSERT INTO dtmv.twin_positions AS t (twin, site, space, position, cell, orientation, footprint)
 	VALUES (twin, s, space, p, dtmv._cell(p), orientation, footprint)
 	ON CONFLICT ON CONSTRAINT twin_positions_pkey DO UPDATE
 		SET site = excluded.site, space = excluded.space, position = excluded.position,
 			cell = excluded.cell, orientation = coalesce(excluded.orientation, t.orientation),
 			footprint = coalesce(excluded.footprint, t.footprint), moved_at = now();
+	-- In another space, other space rights cover it.
+	IF before IS DISTINCT FROM space THEN
+		UPDATE dtmv.twin_registry r SET acl = dtmv._twin_acl(r.id) WHERE r.id = place.twin;
+	END IF;
 END
 $$;
 COMMENT ON FUNCTION dtmv.place(dtmv.twin_id, bigint, geometry, double precision[], geometry) IS
