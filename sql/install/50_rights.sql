@@ -310,14 +310,30 @@ $$;
 COMMENT ON FUNCTION dtmv._set_rights(bigint, dtmv.twin_id, integer, boolean, bigint) IS
 	'internal: record a grant (deny false) or a revoke (deny true) of a rights mask';
 
+-- A grant or a revoke of a comma list of rights, for a named subject, at
+-- one place (a twin, a space, or system-wide when both are NULL): a grant
+-- adds what the rights imply, a revoke what implies them.
+CREATE FUNCTION dtmv._change_rights(subject text, rights text, deny boolean,
+									twin dtmv.twin_id DEFAULT NULL, space bigint DEFAULT NULL)
+RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+	SELECT dtmv._set_rights(dtmv._subject_id(subject), twin,
+							CASE WHEN deny THEN dtmv._rights_implying(dtmv._rights_mask(rights))
+								 ELSE dtmv._rights_implied(dtmv._rights_mask(rights)) END,
+							deny, space)
+$$;
+COMMENT ON FUNCTION dtmv._change_rights(text, text, boolean, dtmv.twin_id, bigint) IS
+	'internal: record a grant or a revoke of a comma list of rights for a named subject at one place';
+
 CREATE FUNCTION dtmv.grant(twin dtmv.twin_id, subject text, rights text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_rights(twin, 'admin');
-	PERFORM dtmv._set_rights(dtmv._subject_id(subject), twin,
-							 dtmv._rights_implied(dtmv._rights_mask(rights)), false);
+	PERFORM dtmv._change_rights(subject, rights, false, twin);
 END
 $$;
 COMMENT ON FUNCTION dtmv.grant(dtmv.twin_id, text, text) IS
@@ -329,8 +345,7 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_rights(twin, 'admin');
-	PERFORM dtmv._set_rights(dtmv._subject_id(subject), twin,
-							 dtmv._rights_implying(dtmv._rights_mask(rights)), true);
+	PERFORM dtmv._change_rights(subject, rights, true, twin);
 END
 $$;
 COMMENT ON FUNCTION dtmv.revoke(dtmv.twin_id, text, text) IS
@@ -354,8 +369,7 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_admin_role('grant system-wide rights');
-	PERFORM dtmv._set_rights(dtmv._subject_id(subject), NULL,
-							 dtmv._rights_implied(dtmv._rights_mask(rights)), false);
+	PERFORM dtmv._change_rights(subject, rights, false);
 END
 $$;
 COMMENT ON FUNCTION dtmv.grant_system(text, text) IS
@@ -367,8 +381,7 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_admin_role('revoke system-wide rights');
-	PERFORM dtmv._set_rights(dtmv._subject_id(subject), NULL,
-							 dtmv._rights_implying(dtmv._rights_mask(rights)), true);
+	PERFORM dtmv._change_rights(subject, rights, true);
 END
 $$;
 COMMENT ON FUNCTION dtmv.revoke_system(text, text) IS

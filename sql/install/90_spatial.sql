@@ -150,8 +150,7 @@ SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_space_owner(space);
-	PERFORM dtmv._set_rights(dtmv._subject_id(subject), NULL,
-							 dtmv._rights_implied(dtmv._rights_mask(rights)), false, space);
+	PERFORM dtmv._change_rights(subject, rights, false, space => space);
 END
 $$;
 COMMENT ON FUNCTION dtmv.grant_space(bigint, text, text) IS
@@ -163,8 +162,7 @@ SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_space_owner(space);
-	PERFORM dtmv._set_rights(dtmv._subject_id(subject), NULL,
-							 dtmv._rights_implying(dtmv._rights_mask(rights)), true, space);
+	PERFORM dtmv._change_rights(subject, rights, true, space => space);
 END
 $$;
 COMMENT ON FUNCTION dtmv.revoke_space(bigint, text, text) IS
