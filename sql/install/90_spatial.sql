@@ -270,6 +270,29 @@ AS $$
 $$;
 COMMENT ON FUNCTION dtmv._cell(geometry) IS 'internal: the 2 m grid square that holds a position';
 
+-- A twin in a space carries that space's acl keys (and those of the spaces
+-- above): keep them in step when it is placed or changes space, whatever
+-- writes the row (place(), or pg_restore in any table order).
+CREATE FUNCTION dtmv._positions_refresh_acl() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+BEGIN
+	IF TG_LEVEL = 'STATEMENT' THEN
+		UPDATE dtmv.twin_registry t SET acl = dtmv._twin_acl(t.id)
+		 WHERE t.id IN (SELECT n.twin FROM new_rows n);
+	ELSE
+		UPDATE dtmv.twin_registry t SET acl = dtmv._twin_acl(t.id) WHERE t.id = NEW.twin;
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION dtmv._positions_refresh_acl() IS 'internal: a twin''s acl follows the space it is placed in';
+CREATE TRIGGER twin_positions_acl_insert AFTER INSERT ON dtmv.twin_positions
+	REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION dtmv._positions_refresh_acl();
+CREATE TRIGGER twin_positions_acl_update AFTER UPDATE OF space ON dtmv.twin_positions
+	FOR EACH ROW WHEN (OLD.space IS DISTINCT FROM NEW.space) EXECUTE FUNCTION dtmv._positions_refresh_acl();
+
 CREATE FUNCTION dtmv.place(twin dtmv.twin_id, space bigint, pos geometry,
 						   orientation double precision[] DEFAULT NULL, footprint geometry DEFAULT NULL)
 RETURNS void
@@ -279,24 +302,18 @@ AS $$
 DECLARE
 	p geometry := dtmv._require_point3d(pos);
 	s bigint;
-	before bigint;
 BEGIN
 	PERFORM dtmv._require_rights(twin, 'control');
 	SELECT x.site INTO s FROM dtmv.spaces x WHERE x.space_id = place.space;
 	IF s IS NULL THEN
 		RAISE EXCEPTION 'space % does not exist', space USING ERRCODE = 'undefined_object';
 	END IF;
-	SELECT t.space INTO before FROM dtmv.twin_positions t WHERE t.twin = place.twin;
 	INSERT INTO dtmv.twin_positions AS t (twin, site, space, position, cell, orientation, footprint)
 	VALUES (twin, s, space, p, dtmv._cell(p), orientation, footprint)
 	ON CONFLICT ON CONSTRAINT twin_positions_pkey DO UPDATE
 		SET site = excluded.site, space = excluded.space, position = excluded.position,
 			cell = excluded.cell, orientation = coalesce(excluded.orientation, t.orientation),
 			footprint = coalesce(excluded.footprint, t.footprint), moved_at = now();
-	-- In another space, other space rights cover it.
-	IF before IS DISTINCT FROM space THEN
-		UPDATE dtmv.twin_registry r SET acl = dtmv._twin_acl(r.id) WHERE r.id = place.twin;
-	END IF;
 END
 $$;
 COMMENT ON FUNCTION dtmv.place(dtmv.twin_id, bigint, geometry, double precision[], geometry) IS

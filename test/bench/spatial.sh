@@ -35,8 +35,12 @@ CREATE TABLE bench_twins AS
 ALTER TABLE bench_twins ADD PRIMARY KEY (n);
 INSERT INTO dtmv.twin_registry (id, system_no, kind, name, acl)
 	SELECT id, dtmv.local_system(), 'crate', 'crate ' || n, '{0,1,2,3,4,5}' FROM bench_twins;
+-- Bulk load: skip the trigger that adds space keys to each acl (the viewer
+-- holds discover system-wide, so the acls are complete without them).
+SET session_replication_role = replica;
 INSERT INTO dtmv.twin_positions (twin, site, space, position, cell)
 	SELECT id, :site, :site, ST_MakePoint(x, y, z), dtmv._cell(ST_MakePoint(x, y, z)) FROM bench_twins;
+SET session_replication_role = origin;
 -- The hand-written baseline's table: the same points, an n-D GiST index.
 CREATE TABLE bench_points AS SELECT id AS twin, ST_MakePoint(x, y, z) AS position FROM bench_twins;
 CREATE INDEX ON bench_points USING gist (position gist_geometry_ops_nd);
