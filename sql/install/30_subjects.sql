@@ -110,19 +110,28 @@ END
 $$;
 COMMENT ON FUNCTION dtmv._subject_id(text) IS 'internal: id of a named subject; 42704 if there is none';
 
-CREATE FUNCTION dtmv._require_admin_role(what text) RETURNS void
+-- 42501 unless the role outside any SECURITY DEFINER function has the
+-- privileges of the given dtmv role; the one check behind every role gate.
+CREATE FUNCTION dtmv._require_role(role text, what text) RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
-	IF NOT dtmv._outer_has_role('dtmv_admin') THEN
+	IF NOT dtmv._outer_has_role(role) THEN
 		RAISE EXCEPTION 'permission denied to %', what
 			USING ERRCODE = 'insufficient_privilege',
-				  DETAIL = pg_catalog.format('Role %s does not have the privileges of dtmv_admin.',
-											  dtmv._outer_role()::regrole);
+				  DETAIL = pg_catalog.format('Role %s does not have the privileges of %s.',
+											  dtmv._outer_role()::regrole, role);
 	END IF;
 END
 $$;
+COMMENT ON FUNCTION dtmv._require_role(text, text) IS
+	'internal: 42501 unless the calling role has the privileges of the given role';
+
+CREATE FUNCTION dtmv._require_admin_role(what text) RETURNS void
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$ SELECT dtmv._require_role('dtmv_admin', what) $$;
 COMMENT ON FUNCTION dtmv._require_admin_role(text) IS
 	'internal: 42501 unless the calling role has the privileges of dtmv_admin';
 

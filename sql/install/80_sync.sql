@@ -81,18 +81,9 @@ CREATE FUNCTION dtmv._sweep_due(every_ms integer) RETURNS boolean
 COMMENT ON FUNCTION dtmv._sweep_due(integer) IS 'internal: true at most once per interval in this backend';
 
 CREATE FUNCTION dtmv._require_gateway(what text) RETURNS void
-LANGUAGE plpgsql STABLE
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-BEGIN
-	IF NOT dtmv._outer_has_role('dtmv_gateway') THEN
-		RAISE EXCEPTION 'permission denied to %', what
-			USING ERRCODE = 'insufficient_privilege',
-				  DETAIL = pg_catalog.format('Role %s does not have the privileges of dtmv_gateway.',
-											  dtmv._outer_role()::regrole);
-	END IF;
-END
-$$;
+AS $$ SELECT dtmv._require_role('dtmv_gateway', what) $$;
 COMMENT ON FUNCTION dtmv._require_gateway(text) IS 'internal: 42501 unless the calling role has the privileges of dtmv_gateway';
 
 -- Put the twin's most urgent pending request in the claim queue, or take
