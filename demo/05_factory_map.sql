@@ -25,6 +25,7 @@ SET ROLE demo_tablet;
 SELECT dtmv.submit_capture(:hall, ST_MakePoint(12, 4, 1.4), 'media/hall-a/0001.jpg', '{ROBO-W7-0099}');
 SELECT dtmv.submit_capture(:hall, ST_MakePoint(25, 9, 1.4), 'media/hall-a/0002.jpg', '{PRESS-P3-0007,CNC-M2-0311}');
 SELECT dtmv.build_map(:hall) AS twins_mapped;
+SELECT name, kind FROM dtmv.twins ORDER BY name;
 \echo '--- the 3D spatial map, as GeoJSON (local metres, z up)'
 SELECT jsonb_pretty(dtmv.spatial_map(:hall));
 
@@ -49,7 +50,10 @@ SELECT name, kind, round(distance::numeric, 2) AS metres FROM dtmv.localize(:off
 \echo '--- bob, with no right in the factory, sees none of its twins'
 SET ROLE demo_bob;
 SELECT count(*) AS twins_bob_sees FROM dtmv.localize(:hall, ST_MakePoint(17, 6, 1.6), 50, 10) WHERE twin IS NOT NULL;
-\echo '--- an authorised 3rd party asks remotely which services cover the robot''s spot'
+\echo '--- an authorised 3rd party (alice lets the home gateway discover the hall) asks remotely'
+\echo '--- which services cover the robot''s spot'
+SET ROLE demo_alice;
+SELECT dtmv.grant_space(:hall, 'home gateway', 'discover');
 SET ROLE demo_gateway;
 SELECT name, kind, description FROM dtmv.services_at(:hall, ST_MakePoint(18.5, 6, 0.9));
 RESET ROLE;

@@ -128,11 +128,20 @@ SELECT dtmv.register_service(4242, 'Robot maintenance', 'maintenance', :site,
 							 ST_MakeEnvelope(0, 0, 40, 40, 0), 0, 4) AS maint \gset
 SELECT dtmv.register_service(4242, 'Press training', 'training', :site,
 							 ST_MakeEnvelope(0, 0, 40, 40, 0), 4, 8) AS training \gset
+-- Only subjects who may discover the space learn its services: bob, not yet.
+SET ROLE regress_sp_bob;
+\set VERBOSITY terse
+SELECT name FROM dtmv.services_at(:site, ST_MakePoint(10, 10, 1));
+\set VERBOSITY default
+SET ROLE regress_sp_alice;
+SELECT dtmv.grant_space(:site, 'sp_bob', 'discover');
 SET ROLE regress_sp_bob;
 SELECT name FROM dtmv.services_at(:site, ST_MakePoint(10, 10, 1));
 SELECT name FROM dtmv.services_at(:site, ST_MakePoint(10, 10, 5));
 SELECT name FROM dtmv.services_at(:site, ST_MakePoint(50, 10, 1));
 SELECT name, kind, service_id IS NOT NULL AS is_service FROM dtmv.localize(:site, ST_MakePoint(11.5, 10, 1), 1);
+SET ROLE regress_sp_alice;
+SELECT dtmv.clear_space_rights(:site, 'sp_bob');
 RESET ROLE;
 CREATE ROLE regress_sp_nobody LOGIN IN ROLE dtmv_user;
 SET ROLE regress_sp_nobody;
@@ -152,4 +161,13 @@ SELECT r.kind, r.name, ST_AsText(p.position)
 SELECT count(*) AS unconfirmed_on_map
   FROM jsonb_array_elements(dtmv.spatial_map(:floor0) -> 'features') f
  WHERE f -> 'properties' ->> 'kind' = 'unconfirmed';
+RESET ROLE;
+-- The twin made for the unknown serial is confirmed by its owner.
+SET ROLE regress_sp_alice;
+SELECT s.twin AS cnc FROM dtmv.twin_states s WHERE s.physical_binding = 'CNC-77' \gset
+SELECT dtmv.confirm_twin(:'cnc', 'cnc_machine', 'CNC machine M2');
+SELECT kind, name FROM dtmv.twins WHERE id = :'cnc';
+\set VERBOSITY sqlstate
+SELECT dtmv.confirm_twin(:'cnc', 'cnc_machine', 'again');   -- not pending any more: 55000
+\set VERBOSITY default
 RESET ROLE;

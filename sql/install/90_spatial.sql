@@ -180,6 +180,29 @@ $$;
 COMMENT ON FUNCTION dtmv.clear_space_rights(bigint, text) IS
 	'forget every grant and revoke of a subject on a space; for the creator of its site or dtmv_admin';
 
+-- May the acting subject discover what is in a space? The same test as for
+-- a twin, on the keys a twin placed there would carry: the creator of its
+-- site, a discover right on the space or a space above it, or system-wide.
+CREATE FUNCTION dtmv._may_discover_space(space bigint) RETURNS boolean
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+DECLARE
+	subs bigint[] := dtmv.current_subjects();
+	keys bigint[];
+BEGIN
+	IF EXISTS (SELECT 1 FROM dtmv.spaces s JOIN dtmv.spaces site ON site.space_id = s.site
+				WHERE s.space_id = _may_discover_space.space AND site.created_by = ANY (subs)) THEN
+		RETURN true;
+	END IF;
+	keys := ARRAY(SELECT r::bigint FROM generate_series(0, 5) r)
+			|| ARRAY(SELECT -(a.space_id * 16 + r) FROM dtmv._space_ancestry(space) a, generate_series(0, 5) r);
+	RETURN keys && dtmv._probe_for(subs, 0) AND NOT keys && dtmv._veto_for(subs, 0);
+END
+$$;
+COMMENT ON FUNCTION dtmv._may_discover_space(bigint) IS
+	'internal: whether the acting subject may discover what is in a space (its site''s creator, or discover on it, above it or system-wide)';
+
 -- The PROJ definition of a site's local frame, before rotation: a transverse
 -- Mercator projection centred on the anchor, scale 1, so that metres near the
 -- site are metres on the ground.
@@ -401,8 +424,11 @@ AS $$
 DECLARE
 	p geometry := dtmv._require_point3d(pos);
 BEGIN
-	IF dtmv._require_subject() IS NULL THEN
-		RETURN;
+	PERFORM dtmv._require_subject();
+	IF NOT dtmv._may_discover_space(space) THEN
+		RAISE EXCEPTION 'permission denied: discover right on space % is required', space
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'The services at a position are for the site''s creator and for subjects with discover on the space, a space above it, or system-wide.';
 	END IF;
 	RETURN QUERY
 		SELECT v.service_id, v.name, v.kind, v.system_no, v.description
@@ -474,9 +500,11 @@ BEGIN
 		  FROM unnest(ids, best) WITH ORDINALITY AS x(id, d, n)
 		 CROSS JOIN LATERAL (SELECT g.name, g.kind FROM dtmv.twin_registry g WHERE g.id = x.id) r
 		 ORDER BY x.n;
-	RETURN QUERY
-		SELECT NULL::dtmv.twin_id, v.name, 'service:' || v.kind, 0::double precision, v.service_id
-		  FROM dtmv.services_at(space, p) v;
+	IF dtmv._may_discover_space(space) THEN
+		RETURN QUERY
+			SELECT NULL::dtmv.twin_id, v.name, 'service:' || v.kind, NULL::double precision, v.service_id
+			  FROM dtmv.services_at(space, p) v;
+	END IF;
 END
 $$;
 COMMENT ON FUNCTION dtmv.localize(bigint, geometry, double precision, integer) IS
@@ -557,6 +585,22 @@ END
 $$;
 COMMENT ON FUNCTION dtmv.build_map(bigint) IS
 	'turn the caller''s new captures of a space into twins placed in it (known serials) or new unconfirmed twins (unknown serials) (scenario 7.3.1)';
+
+CREATE FUNCTION dtmv.confirm_twin(twin dtmv.twin_id, kind text, name text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_rights(twin, 'control');
+	IF NOT EXISTS (SELECT 1 FROM dtmv.twin_registry t WHERE t.id = confirm_twin.twin AND t.kind = 'unconfirmed') THEN
+		RAISE EXCEPTION 'twin % is not pending confirmation', twin USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	UPDATE dtmv.twin_registry t SET kind = confirm_twin.kind, name = confirm_twin.name, updated_at = now()
+	 WHERE t.id = confirm_twin.twin;
+END
+$$;
+COMMENT ON FUNCTION dtmv.confirm_twin(dtmv.twin_id, text, text) IS
+	'confirm a twin that build_map created for an unknown serial: give it its kind and name; needs control (scenario 7.3.1)';
 
 CREATE FUNCTION dtmv.spatial_map(space bigint) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
