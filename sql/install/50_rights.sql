@@ -163,14 +163,14 @@ AS $$ SELECT dtmv._veto_keys(subs, r) || dtmv._space_keys(subs, r, true) $$;
 COMMENT ON FUNCTION dtmv._veto_for(bigint[], integer) IS 'internal: acl keys that deny right number r to these subjects';
 
 CREATE FUNCTION dtmv.acl_probe(r integer) RETURNS bigint[]
-LANGUAGE sql STABLE PARALLEL RESTRICTED
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$ SELECT dtmv._probe_for(dtmv.current_subjects(), r) $$;
 COMMENT ON FUNCTION dtmv.acl_probe(integer) IS
 	'acl keys under which the acting subject holds right number r (see docs/rights.md); empty if denied system-wide';
 
 CREATE FUNCTION dtmv.acl_veto(r integer) RETURNS bigint[]
-LANGUAGE sql STABLE PARALLEL RESTRICTED
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$ SELECT dtmv._veto_for(dtmv.current_subjects(), r) $$;
 COMMENT ON FUNCTION dtmv.acl_veto(integer) IS
@@ -250,13 +250,13 @@ COMMENT ON FUNCTION dtmv._rights_for(dtmv.twin_id, bigint[]) IS
 	'internal: mask of the rights that a subject (given as itself and its groups) holds on a twin';
 
 CREATE FUNCTION dtmv._effective_rights(twin dtmv.twin_id) RETURNS integer
-LANGUAGE sql STABLE PARALLEL RESTRICTED
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$ SELECT dtmv._rights_for(twin, dtmv.current_subjects()) $$;
 COMMENT ON FUNCTION dtmv._effective_rights(dtmv.twin_id) IS 'internal: mask of the rights the acting subject holds on a twin';
 
 CREATE FUNCTION dtmv.has_right(twin dtmv.twin_id, rights text) RETURNS boolean
-LANGUAGE sql STABLE PARALLEL RESTRICTED
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 	SELECT dtmv._effective_rights(twin) & dtmv._rights_mask(rights) = dtmv._rights_mask(rights)
@@ -265,7 +265,7 @@ COMMENT ON FUNCTION dtmv.has_right(dtmv.twin_id, text) IS
 	'whether the acting subject holds every right in a comma list on a twin (REQ-DT-05)';
 
 CREATE FUNCTION dtmv.my_rights(twin dtmv.twin_id) RETURNS text
-LANGUAGE sql STABLE PARALLEL RESTRICTED
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$ SELECT dtmv._rights_text(dtmv._effective_rights(twin)) $$;
 COMMENT ON FUNCTION dtmv.my_rights(dtmv.twin_id) IS 'the rights the acting subject holds on a twin, as a comma list';

@@ -16,7 +16,7 @@ CREATE FUNCTION dtmv._event_id_horizon(xmin bigint) RETURNS bigint
 COMMENT ON FUNCTION dtmv._event_id_horizon(bigint) IS 'internal: the smallest event id a transaction with this xid or later can give';
 
 CREATE FUNCTION dtmv.event_horizon() RETURNS bigint
-LANGUAGE sql VOLATILE PARALLEL SAFE
+LANGUAGE sql VOLATILE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$ SELECT dtmv._event_id_horizon(pg_snapshot_xmin(pg_current_snapshot())::text::bigint) - 1 $$;
 COMMENT ON FUNCTION dtmv.event_horizon() IS
@@ -257,7 +257,7 @@ COMMENT ON FUNCTION dtmv.report(dtmv.twin_id, text, jsonb) IS
 	'gateway: the physical object reports; merge the payload into the twin''s reported state and log an event in the same transaction (REQ-MV-04)';
 
 CREATE FUNCTION dtmv.listen() RETURNS SETOF text
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE

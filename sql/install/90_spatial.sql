@@ -218,7 +218,7 @@ $$;
 COMMENT ON FUNCTION dtmv._site_proj(bigint) IS 'internal: the PROJ string of a space''s site frame';
 
 CREATE FUNCTION dtmv.to_wgs84(space bigint, pos geometry) RETURNS geometry
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
 DECLARE
@@ -240,7 +240,7 @@ COMMENT ON FUNCTION dtmv.to_wgs84(bigint, geometry) IS
 	'a local PointZ of a space''s site as a WGS84 PointZ (longitude, latitude, altitude in metres)';
 
 CREATE FUNCTION dtmv.to_local(space bigint, pos geometry) RETURNS geometry
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
 DECLARE

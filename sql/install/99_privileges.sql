@@ -3,9 +3,24 @@
 REVOKE ALL ON ALL TABLES IN SCHEMA dtmv FROM PUBLIC;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA dtmv FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA dtmv TO dtmv_user;
--- The acting-subject setter checks dtmv_gateway itself; it is kept from
--- everyone anyway, as act_as is its only caller.
-REVOKE EXECUTE ON FUNCTION dtmv._set_acting_subject(bigint) FROM dtmv_user;
+-- Internal functions (names starting with an underscore) serve dtmv's own
+-- functions, which run as the extension owner; clients call none of them.
+-- Some would tell a client about other subjects (who reads a twin, what
+-- rights another subject holds) and some take locks: none is theirs to call.
+-- (The acting-subject setter checks dtmv_gateway itself, in C, as well.)
+DO $$
+DECLARE
+	f regprocedure;
+BEGIN
+	FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+			  WHERE p.pronamespace = 'dtmv'::regnamespace AND p.proname LIKE '\_%'
+				AND p.prokind = 'f' LOOP
+		EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM dtmv_user', f);
+	END LOOP;
+END
+$$;
+-- Row-level security policies call these as the querying role.
+GRANT EXECUTE ON FUNCTION dtmv._effective_rights(dtmv.twin_id), dtmv._outer_has_role(text) TO dtmv_user;
 -- Type I/O and operator support must stay callable by anyone using the type.
 GRANT EXECUTE ON FUNCTION
 	dtmv.twin_id_in(cstring), dtmv.twin_id_out(dtmv.twin_id),

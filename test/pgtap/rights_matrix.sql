@@ -30,11 +30,11 @@ RESET ROLE;
 \ir rights_matrix.inc
 \set right interact
 \set implied discover,read,interact
-\set stmt 'SELECT dtmv._require_rights(''' :twin ''', ''interact'')'
+\set stmt 'SELECT dtmv.interact(''' :twin ''', ''view_camera'')'
 \ir rights_matrix.inc
 \set right sync
 \set implied discover,read,sync
-\set stmt 'SELECT dtmv._require_rights(''' :twin ''', ''sync'')'
+\set stmt 'SELECT dtmv.request_sync(''' :twin ''')'
 \ir rights_matrix.inc
 \set right control
 \set implied discover,read,control
