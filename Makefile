@@ -18,7 +18,7 @@ PG_CFLAGS += -Werror
 endif
 
 # pg_regress suites: sql/<name>.sql against expected/<name>.out
-REGRESS = identity registry rights sync events spatial
+REGRESS = identity registry rights sync events spatial commerce
 REGRESS_OPTS = --load-extension=postgis --load-extension=pg_trgm --load-extension=btree_gist --load-extension=dtmv
 
 # The install script is the concatenation of one file per concern.

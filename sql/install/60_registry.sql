@@ -34,21 +34,23 @@ COMMENT ON FUNCTION dtmv.local_system(text) IS
 	'number of this database''s own twin or metaverse system, created on first use (REQ-DT-02)';
 
 CREATE FUNCTION dtmv.register_system(name text, kind text, system_no integer,
-									 fdw_server name DEFAULT NULL, description text DEFAULT NULL)
+									 fdw_server name DEFAULT NULL, description text DEFAULT NULL,
+									 operator text DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_admin_role('register systems');
-	INSERT INTO dtmv.systems (system_no, name, kind, fdw_server, description)
+	INSERT INTO dtmv.systems (system_no, name, kind, fdw_server, description, operator_subject)
 		VALUES (register_system.system_no, register_system.name, register_system.kind,
-				register_system.fdw_server, register_system.description);
+				register_system.fdw_server, register_system.description,
+				CASE WHEN operator IS NOT NULL THEN dtmv._subject_id(operator) END);
 	RETURN system_no;
 END
 $$;
-COMMENT ON FUNCTION dtmv.register_system(text, text, integer, name, text) IS
-	'register a remote twin, metaverse or 3rd-party system under its own number; dtmv_admin only (REQ-SI-01, REQ-SI-02b)';
+COMMENT ON FUNCTION dtmv.register_system(text, text, integer, name, text, text) IS
+	'register a remote twin, metaverse or 3rd-party system under its own number, with the subject that operates it; dtmv_admin only (REQ-SI-01, REQ-SI-02b, REQ-SI-04)';
 
 CREATE FUNCTION dtmv.create_twin(kind text, name text, properties jsonb DEFAULT '{}',
 								 model_uri text DEFAULT NULL, physical_binding text DEFAULT NULL,

@@ -1,0 +1,380 @@
+-- 3rd parties and commerce: orders with a state machine, bills of materials
+-- compared with the inventory twins of a space, and binding a delivered
+-- product to its design (scenarios 7.1.1, 7.1.2; REQ-MV-06, REQ-MV-07,
+-- REQ-SI-03, REQ-SI-04). Services come from 90_spatial.sql. See
+-- docs/third-parties.md.
+
+-- Units, by dimension, with the factor to the dimension's base unit.
+CREATE TABLE dtmv.units (
+	unit text PRIMARY KEY,
+	dimension text NOT NULL CHECK (dimension IN ('mass', 'volume', 'count')),
+	factor numeric NOT NULL CHECK (factor > 0)
+);
+INSERT INTO dtmv.units VALUES
+	('mg', 'mass', 0.001), ('g', 'mass', 1), ('kg', 'mass', 1000),
+	('ml', 'volume', 1), ('cl', 'volume', 10), ('dl', 'volume', 100), ('l', 'volume', 1000),
+	('pc', 'count', 1), ('piece', 'count', 1), ('pieces', 'count', 1);
+COMMENT ON TABLE dtmv.units IS 'units of quantities and how they convert (g/kg, ml/l, pieces)';
+
+CREATE FUNCTION dtmv.convert_quantity(quantity numeric, from_unit text, to_unit text) RETURNS numeric
+LANGUAGE plpgsql STABLE STRICT
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	f record;
+	t record;
+BEGIN
+	SELECT * INTO f FROM dtmv.units u WHERE u.unit = lower(from_unit);
+	SELECT * INTO t FROM dtmv.units u WHERE u.unit = lower(to_unit);
+	IF f IS NULL OR t IS NULL THEN
+		RAISE EXCEPTION 'unknown unit "%"', CASE WHEN f IS NULL THEN from_unit ELSE to_unit END
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Units: ' || (SELECT string_agg(u.unit, ', ' ORDER BY u.dimension, u.factor) FROM dtmv.units u) || '.';
+	END IF;
+	IF f.dimension <> t.dimension THEN
+		RAISE EXCEPTION 'cannot convert % (%) to % (%)', from_unit, f.dimension, to_unit, t.dimension
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN quantity * f.factor / t.factor;
+END
+$$;
+COMMENT ON FUNCTION dtmv.convert_quantity(numeric, text, text) IS
+	'a quantity in another unit of the same dimension (NULL for NULL); 22023 for an unknown unit or another dimension';
+
+-- Bills of materials: a recipe, furniture instructions; each line a kind of item.
+CREATE TABLE dtmv.boms (
+	bom_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	name text NOT NULL CHECK (name <> ''),
+	kind text NOT NULL DEFAULT 'recipe' CHECK (kind IN ('recipe', 'instructions')),
+	servings integer NOT NULL DEFAULT 1 CHECK (servings > 0),
+	created_by bigint REFERENCES dtmv.subjects ON DELETE SET NULL,
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+CREATE TABLE dtmv.bom_lines (
+	bom_id bigint NOT NULL REFERENCES dtmv.boms ON DELETE CASCADE,
+	item text NOT NULL CHECK (item <> ''),
+	quantity numeric NOT NULL CHECK (quantity > 0),
+	unit text NOT NULL REFERENCES dtmv.units,
+	PRIMARY KEY (bom_id, item)
+);
+COMMENT ON TABLE dtmv.boms IS 'bills of materials: recipes and instructions, for a number of servings (scenario 7.1.2)';
+COMMENT ON TABLE dtmv.bom_lines IS 'what a bill of materials needs: a kind of item, a quantity and a unit';
+
+CREATE FUNCTION dtmv.create_bom(name text, lines jsonb, kind text DEFAULT 'recipe', servings integer DEFAULT 1)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	id bigint;
+BEGIN
+	IF jsonb_typeof(lines) <> 'array' OR jsonb_array_length(lines) = 0 THEN
+		RAISE EXCEPTION 'lines are a non-empty JSON array of {"item", "quantity", "unit"}'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	INSERT INTO dtmv.boms (name, kind, servings, created_by)
+		VALUES (create_bom.name, create_bom.kind, create_bom.servings, dtmv._require_subject())
+		RETURNING bom_id INTO id;
+	INSERT INTO dtmv.bom_lines (bom_id, item, quantity, unit)
+	SELECT id, l ->> 'item', (l ->> 'quantity')::numeric, lower(l ->> 'unit')
+	  FROM jsonb_array_elements(lines) l;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION dtmv.create_bom(text, jsonb, text, integer) IS
+	'a bill of materials from [{"item", "quantity", "unit"}, ...], for a number of servings (scenario 7.1.2)';
+
+-- What a bill of materials needs that the inventory of a space lacks. The
+-- inventory is the twins placed in the space (or below it) that the caller
+-- may read, whose properties say {"item", "quantity", "unit"}.
+CREATE FUNCTION dtmv.missing_items(bom bigint, space bigint, servings integer DEFAULT NULL)
+RETURNS TABLE (item text, needed numeric, have numeric, missing numeric, unit text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+DECLARE
+	b record;
+	probe bigint[] := dtmv.acl_probe(1);
+	veto bigint[] := dtmv.acl_veto(1);
+BEGIN
+	SELECT * INTO b FROM dtmv.boms x WHERE x.bom_id = missing_items.bom;
+	IF b IS NULL THEN
+		RAISE EXCEPTION 'bill of materials % does not exist', bom USING ERRCODE = 'undefined_object';
+	END IF;
+	IF coalesce(servings, b.servings) <= 0 THEN
+		RAISE EXCEPTION 'servings must be positive' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN QUERY
+		WITH need AS (
+			SELECT l.item, l.quantity * coalesce(servings, b.servings) / b.servings AS qty, l.unit
+			  FROM dtmv.bom_lines l WHERE l.bom_id = b.bom_id
+		), stock AS (
+			SELECT n.item, coalesce(sum(dtmv.convert_quantity((r.properties ->> 'quantity')::numeric,
+															   r.properties ->> 'unit', n.unit)), 0) AS qty
+			  FROM need n
+			  LEFT JOIN (dtmv.twin_positions p JOIN dtmv.twin_registry r ON r.id = p.twin)
+				ON r.properties ->> 'item' = n.item
+			   AND p.space IN (SELECT d.space_id FROM dtmv.spaces d	-- the space and those below it
+								WHERE missing_items.space IN (SELECT a.space_id FROM dtmv._space_ancestry(d.space_id) a))
+			   AND r.acl && probe AND NOT r.acl && veto
+			 GROUP BY n.item
+		)
+		SELECT n.item, round(n.qty, 6), round(s.qty, 6), round(greatest(n.qty - s.qty, 0), 6), n.unit
+		  FROM need n JOIN stock s USING (item)
+		 WHERE n.qty > s.qty
+		 ORDER BY n.item;
+END
+$$;
+COMMENT ON FUNCTION dtmv.missing_items(bigint, bigint, integer) IS
+	'what a bill of materials (scaled to servings) needs beyond the inventory twins of a space the caller may read, with unit conversion (scenario 7.1.2)';
+
+-- Orders.
+CREATE TABLE dtmv.orders (
+	order_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	service_id bigint NOT NULL REFERENCES dtmv.services,
+	customer bigint NOT NULL REFERENCES dtmv.subjects,
+	request_key text NOT NULL,
+	status text NOT NULL DEFAULT 'placed'
+		CHECK (status IN ('placed', 'confirmed', 'in_production', 'shipped', 'delivered', 'cancelled', 'rejected')),
+	delivery jsonb NOT NULL DEFAULT '{}',
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	UNIQUE (customer, request_key)
+);
+CREATE INDEX orders_service ON dtmv.orders (service_id, order_id);
+CREATE TABLE dtmv.order_items (
+	order_id bigint NOT NULL REFERENCES dtmv.orders ON DELETE CASCADE,
+	line integer NOT NULL,
+	design dtmv.twin_id REFERENCES dtmv.twin_registry,
+	item text,
+	quantity numeric NOT NULL DEFAULT 1 CHECK (quantity > 0),
+	unit text NOT NULL DEFAULT 'pc' REFERENCES dtmv.units,
+	PRIMARY KEY (order_id, line),
+	CHECK ((design IS NULL) <> (item IS NULL))
+);
+COMMENT ON TABLE dtmv.orders IS
+	'orders placed by users with a 3rd-party service; request_key makes placing idempotent (REQ-MV-07, REQ-SI-03)';
+COMMENT ON TABLE dtmv.order_items IS 'what an order is for: a design twin (scenario 7.1.1) or a catalogue item with a quantity and unit (7.1.2)';
+
+-- Who may move an order from one status to another: the customer or the
+-- provider (the subject operating the service's system).
+CREATE TABLE dtmv.order_transitions (
+	from_status text NOT NULL,
+	to_status text NOT NULL,
+	party text NOT NULL CHECK (party IN ('customer', 'provider')),
+	PRIMARY KEY (from_status, to_status)
+);
+INSERT INTO dtmv.order_transitions VALUES
+	('placed', 'confirmed', 'provider'), ('placed', 'rejected', 'provider'),
+	('placed', 'cancelled', 'customer'), ('confirmed', 'cancelled', 'customer'),
+	('confirmed', 'in_production', 'provider'), ('confirmed', 'shipped', 'provider'),
+	('in_production', 'shipped', 'provider'), ('shipped', 'delivered', 'provider');
+COMMENT ON TABLE dtmv.order_transitions IS 'the order state machine: allowed transitions and the party that makes each';
+
+CREATE FUNCTION dtmv._order_event(order_id bigint, kind text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	o record;
+BEGIN
+	SELECT * INTO o FROM dtmv.orders x WHERE x.order_id = _order_event.order_id;
+	RETURN dtmv._append_event(NULL, o.customer, kind,
+							  jsonb_build_object('order', o.order_id, 'status', o.status, 'service', o.service_id));
+END
+$$;
+COMMENT ON FUNCTION dtmv._order_event(bigint, text) IS 'internal: tell the customer about an order, as an event addressed to it';
+
+CREATE FUNCTION dtmv.place_order(service bigint, items jsonb, request_key text, delivery jsonb DEFAULT '{}')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	me bigint := dtmv._require_subject();
+	id bigint;
+	it jsonb;
+	n integer := 0;
+BEGIN
+	IF request_key IS NULL OR request_key = '' THEN
+		RAISE EXCEPTION 'a request key is required, so that a retried order is not placed twice'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT o.order_id INTO id FROM dtmv.orders o WHERE o.customer = me AND o.request_key = place_order.request_key;
+	IF id IS NOT NULL THEN
+		RETURN id;	-- the same request again: the same order
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM dtmv.services v WHERE v.service_id = service) THEN
+		RAISE EXCEPTION 'service % does not exist', service USING ERRCODE = 'undefined_object';
+	END IF;
+	IF jsonb_typeof(items) <> 'array' OR jsonb_array_length(items) = 0 THEN
+		RAISE EXCEPTION 'items are a non-empty JSON array of {"design"} or {"item", "quantity", "unit"}'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	INSERT INTO dtmv.orders (service_id, customer, request_key, delivery)
+		VALUES (service, me, request_key, coalesce(delivery, '{}'))
+		RETURNING order_id INTO id;
+	FOR it IN SELECT * FROM jsonb_array_elements(items) LOOP
+		n := n + 1;
+		IF it ? 'design' THEN
+			PERFORM dtmv._require_rights((it ->> 'design')::dtmv.twin_id, 'admin');
+		END IF;
+		INSERT INTO dtmv.order_items (order_id, line, design, item, quantity, unit)
+			VALUES (id, n, (it ->> 'design')::dtmv.twin_id, it ->> 'item',
+					coalesce((it ->> 'quantity')::numeric, 1), lower(coalesce(it ->> 'unit', 'pc')));
+	END LOOP;
+	PERFORM dtmv._order_event(id, 'order_placed');
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION dtmv.place_order(bigint, jsonb, text, jsonb) IS
+	'order from a 3rd-party service: designs the caller administers, or catalogue items; the same request_key again returns the same order (REQ-MV-07)';
+
+CREATE FUNCTION dtmv.advance_order(order_id bigint, status text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	o record;
+	party text;
+	allowed boolean;
+	subs bigint[] := dtmv.current_subjects();
+BEGIN
+	SELECT x.*, s.operator_subject INTO o
+	  FROM dtmv.orders x JOIN dtmv.services v USING (service_id) JOIN dtmv.systems s ON s.system_no = v.system_no
+	 WHERE x.order_id = advance_order.order_id FOR UPDATE OF x;
+	IF o IS NULL OR NOT (o.customer = ANY (subs) OR o.operator_subject = ANY (subs)) THEN
+		RAISE EXCEPTION 'permission denied: order % is neither yours nor your service''s', order_id
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF o.status = advance_order.status THEN
+		RETURN;	-- already there: a retried step changes nothing
+	END IF;
+	SELECT t.party INTO party FROM dtmv.order_transitions t
+	 WHERE t.from_status = o.status AND t.to_status = advance_order.status;
+	IF party IS NULL THEN
+		RAISE EXCEPTION 'an order cannot go from % to %', o.status, status
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = coalesce('From ' || o.status || ' it can go to: '
+								  || (SELECT string_agg(t.to_status || ' (' || t.party || ')', ', ' ORDER BY t.to_status)
+										FROM dtmv.order_transitions t WHERE t.from_status = o.status) || '.',
+								  'It is final.');
+	END IF;
+	allowed := CASE party WHEN 'customer' THEN o.customer = ANY (subs) ELSE o.operator_subject = ANY (subs) END;
+	IF NOT allowed THEN
+		RAISE EXCEPTION 'permission denied: only the % moves an order from % to %', party, o.status, status
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	UPDATE dtmv.orders x SET status = advance_order.status, updated_at = now() WHERE x.order_id = advance_order.order_id;
+	PERFORM dtmv._order_event(order_id, 'order_' || status);
+END
+$$;
+COMMENT ON FUNCTION dtmv.advance_order(bigint, text) IS
+	'move an order along its state machine (dtmv.order_transitions), by the party allowed to; each step is an event to the customer';
+
+CREATE FUNCTION dtmv.order_missing(bom bigint, space bigint, service bigint, request_key text,
+								   servings integer DEFAULT NULL, delivery jsonb DEFAULT '{}')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	items jsonb;
+BEGIN
+	SELECT jsonb_agg(jsonb_build_object('item', m.item, 'quantity', m.missing, 'unit', m.unit) ORDER BY m.item)
+	  INTO items FROM dtmv.missing_items(bom, space, servings) m;
+	IF items IS NULL THEN
+		RETURN NULL;	-- nothing is missing
+	END IF;
+	RETURN dtmv.place_order(service, items, request_key, delivery);
+END
+$$;
+COMMENT ON FUNCTION dtmv.order_missing(bigint, bigint, bigint, text, integer, jsonb) IS
+	'order, in one call, what a bill of materials needs beyond a space''s inventory; NULL if nothing is missing (scenario 7.1.2)';
+
+-- What a party to an order may know of it: for the provider, the design it
+-- must build and the delivery address, and nothing else of the customer's
+-- twins (REQ-SI-04).
+CREATE FUNCTION dtmv.order_details(order_id bigint) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	o record;
+	subs bigint[] := dtmv.current_subjects();
+BEGIN
+	SELECT x.*, s.operator_subject INTO o
+	  FROM dtmv.orders x JOIN dtmv.services v USING (service_id) JOIN dtmv.systems s ON s.system_no = v.system_no
+	 WHERE x.order_id = order_details.order_id;
+	IF o IS NULL OR NOT (o.customer = ANY (subs) OR o.operator_subject = ANY (subs)) THEN
+		RAISE EXCEPTION 'permission denied: order % is neither yours nor your service''s', order_id
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	RETURN jsonb_build_object(
+		'order', o.order_id, 'service', o.service_id, 'status', o.status, 'delivery', o.delivery,
+		'items', (SELECT jsonb_agg(CASE WHEN i.design IS NULL
+										THEN jsonb_build_object('item', i.item, 'quantity', i.quantity, 'unit', i.unit)
+										ELSE jsonb_build_object('design', i.design, 'name', t.name, 'kind', t.kind,
+																'properties', t.properties, 'model_uri', t.model_uri,
+																'quantity', i.quantity) END
+								   ORDER BY i.line)
+					FROM dtmv.order_items i LEFT JOIN dtmv.twin_registry t ON t.id = i.design
+				   WHERE i.order_id = o.order_id));
+END
+$$;
+COMMENT ON FUNCTION dtmv.order_details(bigint) IS
+	'an order as its customer or provider may know it: items, and for designs what must be built (name, properties, 3D model) (REQ-SI-04)';
+
+CREATE FUNCTION dtmv.bind_product(design dtmv.twin_id, serial text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_rights(design, 'admin');
+	IF NOT EXISTS (SELECT 1 FROM dtmv.orders o JOIN dtmv.order_items i USING (order_id)
+					WHERE i.design = bind_product.design AND o.status = 'delivered'
+					  AND o.customer = ANY (dtmv.current_subjects())) THEN
+		RAISE EXCEPTION 'design % has not been delivered to you', design
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'A design is bound to its product once an order for it is delivered.';
+	END IF;
+	UPDATE dtmv.twin_states s SET physical_binding = serial WHERE s.twin = bind_product.design;
+	RETURN dtmv._append_event(design, NULL, 'product_bound', jsonb_build_object('serial', serial));
+END
+$$;
+COMMENT ON FUNCTION dtmv.bind_product(dtmv.twin_id, text) IS
+	'bind the delivered physical product (its serial number) to the design it was made from, which from then on is its twin (scenario 7.1.1); returns the event id';
+
+GRANT SELECT ON dtmv.units, dtmv.boms, dtmv.bom_lines, dtmv.orders, dtmv.order_items, dtmv.order_transitions TO dtmv_user;
+ALTER TABLE dtmv.units ENABLE ROW LEVEL SECURITY;
+CREATE POLICY units_public ON dtmv.units FOR SELECT TO dtmv_user USING (true);
+COMMENT ON POLICY units_public ON dtmv.units IS 'units are public';
+ALTER TABLE dtmv.order_transitions ENABLE ROW LEVEL SECURITY;
+CREATE POLICY order_transitions_public ON dtmv.order_transitions FOR SELECT TO dtmv_user USING (true);
+COMMENT ON POLICY order_transitions_public ON dtmv.order_transitions IS 'the state machine is public';
+ALTER TABLE dtmv.boms ENABLE ROW LEVEL SECURITY;
+CREATE POLICY boms_public ON dtmv.boms FOR SELECT TO dtmv_user USING (true);
+COMMENT ON POLICY boms_public ON dtmv.boms IS 'recipes and instructions are public';
+ALTER TABLE dtmv.bom_lines ENABLE ROW LEVEL SECURITY;
+CREATE POLICY bom_lines_public ON dtmv.bom_lines FOR SELECT TO dtmv_user USING (true);
+COMMENT ON POLICY bom_lines_public ON dtmv.bom_lines IS 'recipes and instructions are public';
+-- A customer sees its orders; a 3rd party sees the orders of its services,
+-- and nothing else of the customer (REQ-SI-04).
+ALTER TABLE dtmv.orders ENABLE ROW LEVEL SECURITY;
+CREATE POLICY orders_parties ON dtmv.orders FOR SELECT TO dtmv_user
+	USING (customer = ANY ((SELECT dtmv.current_subjects())::bigint[])
+		   OR EXISTS (SELECT 1 FROM dtmv.services v JOIN dtmv.systems s ON s.system_no = v.system_no
+					   WHERE v.service_id = orders.service_id
+						 AND s.operator_subject = ANY ((SELECT dtmv.current_subjects())::bigint[])));
+COMMENT ON POLICY orders_parties ON dtmv.orders IS 'an order is visible to its customer and to the operator of its service';
+ALTER TABLE dtmv.order_items ENABLE ROW LEVEL SECURITY;
+CREATE POLICY order_items_parties ON dtmv.order_items FOR SELECT TO dtmv_user
+	USING (EXISTS (SELECT 1 FROM dtmv.orders o WHERE o.order_id = order_items.order_id));
+COMMENT ON POLICY order_items_parties ON dtmv.order_items IS 'the items of the orders one may see';
+
+SELECT pg_catalog.pg_extension_config_dump('dtmv.boms', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.boms_bom_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.bom_lines', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.orders', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.orders_order_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.order_items', '');
