@@ -43,7 +43,8 @@ SELECT item, missing FROM dtmv.missing_items(:crepes, :home, servings => 8);
 -- Ordering the missing items is one call, and a retry does not order twice.
 SET ROLE regress_co_alice;
 SELECT dtmv.order_missing(:crepes, :home, :grocer, 'crepes-2026-11-23', servings => 8,
-						  delivery => '{"address": "12 rue des Lilas"}') AS groceries \gset
+						  delivery => jsonb_build_object('address', '12 rue des Lilas', 'space', :kitchen,
+														 'position', '[1, 1, 1]'::jsonb)) AS groceries \gset
 SELECT dtmv.order_missing(:crepes, :home, :grocer, 'crepes-2026-11-23', servings => 8) = :groceries AS same_order;
 SELECT line, item, quantity, unit FROM dtmv.order_items WHERE order_id = :groceries ORDER BY line;
 
@@ -64,6 +65,10 @@ SELECT count(*) AS home_twins_grocer_sees FROM dtmv.twins;
 SELECT count(*) AS grocer_sees_missing FROM dtmv.missing_items(:crepes, :home) WHERE have > 0;
 SET ROLE regress_co_alice;
 SELECT kind, payload ->> 'status' AS status FROM dtmv.events_since(:start) ORDER BY id;
+-- The delivered items are now inventory twins in alice's kitchen: nothing is missing.
+SELECT name, properties ->> 'quantity' AS quantity, properties ->> 'unit' AS unit
+  FROM dtmv.twins WHERE kind = 'inventory' ORDER BY name;
+SELECT count(*) AS still_missing FROM dtmv.missing_items(:crepes, :home, servings => 8);
 -- Another customer sees none of alice's orders; the maker none of the grocer's.
 SET ROLE regress_co_bob;
 SELECT count(*) AS bob_sees_orders FROM dtmv.orders;

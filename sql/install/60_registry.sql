@@ -52,27 +52,41 @@ $$;
 COMMENT ON FUNCTION dtmv.register_system(text, text, integer, name, text, text) IS
 	'register a remote twin, metaverse or 3rd-party system under its own number, with the subject that operates it; dtmv_admin only (REQ-SI-01, REQ-SI-02b, REQ-SI-04)';
 
-CREATE FUNCTION dtmv.create_twin(kind text, name text, properties jsonb DEFAULT '{}',
-								 model_uri text DEFAULT NULL, physical_binding text DEFAULT NULL,
-								 sync_period interval DEFAULT NULL, sync_priority integer DEFAULT 0)
+-- Register a twin for an owner, who administers it: the one way twins are
+-- made (create_twin for the acting subject; deliveries for the customer).
+CREATE FUNCTION dtmv._new_twin(owner bigint, kind text, name text, properties jsonb DEFAULT '{}',
+							   model_uri text DEFAULT NULL, physical_binding text DEFAULT NULL,
+							   sync_period interval DEFAULT NULL, sync_priority integer DEFAULT 0)
 RETURNS dtmv.twin_id
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
-	me bigint := dtmv._require_subject();
 	sys integer := dtmv.local_system('twin');
 	id dtmv.twin_id := dtmv.twin_id_generate(sys);
 BEGIN
 	INSERT INTO dtmv.twin_registry (id, system_no, kind, name, properties, model_uri,
 									sync_period, sync_priority, created_by, acl)
-	VALUES (id, sys, create_twin.kind, create_twin.name, coalesce(create_twin.properties, '{}'),
-			create_twin.model_uri, create_twin.sync_period, coalesce(create_twin.sync_priority, 0),
-			me, '{}');
-	INSERT INTO dtmv.twin_states (twin, physical_binding) VALUES (id, create_twin.physical_binding);
-	PERFORM dtmv._set_rights(me, id, 63, false);	-- the creator administers it
+	VALUES (id, sys, _new_twin.kind, _new_twin.name, coalesce(_new_twin.properties, '{}'),
+			_new_twin.model_uri, _new_twin.sync_period, coalesce(_new_twin.sync_priority, 0),
+			owner, '{}');
+	INSERT INTO dtmv.twin_states (twin, physical_binding) VALUES (id, _new_twin.physical_binding);
+	PERFORM dtmv._set_rights(owner, id, 63, false);	-- the owner administers it
 	RETURN id;
 END
+$$;
+COMMENT ON FUNCTION dtmv._new_twin(bigint, text, text, jsonb, text, text, interval, integer) IS
+	'internal: register a twin in the local twin system, administered by its owner';
+
+CREATE FUNCTION dtmv.create_twin(kind text, name text, properties jsonb DEFAULT '{}',
+								 model_uri text DEFAULT NULL, physical_binding text DEFAULT NULL,
+								 sync_period interval DEFAULT NULL, sync_priority integer DEFAULT 0)
+RETURNS dtmv.twin_id
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+	SELECT dtmv._new_twin(dtmv._require_subject(), kind, name, properties, model_uri, physical_binding,
+						  sync_period, sync_priority)
 $$;
 COMMENT ON FUNCTION dtmv.create_twin(text, text, jsonb, text, text, interval, integer) IS
 	'register a twin in the local twin system; the creator gets admin on it (REQ-DT-01, REQ-DT-02)';

@@ -230,6 +230,42 @@ $$;
 COMMENT ON FUNCTION dtmv.place_order(bigint, jsonb, text, jsonb) IS
 	'order from a 3rd-party service: designs the caller administers, or catalogue items; the same request_key again returns the same order (REQ-MV-07)';
 
+-- Delivered catalogue items become inventory twins of the customer, in the
+-- space the delivery names ({"space": id, "position": [x, y, z]}).
+CREATE FUNCTION dtmv._stock_delivery(order_id bigint) RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+DECLARE
+	o record;
+	i record;
+	target bigint;
+	pos geometry;
+	t dtmv.twin_id;
+	n integer := 0;
+BEGIN
+	SELECT * INTO o FROM dtmv.orders x WHERE x.order_id = _stock_delivery.order_id;
+	target := (o.delivery ->> 'space')::bigint;
+	IF target IS NULL OR NOT EXISTS (SELECT 1 FROM dtmv.spaces s WHERE s.space_id = target) THEN
+		RETURN 0;	-- delivered elsewhere than a mapped space
+	END IF;
+	pos := ST_MakePoint(coalesce((o.delivery -> 'position' ->> 0)::float8, 0),
+						coalesce((o.delivery -> 'position' ->> 1)::float8, 0),
+						coalesce((o.delivery -> 'position' ->> 2)::float8, 0));
+	FOR i IN SELECT * FROM dtmv.order_items x WHERE x.order_id = o.order_id AND x.item IS NOT NULL ORDER BY x.line LOOP
+		t := dtmv._new_twin(o.customer, 'inventory', i.item,
+							jsonb_build_object('item', i.item, 'quantity', i.quantity, 'unit', i.unit,
+											   'order', o.order_id));
+		INSERT INTO dtmv.twin_positions (twin, site, space, position, cell)
+		VALUES (t, (SELECT s.site FROM dtmv.spaces s WHERE s.space_id = target), target, pos, dtmv._cell(pos));
+		n := n + 1;
+	END LOOP;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION dtmv._stock_delivery(bigint) IS
+	'internal: delivered catalogue items become inventory twins of the customer in the delivery''s space (scenario 7.1.2)';
+
 CREATE FUNCTION dtmv.advance_order(order_id bigint, status text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
@@ -266,6 +302,9 @@ BEGIN
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
 	UPDATE dtmv.orders x SET status = advance_order.status, updated_at = now() WHERE x.order_id = advance_order.order_id;
+	IF advance_order.status = 'delivered' THEN
+		PERFORM dtmv._stock_delivery(order_id);
+	END IF;
 	PERFORM dtmv._order_event(order_id, 'order_' || status);
 END
 $$;
