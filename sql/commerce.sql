@@ -102,3 +102,43 @@ SELECT dtmv.create_twin('lamp', 'Not ordered') AS lamp \gset
 SELECT dtmv.bind_product(:'lamp', 'LAMP-1');                     -- never delivered: 55000
 \set VERBOSITY default
 RESET ROLE;
+
+-- Every illegal transition is refused (55000), whoever tries it: for each
+-- status an order can be in and each status it cannot go to from there,
+-- both the customer and the provider try.
+CREATE SCHEMA regress_commerce;
+GRANT USAGE ON SCHEMA regress_commerce TO PUBLIC;
+CREATE FUNCTION regress_commerce.try_step(o bigint, s text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM dtmv.advance_order(o, s);
+	RETURN 'moved';
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE;
+END $$;
+-- One order per status, made directly by the table owner for the test.
+CREATE TABLE regress_commerce.status_orders (status text, order_id bigint);
+GRANT SELECT ON regress_commerce.status_orders TO PUBLIC;
+WITH made AS (
+	INSERT INTO dtmv.orders (service_id, customer, request_key, status)
+	SELECT :grocer, (SELECT subject_id FROM dtmv.subjects WHERE name = 'co_alice'), 'illegal-' || st, st
+	  FROM unnest('{placed,confirmed,in_production,shipped,delivered,cancelled,rejected}'::text[]) st
+	RETURNING status, order_id)
+INSERT INTO regress_commerce.status_orders SELECT * FROM made;
+CREATE VIEW regress_commerce.illegal_steps AS
+SELECT o.order_id, o.status AS from_status, t AS to_status
+  FROM regress_commerce.status_orders o,
+	   unnest('{placed,confirmed,in_production,shipped,delivered,cancelled,rejected}'::text[]) t
+ WHERE t <> o.status
+   AND NOT EXISTS (SELECT 1 FROM dtmv.order_transitions x WHERE x.from_status = o.status AND x.to_status = t);
+GRANT SELECT ON regress_commerce.illegal_steps TO PUBLIC;
+SET ROLE regress_co_alice;
+SELECT count(*) AS illegal_steps_tried,
+	   count(*) FILTER (WHERE regress_commerce.try_step(order_id, to_status) <> '55000') AS not_refused
+  FROM regress_commerce.illegal_steps;
+SET ROLE regress_co_shop;
+SELECT count(*) AS illegal_steps_tried,
+	   count(*) FILTER (WHERE regress_commerce.try_step(order_id, to_status) <> '55000') AS not_refused
+  FROM regress_commerce.illegal_steps;
+RESET ROLE;
+SELECT count(*) AS statuses_unchanged FROM regress_commerce.status_orders s JOIN dtmv.orders o USING (order_id)
+ WHERE o.status = s.status;
