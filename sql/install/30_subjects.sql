@@ -78,9 +78,13 @@ $$;
 COMMENT ON FUNCTION dtmv._subjects_of(bigint) IS 'internal: a subject and all groups it belongs to, transitively';
 
 CREATE FUNCTION dtmv.current_subjects() RETURNS bigint[]
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$ SELECT dtmv._subjects_of(dtmv.current_subject()) $$;
+AS $$
+BEGIN
+	RETURN (SELECT dtmv._subjects_of(dtmv.current_subject()));
+END
+$$;
 COMMENT ON FUNCTION dtmv.current_subjects() IS
 	'the acting subject and all groups it belongs to, transitively';
 
@@ -129,9 +133,13 @@ COMMENT ON FUNCTION dtmv._require_role(text, text) IS
 	'internal: 42501 unless the calling role has the privileges of the given role';
 
 CREATE FUNCTION dtmv._require_admin_role(what text) RETURNS void
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$ SELECT dtmv._require_role('dtmv_admin', what) $$;
+AS $$
+BEGIN
+	PERFORM dtmv._require_role('dtmv_admin', what);
+END
+$$;
 COMMENT ON FUNCTION dtmv._require_admin_role(text) IS
 	'internal: 42501 unless the calling role has the privileges of dtmv_admin';
 

@@ -120,11 +120,13 @@ AS $$ SELECT ARRAY(SELECT s * 16 + 8 + r FROM unnest(subs) s) $$;
 COMMENT ON FUNCTION dtmv._veto_keys(bigint[], integer) IS 'internal: acl keys that deny right number r to these subjects';
 
 CREATE FUNCTION dtmv._system_rights(subs bigint[], OUT granted integer, OUT revoked integer)
-LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-	SELECT coalesce(bit_or(g.granted), 0), coalesce(bit_or(g.revoked), 0)
-	  FROM dtmv.grants g WHERE g.twin IS NULL AND g.space_id IS NULL AND g.subject_id = ANY (subs)
+BEGIN
+	SELECT coalesce(bit_or(g.granted), 0), coalesce(bit_or(g.revoked), 0) INTO granted, revoked
+	  FROM dtmv.grants g WHERE g.twin IS NULL AND g.space_id IS NULL AND g.subject_id = ANY (subs);
+END
 $$;
 COMMENT ON FUNCTION dtmv._system_rights(bigint[]) IS 'internal: system-wide grant and revoke masks of these subjects';
 
@@ -147,32 +149,46 @@ COMMENT ON FUNCTION dtmv._space_keys(bigint[], integer, boolean) IS
 -- The whole test, for a given set of subject keys: a twin's acl overlaps
 -- _probe_for and not _veto_for exactly when the subjects hold right r on it.
 CREATE FUNCTION dtmv._probe_for(subs bigint[], r integer) RETURNS bigint[]
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-	SELECT CASE WHEN sys.revoked & (1 << r) <> 0 THEN '{}'::bigint[]
-				ELSE dtmv._probe_keys(subs, sys.granted, sys.revoked, r) || dtmv._space_keys(subs, r, false) END
-	  FROM dtmv._system_rights(subs) sys
+BEGIN
+	RETURN (SELECT CASE WHEN sys.revoked & (1 << r) <> 0 THEN '{}'::bigint[]
+					ELSE dtmv._probe_keys(subs, sys.granted, sys.revoked, r) || dtmv._space_keys(subs, r, false) END
+		  FROM dtmv._system_rights(subs) sys);
+END
 $$;
 COMMENT ON FUNCTION dtmv._probe_for(bigint[], integer) IS 'internal: acl keys under which these subjects hold right number r';
 
 CREATE FUNCTION dtmv._veto_for(subs bigint[], r integer) RETURNS bigint[]
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$ SELECT dtmv._veto_keys(subs, r) || dtmv._space_keys(subs, r, true) $$;
+AS $$
+BEGIN
+	RETURN (SELECT dtmv._veto_keys(subs, r) || dtmv._space_keys(subs, r, true));
+END
+$$;
 COMMENT ON FUNCTION dtmv._veto_for(bigint[], integer) IS 'internal: acl keys that deny right number r to these subjects';
 
 CREATE FUNCTION dtmv.acl_probe(r integer) RETURNS bigint[]
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$ SELECT dtmv._probe_for(dtmv.current_subjects(), r) $$;
+AS $$
+BEGIN
+	RETURN (SELECT dtmv._probe_for(dtmv.current_subjects(), r));
+END
+$$;
 COMMENT ON FUNCTION dtmv.acl_probe(integer) IS
 	'acl keys under which the acting subject holds right number r (see docs/rights.md); empty if denied system-wide';
 
 CREATE FUNCTION dtmv.acl_veto(r integer) RETURNS bigint[]
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$ SELECT dtmv._veto_for(dtmv.current_subjects(), r) $$;
+AS $$
+BEGIN
+	RETURN (SELECT dtmv._veto_for(dtmv.current_subjects(), r));
+END
+$$;
 COMMENT ON FUNCTION dtmv.acl_veto(integer) IS
 	'acl keys that deny right number r to the acting subject (see docs/rights.md)';
 
@@ -250,24 +266,34 @@ COMMENT ON FUNCTION dtmv._rights_for(dtmv.twin_id, bigint[]) IS
 	'internal: mask of the rights that a subject (given as itself and its groups) holds on a twin';
 
 CREATE FUNCTION dtmv._effective_rights(twin dtmv.twin_id) RETURNS integer
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$ SELECT dtmv._rights_for(twin, dtmv.current_subjects()) $$;
+AS $$
+BEGIN
+	RETURN (SELECT dtmv._rights_for(twin, dtmv.current_subjects()));
+END
+$$;
 COMMENT ON FUNCTION dtmv._effective_rights(dtmv.twin_id) IS 'internal: mask of the rights the acting subject holds on a twin';
 
 CREATE FUNCTION dtmv.has_right(twin dtmv.twin_id, rights text) RETURNS boolean
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-	SELECT dtmv._effective_rights(twin) & dtmv._rights_mask(rights) = dtmv._rights_mask(rights)
+BEGIN
+	RETURN (SELECT dtmv._effective_rights(twin) & dtmv._rights_mask(rights) = dtmv._rights_mask(rights));
+END
 $$;
 COMMENT ON FUNCTION dtmv.has_right(dtmv.twin_id, text) IS
 	'whether the acting subject holds every right in a comma list on a twin (REQ-DT-05)';
 
 CREATE FUNCTION dtmv.my_rights(twin dtmv.twin_id) RETURNS text
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$ SELECT dtmv._rights_text(dtmv._effective_rights(twin)) $$;
+AS $$
+BEGIN
+	RETURN (SELECT dtmv._rights_text(dtmv._effective_rights(twin)));
+END
+$$;
 COMMENT ON FUNCTION dtmv.my_rights(dtmv.twin_id) IS 'the rights the acting subject holds on a twin, as a comma list';
 
 -- 42501 naming the first missing right, unless the acting subject holds all.
@@ -296,16 +322,18 @@ COMMENT ON FUNCTION dtmv._require_rights(dtmv.twin_id, text) IS
 CREATE FUNCTION dtmv._set_rights(subject bigint, twin dtmv.twin_id, mask_on integer, deny boolean,
 								 space bigint DEFAULT NULL)
 RETURNS void
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
+BEGIN
 	INSERT INTO dtmv.grants AS g (subject_id, twin, space_id, granted, revoked)
-		VALUES (subject, twin, space,
+		VALUES (_set_rights.subject, _set_rights.twin, _set_rights.space,
 				CASE WHEN deny THEN 0 ELSE mask_on END,
 				CASE WHEN deny THEN mask_on ELSE 0 END)
-	ON CONFLICT (subject_id, twin, space_id) DO UPDATE
+	ON CONFLICT ON CONSTRAINT grants_subject_id_twin_space_id_key DO UPDATE
 		SET granted = CASE WHEN deny THEN g.granted & ~mask_on ELSE g.granted | mask_on END,
-			revoked = CASE WHEN deny THEN g.revoked | mask_on ELSE g.revoked & ~mask_on END
+			revoked = CASE WHEN deny THEN g.revoked | mask_on ELSE g.revoked & ~mask_on END;
+END
 $$;
 COMMENT ON FUNCTION dtmv._set_rights(bigint, dtmv.twin_id, integer, boolean, bigint) IS
 	'internal: record a grant (deny false) or a revoke (deny true) of a rights mask';
@@ -316,13 +344,15 @@ COMMENT ON FUNCTION dtmv._set_rights(bigint, dtmv.twin_id, integer, boolean, big
 CREATE FUNCTION dtmv._change_rights(subject text, rights text, deny boolean,
 									twin dtmv.twin_id DEFAULT NULL, space bigint DEFAULT NULL)
 RETURNS void
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-	SELECT dtmv._set_rights(dtmv._subject_id(subject), twin,
-							CASE WHEN deny THEN dtmv._rights_implying(dtmv._rights_mask(rights))
-								 ELSE dtmv._rights_implied(dtmv._rights_mask(rights)) END,
-							deny, space)
+BEGIN
+	PERFORM dtmv._set_rights(dtmv._subject_id(subject), twin,
+								CASE WHEN deny THEN dtmv._rights_implying(dtmv._rights_mask(rights))
+									 ELSE dtmv._rights_implied(dtmv._rights_mask(rights)) END,
+								deny, space);
+END
 $$;
 COMMENT ON FUNCTION dtmv._change_rights(text, text, boolean, dtmv.twin_id, bigint) IS
 	'internal: record a grant or a revoke of a comma list of rights for a named subject at one place';

@@ -82,11 +82,13 @@ CREATE FUNCTION dtmv.create_twin(kind text, name text, properties jsonb DEFAULT 
 								 model_uri text DEFAULT NULL, physical_binding text DEFAULT NULL,
 								 sync_period interval DEFAULT NULL, sync_priority integer DEFAULT 0)
 RETURNS dtmv.twin_id
-LANGUAGE sql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-	SELECT dtmv._new_twin(dtmv._require_subject(), kind, name, properties, model_uri, physical_binding,
-						  sync_period, sync_priority)
+BEGIN
+	RETURN (SELECT dtmv._new_twin(dtmv._require_subject(), kind, name, properties, model_uri, physical_binding,
+							  sync_period, sync_priority));
+END
 $$;
 COMMENT ON FUNCTION dtmv.create_twin(text, text, jsonb, text, text, interval, integer) IS
 	'register a twin in the local twin system; the creator gets admin on it (REQ-DT-01, REQ-DT-02)';

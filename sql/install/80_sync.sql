@@ -81,9 +81,13 @@ CREATE FUNCTION dtmv._sweep_due(every_ms integer) RETURNS boolean
 COMMENT ON FUNCTION dtmv._sweep_due(integer) IS 'internal: true at most once per interval in this backend';
 
 CREATE FUNCTION dtmv._require_gateway(what text) RETURNS void
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$ SELECT dtmv._require_role('dtmv_gateway', what) $$;
+AS $$
+BEGIN
+	PERFORM dtmv._require_role('dtmv_gateway', what);
+END
+$$;
 COMMENT ON FUNCTION dtmv._require_gateway(text) IS 'internal: 42501 unless the calling role has the privileges of dtmv_gateway';
 
 -- Put the twin's most urgent pending request in the claim queue, or take

@@ -16,9 +16,13 @@ CREATE FUNCTION dtmv._event_id_horizon(xmin bigint) RETURNS bigint
 COMMENT ON FUNCTION dtmv._event_id_horizon(bigint) IS 'internal: the smallest event id a transaction with this xid or later can give';
 
 CREATE FUNCTION dtmv.event_horizon() RETURNS bigint
-LANGUAGE sql VOLATILE PARALLEL SAFE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$ SELECT dtmv._event_id_horizon(pg_snapshot_xmin(pg_current_snapshot())::text::bigint) - 1 $$;
+AS $$
+BEGIN
+	RETURN (SELECT dtmv._event_id_horizon(pg_snapshot_xmin(pg_current_snapshot())::text::bigint) - 1);
+END
+$$;
 COMMENT ON FUNCTION dtmv.event_horizon() IS
 	'the last event id that is final now: every event up to it has committed or never will; a new client starts here';
 
