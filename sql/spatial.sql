@@ -117,6 +117,12 @@ SELECT dtmv.sync_location(:'robot', ST_MakePoint(10.5, 10.2, 1)) > :start AS ack
 SELECT dtmv.sync_location(:'robot', ST_MakePoint(30, 12, 1)) > :start AS acknowledged;
 SET ROLE regress_sp_alice;
 SELECT kind, payload FROM dtmv.events_since(:start) WHERE twin = :'robot';
+-- Read on the ground floor lets bob catch up the robot's moves too.
+SELECT dtmv.grant_space(:floor0, 'sp_bob', 'read');
+SET ROLE regress_sp_bob;
+SELECT kind, payload -> 'position' AS position FROM dtmv.events_since(:start) WHERE twin = :'robot';
+SET ROLE regress_sp_alice;
+SELECT dtmv.clear_space_rights(:floor0, 'sp_bob');
 SELECT ST_AsText(position) FROM dtmv.twin_positions WHERE twin = :'robot';
 SELECT dtmv.spatial_map(:floor0) -> 'features' @> jsonb_build_array(jsonb_build_object('id', :'robot',
 		'geometry', jsonb_build_object('type', 'Point', 'coordinates', '[30, 12, 1]'::jsonb))) AS map_updated;

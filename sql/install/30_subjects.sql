@@ -78,13 +78,9 @@ $$;
 COMMENT ON FUNCTION dtmv._subjects_of(bigint) IS 'internal: a subject and all groups it belongs to, transitively';
 
 CREATE FUNCTION dtmv.current_subjects() RETURNS bigint[]
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-BEGIN
-	RETURN (SELECT dtmv._subjects_of(dtmv.current_subject()));
-END
-$$;
+AS $$ SELECT dtmv._subjects_of(dtmv.current_subject()) $$;
 COMMENT ON FUNCTION dtmv.current_subjects() IS
 	'the acting subject and all groups it belongs to, transitively';
 

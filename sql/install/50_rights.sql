@@ -120,75 +120,59 @@ AS $$ SELECT ARRAY(SELECT s * 16 + 8 + r FROM unnest(subs) s) $$;
 COMMENT ON FUNCTION dtmv._veto_keys(bigint[], integer) IS 'internal: acl keys that deny right number r to these subjects';
 
 CREATE FUNCTION dtmv._system_rights(subs bigint[], OUT granted integer, OUT revoked integer)
-LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-BEGIN
-	SELECT coalesce(bit_or(g.granted), 0), coalesce(bit_or(g.revoked), 0) INTO granted, revoked
-	  FROM dtmv.grants g WHERE g.twin IS NULL AND g.space_id IS NULL AND g.subject_id = ANY (subs);
-END
+	SELECT coalesce(bit_or(g.granted), 0), coalesce(bit_or(g.revoked), 0)
+	  FROM dtmv.grants g WHERE g.twin IS NULL AND g.space_id IS NULL AND g.subject_id = ANY (subs)
 $$;
 COMMENT ON FUNCTION dtmv._system_rights(bigint[]) IS 'internal: system-wide grant and revoke masks of these subjects';
 
--- Keys of the spaces where these subjects were granted (or denied) right
--- number r: -(space * 16 + r). A twin placed in a space carries the keys of
--- that space and of every space above it (_twin_acl), for every r.
-CREATE FUNCTION dtmv._space_keys(subs bigint[], r integer, denied boolean) RETURNS bigint[]
+-- The whole test, for a set of subject keys (a subject and its groups), for
+-- all six rights at once: a twin's acl overlaps probe and not veto exactly
+-- when the subjects hold right r on it. Besides the keys of the subjects and
+-- the system-wide ones, probe has -(space * 16 + r) for each space where the
+-- subjects hold r, veto for each space where they are denied it (a twin
+-- placed in a space carries those keys of it and of the spaces above it:
+-- _twin_acl). Two queries whatever is asked: RLS, functions and wake-ups all
+-- use it.
+CREATE FUNCTION dtmv._keys_for(subs bigint[]) RETURNS TABLE (r integer, probe bigint[], veto bigint[])
 LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
+DECLARE
+	sys record;
 BEGIN
-	RETURN ARRAY(SELECT -(g.space_id * 16 + r) FROM dtmv.grants g
-				  WHERE g.space_id IS NOT NULL AND g.subject_id = ANY (subs)
-					AND CASE WHEN denied THEN g.revoked ELSE g.granted END & (1 << r) <> 0);
+	SELECT * INTO sys FROM dtmv._system_rights(subs);
+	RETURN QUERY
+		WITH space_grants AS (
+			SELECT g.space_id, g.granted, g.revoked FROM dtmv.grants g
+			 WHERE g.space_id IS NOT NULL AND g.subject_id = ANY (subs)
+		)
+		SELECT x.r,
+			   CASE WHEN sys.revoked & (1 << x.r) <> 0 THEN '{}'::bigint[]
+					ELSE dtmv._probe_keys(subs, sys.granted, sys.revoked, x.r)
+						 || ARRAY(SELECT -(sg.space_id * 16 + x.r) FROM space_grants sg
+								   WHERE sg.granted & (1 << x.r) <> 0) END,
+			   dtmv._veto_keys(subs, x.r)
+				   || ARRAY(SELECT -(sg.space_id * 16 + x.r) FROM space_grants sg WHERE sg.revoked & (1 << x.r) <> 0)
+		  FROM generate_series(0, 5) x(r);
 END
 $$;
-COMMENT ON FUNCTION dtmv._space_keys(bigint[], integer, boolean) IS
-	'internal: acl keys of the spaces where these subjects hold (or are denied) right number r';
-
--- The whole test, for a given set of subject keys: a twin's acl overlaps
--- _probe_for and not _veto_for exactly when the subjects hold right r on it.
-CREATE FUNCTION dtmv._probe_for(subs bigint[], r integer) RETURNS bigint[]
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-BEGIN
-	RETURN (SELECT CASE WHEN sys.revoked & (1 << r) <> 0 THEN '{}'::bigint[]
-					ELSE dtmv._probe_keys(subs, sys.granted, sys.revoked, r) || dtmv._space_keys(subs, r, false) END
-		  FROM dtmv._system_rights(subs) sys);
-END
-$$;
-COMMENT ON FUNCTION dtmv._probe_for(bigint[], integer) IS 'internal: acl keys under which these subjects hold right number r';
-
-CREATE FUNCTION dtmv._veto_for(subs bigint[], r integer) RETURNS bigint[]
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-BEGIN
-	RETURN (SELECT dtmv._veto_keys(subs, r) || dtmv._space_keys(subs, r, true));
-END
-$$;
-COMMENT ON FUNCTION dtmv._veto_for(bigint[], integer) IS 'internal: acl keys that deny right number r to these subjects';
+COMMENT ON FUNCTION dtmv._keys_for(bigint[]) IS
+	'internal: for each right number r, the acl keys under which these subjects hold it (probe) and those that deny it (veto)';
 
 CREATE FUNCTION dtmv.acl_probe(r integer) RETURNS bigint[]
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-BEGIN
-	RETURN (SELECT dtmv._probe_for(dtmv.current_subjects(), r));
-END
-$$;
+AS $$ SELECT k.probe FROM dtmv._keys_for(dtmv.current_subjects()) k WHERE k.r = acl_probe.r $$;
 COMMENT ON FUNCTION dtmv.acl_probe(integer) IS
 	'acl keys under which the acting subject holds right number r (see docs/rights.md); empty if denied system-wide';
 
 CREATE FUNCTION dtmv.acl_veto(r integer) RETURNS bigint[]
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-BEGIN
-	RETURN (SELECT dtmv._veto_for(dtmv.current_subjects(), r));
-END
-$$;
+AS $$ SELECT k.veto FROM dtmv._keys_for(dtmv.current_subjects()) k WHERE k.r = acl_veto.r $$;
 COMMENT ON FUNCTION dtmv.acl_veto(integer) IS
 	'acl keys that deny right number r to the acting subject (see docs/rights.md)';
 
@@ -256,9 +240,9 @@ BEGIN
 	IF twin_acl IS NULL THEN
 		RETURN 0;
 	END IF;
-	SELECT coalesce(sum(1 << r), 0)::integer INTO mask
-	  FROM generate_series(0, 5) r
-	 WHERE twin_acl && dtmv._probe_for(subs, r) AND NOT twin_acl && dtmv._veto_for(subs, r);
+	SELECT coalesce(sum(1 << k.r), 0)::integer INTO mask
+	  FROM dtmv._keys_for(subs) k
+	 WHERE twin_acl && k.probe AND NOT twin_acl && k.veto;
 	RETURN mask;
 END
 $$;
@@ -266,34 +250,24 @@ COMMENT ON FUNCTION dtmv._rights_for(dtmv.twin_id, bigint[]) IS
 	'internal: mask of the rights that a subject (given as itself and its groups) holds on a twin';
 
 CREATE FUNCTION dtmv._effective_rights(twin dtmv.twin_id) RETURNS integer
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-BEGIN
-	RETURN (SELECT dtmv._rights_for(twin, dtmv.current_subjects()));
-END
-$$;
+AS $$ SELECT dtmv._rights_for(twin, dtmv.current_subjects()) $$;
 COMMENT ON FUNCTION dtmv._effective_rights(dtmv.twin_id) IS 'internal: mask of the rights the acting subject holds on a twin';
 
 CREATE FUNCTION dtmv.has_right(twin dtmv.twin_id, rights text) RETURNS boolean
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-BEGIN
-	RETURN (SELECT dtmv._effective_rights(twin) & dtmv._rights_mask(rights) = dtmv._rights_mask(rights));
-END
+	SELECT dtmv._effective_rights(twin) & dtmv._rights_mask(rights) = dtmv._rights_mask(rights)
 $$;
 COMMENT ON FUNCTION dtmv.has_right(dtmv.twin_id, text) IS
 	'whether the acting subject holds every right in a comma list on a twin (REQ-DT-05)';
 
 CREATE FUNCTION dtmv.my_rights(twin dtmv.twin_id) RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-BEGIN
-	RETURN (SELECT dtmv._rights_text(dtmv._effective_rights(twin)));
-END
-$$;
+AS $$ SELECT dtmv._rights_text(dtmv._effective_rights(twin)) $$;
 COMMENT ON FUNCTION dtmv.my_rights(dtmv.twin_id) IS 'the rights the acting subject holds on a twin, as a comma list';
 
 -- 42501 naming the first missing right, unless the acting subject holds all.
@@ -322,18 +296,16 @@ COMMENT ON FUNCTION dtmv._require_rights(dtmv.twin_id, text) IS
 CREATE FUNCTION dtmv._set_rights(subject bigint, twin dtmv.twin_id, mask_on integer, deny boolean,
 								 space bigint DEFAULT NULL)
 RETURNS void
-LANGUAGE plpgsql VOLATILE
+LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-BEGIN
 	INSERT INTO dtmv.grants AS g (subject_id, twin, space_id, granted, revoked)
-		VALUES (_set_rights.subject, _set_rights.twin, _set_rights.space,
+		VALUES (subject, twin, space,
 				CASE WHEN deny THEN 0 ELSE mask_on END,
 				CASE WHEN deny THEN mask_on ELSE 0 END)
-	ON CONFLICT ON CONSTRAINT grants_subject_id_twin_space_id_key DO UPDATE
+	ON CONFLICT (subject_id, twin, space_id) DO UPDATE
 		SET granted = CASE WHEN deny THEN g.granted & ~mask_on ELSE g.granted | mask_on END,
-			revoked = CASE WHEN deny THEN g.revoked | mask_on ELSE g.revoked & ~mask_on END;
-END
+			revoked = CASE WHEN deny THEN g.revoked | mask_on ELSE g.revoked & ~mask_on END
 $$;
 COMMENT ON FUNCTION dtmv._set_rights(bigint, dtmv.twin_id, integer, boolean, bigint) IS
 	'internal: record a grant (deny false) or a revoke (deny true) of a rights mask';
@@ -344,15 +316,13 @@ COMMENT ON FUNCTION dtmv._set_rights(bigint, dtmv.twin_id, integer, boolean, big
 CREATE FUNCTION dtmv._change_rights(subject text, rights text, deny boolean,
 									twin dtmv.twin_id DEFAULT NULL, space bigint DEFAULT NULL)
 RETURNS void
-LANGUAGE plpgsql VOLATILE
+LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-BEGIN
-	PERFORM dtmv._set_rights(dtmv._subject_id(subject), twin,
-								CASE WHEN deny THEN dtmv._rights_implying(dtmv._rights_mask(rights))
-									 ELSE dtmv._rights_implied(dtmv._rights_mask(rights)) END,
-								deny, space);
-END
+	SELECT dtmv._set_rights(dtmv._subject_id(subject), twin,
+							CASE WHEN deny THEN dtmv._rights_implying(dtmv._rights_mask(rights))
+								 ELSE dtmv._rights_implied(dtmv._rights_mask(rights)) END,
+							deny, space)
 $$;
 COMMENT ON FUNCTION dtmv._change_rights(text, text, boolean, dtmv.twin_id, bigint) IS
 	'internal: record a grant or a revoke of a comma list of rights for a named subject at one place';

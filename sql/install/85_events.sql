@@ -291,7 +291,7 @@ AS $$
 DECLARE
 	subs bigint[] := dtmv.current_subjects();
 	me bigint := dtmv.current_subject();
-	sys record;
+	keys record;
 	pruned bigint;
 	horizon bigint := dtmv.event_horizon();
 BEGIN
@@ -302,15 +302,14 @@ BEGIN
 				  DETAIL = pg_catalog.format('Events up to id %s were pruned.', pruned),
 				  HINT = 'Re-read the state of your twins (dtmv.twin_info), then continue from dtmv.event_horizon().';
 	END IF;
-	SELECT * INTO sys FROM dtmv._system_rights(subs);
+	SELECT k.probe, k.veto INTO keys FROM dtmv._keys_for(subs) k WHERE k.r = 1;	-- read
 	RETURN QUERY
 		SELECT e.event_id, e.twin, e.kind, e.payload, e.created_at
 		  FROM dtmv.events e
 		  LEFT JOIN dtmv.twin_registry t ON t.id = e.twin
 		 WHERE e.event_id > last_id AND e.event_id <= horizon
 		   AND CASE WHEN e.subject_id IS NOT NULL THEN e.subject_id = me
-					ELSE t.acl && dtmv._probe_keys(subs, sys.granted, sys.revoked, 1)
-						 AND NOT t.acl && dtmv._veto_keys(subs, 1) END
+					ELSE t.acl && keys.probe AND NOT t.acl && keys.veto END
 		 ORDER BY e.event_id
 		 LIMIT max;
 END

@@ -197,7 +197,7 @@ BEGIN
 	END IF;
 	keys := ARRAY(SELECT r::bigint FROM generate_series(0, 5) r)
 			|| ARRAY(SELECT -(a.space_id * 16 + r) FROM dtmv._space_ancestry(space) a, generate_series(0, 5) r);
-	RETURN keys && dtmv._probe_for(subs, 0) AND NOT keys && dtmv._veto_for(subs, 0);
+	RETURN (SELECT keys && k.probe AND NOT keys && k.veto FROM dtmv._keys_for(subs) k WHERE k.r = 0);
 END
 $$;
 COMMENT ON FUNCTION dtmv._may_discover_space(bigint) IS
