@@ -176,6 +176,8 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
+	probe bigint[];
+	veto bigint[];
 	q text := 'SELECT t.id, t.system_no, t.kind, t.name, t.properties, t.model_uri, t.sync_period,
 					  t.sync_priority, t.created_by, t.created_at, t.updated_at
 				 FROM dtmv.twin_registry t
@@ -188,7 +190,8 @@ BEGIN
 	IF properties IS NOT NULL THEN q := q || ' AND t.properties @> $3'; END IF;
 	IF system IS NOT NULL THEN q := q || ' AND t.system_no = $4'; END IF;
 	q := q || ' ORDER BY t.id LIMIT $5';
-	RETURN QUERY EXECUTE q USING kind, name, properties, system, max, dtmv.acl_probe(0), dtmv.acl_veto(0);
+	SELECT x.probe, x.veto INTO probe, veto FROM dtmv._keys_for(dtmv.current_subjects()) x WHERE x.r = 0;
+	RETURN QUERY EXECUTE q USING kind, name, properties, system, max, probe, veto;
 END
 $$;
 COMMENT ON FUNCTION dtmv.search_twins(text, text, jsonb, integer, integer) IS

@@ -203,6 +203,23 @@ $$;
 COMMENT ON FUNCTION dtmv._may_discover_space(bigint) IS
 	'internal: whether the acting subject may discover what is in a space (its site''s creator, or discover on it, above it or system-wide)';
 
+-- The site of a space (itself for a site); 42704 if there is no such space.
+CREATE FUNCTION dtmv._site_of(space bigint) RETURNS bigint
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+DECLARE
+	site bigint;
+BEGIN
+	SELECT x.site INTO site FROM dtmv.spaces x WHERE x.space_id = _site_of.space;
+	IF site IS NULL THEN
+		RAISE EXCEPTION 'space % does not exist', space USING ERRCODE = 'undefined_object';
+	END IF;
+	RETURN site;
+END
+$$;
+COMMENT ON FUNCTION dtmv._site_of(bigint) IS 'internal: the site of a space; 42704 if the space does not exist';
+
 -- The PROJ definition of a site's local frame, before rotation: a transverse
 -- Mercator projection centred on the anchor, scale 1, so that metres near the
 -- site are metres on the ground.
@@ -225,11 +242,7 @@ DECLARE
 	r record;
 	p geometry := dtmv._require_point3d(pos);
 BEGIN
-	SELECT s.anchor_alt, s.heading INTO r
-	  FROM dtmv.spaces s WHERE s.space_id = (SELECT x.site FROM dtmv.spaces x WHERE x.space_id = to_wgs84.space);
-	IF r IS NULL THEN
-		RAISE EXCEPTION 'space % does not exist', space USING ERRCODE = 'undefined_object';
-	END IF;
+	SELECT s.anchor_alt, s.heading INTO r FROM dtmv.spaces s WHERE s.space_id = dtmv._site_of(to_wgs84.space);
 	-- local axes -> east/north: rotate clockwise by the heading
 	p := ST_Rotate(p, -radians(r.heading), 0, 0);
 	p := ST_Transform(ST_SetSRID(p, 0), dtmv._site_proj(space), 4326);
@@ -251,11 +264,7 @@ BEGIN
 		RAISE EXCEPTION 'a WGS84 position is a PointZ with SRID 4326 (longitude, latitude, altitude)'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	SELECT s.anchor_alt, s.heading INTO r
-	  FROM dtmv.spaces s WHERE s.space_id = (SELECT x.site FROM dtmv.spaces x WHERE x.space_id = to_local.space);
-	IF r IS NULL THEN
-		RAISE EXCEPTION 'space % does not exist', space USING ERRCODE = 'undefined_object';
-	END IF;
+	SELECT s.anchor_alt, s.heading INTO r FROM dtmv.spaces s WHERE s.space_id = dtmv._site_of(to_local.space);
 	p := ST_Transform(pos, dtmv._site_proj(space));
 	p := ST_Rotate(ST_SetSRID(p, 0), radians(r.heading), 0, 0);
 	RETURN ST_SetSRID(ST_MakePoint(ST_X(p), ST_Y(p), ST_Z(p) - r.anchor_alt), 0);
@@ -327,10 +336,7 @@ DECLARE
 	s bigint;
 BEGIN
 	PERFORM dtmv._require_rights(twin, 'control');
-	SELECT x.site INTO s FROM dtmv.spaces x WHERE x.space_id = place.space;
-	IF s IS NULL THEN
-		RAISE EXCEPTION 'space % does not exist', space USING ERRCODE = 'undefined_object';
-	END IF;
+	s := dtmv._site_of(place.space);
 	INSERT INTO dtmv.twin_positions AS t (twin, site, space, position, cell, orientation, footprint)
 	VALUES (twin, s, space, p, dtmv._cell(p), orientation, footprint)
 	ON CONFLICT ON CONSTRAINT twin_positions_pkey DO UPDATE
@@ -459,21 +465,19 @@ DECLARE
 	p geometry := dtmv._require_point3d(pos);
 	p2 geometry := ST_Force2D(p);
 	s bigint;
-	probe bigint[] := dtmv.acl_probe(0);
-	veto bigint[] := dtmv.acl_veto(0);
+	probe bigint[];
+	veto bigint[];
 	best double precision[] := '{}';
 	ids dtmv.twin_id[] := '{}';
 	c record;
 	d double precision;
 	i integer;
 BEGIN
+	SELECT x.probe, x.veto INTO probe, veto FROM dtmv._keys_for(dtmv.current_subjects()) x WHERE x.r = 0;
 	IF radius IS NULL OR radius < 0 OR k IS NULL OR k < 1 THEN
 		RAISE EXCEPTION 'radius must be >= 0 and k >= 1' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	SELECT x.site INTO s FROM dtmv.spaces x WHERE x.space_id = localize.space;
-	IF s IS NULL THEN
-		RAISE EXCEPTION 'space % does not exist', space USING ERRCODE = 'undefined_object';
-	END IF;
+	s := dtmv._site_of(localize.space);
 	FOR c IN
 		-- (acl by a subquery, not a join, so that the plan stays a walk of
 		-- the cell index in distance order, stopped as soon as we exit)
@@ -536,9 +540,7 @@ DECLARE
 	p geometry := dtmv._require_point3d(pos, 'device position');
 	id bigint;
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM dtmv.spaces s WHERE s.space_id = submit_capture.space) THEN
-		RAISE EXCEPTION 'space % does not exist', space USING ERRCODE = 'undefined_object';
-	END IF;
+	PERFORM dtmv._site_of(submit_capture.space);
 	INSERT INTO dtmv.captures (space, device_position, orientation, media_uri, serials, submitted_by)
 	VALUES (space, p, orientation, media_uri, coalesce(serials, '{}'), dtmv._require_subject())
 	RETURNING capture_id INTO id;
@@ -608,13 +610,11 @@ SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
 DECLARE
 	s bigint;
-	probe bigint[] := dtmv.acl_probe(0);
-	veto bigint[] := dtmv.acl_veto(0);
+	probe bigint[];
+	veto bigint[];
 BEGIN
-	SELECT x.site INTO s FROM dtmv.spaces x WHERE x.space_id = spatial_map.space;
-	IF s IS NULL THEN
-		RAISE EXCEPTION 'space % does not exist', space USING ERRCODE = 'undefined_object';
-	END IF;
+	s := dtmv._site_of(spatial_map.space);
+	SELECT x.probe, x.veto INTO probe, veto FROM dtmv._keys_for(dtmv.current_subjects()) x WHERE x.r = 0;
 	RETURN jsonb_build_object(
 		'type', 'FeatureCollection',
 		'space', space,

@@ -94,9 +94,10 @@ SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
 DECLARE
 	b record;
-	probe bigint[] := dtmv.acl_probe(1);
-	veto bigint[] := dtmv.acl_veto(1);
+	probe bigint[];
+	veto bigint[];
 BEGIN
+	SELECT x.probe, x.veto INTO probe, veto FROM dtmv._keys_for(dtmv.current_subjects()) x WHERE x.r = 1;	-- read
 	SELECT * INTO b FROM dtmv.boms x WHERE x.bom_id = missing_items.bom;
 	IF b IS NULL THEN
 		RAISE EXCEPTION 'bill of materials % does not exist', bom USING ERRCODE = 'undefined_object';
@@ -266,23 +267,42 @@ $$;
 COMMENT ON FUNCTION dtmv._stock_delivery(bigint) IS
 	'internal: delivered catalogue items become inventory twins of the customer in the delivery''s space (scenario 7.1.2)';
 
+-- The parts the acting subject plays in an order: 'customer', 'provider'
+-- (the operator of the service's system), or both; 42501 if none, so that
+-- an order one is not party to looks like one that does not exist.
+CREATE FUNCTION dtmv._order_parties(order_id bigint) RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	subs bigint[] := dtmv.current_subjects();
+	parties text[];
+BEGIN
+	SELECT array_remove(ARRAY[CASE WHEN o.customer = ANY (subs) THEN 'customer' END,
+							  CASE WHEN s.operator_subject = ANY (subs) THEN 'provider' END], NULL)
+	  INTO parties
+	  FROM dtmv.orders o JOIN dtmv.services v USING (service_id) JOIN dtmv.systems s ON s.system_no = v.system_no
+	 WHERE o.order_id = _order_parties.order_id;
+	IF coalesce(cardinality(parties), 0) = 0 THEN
+		RAISE EXCEPTION 'permission denied: order % is neither yours nor your service''s', order_id
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	RETURN parties;
+END
+$$;
+COMMENT ON FUNCTION dtmv._order_parties(bigint) IS
+	'internal: customer and/or provider, the parts the acting subject plays in an order; 42501 if none';
+
 CREATE FUNCTION dtmv.advance_order(order_id bigint, status text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
+	parties text[] := dtmv._order_parties(order_id);
 	o record;
 	party text;
-	allowed boolean;
-	subs bigint[] := dtmv.current_subjects();
 BEGIN
-	SELECT x.*, s.operator_subject INTO o
-	  FROM dtmv.orders x JOIN dtmv.services v USING (service_id) JOIN dtmv.systems s ON s.system_no = v.system_no
-	 WHERE x.order_id = advance_order.order_id FOR UPDATE OF x;
-	IF o IS NULL OR NOT (o.customer = ANY (subs) OR o.operator_subject = ANY (subs)) THEN
-		RAISE EXCEPTION 'permission denied: order % is neither yours nor your service''s', order_id
-			USING ERRCODE = 'insufficient_privilege';
-	END IF;
+	SELECT * INTO o FROM dtmv.orders x WHERE x.order_id = advance_order.order_id FOR UPDATE;
 	IF o.status = advance_order.status THEN
 		RETURN;	-- already there: a retried step changes nothing
 	END IF;
@@ -296,8 +316,7 @@ BEGIN
 										FROM dtmv.order_transitions t WHERE t.from_status = o.status) || '.',
 								  'It is final.');
 	END IF;
-	allowed := CASE party WHEN 'customer' THEN o.customer = ANY (subs) ELSE o.operator_subject = ANY (subs) END;
-	IF NOT allowed THEN
+	IF NOT party = ANY (parties) THEN
 		RAISE EXCEPTION 'permission denied: only the % moves an order from % to %', party, o.status, status
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
@@ -340,15 +359,9 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	o record;
-	subs bigint[] := dtmv.current_subjects();
 BEGIN
-	SELECT x.*, s.operator_subject INTO o
-	  FROM dtmv.orders x JOIN dtmv.services v USING (service_id) JOIN dtmv.systems s ON s.system_no = v.system_no
-	 WHERE x.order_id = order_details.order_id;
-	IF o IS NULL OR NOT (o.customer = ANY (subs) OR o.operator_subject = ANY (subs)) THEN
-		RAISE EXCEPTION 'permission denied: order % is neither yours nor your service''s', order_id
-			USING ERRCODE = 'insufficient_privilege';
-	END IF;
+	PERFORM dtmv._order_parties(order_id);
+	SELECT * INTO o FROM dtmv.orders x WHERE x.order_id = order_details.order_id;
 	RETURN jsonb_build_object(
 		'order', o.order_id, 'service', o.service_id, 'status', o.status, 'delivery', o.delivery,
 		'items', (SELECT jsonb_agg(CASE WHEN i.design IS NULL
