@@ -155,3 +155,6 @@ SELECT dtmv.my_rights(:'door');
 COMMIT;
 SELECT dtmv.whoami();
 RESET ROLE;
+
+-- Wake-ups go to exactly the readers the rights test finds (sql/readers_match.inc).
+\i sql/readers_match.inc

@@ -177,3 +177,6 @@ SELECT kind, name FROM dtmv.twins WHERE id = :'cnc';
 SELECT dtmv.confirm_twin(:'cnc', 'cnc_machine', 'again');   -- not pending any more: 55000
 \set VERBOSITY default
 RESET ROLE;
+
+-- Wake-ups go to exactly the readers the rights test finds (sql/readers_match.inc).
+\i sql/readers_match.inc

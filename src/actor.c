@@ -58,6 +58,55 @@ actor_outer_has_role(const char *rolename)
 	return OidIsValid(roleid) && has_privs_of_role(GetOuterUserId(), roleid);
 }
 
+/* 42501 unless the outer role has the privileges of the named role */
+static void
+actor_require_role(const char *rolename, const char *what)
+{
+	if (!actor_outer_has_role(rolename))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s", what),
+				 errdetail("Role %s does not have the privileges of %s.",
+						   quote_identifier(GetUserNameFromId(GetOuterUserId(), false)),
+						   rolename)));
+}
+
+/* the argument, or a stand-in when NULL: a gate must never be skipped */
+static char *
+actor_what(FunctionCallInfo fcinfo, int n)
+{
+	return PG_ARGISNULL(n) ? "do this" : text_to_cstring(PG_GETARG_TEXT_PP(n));
+}
+
+/* the role gates: dtmv._require_role(role, what) and its two common cases */
+PG_FUNCTION_INFO_V1(dtmv_require_role);
+Datum
+dtmv_require_role(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("role must not be null")));
+	actor_require_role(text_to_cstring(PG_GETARG_TEXT_PP(0)), actor_what(fcinfo, 1));
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(dtmv_require_gateway);
+Datum
+dtmv_require_gateway(PG_FUNCTION_ARGS)
+{
+	actor_require_role(GATEWAY_ROLE, actor_what(fcinfo, 0));
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(dtmv_require_admin_role);
+Datum
+dtmv_require_admin_role(PG_FUNCTION_ARGS)
+{
+	actor_require_role("dtmv_admin", actor_what(fcinfo, 0));
+	PG_RETURN_VOID();
+}
+
 /* act as the given subject until the end of the transaction (dtmv_gateway only) */
 PG_FUNCTION_INFO_V1(dtmv_set_acting_subject);
 Datum
@@ -78,6 +127,14 @@ dtmv_set_acting_subject(PG_FUNCTION_ARGS)
 	acting_subject = subject;
 	acting_set = true;
 	PG_RETURN_VOID();
+}
+
+bool
+ActorActingSubject(int64 *subject)
+{
+	if (acting_set)
+		*subject = acting_subject;
+	return acting_set;
 }
 
 /* the subject set by dtmv.act_as() in this transaction, or NULL */

@@ -7,4 +7,7 @@
 
 extern void ActorInit(void);
 
+/* the subject set by dtmv.act_as() in this transaction: true and *subject, or false */
+extern bool ActorActingSubject(int64 *subject);
+
 #endif							/* DTMV_ACTOR_H */

@@ -10,6 +10,7 @@
 
 #include "actor.h"
 #include "notifier.h"
+#include "rights.h"
 #include "sync_lock.h"
 #include "worker.h"
 
@@ -21,6 +22,7 @@ void
 _PG_init(void)
 {
 	ActorInit();
+	RightsInit();
 	SyncLockInit();
 	NotifierInit();
 	WorkerInit();

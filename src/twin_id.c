@@ -110,12 +110,9 @@ dtmv_twin_id_in(PG_FUNCTION_ARGS)
 	PG_RETURN_TWINID_P(id);
 }
 
-/* twin_id output: the canonical text form */
-PG_FUNCTION_INFO_V1(dtmv_twin_id_out);
-Datum
-dtmv_twin_id_out(PG_FUNCTION_ARGS)
+char *
+twin_id_to_cstring(const TwinId *id)
 {
-	TwinId	   *id = PG_GETARG_TWINID_P(0);
 	char	   *buf = palloc(TWIN_ID_TEXT_LEN + 1);
 	char	   *p = buf;
 	int			i;
@@ -128,7 +125,15 @@ dtmv_twin_id_out(PG_FUNCTION_ARGS)
 		*p++ = hexdigits[id->data[i] & 0x0F];
 	}
 	*p = '\0';
-	PG_RETURN_CSTRING(buf);
+	return buf;
+}
+
+/* twin_id output: the canonical text form */
+PG_FUNCTION_INFO_V1(dtmv_twin_id_out);
+Datum
+dtmv_twin_id_out(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_CSTRING(twin_id_to_cstring(PG_GETARG_TWINID_P(0)));
 }
 
 /* twin_id binary input: the 16 bytes */

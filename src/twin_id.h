@@ -34,4 +34,7 @@ typedef struct TwinId
 #define PG_GETARG_TWINID_P(n)	DatumGetTwinIdP(PG_GETARG_DATUM(n))
 #define PG_RETURN_TWINID_P(x)	return TwinIdPGetDatum(x)
 
+/* the canonical text form, palloc'd */
+extern char *twin_id_to_cstring(const TwinId *id);
+
 #endif							/* DTMV_TWIN_ID_H */

@@ -40,47 +40,20 @@ CREATE FUNCTION dtmv._outer_has_role(role text) RETURNS boolean
 COMMENT ON FUNCTION dtmv._outer_has_role(text) IS
 	'internal: whether the role outside any SECURITY DEFINER function has the privileges of a role';
 
+-- Who is acting, and the groups it belongs to, in C (src/rights.c): they
+-- run inside every rights check. They read dtmv.subjects and
+-- dtmv.group_members directly, as the extension owner would.
 CREATE FUNCTION dtmv.current_subject() RETURNS bigint
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-BEGIN
-	RETURN coalesce(dtmv._acting_subject(),
-					(SELECT s.subject_id FROM dtmv.subjects s WHERE s.login = dtmv._outer_role()::regrole));
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_current_subject' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv.current_subject() IS
 	'the subject this statement acts as: the one set by dtmv.act_as(), else the one mapped to the current role, else NULL';
 
--- The acting subject and every group it belongs to, directly or through
--- other groups: the keys its rights are looked up under.
--- A subject and every group it belongs to, directly or through other
--- groups: the keys its rights are looked up under.
 CREATE FUNCTION dtmv._subjects_of(subject bigint) RETURNS bigint[]
-LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-BEGIN
-	IF subject IS NULL THEN
-		RETURN '{}';
-	END IF;
-	IF NOT EXISTS (SELECT 1 FROM dtmv.group_members m WHERE m.member_id = subject) THEN
-		RETURN ARRAY[subject];	-- the common case: no groups, no recursion
-	END IF;
-	RETURN (WITH RECURSIVE s(id) AS (
-				SELECT subject
-				UNION
-				SELECT m.group_id FROM dtmv.group_members m JOIN s ON m.member_id = s.id
-			)
-			SELECT array_agg(id ORDER BY id) FROM s);
-END
-$$;
-COMMENT ON FUNCTION dtmv._subjects_of(bigint) IS 'internal: a subject and all groups it belongs to, transitively';
+	AS 'MODULE_PATHNAME', 'dtmv_subjects_of' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION dtmv._subjects_of(bigint) IS 'internal: a subject and all groups it belongs to, transitively; empty for NULL';
 
 CREATE FUNCTION dtmv.current_subjects() RETURNS bigint[]
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$ SELECT dtmv._subjects_of(dtmv.current_subject()) $$;
+	AS 'MODULE_PATHNAME', 'dtmv_current_subjects' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv.current_subjects() IS
 	'the acting subject and all groups it belongs to, transitively';
 
@@ -113,29 +86,12 @@ COMMENT ON FUNCTION dtmv._subject_id(text) IS 'internal: id of a named subject; 
 -- 42501 unless the role outside any SECURITY DEFINER function has the
 -- privileges of the given dtmv role; the one check behind every role gate.
 CREATE FUNCTION dtmv._require_role(role text, what text) RETURNS void
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-BEGIN
-	IF NOT dtmv._outer_has_role(role) THEN
-		RAISE EXCEPTION 'permission denied to %', what
-			USING ERRCODE = 'insufficient_privilege',
-				  DETAIL = pg_catalog.format('Role %s does not have the privileges of %s.',
-											  dtmv._outer_role()::regrole, role);
-	END IF;
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_require_role' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._require_role(text, text) IS
 	'internal: 42501 unless the calling role has the privileges of the given role';
 
 CREATE FUNCTION dtmv._require_admin_role(what text) RETURNS void
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-BEGIN
-	PERFORM dtmv._require_role('dtmv_admin', what);
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_require_admin_role' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._require_admin_role(text) IS
 	'internal: 42501 unless the calling role has the privileges of dtmv_admin';
 

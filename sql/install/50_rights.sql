@@ -12,10 +12,11 @@
 --   r                  every twin: "holders of a system-wide grant of r"
 --   subject * 16 + r     that subject was granted r on this twin
 --   subject * 16 + 8 + r that subject was denied r on this twin
--- (space-wide grants will add keys of their own: room is left below zero).
+--   -(space * 16 + r)    the twin is in that space (or a space below it)
 -- The acting subject holds r on a twin iff the twin's acl overlaps
--- dtmv.acl_probe(r) and does not overlap dtmv.acl_veto(r). The same test
--- serves RLS and every function, so they cannot disagree.
+-- dtmv.acl_probe(r) and does not overlap dtmv.acl_veto(r). The same test,
+-- in C (src/rights.c), serves RLS and every function, so they cannot
+-- disagree.
 
 CREATE TABLE dtmv.grants (
 	subject_id bigint NOT NULL REFERENCES dtmv.subjects ON DELETE CASCADE,
@@ -37,33 +38,7 @@ AS $$ SELECT '{discover,read,interact,sync,control,admin}'::text[] $$;
 COMMENT ON FUNCTION dtmv._right_names() IS 'internal: the rights, in bit order';
 
 CREATE FUNCTION dtmv._rights_mask(rights text) RETURNS integer
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-DECLARE
-	word text;
-	pos integer;
-	mask integer := 0;
-BEGIN
-	FOREACH word IN ARRAY string_to_array(coalesce(rights, ''), ',') LOOP
-		word := lower(btrim(word));
-		CONTINUE WHEN word = '';
-		pos := array_position(dtmv._right_names(), word);
-		IF pos IS NULL THEN
-			RAISE EXCEPTION 'unknown right "%"', word
-				USING ERRCODE = 'invalid_parameter_value',
-					  HINT = 'Rights are a comma list of discover, read, interact, sync, control, admin.';
-		END IF;
-		mask := mask | (1 << (pos - 1));
-	END LOOP;
-	IF mask = 0 THEN
-		RAISE EXCEPTION 'no right named in "%"', rights
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Rights are a comma list of discover, read, interact, sync, control, admin.';
-	END IF;
-	RETURN mask;
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_rights_mask' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION dtmv._rights_mask(text) IS 'internal: a comma list of rights as a bit mask; 22023 for an unknown right';
 
 CREATE FUNCTION dtmv._rights_text(mask integer) RETURNS text
@@ -98,67 +73,16 @@ AS $$
 $$;
 COMMENT ON FUNCTION dtmv._rights_implying(integer) IS 'internal: the rights and every right that implies one of them';
 
--- The keys, as pure functions of the acting subject's subjects (itself and
--- its groups) and their system-wide grant and revoke masks: one definition
--- for RLS (acl_probe, acl_veto) and for function checks (_effective_rights).
-CREATE FUNCTION dtmv._probe_keys(subs bigint[], sys_granted integer, sys_revoked integer, r integer)
-RETURNS bigint[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-	SELECT CASE
-		WHEN sys_revoked & (1 << r) <> 0 THEN '{}'::bigint[]
-		ELSE ARRAY(SELECT s * 16 + r FROM unnest(subs) s)
-			 || CASE WHEN sys_granted & (1 << r) <> 0 THEN ARRAY[r::bigint] ELSE '{}'::bigint[] END
-		END
-$$;
-COMMENT ON FUNCTION dtmv._probe_keys(bigint[], integer, integer, integer) IS
-	'internal: acl keys under which subjects with these system-wide masks hold right number r';
-
-CREATE FUNCTION dtmv._veto_keys(subs bigint[], r integer) RETURNS bigint[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT ARRAY(SELECT s * 16 + 8 + r FROM unnest(subs) s) $$;
-COMMENT ON FUNCTION dtmv._veto_keys(bigint[], integer) IS 'internal: acl keys that deny right number r to these subjects';
-
-CREATE FUNCTION dtmv._system_rights(subs bigint[], OUT granted integer, OUT revoked integer)
-LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-	SELECT coalesce(bit_or(g.granted), 0), coalesce(bit_or(g.revoked), 0)
-	  FROM dtmv.grants g WHERE g.twin IS NULL AND g.space_id IS NULL AND g.subject_id = ANY (subs)
-$$;
-COMMENT ON FUNCTION dtmv._system_rights(bigint[]) IS 'internal: system-wide grant and revoke masks of these subjects';
-
 -- The whole test, for a set of subject keys (a subject and its groups), for
 -- all six rights at once: a twin's acl overlaps probe and not veto exactly
 -- when the subjects hold right r on it. Besides the keys of the subjects and
 -- the system-wide ones, probe has -(space * 16 + r) for each space where the
 -- subjects hold r, veto for each space where they are denied it (a twin
 -- placed in a space carries those keys of it and of the spaces above it:
--- _twin_acl). Two queries whatever is asked: RLS, functions and wake-ups all
--- use it.
+-- _twin_acl). In C (src/rights.c), the one definition: RLS, functions and
+-- wake-ups all use it.
 CREATE FUNCTION dtmv._keys_for(subs bigint[]) RETURNS TABLE (r integer, probe bigint[], veto bigint[])
-LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-DECLARE
-	sys record;
-BEGIN
-	SELECT * INTO sys FROM dtmv._system_rights(subs);
-	RETURN QUERY
-		WITH space_grants AS (
-			SELECT g.space_id, g.granted, g.revoked FROM dtmv.grants g
-			 WHERE g.space_id IS NOT NULL AND g.subject_id = ANY (subs)
-		)
-		SELECT x.r,
-			   CASE WHEN sys.revoked & (1 << x.r) <> 0 THEN '{}'::bigint[]
-					ELSE dtmv._probe_keys(subs, sys.granted, sys.revoked, x.r)
-						 || ARRAY(SELECT -(sg.space_id * 16 + x.r) FROM space_grants sg
-								   WHERE sg.granted & (1 << x.r) <> 0) END,
-			   dtmv._veto_keys(subs, x.r)
-				   || ARRAY(SELECT -(sg.space_id * 16 + x.r) FROM space_grants sg WHERE sg.revoked & (1 << x.r) <> 0)
-		  FROM generate_series(0, 5) x(r);
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_keys_for' LANGUAGE C STABLE PARALLEL SAFE ROWS 6;
 COMMENT ON FUNCTION dtmv._keys_for(bigint[]) IS
 	'internal: for each right number r, the acl keys under which these subjects hold it (probe) and those that deny it (veto)';
 
@@ -222,37 +146,16 @@ CREATE TRIGGER grants_acl_update AFTER UPDATE ON dtmv.grants
 CREATE TRIGGER grants_acl_delete AFTER DELETE ON dtmv.grants
 	REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION dtmv._grants_refresh_acl();
 
--- The rights the acting subject holds on a twin, as a mask; 0 for a twin
--- that does not exist, so that a missing twin and a hidden one look alike.
 -- The rights that holders of these subject keys (a subject and its groups)
--- have on a twin, as a mask. plpgsql rather than sql: it runs once per
--- check, and plpgsql keeps its query plans for the session where a SQL
--- function would plan each call.
+-- have on a twin, as a mask; 0 for a twin that does not exist, so that a
+-- missing twin and a hidden one look alike. In C (src/rights.c).
 CREATE FUNCTION dtmv._rights_for(twin dtmv.twin_id, subs bigint[]) RETURNS integer
-LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-DECLARE
-	twin_acl bigint[];
-	mask integer := 0;
-BEGIN
-	SELECT t.acl INTO twin_acl FROM dtmv.twin_registry t WHERE t.id = _rights_for.twin;
-	IF twin_acl IS NULL THEN
-		RETURN 0;
-	END IF;
-	SELECT coalesce(sum(1 << k.r), 0)::integer INTO mask
-	  FROM dtmv._keys_for(subs) k
-	 WHERE twin_acl && k.probe AND NOT twin_acl && k.veto;
-	RETURN mask;
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_rights_for' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION dtmv._rights_for(dtmv.twin_id, bigint[]) IS
 	'internal: mask of the rights that a subject (given as itself and its groups) holds on a twin';
 
 CREATE FUNCTION dtmv._effective_rights(twin dtmv.twin_id) RETURNS integer
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$ SELECT dtmv._rights_for(twin, dtmv.current_subjects()) $$;
+	AS 'MODULE_PATHNAME', 'dtmv_effective_rights' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._effective_rights(dtmv.twin_id) IS 'internal: mask of the rights the acting subject holds on a twin';
 
 CREATE FUNCTION dtmv.has_right(twin dtmv.twin_id, rights text) RETURNS boolean
@@ -272,22 +175,7 @@ COMMENT ON FUNCTION dtmv.my_rights(dtmv.twin_id) IS 'the rights the acting subje
 
 -- 42501 naming the first missing right, unless the acting subject holds all.
 CREATE FUNCTION dtmv._require_rights(twin dtmv.twin_id, rights text) RETURNS void
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-DECLARE
-	missing integer := dtmv._rights_mask(rights) & ~dtmv._effective_rights(twin);
-BEGIN
-	IF missing <> 0 THEN
-		RAISE EXCEPTION 'permission denied: % right on twin % is required',
-				split_part(dtmv._rights_text(missing), ',', 1), twin
-			USING ERRCODE = 'insufficient_privilege',
-				  DETAIL = pg_catalog.format('Subject %s lacks the right(s) %s on twin %s, or the twin does not exist.',
-											  coalesce(pg_catalog.quote_ident(dtmv.whoami()), '(none)'),
-											  dtmv._rights_text(missing), twin);
-	END IF;
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_require_rights' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._require_rights(dtmv.twin_id, text) IS
 	'internal: raise 42501 naming the missing right unless the acting subject holds all the rights';
 

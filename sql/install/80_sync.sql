@@ -81,13 +81,7 @@ CREATE FUNCTION dtmv._sweep_due(every_ms integer) RETURNS boolean
 COMMENT ON FUNCTION dtmv._sweep_due(integer) IS 'internal: true at most once per interval in this backend';
 
 CREATE FUNCTION dtmv._require_gateway(what text) RETURNS void
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-BEGIN
-	PERFORM dtmv._require_role('dtmv_gateway', what);
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_require_gateway' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._require_gateway(text) IS 'internal: 42501 unless the calling role has the privileges of dtmv_gateway';
 
 -- Put the twin's most urgent pending request in the claim queue, or take
@@ -115,6 +109,37 @@ END
 $$;
 COMMENT ON FUNCTION dtmv._refresh_ready(dtmv.twin_id) IS 'internal: re-derive a twin''s entry in the claim queue';
 
+-- Whether a request is running with a live gateway: its lease holds and,
+-- if it took a session run lock, some backend still holds that lock.
+CREATE FUNCTION dtmv._run_alive(request bigint) RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	RETURN EXISTS (SELECT 1 FROM dtmv.sync_requests r
+					WHERE r.request_id = request AND r.status = 'running' AND r.lease_until > now()
+					  AND (NOT r.session_lock OR dtmv._run_lock_held(request)));
+END
+$$;
+COMMENT ON FUNCTION dtmv._run_alive(bigint) IS 'internal: whether a sync request runs, its lease unexpired and its gateway session alive';
+
+-- REQ-DT-08 note 1: the refusal, with the priority that holds the twin.
+CREATE FUNCTION dtmv._refuse_sync(twin dtmv.twin_id, running_request bigint, running_priority integer,
+								  priority integer) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	RAISE EXCEPTION 'a sync of higher priority (%) is in progress on the twin', running_priority
+		USING ERRCODE = 'TW001',
+			  DETAIL = pg_catalog.format('Sync request %s, at priority %s, holds twin %s; this request''s priority is %s.',
+										  running_request, running_priority, twin, priority),
+			  HINT = 'Request again once it completes (REQ-DT-08).';
+END
+$$;
+COMMENT ON FUNCTION dtmv._refuse_sync(dtmv.twin_id, bigint, integer, integer) IS
+	'internal: raise TW001 naming the running request and priority that hold the twin (REQ-DT-08)';
+
 -- A running request whose gateway is gone (its run lock is free) or whose
 -- lease has expired goes back to pending, and so does its batch; call with
 -- the twin lock held. Returns whether it was requeued.
@@ -129,7 +154,7 @@ BEGIN
 	IF r IS NULL THEN
 		RETURN false;
 	END IF;
-	IF r.lease_until > now() AND (NOT r.session_lock OR dtmv._run_lock_held(request)) THEN
+	IF dtmv._run_alive(request) THEN
 		RETURN false;
 	END IF;
 	UPDATE dtmv.sync_requests s
@@ -189,6 +214,13 @@ DECLARE
 	st record;
 	id bigint;
 BEGIN
+	-- The common refusal needs no lock and no write: a live sync of higher
+	-- priority that had committed when this statement started is reason
+	-- enough. Accepting needs the twin's lock, below.
+	SELECT t.running_request, t.running_priority INTO st FROM dtmv.sync_twins t WHERE t.twin = _queue_sync.twin;
+	IF st.running_priority > priority AND dtmv._run_alive(st.running_request) THEN
+		PERFORM dtmv._refuse_sync(twin, st.running_request, st.running_priority, priority);
+	END IF;
 	PERFORM dtmv._lock_twin(twin);
 	INSERT INTO dtmv.sync_twins AS t (twin) VALUES (twin) ON CONFLICT ON CONSTRAINT sync_twins_pkey DO NOTHING;
 	SELECT t.running_request, t.running_priority INTO st FROM dtmv.sync_twins t WHERE t.twin = _queue_sync.twin;
@@ -196,11 +228,7 @@ BEGIN
 		st.running_request := NULL;
 	END IF;
 	IF st.running_request IS NOT NULL AND st.running_priority > priority THEN
-		RAISE EXCEPTION 'a sync of higher priority (%) is in progress on the twin', st.running_priority
-			USING ERRCODE = 'TW001',
-				  DETAIL = pg_catalog.format('Sync request %s, at priority %s, holds twin %s; this request''s priority is %s.',
-											  st.running_request, st.running_priority, twin, priority),
-				  HINT = 'Request again once it completes (REQ-DT-08).';
+		PERFORM dtmv._refuse_sync(twin, st.running_request, st.running_priority, priority);
 	END IF;
 	IF subject IS NOT NULL THEN
 		SELECT r.request_id INTO id FROM dtmv.sync_requests r

@@ -38,7 +38,10 @@ CREATE TABLE dtmv.events (
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	CHECK (twin IS NOT NULL OR subject_id IS NOT NULL)
 );
-CREATE INDEX events_created ON dtmv.events (created_at);
+-- For pruning by age. BRIN: events are appended in time order, and a BRIN
+-- entry costs next to nothing per insert where a btree would be a second
+-- index to maintain on the hottest write path.
+CREATE INDEX events_created ON dtmv.events USING brin (created_at);
 COMMENT ON TABLE dtmv.events IS
 	'the durable event log: what happened to twins (REQ-DT-06, REQ-MV-04); ids are ordered by inserting transaction';
 COMMENT ON COLUMN dtmv.events.subject_id IS 'set for an event addressed to one subject only (a sync answer); NULL: for every reader of the twin';
@@ -101,34 +104,18 @@ COMMENT ON FUNCTION dtmv.define_action(text, text, jsonb) IS
 	'let twins of a kind offer an action, with the desired state it sets; dtmv_admin only';
 
 -- The subjects (users and systems, not groups) that may read a twin: the
--- holders of read on it or system-wide, through groups, less the denied.
+-- holders of read on it, on a space it is in or system-wide, through
+-- groups, less the denied. They depend on the twin's acl alone, so the
+-- worker works them out once per distinct acl (notify_pending). In C
+-- (src/rights.c), with the same test as every other check.
+CREATE FUNCTION dtmv._acl_readers(acl bigint[]) RETURNS bigint[]
+	AS 'MODULE_PATHNAME', 'dtmv_acl_readers' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION dtmv._acl_readers(bigint[]) IS 'internal: the users and systems that may read a twin with this acl';
+
 CREATE FUNCTION dtmv._twin_readers(twin dtmv.twin_id) RETURNS bigint[]
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-DECLARE
-	readers bigint[];
-BEGIN
-	WITH RECURSIVE holders(s) AS (
-		SELECT k / 16 FROM dtmv.twin_registry t, unnest(t.acl) k
-		 WHERE t.id = _twin_readers.twin AND k >= 16 AND k % 16 = 1
-		UNION
-		SELECT g.subject_id FROM dtmv.grants g
-		 WHERE g.twin IS NULL AND g.space_id IS NULL AND g.granted & 2 <> 0
-		UNION
-		SELECT g.subject_id FROM dtmv.grants g, dtmv.twin_registry t
-		 WHERE t.id = _twin_readers.twin AND g.space_id IS NOT NULL AND g.granted & 2 <> 0
-		   AND -(g.space_id * 16 + 1) = ANY (t.acl)
-		UNION
-		SELECT m.member_id FROM dtmv.group_members m JOIN holders h ON m.group_id = h.s
-	)
-	SELECT array_agg(s.subject_id ORDER BY s.subject_id) INTO readers
-	  FROM holders h JOIN dtmv.subjects s ON s.subject_id = h.s
-	 WHERE s.kind <> 'group'
-	   AND dtmv._rights_for(twin, dtmv._subjects_of(s.subject_id)) & 2 <> 0;
-	RETURN coalesce(readers, '{}');
-END
-$$;
+AS $$ SELECT coalesce((SELECT dtmv._acl_readers(t.acl) FROM dtmv.twin_registry t WHERE t.id = twin), '{}') $$;
 COMMENT ON FUNCTION dtmv._twin_readers(dtmv.twin_id) IS 'internal: the users and systems that may read a twin';
 
 -- The NOTIFY channels that should hear an event: its addressee's, or the
@@ -217,16 +204,37 @@ BEGIN
 	IF through IS NULL THEN
 		RETURN 0;
 	END IF;
-	-- One notification per channel for the whole batch, carrying its newest
-	-- event; the channels are worked out once per twin (and addressee), not
-	-- once per event.
+	-- One notification per channel for the whole batch, carrying the newest
+	-- event it has for that channel. Readers are worked out once per distinct
+	-- acl among the changed twins (twins granted alike share one), not per
+	-- twin or per event.
 	FOR wake IN
-		SELECT c.channel, max(g.newest) AS newest
-		  FROM (SELECT e.twin, e.subject_id, max(e.event_id) AS newest
-				  FROM dtmv.events e
-				 WHERE e.event_id > cursor_at AND e.event_id <= through
-				 GROUP BY e.twin, e.subject_id) g,
-			   unnest(dtmv._event_channels(g.twin, g.subject_id)) c(channel)
+		WITH batch AS (
+			SELECT e.twin, e.subject_id, max(e.event_id) AS newest
+			  FROM dtmv.events e
+			 WHERE e.event_id > cursor_at AND e.event_id <= through
+			 GROUP BY e.twin, e.subject_id
+		), twins AS (
+			SELECT b.twin, b.newest, t.acl
+			  FROM batch b JOIN dtmv.twin_registry t ON t.id = b.twin
+			 WHERE b.subject_id IS NULL
+		), readers AS (
+			SELECT a.acl, dtmv._acl_readers(a.acl) AS subs
+			  FROM (SELECT DISTINCT tw.acl FROM twins tw) a
+		), per_twin AS (
+			SELECT tw.twin, tw.newest, r.subs FROM twins tw JOIN readers r ON r.acl = tw.acl
+		)
+		SELECT c.channel, max(c.newest) AS newest
+		  FROM (SELECT 'dtmv_s' || b.subject_id AS channel, b.newest
+				  FROM batch b WHERE b.subject_id IS NOT NULL
+				UNION ALL
+				SELECT 'dtmv_s' || s, p.newest FROM per_twin p, unnest(p.subs) s
+				UNION ALL
+				SELECT 'dtmv_w' || w.world_id, p.newest
+				  FROM per_twin p
+				  JOIN dtmv.world_twins wt ON wt.twin = p.twin
+				  JOIN dtmv.worlds w ON w.world_id = wt.world_id
+				 WHERE w.owner_subject = ANY (p.subs)) c
 		 GROUP BY c.channel
 	LOOP
 		PERFORM pg_notify(wake.channel, wake.newest::text);

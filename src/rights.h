@@ -1,0 +1,39 @@
+/*
+ * rights.h
+ *		The rights test: who is acting, which subject keys they hold, and
+ *		which rights that gives them on a twin (REQ-DT-05).
+ *
+ * Rights and their bit numbers r (mask bit 1 << r):
+ *	 0 discover  1 read  2 interact  3 sync  4 control  5 admin
+ * A twin's acl (twin_registry.acl, bigint[]) holds keys; a set of subjects
+ * (a subject and its groups) holds right r on the twin when the acl
+ * overlaps the subjects' probe keys of r and none of their veto keys of r.
+ * See docs/rights.md.
+ */
+#ifndef DTMV_RIGHTS_H
+#define DTMV_RIGHTS_H
+
+#include "postgres.h"
+
+#include "twin_id.h"
+
+#define DTMV_NRIGHTS 6
+
+extern void RightsInit(void);
+
+/* the subject a statement acts as (act_as, else the outer role's), or -1 */
+extern int64 rights_current_subject(void);
+
+/* a subject and every group it belongs to, sorted; *n gets the count */
+extern int64 *rights_subjects_of(int64 subject, int *n);
+
+/* mask of the rights the acting subject holds on a twin; 0 if it does not exist */
+extern int	rights_effective(const TwinId *twin);
+
+/* 42501 naming the first missing right unless the acting subject holds all of mask (NULL twin: never) */
+extern void rights_require(const TwinId *twin, int mask);
+
+/* the mask of a comma list of right names; 22023 for an unknown one */
+extern int	rights_parse(const char *list);
+
+#endif							/* DTMV_RIGHTS_H */
