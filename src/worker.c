@@ -37,6 +37,7 @@
 
 static char *worker_database = NULL;
 static int	worker_interval_ms = 1000;
+static int	notify_interval_ms = 50;
 
 void
 WorkerInit(void)
@@ -46,6 +47,17 @@ WorkerInit(void)
 	DefineCustomIntVariable("dtmv.sync_check_interval",
 							"How often the dtmv background worker looks for twins due to sync.",
 							NULL, &worker_interval_ms, 1000, 10, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	/*
+	 * Every notification wakes every listening backend of the database
+	 * (PostgreSQL 15), so under a stream of events the rounds of wake-ups
+	 * are spaced: what commits meanwhile goes out in the next round.
+	 */
+	DefineCustomIntVariable("dtmv.notify_interval",
+							"Shortest time between two rounds of event wake-ups sent by the dtmv background worker.",
+							"Events committed in between are coalesced into the next round; 0 sends a round on every commit that wakes the worker.",
+							&notify_interval_ms, 50, 0, 10000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 
 	/* A postmaster-level setting can only be defined while preloading. */
@@ -98,6 +110,7 @@ dtmv_worker_main(Datum main_arg)
 {
 	MemoryContext round_context;
 	TimestampTz last_sync;
+	TimestampTz last_round = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -127,6 +140,21 @@ dtmv_worker_main(Datum main_arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 		now = GetCurrentTimestamp();
+		if (notify_interval_ms > 0 &&
+			!TimestampDifferenceExceeds(last_round, now, notify_interval_ms))
+		{
+			long		secs;
+			int			usecs;
+
+			/* too soon after the last round: let more commits join this one */
+			TimestampDifference(now, TimestampTzPlusMilliseconds(last_round, notify_interval_ms),
+								&secs, &usecs);
+			(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 secs * 1000 + usecs / 1000 + 1, PG_WAIT_EXTENSION);
+			CHECK_FOR_INTERRUPTS();
+			now = GetCurrentTimestamp();
+		}
+		last_round = now;
 		sync_due = TimestampDifferenceExceeds(last_sync, now, worker_interval_ms);
 		if (sync_due)
 			last_sync = now;
