@@ -54,8 +54,10 @@ static const char *const right_names[DTMV_NRIGHTS] =
 {"discover", "read", "interact", "sync", "control", "admin"};
 
 /*
- * The tables read here, each through one index on one key column.  Looked
- * up by name on first use and forgotten on any relcache invalidation of
+ * The tables read here, each through one index on one key column (and,
+ * where nullcol is set, only rows where the index's next column is NULL:
+ * an index condition, so the other rows are never read).  Looked up by name
+ * on first use and forgotten on any relcache invalidation of
  * them (DROP EXTENSION, ALTER TABLE), so a dropped and re-created extension
  * is found again.
  */
@@ -64,10 +66,12 @@ typedef struct RightsRel
 	const char *table;
 	const char *index;
 	const char *keycol;
+	const char *nullcol;
 	Oid			relid;
 	Oid			indexid;
 	RegProcedure eqproc;		/* equality of the key, from the index's opfamily */
 	AttrNumber	keyattno;
+	AttrNumber	nullattno;
 } RightsRel;
 
 enum
@@ -76,7 +80,7 @@ enum
 	REL_SUBJECTS_BY_LOGIN,
 	REL_SUBJECTS_BY_ID,
 	REL_MEMBERS,
-	REL_GRANTS,
+	REL_WIDE_GRANTS,			/* a subject's system-wide and space grants */
 	REL_MEMBERS_BY_GROUP,
 	REL_GRANTS_BY_TWIN,
 	NRELS
@@ -87,7 +91,7 @@ static RightsRel rels[NRELS] = {
 	{"subjects", "subjects_login_key", "login"},
 	{"subjects", "subjects_pkey", "subject_id"},
 	{"group_members", "group_members_member_id_idx", "member_id"},
-	{"grants", "grants_subject_id_twin_space_id_key", "subject_id"},
+	{"grants", "grants_subject_id_twin_space_id_key", "subject_id", "twin"},
 	{"group_members", "group_members_pkey", "group_id"},
 	{"grants", "grants_twin", "twin"},
 };
@@ -102,7 +106,6 @@ static struct
 	AttrNumber	member_group;
 	AttrNumber	member_member;
 	AttrNumber	grant_subject;
-	AttrNumber	grant_twin;
 	AttrNumber	grant_space;
 	AttrNumber	grant_granted;
 	AttrNumber	grant_revoked;
@@ -164,6 +167,7 @@ rights_lookup_rels(void)
 					 errmsg("dtmv table %s or its index %s is missing", r->table, r->index),
 					 errhint("Reinstall the extension: DROP EXTENSION dtmv; CREATE EXTENSION dtmv.")));
 		r->keyattno = rights_attnum(r->relid, r->table, r->keycol);
+		r->nullattno = r->nullcol ? rights_attnum(r->relid, r->table, r->nullcol) : InvalidAttrNumber;
 		index = index_open(r->indexid, AccessShareLock);
 		op = get_opfamily_member(index->rd_opfamily[0], index->rd_opcintype[0],
 								 index->rd_opcintype[0], BTEqualStrategyNumber);
@@ -178,16 +182,23 @@ rights_lookup_rels(void)
 	cols.subject_kind = rights_attnum(rels[REL_SUBJECTS_BY_ID].relid, "subjects", "kind");
 	cols.member_group = rights_attnum(rels[REL_MEMBERS].relid, "group_members", "group_id");
 	cols.member_member = rights_attnum(rels[REL_MEMBERS].relid, "group_members", "member_id");
-	cols.grant_subject = rights_attnum(rels[REL_GRANTS].relid, "grants", "subject_id");
-	cols.grant_twin = rights_attnum(rels[REL_GRANTS].relid, "grants", "twin");
-	cols.grant_space = rights_attnum(rels[REL_GRANTS].relid, "grants", "space_id");
-	cols.grant_granted = rights_attnum(rels[REL_GRANTS].relid, "grants", "granted");
-	cols.grant_revoked = rights_attnum(rels[REL_GRANTS].relid, "grants", "revoked");
+	cols.grant_subject = rights_attnum(rels[REL_WIDE_GRANTS].relid, "grants", "subject_id");
+	cols.grant_space = rights_attnum(rels[REL_WIDE_GRANTS].relid, "grants", "space_id");
+	cols.grant_granted = rights_attnum(rels[REL_WIDE_GRANTS].relid, "grants", "granted");
+	cols.grant_revoked = rights_attnum(rels[REL_WIDE_GRANTS].relid, "grants", "revoked");
 	rels_valid = true;
 }
 
 /* called for each row found; returns false to stop the scan */
 typedef bool (*RightsRowFn) (HeapTuple tuple, TupleDesc desc, void *arg);
+
+/* a scan key "attno IS NULL" */
+static void
+rights_is_null_key(ScanKey skey, AttrNumber attno)
+{
+	ScanKeyEntryInitialize(skey, SK_ISNULL | SK_SEARCHNULL, attno,
+						   InvalidStrategy, InvalidOid, InvalidOid, InvalidOid, (Datum) 0);
+}
 
 /*
  * Visit the rows of one of the tables whose key column equals key (or is
@@ -198,7 +209,8 @@ rights_scan_key(int which, Datum key, bool key_is_null, RightsRowFn fn, void *ar
 {
 	RightsRel  *r;
 	Relation	rel;
-	ScanKeyData skey;
+	ScanKeyData skey[2];
+	int			nkeys = 1;
 	SysScanDesc scan;
 	HeapTuple	tuple;
 	Snapshot	snapshot;
@@ -208,11 +220,12 @@ rights_scan_key(int which, Datum key, bool key_is_null, RightsRowFn fn, void *ar
 	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
 	rel = table_open(r->relid, AccessShareLock);
 	if (key_is_null)
-		ScanKeyEntryInitialize(&skey, SK_ISNULL | SK_SEARCHNULL, r->keyattno,
-							   InvalidStrategy, InvalidOid, InvalidOid, InvalidOid, (Datum) 0);
+		rights_is_null_key(&skey[0], r->keyattno);
 	else
-		ScanKeyInit(&skey, r->keyattno, BTEqualStrategyNumber, r->eqproc, key);
-	scan = systable_beginscan(rel, r->indexid, true, snapshot, 1, &skey);
+		ScanKeyInit(&skey[0], r->keyattno, BTEqualStrategyNumber, r->eqproc, key);
+	if (r->nullattno != InvalidAttrNumber)
+		rights_is_null_key(&skey[nkeys++], r->nullattno);
+	scan = systable_beginscan(rel, r->indexid, true, snapshot, nkeys, skey);
 	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
 		if (!fn(tuple, RelationGetDescr(rel), arg))
 			break;
@@ -305,7 +318,6 @@ int64
 rights_current_subject(void)
 {
 	int64		subject = -1;
-
 	Datum		d;
 
 	if (ActorActingSubject(&subject))
@@ -384,7 +396,6 @@ int64_array_values(ArrayType *a, int *n)
 	return v;
 }
 
-
 typedef struct RightsKeys
 {
 	KeyList		probe[DTMV_NRIGHTS];
@@ -405,7 +416,7 @@ typedef struct GrantScan
 	int			cap;
 } GrantScan;
 
-/* a subject's system-wide and space grants; grants on one twin are in its acl */
+/* a system-wide or space grant (grants on one twin are in the twin's acl) */
 static bool
 rights_collect_grant(HeapTuple tuple, TupleDesc desc, void *arg)
 {
@@ -414,9 +425,6 @@ rights_collect_grant(HeapTuple tuple, TupleDesc desc, void *arg)
 	Datum		space;
 	bool		space_null;
 
-	(void) heap_getattr(tuple, cols.grant_twin, desc, &isnull);
-	if (!isnull)
-		return true;
 	space = heap_getattr(tuple, cols.grant_space, desc, &space_null);
 	if (g->n == g->cap)
 	{
@@ -441,7 +449,7 @@ rights_keys_for(const int64 *subs, int nsubs, RightsKeys *keys)
 
 	memset(keys, 0, sizeof(*keys));
 	for (i = 0; i < nsubs; i++)
-		rights_scan(REL_GRANTS, Int64GetDatum(subs[i]), rights_collect_grant, &g);
+		rights_scan(REL_WIDE_GRANTS, Int64GetDatum(subs[i]), rights_collect_grant, &g);
 	for (i = 0; i < g.n; i++)
 		if (g.rows[i].space == 0)
 		{
