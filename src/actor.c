@@ -20,8 +20,6 @@
 
 #include "actor.h"
 
-#define GATEWAY_ROLE "dtmv_gateway"
-
 static bool acting_set = false;
 static int64 acting_subject = 0;
 
@@ -50,7 +48,7 @@ ActorInit(void)
 }
 
 /* does the outer role (the caller of any SECURITY DEFINER function) have the privileges of a role? */
-static bool
+bool
 actor_outer_has_role(const char *rolename)
 {
 	Oid			roleid = get_role_oid(rolename, true);

@@ -9,6 +9,7 @@
 #include "utils/guc.h"
 
 #include "actor.h"
+#include "geometry.h"
 #include "notifier.h"
 #include "rights.h"
 #include "sync_lock.h"
@@ -23,6 +24,7 @@ _PG_init(void)
 {
 	ActorInit();
 	RightsInit();
+	GeometryInit();
 	SyncLockInit();
 	NotifierInit();
 	WorkerInit();

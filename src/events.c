@@ -16,18 +16,27 @@
 
 #include "access/transam.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/async.h"
 #include "fmgr.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/syscache.h"
 
 #include "events.h"
+#include "notifier.h"
+#include "table_write.h"
 
 static FullTransactionId event_last_xid = {0};
 static int64 event_last_n = 0;
 
 /* the id of the next event of this transaction (assigns an xid if none) */
-PG_FUNCTION_INFO_V1(dtmv_next_event_id);
-Datum
-dtmv_next_event_id(PG_FUNCTION_ARGS)
+static int64
+event_next_id(void)
 {
 	FullTransactionId xid = GetTopFullTransactionId();
 	uint64		xid64 = U64FromFullTransactionId(xid);
@@ -51,7 +60,7 @@ dtmv_next_event_id(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("transaction id %llu is too large for a dtmv event id",
 						(unsigned long long) xid64)));
-	PG_RETURN_INT64((int64) ((xid64 << EVENT_ID_XID_SHIFT) | (uint64) event_last_n));
+	return (int64) ((xid64 << EVENT_ID_XID_SHIFT) | (uint64) event_last_n);
 }
 
 /*
@@ -65,4 +74,101 @@ dtmv_event_id_horizon(PG_FUNCTION_ARGS)
 	uint64		xmin = PG_GETARG_INT64(0);
 
 	PG_RETURN_INT64((int64) (xmin << EVENT_ID_XID_SHIFT));
+}
+
+/*
+ * Without the worker, NOTIFY each channel that should hear the event, as
+ * dtmv._event_channels(twin, addressee) says (one definition of who hears
+ * what, in SQL), with the event id as payload.  Sent at commit, as NOTIFY is.
+ */
+static void
+event_notify(Datum twin, bool twin_isnull, Datum addressee, bool addressee_isnull, int64 id)
+{
+	Oid			nsp = get_namespace_oid("dtmv", false);
+	Oid			argtypes[2];
+	FmgrInfo	finfo;
+	LOCAL_FCINFO(fcinfo, 2);
+	Datum		channels;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			i;
+	char		payload[32];
+
+	argtypes[0] = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("twin_id"), ObjectIdGetDatum(nsp));
+	argtypes[1] = INT8OID;
+	fmgr_info(LookupFuncName(list_make2(makeString("dtmv"), makeString("_event_channels")), 2, argtypes, false),
+			  &finfo);
+	InitFunctionCallInfoData(*fcinfo, &finfo, 2, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = twin;
+	fcinfo->args[0].isnull = twin_isnull;
+	fcinfo->args[1].value = addressee;
+	fcinfo->args[1].isnull = addressee_isnull;
+	channels = FunctionCallInvoke(fcinfo);
+	if (fcinfo->isnull)
+		return;
+	deconstruct_array(DatumGetArrayTypeP(channels), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	snprintf(payload, sizeof(payload), INT64_FORMAT, id);
+	for (i = 0; i < n; i++)
+		if (!nulls[i])
+			Async_Notify(TextDatumGetCString(elems[i]), payload);
+}
+
+/*
+ * Append an event to the log and see that its listeners are woken: the one
+ * writer of dtmv.events.  An event is for the readers of its twin, or for
+ * one subject (the addressee) only; payload NULL stands for {}.  With the
+ * worker running (dtmv preloaded) the wake-up is its job, sent coalesced
+ * after commit; otherwise NOTIFY here.
+ */
+int64
+event_append(Datum twin, bool twin_isnull, Datum addressee, bool addressee_isnull,
+			 const char *kind, Datum payload, bool payload_isnull)
+{
+	TableWrite	tw;
+	Datum	   *values;
+	bool	   *nulls;
+	int			natts;
+	int64		id = event_next_id();
+
+	table_write_open(&tw, "events");
+	natts = RelationGetDescr(tw.rel)->natts;
+	values = palloc0(natts * sizeof(Datum));
+	nulls = palloc(natts * sizeof(bool));
+	memset(nulls, true, natts * sizeof(bool));
+#define EVENT_SET(column, value, isnull) \
+	do { \
+		AttrNumber	attno = table_write_attnum(&tw, column); \
+		values[attno - 1] = (value); \
+		nulls[attno - 1] = (isnull); \
+	} while (0)
+	EVENT_SET("event_id", Int64GetDatum(id), false);
+	EVENT_SET("twin", twin, twin_isnull);
+	EVENT_SET("subject_id", addressee, addressee_isnull);
+	EVENT_SET("kind", CStringGetTextDatum(kind), false);
+	EVENT_SET("payload", payload_isnull ? DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")) : payload, false);
+	EVENT_SET("created_at", TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), false);
+#undef EVENT_SET
+	table_write_insert(&tw, values, nulls);
+	table_write_close(&tw);
+
+	if (NotifierActive())
+		NotifierWakeAtCommit();
+	else
+		event_notify(twin, twin_isnull, addressee, addressee_isnull, id);
+	return id;
+}
+
+/* dtmv._append_event(twin, addressee, kind, payload): the new event's id */
+PG_FUNCTION_INFO_V1(dtmv_append_event);
+Datum
+dtmv_append_event(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("an event kind is required")));
+	PG_RETURN_INT64(event_append(PG_GETARG_DATUM(0), PG_ARGISNULL(0), PG_GETARG_DATUM(1), PG_ARGISNULL(1),
+								 text_to_cstring(PG_GETARG_TEXT_PP(2)),
+								 PG_GETARG_DATUM(3), PG_ARGISNULL(3)));
 }

@@ -5,8 +5,8 @@
  * On PostgreSQL 15 every transaction that NOTIFYs takes one cluster-wide
  * lock at commit, and every NOTIFY signals every listening backend of the
  * database.  With many writers and many listeners that serialises the write
- * path.  So when dtmv is preloaded, writers do not NOTIFY: dtmv._append_event
- * asks to wake the background worker when the transaction commits, and the
+ * path.  So when dtmv is preloaded, writers do not NOTIFY: an event append
+ * (events.c) asks to wake the background worker when the transaction commits, and the
  * worker (worker.c) sends, in one transaction, one notification per channel
  * for all the events that became final since its last pass.  Without
  * preloading, writers NOTIFY directly.
@@ -132,9 +132,8 @@ NotifierAttach(void)
 }
 
 /* is a worker sending this database's wake-ups? */
-PG_FUNCTION_INFO_V1(dtmv_notifier_active);
-Datum
-dtmv_notifier_active(PG_FUNCTION_ARGS)
+bool
+NotifierActive(void)
 {
 	bool		active = false;
 
@@ -144,14 +143,20 @@ dtmv_notifier_active(PG_FUNCTION_ARGS)
 		active = notifier->latch != NULL && notifier->dboid == MyDatabaseId;
 		SpinLockRelease(&notifier->mutex);
 	}
-	PG_RETURN_BOOL(active);
+	return active;
 }
 
 /* wake the worker when this transaction commits */
-PG_FUNCTION_INFO_V1(dtmv_wake_notifier_at_commit);
-Datum
-dtmv_wake_notifier_at_commit(PG_FUNCTION_ARGS)
+void
+NotifierWakeAtCommit(void)
 {
 	wake_at_commit = true;
-	PG_RETURN_VOID();
 }
+
+PG_FUNCTION_INFO_V1(dtmv_notifier_active);
+Datum
+dtmv_notifier_active(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(NotifierActive());
+}
+

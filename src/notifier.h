@@ -8,4 +8,10 @@
 extern void NotifierInit(void);
 extern void NotifierAttach(void);
 
+/* is the worker sending this database's wake-ups? */
+extern bool NotifierActive(void);
+
+/* wake the worker when this transaction commits */
+extern void NotifierWakeAtCommit(void);
+
 #endif							/* DTMV_NOTIFIER_H */

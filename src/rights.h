@@ -19,6 +19,17 @@
 
 #define DTMV_NRIGHTS 6
 
+/* the rights' bit numbers */
+typedef enum DtmvRight
+{
+	RIGHT_DISCOVER,
+	RIGHT_READ,
+	RIGHT_INTERACT,
+	RIGHT_SYNC,
+	RIGHT_CONTROL,
+	RIGHT_ADMIN
+} DtmvRight;
+
 extern void RightsInit(void);
 
 /* the subject a statement acts as (act_as, else the outer role's), or -1 */

@@ -8,9 +8,6 @@
 -- events with dtmv.events_since(last_id), which never skips an event that
 -- committed late (src/events.c).
 
-CREATE FUNCTION dtmv._next_event_id() RETURNS bigint
-	AS 'MODULE_PATHNAME', 'dtmv_next_event_id' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION dtmv._next_event_id() IS 'internal: the next event id of this transaction: xid8 << 20 | counter';
 CREATE FUNCTION dtmv._event_id_horizon(xmin bigint) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'dtmv_event_id_horizon' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION dtmv._event_id_horizon(bigint) IS 'internal: the smallest event id a transaction with this xid or later can give';
@@ -178,34 +175,15 @@ COMMENT ON FUNCTION dtmv._event_channels(dtmv.twin_id, bigint) IS 'internal: the
 CREATE FUNCTION dtmv._notifier_active() RETURNS boolean
 	AS 'MODULE_PATHNAME', 'dtmv_notifier_active' LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._notifier_active() IS 'internal: whether the background worker sends this database''s wake-ups';
-CREATE FUNCTION dtmv._wake_notifier_at_commit() RETURNS void
-	AS 'MODULE_PATHNAME', 'dtmv_wake_notifier_at_commit' LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION dtmv._wake_notifier_at_commit() IS 'internal: wake the background worker when this transaction commits';
 
--- Append an event and wake its listeners; the one writer of dtmv.events.
--- With the worker running (dtmv preloaded), the wake-up is its job, sent
--- coalesced after commit; otherwise NOTIFY here, one per channel.
+-- Append an event and wake its listeners; the one writer of dtmv.events,
+-- in C (src/events.c) since every report and move calls it. Its id is the
+-- transaction's xid8 << 20 | a counter. With the worker running (dtmv
+-- preloaded), the wake-up is its job, sent coalesced after commit;
+-- otherwise NOTIFY on each of _event_channels(twin, addressee).
 CREATE FUNCTION dtmv._append_event(twin dtmv.twin_id, addressee bigint, kind text, payload jsonb)
 RETURNS bigint
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-DECLARE
-	id bigint := dtmv._next_event_id();
-	channel text;
-BEGIN
-	INSERT INTO dtmv.events (event_id, twin, subject_id, kind, payload)
-		VALUES (id, twin, addressee, kind, coalesce(payload, '{}'));
-	IF dtmv._notifier_active() THEN
-		PERFORM dtmv._wake_notifier_at_commit();
-	ELSE
-		FOREACH channel IN ARRAY dtmv._event_channels(twin, addressee) LOOP
-			PERFORM pg_notify(channel, id::text);
-		END LOOP;
-	END IF;
-	RETURN id;
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_append_event' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dtmv._append_event(dtmv.twin_id, bigint, text, jsonb) IS
 	'internal: append an event to the log and wake its readers (directly, or through the worker)';
 

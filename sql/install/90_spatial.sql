@@ -33,34 +33,12 @@ COMMENT ON TABLE dtmv.spaces IS
 	'sites (a factory, a home) with a local frame anchored to WGS84, and their floors, rooms and areas';
 COMMENT ON COLUMN dtmv.spaces.site IS 'the site whose local frame the space and its twins use (itself for a site)';
 
+-- In C (src/geometry.c): it checks every position given to dtmv, on the
+-- location update path too.
 CREATE FUNCTION dtmv._require_point3d(pos geometry, what text DEFAULT 'position') RETURNS geometry
-LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, public, dtmv, pg_temp
-AS $$
-BEGIN
-	IF pos IS NULL THEN
-		RAISE EXCEPTION 'a % is required', what USING ERRCODE = 'null_value_not_allowed';
-	END IF;
-	IF ST_SRID(pos) <> 0 THEN
-		RAISE EXCEPTION 'a % is in the site''s local frame (SRID 0), not SRID %', what, ST_SRID(pos)
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Convert WGS84 positions with dtmv.to_local(space, position).';
-	END IF;
-	IF GeometryType(pos) <> 'POINT' OR ST_CoordDim(pos) < 3 THEN
-		RAISE EXCEPTION 'a % is a 3D point (PointZ), not %', what, ST_AsText(pos)
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Use ST_MakePoint(x, y, z): metres, z up.';
-	END IF;
-	IF ST_X(pos) = 'NaN'::float8 OR ST_Y(pos) = 'NaN'::float8 OR ST_Z(pos) = 'NaN'::float8
-	   OR abs(ST_X(pos)) = 'Infinity' OR abs(ST_Y(pos)) = 'Infinity' OR abs(ST_Z(pos)) = 'Infinity' THEN
-		RAISE EXCEPTION 'a % must have finite coordinates, not %', what, ST_AsText(pos)
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	RETURN pos;
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_require_point3d' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION dtmv._require_point3d(geometry, text) IS
-	'internal: the position if it is a finite PointZ in a local frame (SRID 0); 22023 otherwise';
+	'internal: the position if it is a finite PointZ (no M) in a local frame (SRID 0); 22023 otherwise (22004 for NULL)';
 
 CREATE FUNCTION dtmv.create_space(name text, kind text, parent bigint DEFAULT NULL,
 								  anchor_lon double precision DEFAULT NULL, anchor_lat double precision DEFAULT NULL,
@@ -294,12 +272,7 @@ COMMENT ON TABLE dtmv.twin_positions IS
 	'where each placed twin is: exact PointZ (not indexed) and a coarse 2 m cell (indexed) in its site''s frame';
 
 CREATE FUNCTION dtmv._cell(pos geometry) RETURNS geometry
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, public, dtmv, pg_temp
-AS $$
-	SELECT ST_MakeEnvelope(floor(ST_X(pos) / 2) * 2, floor(ST_Y(pos) / 2) * 2,
-						   floor(ST_X(pos) / 2) * 2 + 2, floor(ST_Y(pos) / 2) * 2 + 2, 0)
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_cell' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION dtmv._cell(geometry) IS 'internal: the 2 m grid square that holds a position';
 
 -- A twin in a space carries that space's acl keys (and those of the spaces
@@ -348,30 +321,9 @@ $$;
 COMMENT ON FUNCTION dtmv.place(dtmv.twin_id, bigint, geometry, double precision[], geometry) IS
 	'put a twin in a space at a local PointZ (metres), with an optional orientation and footprint; needs control';
 
+-- In C (src/spatial.c): robots call it many times a second.
 CREATE FUNCTION dtmv.sync_location(twin dtmv.twin_id, pos geometry) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, public, dtmv, pg_temp
-AS $$
-DECLARE
-	p geometry := dtmv._require_point3d(pos);
-	c geometry := dtmv._cell(p);
-	where_now record;
-BEGIN
-	IF NOT dtmv._outer_has_role('dtmv_gateway') THEN
-		PERFORM dtmv._require_rights(twin, 'control');
-	END IF;
-	SELECT t.site, t.space INTO where_now FROM dtmv.twin_positions t WHERE t.twin = sync_location.twin;
-	IF where_now IS NULL THEN
-		RAISE EXCEPTION 'twin % has not been placed in a space', twin
-			USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Place it first with dtmv.place().';
-	END IF;
-	-- A move within the same cell changes no indexed value: a HOT update.
-	UPDATE dtmv.twin_positions t SET position = p, cell = c, moved_at = now() WHERE t.twin = sync_location.twin;
-	RETURN dtmv._append_event(twin, NULL, 'location',
-							  jsonb_build_object('space', where_now.space,
-												 'position', jsonb_build_array(ST_X(p), ST_Y(p), ST_Z(p))));
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_sync_location' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dtmv.sync_location(dtmv.twin_id, geometry) IS
 	'a twin moved (by hand, or a robot by itself): store its new local PointZ and log a location event for its readers and worlds; returns the event id, the acknowledgement (scenario 7.3.2, REQ-MV-04)';
 

@@ -1,0 +1,94 @@
+/*
+ * spatial.c
+ *		Location updates (scenario 7.3.2, REQ-MV-04).
+ *
+ * dtmv.sync_location is the write a moving robot makes many times a
+ * second, so it is in C: the position checked (geometry.c), the row of
+ * twin_positions rewritten (table_write.c: a HOT update while the twin
+ * stays in its grid square, since no indexed column changes), and the
+ * location event appended (events.c), with no SQL statement in between.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+#include "actor.h"
+#include "events.h"
+#include "geometry.h"
+#include "rights.h"
+#include "table_write.h"
+#include "twin_id.h"
+
+/* {"space": ..., "position": [x, y, z]}: what a location event says */
+static Datum
+spatial_location_payload(int64 space, const double xyz[3])
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"space\": " INT64_FORMAT ", \"position\": [%s, %s, %s]}", space,
+					 float8out_internal(xyz[0]), float8out_internal(xyz[1]), float8out_internal(xyz[2]));
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+}
+
+typedef struct SpatialMove
+{
+	Datum		pos;
+	double		xyz[3];
+	int64		space;			/* out: the space the twin is in */
+} SpatialMove;
+
+/* the new version of a twin_positions row: position, grid square, time */
+static void
+spatial_move(TableWrite *tw, Datum *values, bool *nulls, void *arg)
+{
+	SpatialMove *move = arg;
+
+	move->space = DatumGetInt64(values[table_write_attnum(tw, "space") - 1]);
+	values[table_write_attnum(tw, "position") - 1] = move->pos;
+	values[table_write_attnum(tw, "cell") - 1] = geometry_cell(move->xyz[0], move->xyz[1]);
+	values[table_write_attnum(tw, "moved_at") - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+}
+
+/*
+ * dtmv.sync_location(twin, pos): a twin moved; store its new local PointZ
+ * and log a location event; returns the event id.  A gateway moves any twin
+ * it serves; anyone else needs control on the twin.  A move within the same
+ * grid square changes no indexed value: a HOT update.
+ */
+PG_FUNCTION_INFO_V1(dtmv_sync_location);
+Datum
+dtmv_sync_location(PG_FUNCTION_ARGS)
+{
+	TwinId	   *twin;
+	SpatialMove move;
+	TableWrite	tw;
+
+	geometry_require_point3d(PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1), PG_ARGISNULL(1),
+							 "position", move.xyz);
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a twin is required")));
+	twin = PG_GETARG_TWINID_P(0);
+	move.pos = PointerGetDatum(PG_DETOAST_DATUM(PG_GETARG_DATUM(1)));
+	if (!actor_outer_has_role(GATEWAY_ROLE))
+		rights_require(twin, 1 << RIGHT_CONTROL);
+
+	table_write_open(&tw, "twin_positions");
+	if (!table_write_update_row(&tw, "twin_positions_pkey", TwinIdPGetDatum(twin), spatial_move, &move))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("twin %s has not been placed in a space", twin_id_to_cstring(twin)),
+				 errhint("Place it first with dtmv.place().")));
+	table_write_close(&tw);
+
+	PG_RETURN_INT64(event_append(TwinIdPGetDatum(twin), false, (Datum) 0, true, "location",
+								 spatial_location_payload(move.space, move.xyz), false));
+}

@@ -1,0 +1,246 @@
+/*
+ * table_write.c
+ *		Writing rows of dtmv's own tables from C.
+ *
+ * A location update, a report and an event append are each one row written
+ * (or two), many thousand times a second.  Done as SQL statements inside
+ * PL/pgSQL they cost several times the write itself: a plan to check and
+ * an executor to start per statement, and a GUC nest level per function
+ * with SET search_path.  Here they go through the executor's own
+ * single-row entry points, the ones logical replication applies rows with
+ * (ExecSimpleRelationInsert/Update): constraints are checked, indexes
+ * maintained only when an update is not HOT, row triggers queued and fired
+ * as for a statement, WAL written as for any heap change.  Table privileges
+ * and row-level security are not checked: the callers are dtmv functions
+ * that have checked the caller's rights themselves, as the SECURITY DEFINER
+ * functions they replace did.
+ *
+ * An update is what UPDATE does to one row found by its key (see
+ * table_write_update_row), concurrency included.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "storage/bufmgr.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "table_write.h"
+
+static Oid
+table_write_relid(const char *name)
+{
+	Oid			relid = get_relname_relid(name, get_namespace_oid("dtmv", false));
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("dtmv relation %s is missing", name),
+				 errhint("Reinstall the extension: DROP EXTENSION dtmv; CREATE EXTENSION dtmv.")));
+	return relid;
+}
+
+/* open a table of schema dtmv for writing rows, as a one-row statement would */
+void
+table_write_open(TableWrite *tw, const char *table)
+{
+	RangeTblEntry *rte;
+
+	/* see what earlier statements and calls of this statement wrote */
+	CommandCounterIncrement();
+
+	tw->rel = table_open(table_write_relid(table), RowExclusiveLock);
+	tw->estate = CreateExecutorState();
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(tw->rel);
+	rte->relkind = tw->rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	ExecInitRangeTable(tw->estate, list_make1(rte));
+	tw->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(tw->rri, tw->rel, 1, NULL, 0);
+	tw->estate->es_opened_result_relations = lappend(tw->estate->es_opened_result_relations, tw->rri);
+	tw->estate->es_output_cid = GetCurrentCommandId(true);
+	tw->estate->es_snapshot = GetActiveSnapshot();
+	ExecOpenIndices(tw->rri, false);
+	EvalPlanQualInit(&tw->epq, tw->estate, NULL, NIL, -1);
+	tw->found = table_slot_create(tw->rel, &tw->estate->es_tupleTable);
+	tw->next = ExecInitExtraTupleSlot(tw->estate, RelationGetDescr(tw->rel), &TTSOpsVirtual);
+	AfterTriggerBeginQuery();
+}
+
+/* fire the row triggers queued (foreign keys, dtmv's own) and let go */
+void
+table_write_close(TableWrite *tw)
+{
+	AfterTriggerEndQuery(tw->estate);
+	EvalPlanQualEnd(&tw->epq);
+	ExecCloseIndices(tw->rri);
+	ExecResetTupleTable(tw->estate->es_tupleTable, false);
+	FreeExecutorState(tw->estate);
+	/* the lock is kept to the end of the transaction, as for a statement */
+	table_close(tw->rel, NoLock);
+}
+
+AttrNumber
+table_write_attnum(TableWrite *tw, const char *column)
+{
+	AttrNumber	attno = get_attnum(RelationGetRelid(tw->rel), column);
+
+	if (attno == InvalidAttrNumber)
+		elog(ERROR, "column dtmv.%s.%s is missing", RelationGetRelationName(tw->rel), column);
+	return attno;
+}
+
+/* the open index of the table named index, and the procedure of its key's equality */
+static Relation
+table_write_key_index(TableWrite *tw, const char *name, RegProcedure *eqproc)
+{
+	Oid			indexid = table_write_relid(name);
+	int			i;
+
+	for (i = 0; i < tw->rri->ri_NumIndices; i++)
+	{
+		Relation	index = tw->rri->ri_IndexRelationDescs[i];
+
+		if (RelationGetRelid(index) == indexid)
+		{
+			Oid			type = index->rd_opcintype[0];
+			Oid			op = get_opfamily_member(index->rd_opfamily[0], type, type, BTEqualStrategyNumber);
+
+			if (!index->rd_index->indisunique || index->rd_index->indnkeyatts != 1 || !OidIsValid(op))
+				break;
+			*eqproc = get_opcode(op);
+			return index;
+		}
+	}
+	elog(ERROR, "dtmv.%s is not a unique btree index on one column of dtmv.%s",
+		 name, RelationGetRelationName(tw->rel));
+	return NULL;				/* keep the compiler quiet */
+}
+
+/* the row with this key, as snapshot sees it, into tw->found */
+static bool
+table_write_fetch(TableWrite *tw, const char *index, Datum key, Snapshot snapshot)
+{
+	RegProcedure eqproc;
+	Relation	indexrel = table_write_key_index(tw, index, &eqproc);
+	ScanKeyData skey;
+	IndexScanDesc scan;
+	bool		found;
+
+	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, eqproc, key);
+	scan = index_beginscan(tw->rel, indexrel, snapshot, 1, 0);
+	index_rescan(scan, &skey, 1, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, tw->found);
+	index_endscan(scan);
+	return found;
+}
+
+/*
+ * What UPDATE ... WHERE key = $1 does for one row (ExecUpdate): find it with
+ * the statement's snapshot, update it; if a concurrent transaction changed
+ * it meanwhile, in READ COMMITTED lock its newest version and apply the
+ * change to that (modify is called again), in REPEATABLE READ and above
+ * fail with 40001.  No row lock is taken before the update: the update is
+ * the lock, as for UPDATE.
+ */
+bool
+table_write_update_row(TableWrite *tw, const char *index, Datum key, TableWriteModify modify, void *arg)
+{
+	TupleDesc	desc = RelationGetDescr(tw->rel);
+	TriggerDesc *triggers = tw->rri->ri_TrigDesc;
+	Snapshot	snapshot;
+	bool		found;
+
+	/* dtmv's tables have none; modify() is what such a trigger would do */
+	if (triggers && (triggers->trig_update_before_row || triggers->trig_update_instead_row))
+		elog(ERROR, "BEFORE and INSTEAD OF row triggers on dtmv.%s are not supported",
+			 RelationGetRelationName(tw->rel));
+
+	/* the statement's snapshot, seeing the statement's own earlier writes */
+	PushCopiedSnapshot(GetActiveSnapshot());
+	UpdateActiveSnapshotCommandId();
+	snapshot = GetActiveSnapshot();
+
+	found = table_write_fetch(tw, index, key, snapshot);
+	while (found)
+	{
+		TM_Result	result;
+		TM_FailureData tmfd;
+		LockTupleMode lockmode;
+		bool		update_indexes;
+		ItemPointerData oldtid;
+
+		slot_getallattrs(tw->found);
+		ExecClearTuple(tw->next);
+		memcpy(tw->next->tts_values, tw->found->tts_values, desc->natts * sizeof(Datum));
+		memcpy(tw->next->tts_isnull, tw->found->tts_isnull, desc->natts * sizeof(bool));
+		modify(tw, tw->next->tts_values, tw->next->tts_isnull, arg);
+		ExecStoreVirtualTuple(tw->next);
+		if (desc->constr)
+			ExecConstraints(tw->rri, tw->next, tw->estate);
+
+		oldtid = tw->found->tts_tid;
+		result = table_tuple_update(tw->rel, &oldtid, tw->next, tw->estate->es_output_cid, snapshot,
+									InvalidSnapshot, true, &tmfd, &lockmode, &update_indexes);
+		if (result == TM_Ok)
+		{
+			List	   *recheck = NIL;
+
+			if (tw->rri->ri_NumIndices > 0 && update_indexes)
+				recheck = ExecInsertIndexTuples(tw->rri, tw->next, tw->estate, true, false, NULL, NIL);
+			ExecARUpdateTriggers(tw->estate, tw->rri, NULL, NULL, &oldtid, NULL, tw->next, recheck,
+								 NULL, false);
+			list_free(recheck);
+			break;
+		}
+		if (result == TM_SelfModified)
+			ereport(ERROR,
+					(errcode(ERRCODE_TRIGGERED_DATA_CHANGE_VIOLATION),
+					 errmsg("tuple to be updated was already modified by an operation triggered by the current command")));
+		if (result != TM_Updated && result != TM_Deleted)
+			elog(ERROR, "unexpected table_tuple_update status: %u", result);
+		if (IsolationUsesXactSnapshot())
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent %s",
+							result == TM_Updated ? "update" : "delete")));
+		if (result == TM_Deleted)
+			found = false;
+		else
+		{
+			result = table_tuple_lock(tw->rel, &tmfd.ctid, snapshot, tw->found, tw->estate->es_output_cid,
+									  lockmode, LockWaitBlock, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+			if (result == TM_Deleted)
+				found = false;
+			else if (result != TM_Ok)
+				elog(ERROR, "unexpected table_tuple_lock status: %u", result);
+		}
+	}
+	PopActiveSnapshot();
+	return found;
+}
+
+void
+table_write_insert(TableWrite *tw, Datum *values, bool *nulls)
+{
+	int			natts = RelationGetDescr(tw->rel)->natts;
+
+	ExecClearTuple(tw->next);
+	memcpy(tw->next->tts_values, values, natts * sizeof(Datum));
+	memcpy(tw->next->tts_isnull, nulls, natts * sizeof(bool));
+	ExecStoreVirtualTuple(tw->next);
+	ExecSimpleRelationInsert(tw->rri, tw->estate, tw->next);
+}

@@ -1,0 +1,50 @@
+/*
+ * table_write.h
+ *		Writing rows of dtmv's own tables from C, for the hottest write paths
+ *		(a location update, a report, an event append).
+ */
+#ifndef DTMV_TABLE_WRITE_H
+#define DTMV_TABLE_WRITE_H
+
+#include "postgres.h"
+
+#include "executor/executor.h"
+#include "utils/rel.h"
+
+/*
+ * One table of schema dtmv opened for writing for the length of one call:
+ * what a one-row INSERT or UPDATE statement would set up, without parsing,
+ * planning or an executor tree.
+ */
+typedef struct TableWrite
+{
+	Relation	rel;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	EPQState	epq;
+	TupleTableSlot *found;		/* the row being updated */
+	TupleTableSlot *next;		/* the row to insert, or the new version */
+} TableWrite;
+
+extern void table_write_open(TableWrite *tw, const char *table);
+extern void table_write_close(TableWrite *tw);
+
+/* attribute number of a column (elog if missing) */
+extern AttrNumber table_write_attnum(TableWrite *tw, const char *column);
+
+/* change the values (every column) of a row into those of its new version */
+typedef void (*TableWriteModify) (TableWrite *tw, Datum *values, bool *nulls, void *arg);
+
+/*
+ * Update the row whose key is the given value in a unique index on one
+ * column, as UPDATE would: modify gets a copy of its values to change (and
+ * is called again with the newer version if a concurrent transaction
+ * changed the row first, in READ COMMITTED).  False if there is no row.
+ */
+extern bool table_write_update_row(TableWrite *tw, const char *index, Datum key,
+								   TableWriteModify modify, void *arg);
+
+/* insert a row of values/nulls (every column; no defaults are applied) */
+extern void table_write_insert(TableWrite *tw, Datum *values, bool *nulls);
+
+#endif							/* DTMV_TABLE_WRITE_H */
