@@ -50,6 +50,12 @@ SET ROLE regress_ev_gw;
 SELECT dtmv.report(:'door', 'doorbell', '{"doorbell": "ringing", "camera": "cam/front/0001.jpg"}') > :alice_start AS reported;
 SELECT dtmv.report(:'lamp', 'light', '{"light": "on"}') > 0 AS reported;
 SELECT dtmv.report(:'door', 'bad', '[1]');
+SELECT dtmv.report(:'door', 'bad', '"a string"');
+SELECT dtmv.report('0192f0c4-5a1e-8abc-8000-2a00000000ff', 'doorbell', '{}');  -- no such twin: 42704
+-- The log's constraints hold for events written from C: an event kind is
+-- an identifier (checked twice: the constraint is compiled once per backend).
+SELECT dtmv.report(:'door', 'Not A Kind', '{}');
+SELECT dtmv.report(:'door', 'Not A Kind', '{}');
 SET ROLE regress_ev_alice;
 SELECT kind, payload FROM dtmv.events_since(:alice_start) ORDER BY id;
 SELECT dtmv.twin_info(:'door') -> 'reported' ->> 'camera' AS camera_through_the_twin;

@@ -34,13 +34,17 @@ CREATE TEMP TABLE bad (label text, g geometry);
 INSERT INTO bad VALUES ('wgs84 srid', ST_SetSRID(ST_MakePoint(4.85, 45.75, 0), 4326)),
 					   ('2d', ST_MakePoint(1, 2)),
 					   ('nan', ST_MakePoint('NaN'::float8, 1, 1)),
-					   ('a line', ST_MakeLine(ST_MakePoint(0, 0, 0), ST_MakePoint(1, 1, 1)));
+					   ('a line', ST_MakeLine(ST_MakePoint(0, 0, 0), ST_MakePoint(1, 1, 1))),
+					   ('with m', ST_MakePoint(1, 1, 1, 5)),
+					   ('empty', 'POINT Z EMPTY'::geometry);
 SELECT dtmv.create_twin('robot', 'Welding robot', physical_binding => 'ROBOT-1') AS robot \gset
 \set VERBOSITY terse
 SELECT dtmv.place(:'robot', :floor0, g) FROM bad WHERE label = 'wgs84 srid';
 SELECT dtmv.place(:'robot', :floor0, g) FROM bad WHERE label = '2d';
 SELECT dtmv.place(:'robot', :floor0, g) FROM bad WHERE label = 'nan';
 SELECT dtmv.place(:'robot', :floor0, g) FROM bad WHERE label = 'a line';
+SELECT dtmv.place(:'robot', :floor0, g) FROM bad WHERE label = 'with m';  -- the column is PointZ
+SELECT dtmv.place(:'robot', :floor0, g) FROM bad WHERE label = 'empty';
 SELECT dtmv.place(:'robot', :floor0, NULL);
 SELECT dtmv.localize(:site, ST_MakePoint(1, 2), 5);
 \set VERBOSITY default

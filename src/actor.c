@@ -57,7 +57,7 @@ actor_outer_has_role(const char *rolename)
 }
 
 /* 42501 unless the outer role has the privileges of the named role */
-static void
+void
 actor_require_role(const char *rolename, const char *what)
 {
 	if (!actor_outer_has_role(rolename))

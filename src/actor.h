@@ -13,6 +13,9 @@ extern void ActorInit(void);
 /* whether the role outside any SECURITY DEFINER function has the privileges of a role */
 extern bool actor_outer_has_role(const char *rolename);
 
+/* 42501 "permission denied to <what>" unless it has */
+extern void actor_require_role(const char *rolename, const char *what);
+
 /* the subject set by dtmv.act_as() in this transaction: true and *subject, or false */
 extern bool ActorActingSubject(int64 *subject);
 

@@ -13,6 +13,7 @@
 #include "notifier.h"
 #include "rights.h"
 #include "sync_lock.h"
+#include "table_write.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -25,6 +26,7 @@ _PG_init(void)
 	ActorInit();
 	RightsInit();
 	GeometryInit();
+	TableWriteInit();
 	SyncLockInit();
 	NotifierInit();
 	WorkerInit();

@@ -26,10 +26,13 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
+#include "actor.h"
 #include "events.h"
 #include "notifier.h"
 #include "table_write.h"
+#include "twin_id.h"
 
 static FullTransactionId event_last_xid = {0};
 static int64 event_last_n = 0;
@@ -171,4 +174,58 @@ dtmv_append_event(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(event_append(PG_GETARG_DATUM(0), PG_ARGISNULL(0), PG_GETARG_DATUM(1), PG_ARGISNULL(1),
 								 text_to_cstring(PG_GETARG_TEXT_PP(2)),
 								 PG_GETARG_DATUM(3), PG_ARGISNULL(3)));
+}
+
+/* the new version of a twin_states row: the report merged into the reported state */
+static void
+event_merge_reported(TableWrite *tw, Datum *values, bool *nulls, void *arg)
+{
+	AttrNumber	reported = table_write_attnum(tw, "reported");
+	AttrNumber	reported_at = table_write_attnum(tw, "reported_at");
+
+	/* NOT NULL: a NULL would make the constraint check fail, as in SQL */
+	if (!nulls[reported - 1])
+		values[reported - 1] = DirectFunctionCall2(jsonb_concat, values[reported - 1], *(Datum *) arg);
+	values[reported_at - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	nulls[reported_at - 1] = false;
+}
+
+/*
+ * dtmv.report(twin, kind, payload): the physical object reports (gateways
+ * only); the payload (a JSON object, NULL for {}) is merged into the twin's
+ * reported state and logged as an event in the same transaction; returns the
+ * event id.  In C: it is the hottest write path of the events.
+ */
+PG_FUNCTION_INFO_V1(dtmv_report);
+Datum
+dtmv_report(PG_FUNCTION_ARGS)
+{
+	Datum		payload;
+	TableWrite	tw;
+
+	actor_require_role(GATEWAY_ROLE, "report events");
+	payload = PG_ARGISNULL(2) ? DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")) : PG_GETARG_DATUM(2);
+	if (!JB_ROOT_IS_OBJECT(DatumGetJsonbP(payload)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an event payload is a JSON object, not %s",
+						TextDatumGetCString(DirectFunctionCall1(jsonb_typeof, payload)))));
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a twin is required")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("an event kind is required")));
+
+	table_write_open(&tw, "twin_states");
+	if (!table_write_update_row(&tw, "twin_states_pkey", PG_GETARG_DATUM(0), event_merge_reported, &payload))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("twin %s does not exist", twin_id_to_cstring(PG_GETARG_TWINID_P(0)))));
+	table_write_close(&tw);
+
+	PG_RETURN_INT64(event_append(PG_GETARG_DATUM(0), false, (Datum) 0, true,
+								 text_to_cstring(PG_GETARG_TEXT_PP(1)), payload, false));
 }

@@ -12,9 +12,7 @@
 
 #include "access/xact.h"
 #include "fmgr.h"
-#include "lib/stringinfo.h"
 #include "utils/builtins.h"
-#include "utils/float.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
@@ -25,16 +23,48 @@
 #include "table_write.h"
 #include "twin_id.h"
 
-/* {"space": ..., "position": [x, y, z]}: what a location event says */
+static void
+spatial_push_key(JsonbParseState **state, const char *key)
+{
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = (char *) key;
+	v.val.string.len = strlen(key);
+	pushJsonbValue(state, WJB_KEY, &v);
+}
+
+static void
+spatial_push_number(JsonbParseState **state, JsonbIteratorToken token, Datum numeric)
+{
+	JsonbValue	v;
+
+	v.type = jbvNumeric;
+	v.val.numeric = DatumGetNumeric(numeric);
+	pushJsonbValue(state, token, &v);
+}
+
+/*
+ * {"space": ..., "position": [x, y, z]}: what a location event says (built
+ * as jsonb_build_object would, without printing and parsing text)
+ */
 static Datum
 spatial_location_payload(int64 space, const double xyz[3])
 {
-	StringInfoData buf;
+	JsonbParseState *state = NULL;
+	JsonbValue *result;
+	int			i;
 
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"space\": " INT64_FORMAT ", \"position\": [%s, %s, %s]}", space,
-					 float8out_internal(xyz[0]), float8out_internal(xyz[1]), float8out_internal(xyz[2]));
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	spatial_push_key(&state, "space");
+	spatial_push_number(&state, WJB_VALUE, DirectFunctionCall1(int8_numeric, Int64GetDatum(space)));
+	spatial_push_key(&state, "position");
+	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+	for (i = 0; i < 3; i++)
+		spatial_push_number(&state, WJB_ELEM, DirectFunctionCall1(float8_numeric, Float8GetDatum(xyz[i])));
+	pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbPGetDatum(JsonbValueToJsonb(result));
 }
 
 typedef struct SpatialMove

@@ -30,13 +30,91 @@
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
 #include "storage/bufmgr.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #include "table_write.h"
+
+/*
+ * The CHECK constraints of the tables written, compiled once per backend.
+ * A statement compiles them for every INSERT or UPDATE (parse of the
+ * stored expression, planning, executor set-up): on a one-row write that
+ * was a third of an event append.  Kept in their own memory context and
+ * forgotten on any relcache invalidation of the table (ALTER TABLE, DROP);
+ * a writer open at that moment may still be using them, so their memory is
+ * handed to the transaction and freed when it ends.
+ */
+#define CHECK_CACHE_SIZE 8
+
+typedef struct CheckCache
+{
+	Oid			relid;
+	MemoryContext context;
+	ExprState **exprs;
+} CheckCache;
+
+static CheckCache check_cache[CHECK_CACHE_SIZE];
+
+static void
+table_write_forget_checks(CheckCache *entry)
+{
+	if (TopTransactionContext != NULL)
+		MemoryContextSetParent(entry->context, TopTransactionContext);
+	else
+		MemoryContextDelete(entry->context);
+	memset(entry, 0, sizeof(CheckCache));
+}
+
+static void
+table_write_relcache_callback(Datum arg, Oid relid)
+{
+	int			i;
+
+	for (i = 0; i < CHECK_CACHE_SIZE; i++)
+		if (OidIsValid(check_cache[i].relid) && (!OidIsValid(relid) || check_cache[i].relid == relid))
+			table_write_forget_checks(&check_cache[i]);
+}
+
+void
+TableWriteInit(void)
+{
+	CacheRegisterRelcacheCallback(table_write_relcache_callback, (Datum) 0);
+}
+
+/* the table's compiled CHECK constraints, as ExecConstraints would build them */
+static ExprState **
+table_write_checks(Relation rel)
+{
+	TupleConstr *constr = RelationGetDescr(rel)->constr;
+	CheckCache *entry = NULL;
+	MemoryContext old;
+	int			i;
+
+	if (constr == NULL || constr->num_check == 0)
+		return NULL;
+	for (i = 0; i < CHECK_CACHE_SIZE; i++)
+		if (check_cache[i].relid == RelationGetRelid(rel))
+			return check_cache[i].exprs;
+	for (i = 0; i < CHECK_CACHE_SIZE && entry == NULL; i++)
+		if (!OidIsValid(check_cache[i].relid))
+			entry = &check_cache[i];
+	if (entry == NULL)
+		return NULL;			/* full: compiled per call, as by a statement */
+	entry->context = AllocSetContextCreate(CacheMemoryContext, "dtmv table checks", ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(entry->context);
+	entry->exprs = palloc(constr->num_check * sizeof(ExprState *));
+	for (i = 0; i < constr->num_check; i++)
+		entry->exprs[i] = ExecInitExpr(expression_planner(stringToNode(constr->check[i].ccbin)), NULL);
+	MemoryContextSwitchTo(old);
+	entry->relid = RelationGetRelid(rel);
+	return entry->exprs;
+}
 
 static Oid
 table_write_relid(const char *name)
@@ -70,6 +148,7 @@ table_write_open(TableWrite *tw, const char *table)
 	ExecInitRangeTable(tw->estate, list_make1(rte));
 	tw->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(tw->rri, tw->rel, 1, NULL, 0);
+	tw->rri->ri_ConstraintExprs = table_write_checks(tw->rel);
 	tw->estate->es_opened_result_relations = lappend(tw->estate->es_opened_result_relations, tw->rri);
 	tw->estate->es_output_cid = GetCurrentCommandId(true);
 	tw->estate->es_snapshot = GetActiveSnapshot();

@@ -26,6 +26,8 @@ typedef struct TableWrite
 	TupleTableSlot *next;		/* the row to insert, or the new version */
 } TableWrite;
 
+extern void TableWriteInit(void);
+
 extern void table_write_open(TableWrite *tw, const char *table);
 extern void table_write_close(TableWrite *tw);
 

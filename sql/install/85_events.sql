@@ -240,24 +240,9 @@ $$;
 COMMENT ON FUNCTION dtmv.notify_pending(integer) IS
 	'the background worker: send one wake-up per channel for the events that became final since its last pass; returns how many';
 
+-- In C (src/events.c): the hottest write path of the events.
 CREATE FUNCTION dtmv.report(twin dtmv.twin_id, kind text, payload jsonb DEFAULT '{}') RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-BEGIN
-	PERFORM dtmv._require_gateway('report events');
-	IF jsonb_typeof(coalesce(payload, '{}')) <> 'object' THEN
-		RAISE EXCEPTION 'an event payload is a JSON object, not %', jsonb_typeof(payload)
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	UPDATE dtmv.twin_states s SET reported = s.reported || coalesce(payload, '{}'), reported_at = now()
-	 WHERE s.twin = report.twin;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'twin % does not exist', twin USING ERRCODE = 'undefined_object';
-	END IF;
-	RETURN dtmv._append_event(twin, NULL, kind, payload);
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_report' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dtmv.report(dtmv.twin_id, text, jsonb) IS
 	'gateway: the physical object reports; merge the payload into the twin''s reported state and log an event in the same transaction (REQ-MV-04)';
 
