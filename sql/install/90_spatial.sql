@@ -298,6 +298,60 @@ CREATE TRIGGER twin_positions_acl_insert AFTER INSERT ON dtmv.twin_positions
 CREATE TRIGGER twin_positions_acl_update AFTER UPDATE OF space ON dtmv.twin_positions
 	FOR EACH ROW WHEN (OLD.space IS DISTINCT FROM NEW.space) EXECUTE FUNCTION dtmv._positions_refresh_acl();
 
+-- A footprint is the twin's body: a closed solid (a PolyhedralSurface Z or
+-- a TIN Z), in metres in the twin's own frame (origin at its position, z
+-- up), so that it moves with the twin.
+CREATE FUNCTION dtmv._require_footprint(footprint geometry) RETURNS geometry
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+BEGIN
+	IF footprint IS NULL THEN
+		RETURN NULL;
+	END IF;
+	IF ST_SRID(footprint) <> 0 THEN
+		RAISE EXCEPTION 'a footprint is in the twin''s own frame (SRID 0), not SRID %', ST_SRID(footprint)
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF GeometryType(footprint) NOT IN ('POLYHEDRALSURFACE', 'TIN') OR ST_CoordDim(footprint) <> 3
+	   OR ST_IsEmpty(footprint) THEN
+		RAISE EXCEPTION 'a footprint is a 3D solid (PolyhedralSurface Z or TIN Z), not %', ST_AsText(footprint)
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Use dtmv.footprint_box(width, depth, height) for a box.';
+	END IF;
+	IF NOT (abs(ST_XMin(footprint::box3d)) + abs(ST_XMax(footprint::box3d)) + abs(ST_YMin(footprint::box3d))
+			+ abs(ST_YMax(footprint::box3d)) + abs(ST_ZMin(footprint::box3d)) + abs(ST_ZMax(footprint::box3d))
+			< 'Infinity') THEN
+		RAISE EXCEPTION 'a footprint must have finite coordinates'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF NOT ST_IsClosed(footprint) THEN
+		RAISE EXCEPTION 'a footprint must be a closed solid: its faces leave it open'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Use dtmv.footprint_box(width, depth, height) for a box.';
+	END IF;
+	RETURN footprint;
+END
+$$;
+COMMENT ON FUNCTION dtmv._require_footprint(geometry) IS
+	'internal: the footprint if it is a closed finite 3D solid (PolyhedralSurface Z or TIN Z) in SRID 0; 22023 otherwise';
+
+CREATE FUNCTION dtmv.footprint_box(width double precision, depth double precision, height double precision)
+RETURNS geometry
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, public, dtmv, pg_temp
+AS $$
+BEGIN
+	IF NOT (width > 0 AND depth > 0 AND height > 0 AND width + depth + height < 'Infinity') THEN
+		RAISE EXCEPTION 'a box''s width, depth and height are positive finite metres, not %, %, %',
+			width, depth, height USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN ST_3DMakeBox(ST_MakePoint(-width / 2, -depth / 2, 0), ST_MakePoint(width / 2, depth / 2, height))::geometry;
+END
+$$;
+COMMENT ON FUNCTION dtmv.footprint_box(double precision, double precision, double precision) IS
+	'a footprint: a closed box (PolyhedralSurface Z) of width (x), depth (y) and height (z) metres, centred on the twin''s position and standing on it';
+
 CREATE FUNCTION dtmv.place(twin dtmv.twin_id, space bigint, pos geometry,
 						   orientation double precision[] DEFAULT NULL, footprint geometry DEFAULT NULL)
 RETURNS void
@@ -306,12 +360,13 @@ SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
 DECLARE
 	p geometry := dtmv._require_point3d(pos);
+	fp geometry := dtmv._require_footprint(footprint);
 	s bigint;
 BEGIN
 	PERFORM dtmv._require_rights(twin, 'control');
 	s := dtmv._site_of(place.space);
 	INSERT INTO dtmv.twin_positions AS t (twin, site, space, position, cell, orientation, footprint)
-	VALUES (twin, s, space, p, dtmv._cell(p), orientation, footprint)
+	VALUES (twin, s, space, p, dtmv._cell(p), orientation, fp)
 	ON CONFLICT ON CONSTRAINT twin_positions_pkey DO UPDATE
 		SET site = excluded.site, space = excluded.space, position = excluded.position,
 			cell = excluded.cell, orientation = coalesce(excluded.orientation, t.orientation),

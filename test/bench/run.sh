@@ -5,10 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 opts=(-o shared_buffers=1GB -o max_wal_size=4GB -o max_connections=200)
-for bench in test/bench/foundation.sh test/bench/sync.sh test/bench/spatial.sh; do
+for bench in test/bench/foundation.sh test/bench/sync.sh; do
 	echo "######## $bench"
 	test/with-cluster.sh "${opts[@]}" bash "$bench"
 done
+echo "######## test/bench/spatial.sh, dtmv preloaded, its worker serving the bench database"
+test/with-cluster.sh --preload -o dtmv.database=dtmv_bench "${opts[@]}" bash test/bench/spatial.sh
 echo "######## test/bench/events.sh, dtmv preloaded: the worker sends coalesced wake-ups"
 test/with-cluster.sh --preload "${opts[@]}" bash test/bench/events.sh worker
 echo "######## test/bench/events.sh, not preloaded: writers NOTIFY themselves"
