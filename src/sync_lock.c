@@ -154,19 +154,25 @@ dtmv_run_unlock(PG_FUNCTION_ARGS)
 }
 
 /* is the run lock of a request held, by this backend or another? */
+bool
+sync_run_lock_held(int64 request)
+{
+	LOCKTAG		tag;
+
+	run_locktag(&tag, request);
+	if (LockHeldByMe(&tag, ExclusiveLock))
+		return true;
+	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
+		return true;
+	LockRelease(&tag, ExclusiveLock, true);
+	return false;
+}
+
 PG_FUNCTION_INFO_V1(dtmv_run_lock_held);
 Datum
 dtmv_run_lock_held(PG_FUNCTION_ARGS)
 {
-	LOCKTAG		tag;
-
-	run_locktag(&tag, PG_GETARG_INT64(0));
-	if (LockHeldByMe(&tag, ExclusiveLock))
-		PG_RETURN_BOOL(true);
-	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
-		PG_RETURN_BOOL(true);
-	LockRelease(&tag, ExclusiveLock, true);
-	PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(sync_run_lock_held(PG_GETARG_INT64(0)));
 }
 
 /* true at most once per every_ms milliseconds in this backend */

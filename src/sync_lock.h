@@ -15,4 +15,7 @@
 
 extern void SyncLockInit(void);
 
+/* is the run lock of a request held, by this backend or another? */
+extern bool sync_run_lock_held(int64 request);
+
 #endif							/* DTMV_SYNC_LOCK_H */

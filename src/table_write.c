@@ -129,6 +129,34 @@ table_write_relid(const char *name)
 	return relid;
 }
 
+/*
+ * Visit the rows of a table of schema dtmv whose value in the first column
+ * of index equals key, as the running statement sees them; fn returns false
+ * to stop.  For the reads that decide a write (is a sync running?).
+ */
+void
+table_scan_key(const char *table, const char *index, Datum key, TableRowFn fn, void *arg)
+{
+	Relation	rel = table_open(table_write_relid(table), AccessShareLock);
+	Relation	indexrel = index_open(table_write_relid(index), AccessShareLock);
+	Oid			type = indexrel->rd_opcintype[0];
+	Oid			op = get_opfamily_member(indexrel->rd_opfamily[0], type, type, BTEqualStrategyNumber);
+	ScanKeyData skey;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+
+	if (!OidIsValid(op) || indexrel->rd_index->indrelid != RelationGetRelid(rel))
+		elog(ERROR, "dtmv.%s is not a btree index of dtmv.%s", index, table);
+	ScanKeyInit(&skey, indexrel->rd_index->indkey.values[0], BTEqualStrategyNumber, get_opcode(op), key);
+	scan = systable_beginscan(rel, RelationGetRelid(indexrel), true, GetActiveSnapshot(), 1, &skey);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+		if (!fn(tuple, RelationGetDescr(rel), arg))
+			break;
+	systable_endscan(scan);
+	index_close(indexrel, AccessShareLock);
+	table_close(rel, AccessShareLock);
+}
+
 /* open a table of schema dtmv for writing rows, as a one-row statement would */
 void
 table_write_open(TableWrite *tw, const char *table)

@@ -8,6 +8,7 @@
 
 #include "postgres.h"
 
+#include "access/htup.h"
 #include "executor/executor.h"
 #include "utils/rel.h"
 
@@ -27,6 +28,12 @@ typedef struct TableWrite
 } TableWrite;
 
 extern void TableWriteInit(void);
+
+/* called for each row found; returns false to stop */
+typedef bool (*TableRowFn) (HeapTuple tuple, TupleDesc desc, void *arg);
+
+/* visit the rows whose first column of index equals key, with the statement's snapshot */
+extern void table_scan_key(const char *table, const char *index, Datum key, TableRowFn fn, void *arg);
 
 extern void table_write_open(TableWrite *tw, const char *table);
 extern void table_write_close(TableWrite *tw);

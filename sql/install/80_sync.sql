@@ -123,20 +123,12 @@ END
 $$;
 COMMENT ON FUNCTION dtmv._run_alive(bigint) IS 'internal: whether a sync request runs, its lease unexpired and its gateway session alive';
 
--- REQ-DT-08 note 1: the refusal, with the priority that holds the twin.
+-- REQ-DT-08 note 1: the refusal, with the priority that holds the twin. In
+-- C (src/sync_queue.c), with the refusal that dtmv.request_sync decides
+-- before taking any lock.
 CREATE FUNCTION dtmv._refuse_sync(twin dtmv.twin_id, running_request bigint, running_priority integer,
 								  priority integer) RETURNS void
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-BEGIN
-	RAISE EXCEPTION 'a sync of higher priority (%) is in progress on the twin', running_priority
-		USING ERRCODE = 'TW001',
-			  DETAIL = pg_catalog.format('Sync request %s, at priority %s, holds twin %s; this request''s priority is %s.',
-										  running_request, running_priority, twin, priority),
-			  HINT = 'Request again once it completes (REQ-DT-08).';
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_refuse_sync' LANGUAGE C STRICT STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION dtmv._refuse_sync(dtmv.twin_id, bigint, integer, integer) IS
 	'internal: raise TW001 naming the running request and priority that hold the twin (REQ-DT-08)';
 
@@ -202,25 +194,21 @@ $$;
 COMMENT ON FUNCTION dtmv.recover_syncs() IS
 	'gateway: requeue every running sync whose gateway session ended or whose lease expired; returns how many';
 
--- The one way a request enters the queue, for users and for the periodic
--- worker alike. Refuses (TW001) while a sync of higher priority runs on the
--- twin (REQ-DT-08 note 1). A subject's second request while its first is
--- still pending returns the first.
+-- The one way a request enters the queue, for users (through
+-- dtmv.request_sync, which refuses first what it can without a lock) and
+-- for the periodic worker alike. Refuses (TW001) while a sync of higher
+-- priority runs on the twin (REQ-DT-08 note 1), decided under the twin's
+-- lock. A subject's second request while its first is still pending
+-- returns the first. SECURITY DEFINER: dtmv.request_sync (C) calls it as
+-- the requester, and the queue's tables and locks are not theirs.
 CREATE FUNCTION dtmv._queue_sync(twin dtmv.twin_id, subject bigint, priority integer) RETURNS bigint
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	st record;
 	id bigint;
 BEGIN
-	-- The common refusal needs no lock and no write: a live sync of higher
-	-- priority that had committed when this statement started is reason
-	-- enough. Accepting needs the twin's lock, below.
-	SELECT t.running_request, t.running_priority INTO st FROM dtmv.sync_twins t WHERE t.twin = _queue_sync.twin;
-	IF st.running_priority > priority AND dtmv._run_alive(st.running_request) THEN
-		PERFORM dtmv._refuse_sync(twin, st.running_request, st.running_priority, priority);
-	END IF;
 	PERFORM dtmv._lock_twin(twin);
 	INSERT INTO dtmv.sync_twins AS t (twin) VALUES (twin) ON CONFLICT ON CONSTRAINT sync_twins_pkey DO NOTHING;
 	SELECT t.running_request, t.running_priority INTO st FROM dtmv.sync_twins t WHERE t.twin = _queue_sync.twin;
@@ -252,15 +240,10 @@ $$;
 COMMENT ON FUNCTION dtmv._queue_sync(dtmv.twin_id, bigint, integer) IS
 	'internal: queue a sync request; refuses with TW001 while a higher-priority sync runs (REQ-DT-08)';
 
+-- In C (src/sync_queue.c): the refusal, the common answer under load, is
+-- decided there with no lock and no write.
 CREATE FUNCTION dtmv.request_sync(twin dtmv.twin_id) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-BEGIN
-	PERFORM dtmv._require_rights(twin, 'sync');
-	RETURN dtmv._queue_sync(twin, dtmv.current_subject(), dtmv.sync_priority(twin));
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_request_sync' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dtmv.request_sync(dtmv.twin_id) IS
 	'ask that a twin be synchronised with its physical object, at the caller''s priority; needs sync; TW001 while a higher-priority sync runs (REQ-DT-07, REQ-DT-08)';
 
