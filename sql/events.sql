@@ -56,6 +56,10 @@ SELECT dtmv.report('0192f0c4-5a1e-8abc-8000-2a00000000ff', 'doorbell', '{}');  -
 -- an identifier (checked twice: the constraint is compiled once per backend).
 SELECT dtmv.report(:'door', 'Not A Kind', '{}');
 SELECT dtmv.report(:'door', 'Not A Kind', '{}');
+-- A read-only transaction writes nothing, as for INSERT and UPDATE.
+BEGIN READ ONLY;
+SELECT dtmv.report(:'door', 'doorbell', '{}');
+ROLLBACK;
 SET ROLE regress_ev_alice;
 SELECT kind, payload FROM dtmv.events_since(:alice_start) ORDER BY id;
 SELECT dtmv.twin_info(:'door') -> 'reported' ->> 'camera' AS camera_through_the_twin;

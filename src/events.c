@@ -132,9 +132,10 @@ event_append(Datum twin, bool twin_isnull, Datum addressee, bool addressee_isnul
 	Datum	   *values;
 	bool	   *nulls;
 	int			natts;
-	int64		id = event_next_id();
+	int64		id;
 
 	table_write_open(&tw, "events");
+	id = event_next_id();			/* after the read-only check: it assigns an xid */
 	natts = RelationGetDescr(tw.rel)->natts;
 	values = palloc0(natts * sizeof(Datum));
 	nulls = palloc(natts * sizeof(bool));

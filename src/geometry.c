@@ -37,6 +37,9 @@
 /* the grid of twin_positions.cell, in metres; localize relies on it */
 #define CELL_SIZE 2.0
 
+/* bumped by every pg_proc invalidation: a lookup that saw one is redone */
+static uint64 postgis_generation = 0;
+
 static struct
 {
 	bool		valid;
@@ -54,6 +57,7 @@ static void
 geometry_syscache_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
 	postgis.valid = false;
+	postgis_generation++;
 }
 
 void
@@ -103,6 +107,7 @@ geometry_lookup_postgis(void)
 	char	   *nspname;
 	Oid			geom;
 	Oid			envelope_args[5] = {FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, INT4OID};
+	uint64		generation = postgis_generation;
 
 	if (postgis.valid)
 		return;
@@ -119,7 +124,8 @@ geometry_lookup_postgis(void)
 	geometry_lookup(&postgis.z, nspname, "st_z", 1, &geom);
 	geometry_lookup(&postgis.envelope, nspname, "st_makeenvelope", 5, envelope_args);
 	geometry_lookup(&postgis.astext, nspname, "st_astext", 1, &geom);
-	postgis.valid = true;
+	/* an invalidation during the lookups: use them for this call, look again next time */
+	postgis.valid = generation == postgis_generation;
 }
 
 /* call a one-argument PostGIS function; *isnull gets whether it gave NULL */

@@ -13,6 +13,7 @@
 #include "access/xact.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
@@ -61,7 +62,10 @@ spatial_location_payload(int64 space, const double xyz[3])
 	spatial_push_key(&state, "position");
 	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
 	for (i = 0; i < 3; i++)
-		spatial_push_number(&state, WJB_ELEM, DirectFunctionCall1(float8_numeric, Float8GetDatum(xyz[i])));
+		/* through text, as to_jsonb(float8): the shortest exact form, all digits */
+		spatial_push_number(&state, WJB_ELEM,
+							DirectFunctionCall3(numeric_in, CStringGetDatum(float8out_internal(xyz[i])),
+												ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
 	pushJsonbValue(&state, WJB_END_ARRAY, NULL);
 	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	return JsonbPGetDatum(JsonbValueToJsonb(result));

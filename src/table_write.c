@@ -29,7 +29,12 @@
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
+#include "catalog/pg_am.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "tcop/utility.h"
+#include "utils/datum.h"
 #include "optimizer/optimizer.h"
 #include "storage/bufmgr.h"
 #include "utils/fmgroids.h"
@@ -87,13 +92,31 @@ TableWriteInit(void)
 	CacheRegisterRelcacheCallback(table_write_relcache_callback, (Datum) 0);
 }
 
+/*
+ * An expression whose compiled form keeps per-query state from its first
+ * evaluation (a whole-row reference's tuple descriptor, a row conversion
+ * map) cannot outlive the executor state it first ran in: not cached.
+ */
+static bool
+table_write_check_unsafe(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if ((IsA(node, Var) && ((Var *) node)->varattno == InvalidAttrNumber) ||
+		IsA(node, ConvertRowtypeExpr) || IsA(node, SubPlan))
+		return true;
+	return expression_tree_walker(node, table_write_check_unsafe, context);
+}
+
 /* the table's compiled CHECK constraints, as ExecConstraints would build them */
 static ExprState **
 table_write_checks(Relation rel)
 {
 	TupleConstr *constr = RelationGetDescr(rel)->constr;
 	CheckCache *entry = NULL;
+	MemoryContext context;
 	MemoryContext old;
+	ExprState **exprs;
 	int			i;
 
 	if (constr == NULL || constr->num_check == 0)
@@ -106,14 +129,28 @@ table_write_checks(Relation rel)
 			entry = &check_cache[i];
 	if (entry == NULL)
 		return NULL;			/* full: compiled per call, as by a statement */
-	entry->context = AllocSetContextCreate(CacheMemoryContext, "dtmv table checks", ALLOCSET_SMALL_SIZES);
-	old = MemoryContextSwitchTo(entry->context);
-	entry->exprs = palloc(constr->num_check * sizeof(ExprState *));
+	/* compiled in a context of its own, kept only once all compiled */
+	context = AllocSetContextCreate(CurrentMemoryContext, "dtmv table checks", ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(context);
+	exprs = palloc(constr->num_check * sizeof(ExprState *));
 	for (i = 0; i < constr->num_check; i++)
-		entry->exprs[i] = ExecInitExpr(expression_planner(stringToNode(constr->check[i].ccbin)), NULL);
+	{
+		Expr	   *expr = expression_planner(stringToNode(constr->check[i].ccbin));
+
+		if (table_write_check_unsafe((Node *) expr, NULL))
+		{
+			MemoryContextSwitchTo(old);
+			MemoryContextDelete(context);
+			return NULL;
+		}
+		exprs[i] = ExecInitExpr(expr, NULL);
+	}
 	MemoryContextSwitchTo(old);
+	MemoryContextSetParent(context, CacheMemoryContext);
+	entry->context = context;
+	entry->exprs = exprs;
 	entry->relid = RelationGetRelid(rel);
-	return entry->exprs;
+	return exprs;
 }
 
 static Oid
@@ -145,7 +182,8 @@ table_scan_key(const char *table, const char *index, Datum key, TableRowFn fn, v
 	SysScanDesc scan;
 	HeapTuple	tuple;
 
-	if (!OidIsValid(op) || indexrel->rd_index->indrelid != RelationGetRelid(rel))
+	if (indexrel->rd_rel->relam != BTREE_AM_OID || !OidIsValid(op) ||
+		indexrel->rd_index->indkey.values[0] == 0 || indexrel->rd_index->indrelid != RelationGetRelid(rel))
 		elog(ERROR, "dtmv.%s is not a btree index of dtmv.%s", index, table);
 	ScanKeyInit(&skey, indexrel->rd_index->indkey.values[0], BTEqualStrategyNumber, get_opcode(op), key);
 	scan = systable_beginscan(rel, RelationGetRelid(indexrel), true, GetActiveSnapshot(), 1, &skey);
@@ -163,10 +201,19 @@ table_write_open(TableWrite *tw, const char *table)
 {
 	RangeTblEntry *rte;
 
+	/* what the executor checks before any INSERT or UPDATE */
+	if (XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot write dtmv.%s in a read-only transaction", table)));
+	PreventCommandIfParallelMode("a dtmv write");
+
 	/* see what earlier statements and calls of this statement wrote */
 	CommandCounterIncrement();
 
 	tw->rel = table_open(table_write_relid(table), RowExclusiveLock);
+	if (RelationGetDescr(tw->rel)->constr && RelationGetDescr(tw->rel)->constr->has_generated_stored)
+		elog(ERROR, "generated columns in dtmv.%s are not supported", table);
 	tw->estate = CreateExecutorState();
 	rte = makeNode(RangeTblEntry);
 	rte->rtekind = RTE_RELATION;
@@ -174,6 +221,7 @@ table_write_open(TableWrite *tw, const char *table)
 	rte->relkind = tw->rel->rd_rel->relkind;
 	rte->rellockmode = RowExclusiveLock;
 	ExecInitRangeTable(tw->estate, list_make1(rte));
+	tw->rte = rte;
 	tw->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(tw->rri, tw->rel, 1, NULL, 0);
 	tw->rri->ri_ConstraintExprs = table_write_checks(tw->rel);
@@ -255,6 +303,30 @@ table_write_fetch(TableWrite *tw, const char *index, Datum key, Snapshot snapsho
 	return found;
 }
 
+/* the columns whose value differs between tw->found and tw->next */
+static Bitmapset *
+table_write_changed_columns(TableWrite *tw)
+{
+	TupleDesc	desc = RelationGetDescr(tw->rel);
+	Bitmapset  *changed = NULL;
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		bool		was_null = tw->found->tts_isnull[i];
+		bool		is_null = tw->next->tts_isnull[i];
+
+		if (att->attisdropped)
+			continue;
+		if (was_null != is_null ||
+			(!is_null && !datumIsEqual(tw->found->tts_values[i], tw->next->tts_values[i],
+									   att->attbyval, att->attlen)))
+			changed = bms_add_member(changed, i + 1 - FirstLowInvalidHeapAttributeNumber);
+	}
+	return changed;
+}
+
 /*
  * What UPDATE ... WHERE key = $1 does for one row (ExecUpdate): find it with
  * the statement's snapshot, update it; if a concurrent transaction changed
@@ -276,8 +348,12 @@ table_write_update_row(TableWrite *tw, const char *index, Datum key, TableWriteM
 		elog(ERROR, "BEFORE and INSTEAD OF row triggers on dtmv.%s are not supported",
 			 RelationGetRelationName(tw->rel));
 
-	/* the statement's snapshot, seeing the statement's own earlier writes */
-	PushCopiedSnapshot(GetActiveSnapshot());
+	/*
+	 * As a statement of a PL/pgSQL function would: a new snapshot in READ
+	 * COMMITTED, the transaction's otherwise, seeing this transaction's
+	 * earlier writes.
+	 */
+	PushActiveSnapshot(GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();
 	snapshot = GetActiveSnapshot();
 
@@ -296,6 +372,8 @@ table_write_update_row(TableWrite *tw, const char *index, Datum key, TableWriteM
 		memcpy(tw->next->tts_isnull, tw->found->tts_isnull, desc->natts * sizeof(bool));
 		modify(tw, tw->next->tts_values, tw->next->tts_isnull, arg);
 		ExecStoreVirtualTuple(tw->next);
+		/* the columns changed: AFTER UPDATE OF triggers look at them */
+		tw->rte->updatedCols = table_write_changed_columns(tw);
 		if (desc->constr)
 			ExecConstraints(tw->rri, tw->next, tw->estate);
 

@@ -22,6 +22,7 @@ typedef struct TableWrite
 	Relation	rel;
 	EState	   *estate;
 	ResultRelInfo *rri;
+	RangeTblEntry *rte;			/* its updatedCols: what an update changed */
 	EPQState	epq;
 	TupleTableSlot *found;		/* the row being updated */
 	TupleTableSlot *next;		/* the row to insert, or the new version */
