@@ -53,6 +53,10 @@ bench: setup
 shell: setup
 	bash test/with-cluster.sh bash demo/shell.sh
 
+# PGXS tracks no header dependencies: rebuild every object when a header
+# changes (structs such as TableWrite are shared between files).
+$(OBJS): $(wildcard src/*.h)
+
 # The gateway program (gateway/dtmv_home.c), a libpq client built beside the
 # extension. Not installed: it is run from the tree by the demo and tests.
 GATEWAY = gateway/dtmv-home

@@ -228,9 +228,8 @@ table_write_open(TableWrite *tw, const char *table)
 	tw->estate->es_opened_result_relations = lappend(tw->estate->es_opened_result_relations, tw->rri);
 	tw->estate->es_output_cid = GetCurrentCommandId(true);
 	tw->estate->es_snapshot = GetActiveSnapshot();
-	ExecOpenIndices(tw->rri, false);
-	EvalPlanQualInit(&tw->epq, tw->estate, NULL, NIL, -1);
-	tw->found = table_slot_create(tw->rel, &tw->estate->es_tupleTable);
+	tw->indices_open = false;
+	tw->found = NULL;			/* made by the update path only */
 	tw->next = ExecInitExtraTupleSlot(tw->estate, RelationGetDescr(tw->rel), &TTSOpsVirtual);
 	AfterTriggerBeginQuery();
 }
@@ -240,8 +239,8 @@ void
 table_write_close(TableWrite *tw)
 {
 	AfterTriggerEndQuery(tw->estate);
-	EvalPlanQualEnd(&tw->epq);
-	ExecCloseIndices(tw->rri);
+	if (tw->indices_open)
+		ExecCloseIndices(tw->rri);
 	ExecResetTupleTable(tw->estate->es_tupleTable, false);
 	FreeExecutorState(tw->estate);
 	/* the lock is kept to the end of the transaction, as for a statement */
@@ -258,49 +257,43 @@ table_write_attnum(TableWrite *tw, const char *column)
 	return attno;
 }
 
-/* the open index of the table named index, and the procedure of its key's equality */
-static Relation
-table_write_key_index(TableWrite *tw, const char *name, RegProcedure *eqproc)
-{
-	Oid			indexid = table_write_relid(name);
-	int			i;
-
-	for (i = 0; i < tw->rri->ri_NumIndices; i++)
-	{
-		Relation	index = tw->rri->ri_IndexRelationDescs[i];
-
-		if (RelationGetRelid(index) == indexid)
-		{
-			Oid			type = index->rd_opcintype[0];
-			Oid			op = get_opfamily_member(index->rd_opfamily[0], type, type, BTEqualStrategyNumber);
-
-			if (!index->rd_index->indisunique || index->rd_index->indnkeyatts != 1 || !OidIsValid(op))
-				break;
-			*eqproc = get_opcode(op);
-			return index;
-		}
-	}
-	elog(ERROR, "dtmv.%s is not a unique btree index on one column of dtmv.%s",
-		 name, RelationGetRelationName(tw->rel));
-	return NULL;				/* keep the compiler quiet */
-}
-
 /* the row with this key, as snapshot sees it, into tw->found */
 static bool
 table_write_fetch(TableWrite *tw, const char *index, Datum key, Snapshot snapshot)
 {
-	RegProcedure eqproc;
-	Relation	indexrel = table_write_key_index(tw, index, &eqproc);
+	Relation	indexrel = index_open(table_write_relid(index), RowExclusiveLock);
+	Oid			type = indexrel->rd_opcintype[0];
+	Oid			op = get_opfamily_member(indexrel->rd_opfamily[0], type, type, BTEqualStrategyNumber);
 	ScanKeyData skey;
 	IndexScanDesc scan;
 	bool		found;
 
-	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, eqproc, key);
+	if (indexrel->rd_rel->relam != BTREE_AM_OID || !indexrel->rd_index->indisunique ||
+		indexrel->rd_index->indnkeyatts != 1 || !OidIsValid(op) ||
+		indexrel->rd_index->indrelid != RelationGetRelid(tw->rel))
+		elog(ERROR, "dtmv.%s is not a unique btree index on one column of dtmv.%s",
+			 index, RelationGetRelationName(tw->rel));
+	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, get_opcode(op), key);
+	if (tw->found == NULL)
+		tw->found = table_slot_create(tw->rel, &tw->estate->es_tupleTable);
 	scan = index_beginscan(tw->rel, indexrel, snapshot, 1, 0);
 	index_rescan(scan, &skey, 1, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, tw->found);
 	index_endscan(scan);
+	index_close(indexrel, NoLock);
 	return found;
+}
+
+/*
+ * The table's indexes, opened when first needed: an update that is HOT
+ * (most location updates and reports) touches none of them.
+ */
+static void
+table_write_open_indices(TableWrite *tw)
+{
+	if (!tw->indices_open)
+		ExecOpenIndices(tw->rri, false);
+	tw->indices_open = true;
 }
 
 /* the columns whose value differs between tw->found and tw->next */
@@ -384,6 +377,8 @@ table_write_update_row(TableWrite *tw, const char *index, Datum key, TableWriteM
 		{
 			List	   *recheck = NIL;
 
+			if (update_indexes)
+				table_write_open_indices(tw);
 			if (tw->rri->ri_NumIndices > 0 && update_indexes)
 				recheck = ExecInsertIndexTuples(tw->rri, tw->next, tw->estate, true, false, NULL, NIL);
 			ExecARUpdateTriggers(tw->estate, tw->rri, NULL, NULL, &oldtid, NULL, tw->next, recheck,
@@ -427,5 +422,6 @@ table_write_insert(TableWrite *tw, Datum *values, bool *nulls)
 	memcpy(tw->next->tts_values, values, natts * sizeof(Datum));
 	memcpy(tw->next->tts_isnull, nulls, natts * sizeof(bool));
 	ExecStoreVirtualTuple(tw->next);
+	table_write_open_indices(tw);
 	ExecSimpleRelationInsert(tw->rri, tw->estate, tw->next);
 }

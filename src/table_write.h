@@ -23,7 +23,7 @@ typedef struct TableWrite
 	EState	   *estate;
 	ResultRelInfo *rri;
 	RangeTblEntry *rte;			/* its updatedCols: what an update changed */
-	EPQState	epq;
+	bool		indices_open;	/* ExecOpenIndices done (only when needed) */
 	TupleTableSlot *found;		/* the row being updated */
 	TupleTableSlot *next;		/* the row to insert, or the new version */
 } TableWrite;
