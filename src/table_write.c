@@ -342,11 +342,14 @@ table_write_update_row(TableWrite *tw, const char *index, Datum key, TableWriteM
 			 RelationGetRelationName(tw->rel));
 
 	/*
-	 * As a statement of a PL/pgSQL function would: a new snapshot in READ
-	 * COMMITTED, the transaction's otherwise, seeing this transaction's
-	 * earlier writes.
+	 * The calling statement's snapshot, as one UPDATE statement would use,
+	 * seeing this transaction's earlier writes (those of this statement
+	 * too).  Not a new snapshot per call: with many backends connected
+	 * (idle listeners) taking one costs as much as the update, and a row
+	 * that a concurrent transaction changes is followed to its newest
+	 * version below anyway.
 	 */
-	PushActiveSnapshot(GetTransactionSnapshot());
+	PushCopiedSnapshot(GetActiveSnapshot());
 	UpdateActiveSnapshotCommandId();
 	snapshot = GetActiveSnapshot();
 
