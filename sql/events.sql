@@ -56,6 +56,16 @@ SELECT dtmv.report('0192f0c4-5a1e-8abc-8000-2a00000000ff', 'doorbell', '{}');  -
 -- an identifier (checked twice: the constraint is compiled once per backend).
 SELECT dtmv.report(:'door', 'Not A Kind', '{}');
 SELECT dtmv.report(:'door', 'Not A Kind', '{}');
+-- A constraint added later is enforced too (the compiled ones are dropped
+-- when the table changes), and so is its removal.
+RESET ROLE;
+ALTER TABLE dtmv.events ADD CONSTRAINT regress_no_tests CHECK (kind <> 'test');
+SET ROLE regress_ev_gw;
+SELECT dtmv.report(:'door', 'test', '{}');
+RESET ROLE;
+ALTER TABLE dtmv.events DROP CONSTRAINT regress_no_tests;
+SET ROLE regress_ev_gw;
+SELECT dtmv.report(:'door', 'test', '{}') > 0 AS reported_once_allowed;
 -- A read-only transaction writes nothing, as for INSERT and UPDATE.
 BEGIN READ ONLY;
 SELECT dtmv.report(:'door', 'doorbell', '{}');
