@@ -42,6 +42,21 @@ BEGIN
 EXCEPTION WHEN SQLSTATE 'TW001' THEN
 	RETURN 'refused';
 END $$;
+-- What the wrapper alone costs: a refusal that does no work at all, raised
+-- and caught the same way (pgbench stops a client at an error, so the
+-- refused path is measured inside an EXCEPTION block, a subtransaction).
+CREATE FUNCTION bench_raise_only(t dtmv.twin_id) RETURNS bigint LANGUAGE plpgsql AS $f$
+BEGIN
+	RAISE EXCEPTION 'a sync of higher priority (%) is in progress on the twin', 9
+		USING ERRCODE = 'TW001', DETAIL = format('Twin %s.', t);
+END $f$;
+CREATE FUNCTION bench_refused_floor(t dtmv.twin_id) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM bench_raise_only(t);
+	RETURN 'accepted';
+EXCEPTION WHEN SQLSTATE 'TW001' THEN
+	RETURN 'refused';
+END $$;
 VACUUM ANALYZE;
 SQL
 
@@ -74,7 +89,8 @@ CREATE ROLE bench_low LOGIN IN ROLE dtmv_user;
 SELECT dtmv.create_subject('bench low', 'bench_low');
 SELECT dtmv.grant_system('bench low', 'sync');
 GRANT SELECT ON bench_twins, tb_twins TO bench_low;
-GRANT EXECUTE ON FUNCTION bench_refused(dtmv.twin_id) TO bench_low;
+GRANT EXECUTE ON FUNCTION bench_refused(dtmv.twin_id), bench_refused_floor(dtmv.twin_id),
+	bench_raise_only(dtmv.twin_id) TO bench_low;
 UPDATE dtmv.sync_requests SET status = 'superseded' WHERE status IN ('pending', 'running');
 DELETE FROM dtmv.sync_ready;
 INSERT INTO dtmv.sync_requests (twin, subject_id, priority, status, started_at, lease_until, session_lock)
@@ -87,8 +103,10 @@ SQL
 check=$(echo "SELECT bench_refused(id) FROM bench_twins WHERE n = 1" | PGOPTIONS="-c role=bench_low" psql -X -At -d dtmv_bench -f -)
 refused_tps=$(bench refused.sql bench_low)
 select_tps=$(bench plain_select.sql bench_low)
+floor_tps=$(bench refused_floor.sql bench_low)
 echo "a request now is: $check"
 echo "refused requests: $refused_tps tps   plain SELECT: $select_tps tps   ratio: $(ratio "$refused_tps" "$select_tps")x (goal >= 0.70)"
+echo "the wrapper alone (raise and catch TW001, no work): $floor_tps tps, $(ratio "$floor_tps" "$select_tps")x of the SELECT"
 
 echo "== 3. claim + complete with 100k pending requests on 1,000 busy twins vs with none"
 queue_free() {
