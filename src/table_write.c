@@ -7,16 +7,18 @@
  * PL/pgSQL they cost several times the write itself: a plan to check and
  * an executor to start per statement, and a GUC nest level per function
  * with SET search_path.  Here they go through the executor's own
- * single-row entry points, the ones logical replication applies rows with
- * (ExecSimpleRelationInsert/Update): constraints are checked, indexes
- * maintained only when an update is not HOT, row triggers queued and fired
- * as for a statement, WAL written as for any heap change.  Table privileges
+ * single-row entry points: ExecSimpleRelationInsert, the one logical
+ * replication applies rows with, and table_tuple_update with what ExecUpdate
+ * does around it.  Constraints are checked, indexes opened and maintained
+ * only when an update is not HOT, row triggers queued and fired as for a
+ * statement, WAL written as for any heap change.  Table privileges
  * and row-level security are not checked: the callers are dtmv functions
  * that have checked the caller's rights themselves, as the SECURITY DEFINER
  * functions they replace did.
  *
  * An update is what UPDATE does to one row found by its key (see
- * table_write_update_row), concurrency included.
+ * table_write_update_row), concurrency included.  table_scan_key reads the
+ * rows that decide a write (is a sync running on this twin?).
  */
 #include "postgres.h"
 
@@ -27,20 +29,20 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
-#include "catalog/pg_am.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
-#include "tcop/utility.h"
-#include "utils/datum.h"
 #include "optimizer/optimizer.h"
 #include "storage/bufmgr.h"
+#include "tcop/utility.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
-#include "utils/memutils.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
