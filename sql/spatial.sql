@@ -52,9 +52,10 @@ SELECT dtmv.localize(:site, ST_MakePoint(1, 2), 5);
 -- Twins on two floors: a press right above the robot, on the first floor.
 SELECT dtmv.place(:'robot', :floor0, ST_MakePoint(10, 10, 1));
 -- Its footprint: a closed solid in its own frame (metres around its position).
-SELECT dtmv.place(:'robot', :floor0, ST_MakePoint(10, 10, 1), footprint => dtmv.footprint_box(1.2, 0.8, 1.5));
+SELECT dtmv.place(:'robot', :floor0, ST_MakePoint(10, 10, 1), orientation => '{90, 0, 0}',
+				  footprint => dtmv.footprint_box(1.2, 0.8, 1.5));
 SELECT GeometryType(footprint) AS footprint, ST_IsClosed(footprint) AS closed,
-	   ST_XMax(footprint::box3d) AS half_width, ST_ZMax(footprint::box3d) AS height
+	   ST_XMax(footprint::box3d) AS half_width, ST_ZMax(footprint::box3d) AS height, orientation
   FROM dtmv.twin_positions WHERE twin = :'robot';
 \set VERBOSITY terse
 SELECT dtmv.place(:'robot', :floor0, ST_MakePoint(10, 10, 1), footprint => ST_MakeEnvelope(0, 0, 1, 1, 0));
@@ -63,6 +64,9 @@ SELECT dtmv.place(:'robot', :floor0, ST_MakePoint(10, 10, 1),
 				  footprint => 'POLYHEDRALSURFACE Z (((0 0 0,0 1 0,1 1 0,1 0 0,0 0 0)))'::geometry);  -- one face: open
 SELECT dtmv.footprint_box(0, 1, 1);
 SELECT dtmv.footprint_box('NaN', 1, 1);
+SELECT dtmv.place(:'robot', :floor0, ST_MakePoint(10, 10, 1), orientation => '{90, 0}');
+SELECT dtmv.place(:'robot', :floor0, ST_MakePoint(10, 10, 1), orientation => '{90, 0, Infinity}');
+SELECT dtmv.place(:'robot', :floor0, ST_MakePoint(10, 10, 1), orientation => '{90, NULL, 0}');
 \set VERBOSITY default
 SELECT dtmv.create_twin('press', 'Press upstairs') AS press \gset
 SELECT dtmv.place(:'press', :floor1, ST_MakePoint(10, 10, 5));

@@ -298,6 +298,29 @@ CREATE TRIGGER twin_positions_acl_insert AFTER INSERT ON dtmv.twin_positions
 CREATE TRIGGER twin_positions_acl_update AFTER UPDATE OF space ON dtmv.twin_positions
 	FOR EACH ROW WHEN (OLD.space IS DISTINCT FROM NEW.space) EXECUTE FUNCTION dtmv._positions_refresh_acl();
 
+-- An orientation is [yaw, pitch, roll] in degrees: yaw about z (up),
+-- counter-clockwise from the site's x axis, then pitch about the twin's y
+-- axis, then roll about its x axis.
+CREATE FUNCTION dtmv._require_orientation(orientation double precision[]) RETURNS double precision[]
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	IF orientation IS NULL THEN
+		RETURN NULL;
+	END IF;
+	IF array_ndims(orientation) IS DISTINCT FROM 1 OR cardinality(orientation) <> 3
+	   OR array_position(orientation, NULL) IS NOT NULL
+	   OR NOT (abs(orientation[1]) + abs(orientation[2]) + abs(orientation[3]) < 'Infinity') THEN
+		RAISE EXCEPTION 'an orientation is [yaw, pitch, roll] in degrees, three finite numbers, not %', orientation
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN ARRAY[orientation[1], orientation[2], orientation[3]];
+END
+$$;
+COMMENT ON FUNCTION dtmv._require_orientation(double precision[]) IS
+	'internal: the orientation if it is [yaw, pitch, roll], three finite degrees; 22023 otherwise';
+
 -- A footprint is the twin's body: a closed solid (a PolyhedralSurface Z or
 -- a TIN Z), in metres in the twin's own frame (origin at its position, z
 -- up), so that it moves with the twin.
@@ -361,12 +384,13 @@ AS $$
 DECLARE
 	p geometry := dtmv._require_point3d(pos);
 	fp geometry := dtmv._require_footprint(footprint);
+	o double precision[] := dtmv._require_orientation(orientation);
 	s bigint;
 BEGIN
 	PERFORM dtmv._require_rights(twin, 'control');
 	s := dtmv._site_of(place.space);
 	INSERT INTO dtmv.twin_positions AS t (twin, site, space, position, cell, orientation, footprint)
-	VALUES (twin, s, space, p, dtmv._cell(p), orientation, fp)
+	VALUES (twin, s, space, p, dtmv._cell(p), o, fp)
 	ON CONFLICT ON CONSTRAINT twin_positions_pkey DO UPDATE
 		SET site = excluded.site, space = excluded.space, position = excluded.position,
 			cell = excluded.cell, orientation = coalesce(excluded.orientation, t.orientation),
@@ -549,7 +573,7 @@ DECLARE
 BEGIN
 	PERFORM dtmv._site_of(submit_capture.space);
 	INSERT INTO dtmv.captures (space, device_position, orientation, media_uri, serials, submitted_by)
-	VALUES (space, p, orientation, media_uri, coalesce(serials, '{}'), dtmv._require_subject())
+	VALUES (space, p, dtmv._require_orientation(orientation), media_uri, coalesce(serials, '{}'), dtmv._require_subject())
 	RETURNING capture_id INTO id;
 	RETURN id;
 END
