@@ -135,12 +135,13 @@ sync_run_row(HeapTuple tuple, TupleDesc desc, void *arg)
 	Datum		session_lock;
 	Datum		id;
 
+	/* a run that took no session lock lives by its lease alone */
 	rs->alive = sync_column(tuple, desc, "status", &status) &&
 		strcmp(TextDatumGetCString(status), "running") == 0 &&
 		sync_column(tuple, desc, "lease_until", &lease) &&
 		DatumGetTimestampTz(lease) > GetCurrentTransactionStartTimestamp() &&
 		sync_column(tuple, desc, "request_id", &id) &&
-		(!sync_column(tuple, desc, "session_lock", &session_lock) || !DatumGetBool(session_lock) ||
+		((sync_column(tuple, desc, "session_lock", &session_lock) && !DatumGetBool(session_lock)) ||
 		 sync_run_lock_held(DatumGetInt64(id)));
 	return false;
 }
@@ -156,6 +157,14 @@ sync_run_alive(int64 request)
 
 	table_scan_key("sync_requests", "sync_requests_pkey", Int64GetDatum(request), sync_run_row, &rs);
 	return rs.alive;
+}
+
+/* dtmv._run_alive(request): the same test for the SQL of the queue */
+PG_FUNCTION_INFO_V1(dtmv_run_alive);
+Datum
+dtmv_run_alive(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(sync_run_alive(PG_GETARG_INT64(0)));
 }
 
 /* TW001, naming the running request and priority that hold the twin */

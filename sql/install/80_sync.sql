@@ -111,16 +111,9 @@ COMMENT ON FUNCTION dtmv._refresh_ready(dtmv.twin_id) IS 'internal: re-derive a 
 
 -- Whether a request is running with a live gateway: its lease holds and,
 -- if it took a session run lock, some backend still holds that lock.
+-- In C (src/sync_queue.c), the one test for dtmv.request_sync and the SQL below.
 CREATE FUNCTION dtmv._run_alive(request bigint) RETURNS boolean
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-BEGIN
-	RETURN EXISTS (SELECT 1 FROM dtmv.sync_requests r
-					WHERE r.request_id = request AND r.status = 'running' AND r.lease_until > now()
-					  AND (NOT r.session_lock OR dtmv._run_lock_held(request)));
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_run_alive' LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._run_alive(bigint) IS 'internal: whether a sync request runs, its lease unexpired and its gateway session alive';
 
 -- REQ-DT-08 note 1: the refusal, with the priority that holds the twin. In
