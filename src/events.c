@@ -16,7 +16,6 @@
 
 #include "access/transam.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "fmgr.h"
@@ -25,7 +24,6 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
-#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "actor.h"
@@ -87,7 +85,6 @@ dtmv_event_id_horizon(PG_FUNCTION_ARGS)
 static void
 event_notify(Datum twin, bool twin_isnull, Datum addressee, bool addressee_isnull, int64 id)
 {
-	Oid			nsp = get_namespace_oid("dtmv", false);
 	Oid			argtypes[2];
 	FmgrInfo	finfo;
 	LOCAL_FCINFO(fcinfo, 2);
@@ -98,7 +95,7 @@ event_notify(Datum twin, bool twin_isnull, Datum addressee, bool addressee_isnul
 	int			i;
 	char		payload[32];
 
-	argtypes[0] = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("twin_id"), ObjectIdGetDatum(nsp));
+	argtypes[0] = twin_id_type_oid();
 	argtypes[1] = INT8OID;
 	fmgr_info(LookupFuncName(list_make2(makeString("dtmv"), makeString("_event_channels")), 2, argtypes, false),
 			  &finfo);

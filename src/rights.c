@@ -49,6 +49,7 @@
 
 #include "actor.h"
 #include "rights.h"
+#include "table_write.h"
 
 static const char *const right_names[DTMV_NRIGHTS] =
 {"discover", "read", "interact", "sync", "control", "admin"};
@@ -157,7 +158,6 @@ rights_lookup_rels(void)
 	{
 		RightsRel  *r = &rels[i];
 		Relation	index;
-		Oid			op;
 
 		r->relid = get_relname_relid(r->table, nsp);
 		r->indexid = get_relname_relid(r->index, nsp);
@@ -169,12 +169,8 @@ rights_lookup_rels(void)
 		r->keyattno = rights_attnum(r->relid, r->table, r->keycol);
 		r->nullattno = r->nullcol ? rights_attnum(r->relid, r->table, r->nullcol) : InvalidAttrNumber;
 		index = index_open(r->indexid, AccessShareLock);
-		op = get_opfamily_member(index->rd_opfamily[0], index->rd_opcintype[0],
-								 index->rd_opcintype[0], BTEqualStrategyNumber);
+		r->eqproc = table_index_eqproc(index, r->relid, false);
 		index_close(index, AccessShareLock);
-		if (!OidIsValid(op))
-			elog(ERROR, "no equality operator for index dtmv.%s", r->index);
-		r->eqproc = get_opcode(op);
 	}
 	cols.twin_acl = rights_attnum(rels[REL_TWINS].relid, "twin_registry", "acl");
 	cols.subject_id = rights_attnum(rels[REL_SUBJECTS_BY_ID].relid, "subjects", "subject_id");
@@ -189,8 +185,6 @@ rights_lookup_rels(void)
 	rels_valid = true;
 }
 
-/* called for each row found; returns false to stop the scan */
-typedef bool (*RightsRowFn) (HeapTuple tuple, TupleDesc desc, void *arg);
 
 /* a scan key "attno IS NULL" */
 static void
@@ -205,7 +199,7 @@ rights_is_null_key(ScanKey skey, AttrNumber attno)
  * NULL, if key_is_null), as the running statement sees them.
  */
 static void
-rights_scan_key(int which, Datum key, bool key_is_null, RightsRowFn fn, void *arg)
+rights_scan_key(int which, Datum key, bool key_is_null, TableRowFn fn, void *arg)
 {
 	RightsRel  *r;
 	Relation	rel;
@@ -234,7 +228,7 @@ rights_scan_key(int which, Datum key, bool key_is_null, RightsRowFn fn, void *ar
 }
 
 static inline void
-rights_scan(int which, Datum key, RightsRowFn fn, void *arg)
+rights_scan(int which, Datum key, TableRowFn fn, void *arg)
 {
 	rights_scan_key(which, key, false, fn, arg);
 }

@@ -15,14 +15,11 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
-#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "rights.h"
@@ -244,10 +241,7 @@ dtmv_request_sync(PG_FUNCTION_ARGS)
 			sync_refuse(twin, tr.request, tr.priority, priority);
 	}
 
-	argtypes[0] = get_fn_expr_argtype(fcinfo->flinfo, 0);
-	if (!OidIsValid(argtypes[0]))
-		argtypes[0] = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("twin_id"),
-									  ObjectIdGetDatum(get_namespace_oid("dtmv", false)));
+	argtypes[0] = twin_id_type_oid();
 	argtypes[1] = INT8OID;
 	argtypes[2] = INT4OID;
 	fmgr_info(LookupFuncName(list_make2(makeString("dtmv"), makeString("_queue_sync")), 3, argtypes, false),

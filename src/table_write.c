@@ -169,6 +169,26 @@ table_write_relid(const char *name)
 }
 
 /*
+ * The equality procedure of the first key column of a btree index of the
+ * table relid, for a scan key; with unique, the index must also be unique
+ * on that column alone.  elog otherwise: dtmv's own indexes are all that
+ * is ever passed.
+ */
+RegProcedure
+table_index_eqproc(Relation indexrel, Oid relid, bool unique)
+{
+	Oid			type = indexrel->rd_opcintype[0];
+	Oid			op = get_opfamily_member(indexrel->rd_opfamily[0], type, type, BTEqualStrategyNumber);
+
+	if (indexrel->rd_rel->relam != BTREE_AM_OID || !OidIsValid(op) ||
+		indexrel->rd_index->indkey.values[0] == 0 || indexrel->rd_index->indrelid != relid ||
+		(unique && (!indexrel->rd_index->indisunique || indexrel->rd_index->indnkeyatts != 1)))
+		elog(ERROR, "dtmv.%s is not a %sbtree index on a column of %s",
+			 RelationGetRelationName(indexrel), unique ? "unique one-column " : "", get_rel_name(relid));
+	return get_opcode(op);
+}
+
+/*
  * Visit the rows of a table of schema dtmv whose value in the first column
  * of index equals key, as the running statement sees them; fn returns false
  * to stop.  For the reads that decide a write (is a sync running?).
@@ -178,16 +198,12 @@ table_scan_key(const char *table, const char *index, Datum key, TableRowFn fn, v
 {
 	Relation	rel = table_open(table_write_relid(table), AccessShareLock);
 	Relation	indexrel = index_open(table_write_relid(index), AccessShareLock);
-	Oid			type = indexrel->rd_opcintype[0];
-	Oid			op = get_opfamily_member(indexrel->rd_opfamily[0], type, type, BTEqualStrategyNumber);
 	ScanKeyData skey;
 	SysScanDesc scan;
 	HeapTuple	tuple;
 
-	if (indexrel->rd_rel->relam != BTREE_AM_OID || !OidIsValid(op) ||
-		indexrel->rd_index->indkey.values[0] == 0 || indexrel->rd_index->indrelid != RelationGetRelid(rel))
-		elog(ERROR, "dtmv.%s is not a btree index of dtmv.%s", index, table);
-	ScanKeyInit(&skey, indexrel->rd_index->indkey.values[0], BTEqualStrategyNumber, get_opcode(op), key);
+	ScanKeyInit(&skey, indexrel->rd_index->indkey.values[0], BTEqualStrategyNumber,
+				table_index_eqproc(indexrel, RelationGetRelid(rel), false), key);
 	scan = systable_beginscan(rel, RelationGetRelid(indexrel), true, GetActiveSnapshot(), 1, &skey);
 	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
 		if (!fn(tuple, RelationGetDescr(rel), arg))
@@ -264,18 +280,11 @@ static bool
 table_write_fetch(TableWrite *tw, const char *index, Datum key, Snapshot snapshot)
 {
 	Relation	indexrel = index_open(table_write_relid(index), RowExclusiveLock);
-	Oid			type = indexrel->rd_opcintype[0];
-	Oid			op = get_opfamily_member(indexrel->rd_opfamily[0], type, type, BTEqualStrategyNumber);
 	ScanKeyData skey;
 	IndexScanDesc scan;
 	bool		found;
 
-	if (indexrel->rd_rel->relam != BTREE_AM_OID || !indexrel->rd_index->indisunique ||
-		indexrel->rd_index->indnkeyatts != 1 || !OidIsValid(op) ||
-		indexrel->rd_index->indrelid != RelationGetRelid(tw->rel))
-		elog(ERROR, "dtmv.%s is not a unique btree index on one column of dtmv.%s",
-			 index, RelationGetRelationName(tw->rel));
-	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, get_opcode(op), key);
+	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, table_index_eqproc(indexrel, RelationGetRelid(tw->rel), true), key);
 	if (tw->found == NULL)
 		tw->found = table_slot_create(tw->rel, &tw->estate->es_tupleTable);
 	scan = index_beginscan(tw->rel, indexrel, snapshot, 1, 0);

@@ -30,6 +30,9 @@ typedef struct TableWrite
 
 extern void TableWriteInit(void);
 
+/* the equality procedure of a btree index's first key column (with unique: a unique one-column index) */
+extern RegProcedure table_index_eqproc(Relation indexrel, Oid relid, bool unique);
+
 /* called for each row found; returns false to stop */
 typedef bool (*TableRowFn) (HeapTuple tuple, TupleDesc desc, void *arg);
 

@@ -9,6 +9,8 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "common/pg_prng.h"
 #include "fmgr.h"
@@ -17,6 +19,7 @@
 #include "port/pg_bswap.h"
 #include "utils/builtins.h"
 #include "utils/sortsupport.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
@@ -108,6 +111,18 @@ dtmv_twin_id_in(PG_FUNCTION_ARGS)
 		twin_id_bad_text(str);
 
 	PG_RETURN_TWINID_P(id);
+}
+
+/* the oid of type dtmv.twin_id, to look up functions that take one */
+Oid
+twin_id_type_oid(void)
+{
+	Oid			type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("twin_id"),
+									   ObjectIdGetDatum(get_namespace_oid("dtmv", false)));
+
+	if (!OidIsValid(type))
+		elog(ERROR, "type dtmv.twin_id is missing");
+	return type;
 }
 
 char *
