@@ -13,6 +13,7 @@
 #include "notifier.h"
 #include "rights.h"
 #include "sync_lock.h"
+#include "sync_queue.h"
 #include "table_write.h"
 #include "worker.h"
 
@@ -28,6 +29,7 @@ _PG_init(void)
 	GeometryInit();
 	TableWriteInit();
 	SyncLockInit();
+	SyncQueueInit();
 	NotifierInit();
 	WorkerInit();
 

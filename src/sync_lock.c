@@ -92,37 +92,46 @@ run_locktag(LOCKTAG *tag, int64 request)
 }
 
 /* wait for and take the twin lock until the end of the transaction */
+void
+sync_lock_twin(const TwinId *twin)
+{
+	LOCKTAG		tag;
+
+	twin_locktag(&tag, twin);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/* take the twin lock until the end of the transaction if it is free */
+bool
+sync_try_lock_twin(const TwinId *twin)
+{
+	LOCKTAG		tag;
+
+	twin_locktag(&tag, twin);
+	return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
+}
+
 PG_FUNCTION_INFO_V1(dtmv_lock_twin);
 Datum
 dtmv_lock_twin(PG_FUNCTION_ARGS)
 {
-	LOCKTAG		tag;
-
-	twin_locktag(&tag, PG_GETARG_TWINID_P(0));
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	sync_lock_twin(PG_GETARG_TWINID_P(0));
 	PG_RETURN_VOID();
 }
 
-/* take the twin lock until the end of the transaction if it is free */
 PG_FUNCTION_INFO_V1(dtmv_try_lock_twin);
 Datum
 dtmv_try_lock_twin(PG_FUNCTION_ARGS)
 {
-	LOCKTAG		tag;
-
-	twin_locktag(&tag, PG_GETARG_TWINID_P(0));
-	PG_RETURN_BOOL(LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL);
+	PG_RETURN_BOOL(sync_try_lock_twin(PG_GETARG_TWINID_P(0)));
 }
 
 /* take the session run lock of a request; false if another backend holds it */
-PG_FUNCTION_INFO_V1(dtmv_run_lock);
-Datum
-dtmv_run_lock(PG_FUNCTION_ARGS)
+bool
+sync_run_lock(int64 request)
 {
 	LOCKTAG		tag;
 	LockAcquireResult res;
-
-	int64		request = PG_GETARG_INT64(0);
 
 	run_locktag(&tag, request);
 	res = LockAcquire(&tag, ExclusiveLock, true, true);
@@ -137,20 +146,19 @@ dtmv_run_lock(PG_FUNCTION_ARGS)
 		run_locks_this_xact = lappend(run_locks_this_xact, remembered);
 		MemoryContextSwitchTo(old);
 	}
-	PG_RETURN_BOOL(res != LOCKACQUIRE_NOT_AVAIL);
+	return res != LOCKACQUIRE_NOT_AVAIL;
 }
 
 /* release this backend's run lock of a request, if it holds it */
-PG_FUNCTION_INFO_V1(dtmv_run_unlock);
-Datum
-dtmv_run_unlock(PG_FUNCTION_ARGS)
+bool
+sync_run_unlock(int64 request)
 {
 	LOCKTAG		tag;
 
-	run_locktag(&tag, PG_GETARG_INT64(0));
+	run_locktag(&tag, request);
 	if (!LockHeldByMe(&tag, ExclusiveLock))
-		PG_RETURN_BOOL(false);
-	PG_RETURN_BOOL(LockRelease(&tag, ExclusiveLock, true));
+		return false;
+	return LockRelease(&tag, ExclusiveLock, true);
 }
 
 /* is the run lock of a request held, by this backend or another? */
@@ -168,22 +176,14 @@ sync_run_lock_held(int64 request)
 	return false;
 }
 
-PG_FUNCTION_INFO_V1(dtmv_run_lock_held);
-Datum
-dtmv_run_lock_held(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(sync_run_lock_held(PG_GETARG_INT64(0)));
-}
-
 /* true at most once per every_ms milliseconds in this backend */
-PG_FUNCTION_INFO_V1(dtmv_sweep_due);
-Datum
-dtmv_sweep_due(PG_FUNCTION_ARGS)
+bool
+sync_sweep_due(int every_ms)
 {
 	TimestampTz now = GetCurrentTimestamp();
 
-	if (!TimestampDifferenceExceeds(last_sweep, now, PG_GETARG_INT32(0)))
-		PG_RETURN_BOOL(false);
+	if (!TimestampDifferenceExceeds(last_sweep, now, every_ms))
+		return false;
 	last_sweep = now;
-	PG_RETURN_BOOL(true);
+	return true;
 }

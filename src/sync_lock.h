@@ -6,6 +6,8 @@
 #ifndef DTMV_SYNC_LOCK_H
 #define DTMV_SYNC_LOCK_H
 
+#include "twin_id.h"
+
 /*
  * locktag_field4 values.  SQL's pg_advisory_* functions use 1 (bigint key)
  * and 2 (two int keys), so no call of theirs can take or release ours.
@@ -15,7 +17,14 @@
 
 extern void SyncLockInit(void);
 
-/* is the run lock of a request held, by this backend or another? */
+/* twin locks: transaction-level; wait for one, or take it only if free */
+extern void sync_lock_twin(const TwinId *twin);
+extern bool sync_try_lock_twin(const TwinId *twin);
+/* run locks: session-level, released on abort of the transaction that took them */
+extern bool sync_run_lock(int64 request);
+extern bool sync_run_unlock(int64 request);
 extern bool sync_run_lock_held(int64 request);
+/* true at most once per every_ms milliseconds in this backend */
+extern bool sync_sweep_due(int every_ms);
 
 #endif							/* DTMV_SYNC_LOCK_H */

@@ -1,34 +1,65 @@
 /*
  * sync_queue.c
- *		Requesting a sync, and the refusal of REQ-DT-08 note 1, in C
- *		(REQ-DT-07, REQ-DT-08, scenario 7.1.3).
+ *		The priority sync queue (REQ-DT-07, REQ-DT-08, scenario 7.1.3):
+ *		requesting, claiming and completing a sync, and requeueing a run
+ *		whose gateway died, in C.
  *
- * While a sync of higher priority runs on a twin, every request of lower
- * priority is refused with TW001; under load that is most requests, so the
- * refusal is decided here with a few index probes and no lock and no write:
- * the caller's right and priority, what runs on the twin (sync_twins) and
- * whether its gateway is alive (its lease, its run lock).  A request that
- * is not refused goes on to dtmv._queue_sync (SQL), which decides again
- * under the twin's lock, since a run may have started or ended meanwhile.
+ * Every request is a row of dtmv.sync_requests; three partial indexes on it
+ * are the queue:
+ *   sync_requests_pending (twin, priority DESC, request_id) WHERE pending:
+ *		one twin's waiting requests, most urgent first;
+ *   sync_requests_running UNIQUE (twin) WHERE running: what runs on a twin,
+ *		and the guarantee that at most one request ever runs per twin;
+ *   sync_requests_ready (priority DESC, request_id) WHERE ready: for each
+ *		twin that has pending requests and nothing running, its most urgent
+ *		one.  A claim reads this index from the top, so a backlog of requests
+ *		behind running twins is never scanned (they are not ready).
+ * The ready flag is kept true on exactly that request: set when it is
+ * queued on a free twin and outranks the rest, moved when a run ends.
+ *
+ * Every decision about a twin is taken under its twin lock (sync_lock.c)
+ * with a snapshot taken after the lock, so decisions on one twin are
+ * serialised and never wait across twins.  The one exception is the
+ * refusal of REQ-DT-08 note 1, the common answer under load: a live run of
+ * higher priority that had committed when the statement started is reason
+ * enough, decided with index probes and no lock and no write.
+ *
+ * The writes go through table_write.c, as UPDATE and INSERT statements
+ * would make them (constraints, indexes, foreign keys); as PL/pgSQL these
+ * functions ran some twenty statements per cycle.
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
 #include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "actor.h"
+#include "events.h"
 #include "rights.h"
 #include "sync_lock.h"
+#include "sync_queue.h"
 #include "table_write.h"
 #include "twin_id.h"
 
 /* REQ-DT-08 note 1: the refusal's own SQLSTATE */
 #define ERRCODE_SYNC_REFUSED MAKE_SQLSTATE('T', 'W', '0', '0', '1')
+
+/* how many candidate twins one claim tries before it says there is nothing */
+#define CLAIM_MAX_CANDIDATES 64
 
 /* a column's value in a row read by table_scan_key, or false if NULL */
 static bool
@@ -118,50 +149,408 @@ sync_priority_of(const TwinId *twin, int64 subject, int32 *priority)
 	return cs.found;
 }
 
-typedef struct RunScan
+
+/*
+ * The columns of dtmv.sync_requests, found by name in its row type and
+ * remembered until the table changes (a relcache invalidation), with the
+ * sequence of its identity column.
+ */
+typedef enum RequestColumn
 {
-	bool		alive;
-} RunScan;
+	RC_ID,
+	RC_TWIN,
+	RC_SUBJECT,
+	RC_PRIORITY,
+	RC_STATUS,
+	RC_BATCH,
+	RC_REQUESTED_AT,
+	RC_STARTED_AT,
+	RC_FINISHED_AT,
+	RC_LEASE_UNTIL,
+	RC_SESSION_LOCK,
+	RC_GATEWAY_PID,
+	RC_READY,
+	RC_NCOLUMNS
+} RequestColumn;
+
+static const char *const request_column_names[RC_NCOLUMNS] = {
+	"request_id", "twin", "subject_id", "priority", "status", "batch", "requested_at",
+	"started_at", "finished_at", "lease_until", "session_lock", "gateway_pid", "ready"
+};
+
+static Oid	request_rowtype = InvalidOid;	/* whose columns these are */
+static AttrNumber request_attnum[RC_NCOLUMNS];
+static Oid	request_sequence = InvalidOid;
+
+static void
+sync_relcache_callback(Datum arg, Oid relid)
+{
+	request_rowtype = InvalidOid;
+	request_sequence = InvalidOid;
+}
+
+void
+SyncQueueInit(void)
+{
+	CacheRegisterRelcacheCallback(sync_relcache_callback, (Datum) 0);
+}
+
+static void
+request_columns(TupleDesc desc)
+{
+	int			c;
+	int			i;
+
+	if (OidIsValid(request_rowtype) && request_rowtype == desc->tdtypeid)
+		return;
+	for (c = 0; c < RC_NCOLUMNS; c++)
+	{
+		request_attnum[c] = InvalidAttrNumber;
+		for (i = 0; i < desc->natts; i++)
+			if (!TupleDescAttr(desc, i)->attisdropped &&
+				strcmp(NameStr(TupleDescAttr(desc, i)->attname), request_column_names[c]) == 0)
+				request_attnum[c] = i + 1;
+		if (request_attnum[c] == InvalidAttrNumber)
+			elog(ERROR, "column dtmv.sync_requests.%s is missing", request_column_names[c]);
+	}
+	request_rowtype = desc->tdtypeid;
+}
+
+/* one request, as read from or to be written to its row */
+typedef struct SyncRequest
+{
+	int64		id;
+	TwinId		twin;
+	bool		has_subject;
+	int64		subject;
+	int32		priority;
+	char		status[16];
+	bool		has_batch;
+	int64		batch;
+	TimestampTz requested_at;
+	bool		has_started;
+	TimestampTz started_at;
+	bool		has_finished;
+	TimestampTz finished_at;
+	bool		has_lease;
+	TimestampTz lease_until;
+	bool		has_session_lock;
+	bool		session_lock;
+	bool		has_gateway_pid;
+	int32		gateway_pid;
+	bool		ready;
+} SyncRequest;
+
+static void
+request_from_tuple(HeapTuple tuple, TupleDesc desc, SyncRequest *r)
+{
+	Datum		values[RC_NCOLUMNS];
+	bool		nulls[RC_NCOLUMNS];
+	int			c;
+
+	request_columns(desc);
+	for (c = 0; c < RC_NCOLUMNS; c++)
+		values[c] = heap_getattr(tuple, request_attnum[c], desc, &nulls[c]);
+	memset(r, 0, sizeof(SyncRequest));
+	r->id = DatumGetInt64(values[RC_ID]);
+	memcpy(&r->twin, DatumGetTwinIdP(values[RC_TWIN]), sizeof(TwinId));
+	r->has_subject = !nulls[RC_SUBJECT];
+	r->subject = r->has_subject ? DatumGetInt64(values[RC_SUBJECT]) : 0;
+	r->priority = DatumGetInt32(values[RC_PRIORITY]);
+	text_to_cstring_buffer(DatumGetTextPP(values[RC_STATUS]), r->status, sizeof(r->status));
+	r->has_batch = !nulls[RC_BATCH];
+	r->batch = r->has_batch ? DatumGetInt64(values[RC_BATCH]) : 0;
+	r->requested_at = DatumGetTimestampTz(values[RC_REQUESTED_AT]);
+	r->has_started = !nulls[RC_STARTED_AT];
+	r->started_at = r->has_started ? DatumGetTimestampTz(values[RC_STARTED_AT]) : 0;
+	r->has_finished = !nulls[RC_FINISHED_AT];
+	r->finished_at = r->has_finished ? DatumGetTimestampTz(values[RC_FINISHED_AT]) : 0;
+	r->has_lease = !nulls[RC_LEASE_UNTIL];
+	r->lease_until = r->has_lease ? DatumGetTimestampTz(values[RC_LEASE_UNTIL]) : 0;
+	r->has_session_lock = !nulls[RC_SESSION_LOCK];
+	r->session_lock = r->has_session_lock && DatumGetBool(values[RC_SESSION_LOCK]);
+	r->has_gateway_pid = !nulls[RC_GATEWAY_PID];
+	r->gateway_pid = r->has_gateway_pid ? DatumGetInt32(values[RC_GATEWAY_PID]) : 0;
+	r->ready = !nulls[RC_READY] && DatumGetBool(values[RC_READY]);
+}
+
+/* the columns of a request into a row's values (the others left as they are) */
+static void
+request_to_values(const SyncRequest *r, Datum *values, bool *nulls)
+{
+#define SET(col, value, isnull) \
+	do { \
+		values[request_attnum[col] - 1] = (isnull) ? (Datum) 0 : (value); \
+		nulls[request_attnum[col] - 1] = (isnull); \
+	} while (0)
+	SET(RC_ID, Int64GetDatum(r->id), false);
+	SET(RC_TWIN, TwinIdPGetDatum(&r->twin), false);
+	SET(RC_SUBJECT, Int64GetDatum(r->subject), !r->has_subject);
+	SET(RC_PRIORITY, Int32GetDatum(r->priority), false);
+	SET(RC_STATUS, CStringGetTextDatum(r->status), false);
+	SET(RC_BATCH, Int64GetDatum(r->batch), !r->has_batch);
+	SET(RC_REQUESTED_AT, TimestampTzGetDatum(r->requested_at), false);
+	SET(RC_STARTED_AT, TimestampTzGetDatum(r->started_at), !r->has_started);
+	SET(RC_FINISHED_AT, TimestampTzGetDatum(r->finished_at), !r->has_finished);
+	SET(RC_LEASE_UNTIL, TimestampTzGetDatum(r->lease_until), !r->has_lease);
+	SET(RC_SESSION_LOCK, BoolGetDatum(r->session_lock), !r->has_session_lock);
+	SET(RC_GATEWAY_PID, Int32GetDatum(r->gateway_pid), !r->has_gateway_pid);
+	SET(RC_READY, BoolGetDatum(r->ready), false);
+#undef SET
+}
 
 static bool
-sync_run_row(HeapTuple tuple, TupleDesc desc, void *arg)
+request_is(const SyncRequest *r, const char *status)
 {
-	RunScan    *rs = arg;
-	Datum		status;
-	Datum		lease;
-	Datum		session_lock;
-	Datum		id;
+	return strcmp(r->status, status) == 0;
+}
 
-	/* a run that took no session lock lives by its lease alone */
-	rs->alive = sync_column(tuple, desc, "status", &status) &&
-		strcmp(TextDatumGetCString(status), "running") == 0 &&
-		sync_column(tuple, desc, "lease_until", &lease) &&
-		DatumGetTimestampTz(lease) > GetCurrentTransactionStartTimestamp() &&
-		sync_column(tuple, desc, "request_id", &id) &&
-		((sync_column(tuple, desc, "session_lock", &session_lock) && !DatumGetBool(session_lock)) ||
-		 sync_run_lock_held(DatumGetInt64(id)));
-	return false;
+/* a request's new state: ended with status (ready no more) */
+static void
+request_finish(SyncRequest *r, const char *status)
+{
+	strlcpy(r->status, status, sizeof(r->status));
+	r->has_finished = true;
+	r->finished_at = GetCurrentTransactionStartTimestamp();
+	r->ready = false;
+}
+
+/* a request's new state: waiting again, as before any claim */
+static void
+request_requeue_state(SyncRequest *r)
+{
+	strlcpy(r->status, "pending", sizeof(r->status));
+	r->has_started = r->has_lease = r->has_session_lock = r->has_gateway_pid = false;
+	r->has_batch = false;
+}
+
+/* by request id: the order answers are sent in */
+static int
+request_id_cmp(const void *a, const void *b)
+{
+	const SyncRequest *ra = a;
+	const SyncRequest *rb = b;
+
+	return ra->id < rb->id ? -1 : ra->id > rb->id ? 1 : 0;
+}
+
+/* most urgent first: highest priority, then oldest */
+static int
+request_urgency_cmp(const void *a, const void *b)
+{
+	const SyncRequest *ra = a;
+	const SyncRequest *rb = b;
+
+	if (ra->priority != rb->priority)
+		return ra->priority > rb->priority ? -1 : 1;
+	return ra->id < rb->id ? -1 : ra->id > rb->id ? 1 : 0;
+}
+
+/* reading requests */
+
+typedef struct RequestScan
+{
+	SyncRequest *rows;
+	int			n;
+	int			max;			/* stop after this many (0: all) */
+} RequestScan;
+
+static bool
+request_scan_row(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	RequestScan *rs = arg;
+
+	if (rs->rows == NULL)
+		rs->rows = palloc(8 * sizeof(SyncRequest));
+	else if (rs->n > 0 && (rs->n & (rs->n - 1)) == 0 && rs->n >= 8)
+		rs->rows = repalloc(rs->rows, 2 * rs->n * sizeof(SyncRequest));
+	request_from_tuple(tuple, desc, &rs->rows[rs->n++]);
+	return rs->max == 0 || rs->n < rs->max;
+}
+
+/* the request with this id, as the active snapshot sees it */
+static bool
+request_by_id(int64 id, SyncRequest *r)
+{
+	RequestScan rs = {NULL, 0, 1};
+
+	table_scan_key("sync_requests", "sync_requests_pkey", Int64GetDatum(id), request_scan_row, &rs);
+	if (rs.n == 1)
+		*r = rs.rows[0];
+	return rs.n == 1;
+}
+
+/* the request running on a twin, if any */
+static bool
+request_running_on(const TwinId *twin, SyncRequest *r)
+{
+	RequestScan rs = {NULL, 0, 1};
+
+	table_scan_key("sync_requests", "sync_requests_running", TwinIdPGetDatum(twin), request_scan_row, &rs);
+	if (rs.n == 1 && request_is(&rs.rows[0], "running"))
+		*r = rs.rows[0];
+	return rs.n == 1 && request_is(&rs.rows[0], "running");
+}
+
+/* a twin's pending requests, most urgent first */
+static SyncRequest *
+requests_pending_on(const TwinId *twin, int *n)
+{
+	RequestScan rs = {NULL, 0, 0};
+
+	table_scan_key("sync_requests", "sync_requests_pending", TwinIdPGetDatum(twin), request_scan_row, &rs);
+	*n = rs.n;
+	return rs.rows;
+}
+
+/* writing requests */
+
+static void
+request_modify(TableWrite *tw, Datum *values, bool *nulls, void *arg)
+{
+	request_to_values((const SyncRequest *) arg, values, nulls);
+}
+
+/* write a request's new state over its row (gone with its twin: nothing to do) */
+static void
+request_store(TableWrite *tw, SyncRequest *r)
+{
+	request_columns(RelationGetDescr(tw->rel));
+	(void) table_write_update_row(tw, "sync_requests_pkey", Int64GetDatum(r->id), request_modify, r);
+}
+
+/* insert a new request; its id from the table's identity sequence */
+static void
+request_insert(TableWrite *tw, SyncRequest *r)
+{
+	TupleDesc	desc = RelationGetDescr(tw->rel);
+	Datum	   *values = palloc0(desc->natts * sizeof(Datum));
+	bool	   *nulls = palloc(desc->natts * sizeof(bool));
+
+	request_columns(desc);
+	if (!OidIsValid(request_sequence))
+		request_sequence = getIdentitySequence(RelationGetRelid(tw->rel), request_attnum[RC_ID], false);
+	r->id = nextval_internal(request_sequence, false);
+	memset(nulls, true, desc->natts * sizeof(bool));
+	request_to_values(r, values, nulls);
+	table_write_insert(tw, values, nulls);
+}
+
+/*
+ * After the twin's run ended (or none runs), the ready flag on its most
+ * urgent pending request and on no other: rows are the twin's pending
+ * requests as they will be, in any order.  Writes what changed.
+ */
+static void
+requests_store_pending(TableWrite *tw, SyncRequest *rows, const SyncRequest *before, int n, bool running)
+{
+	int			best = -1;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (request_is(&rows[i], "pending") &&
+			(best < 0 || request_urgency_cmp(&rows[i], &rows[best]) < 0))
+			best = i;
+	for (i = 0; i < n; i++)
+	{
+		if (request_is(&rows[i], "pending"))
+			rows[i].ready = !running && i == best;
+		if (memcmp(&rows[i], &before[i], sizeof(SyncRequest)) != 0)
+			request_store(tw, &rows[i]);
+	}
+}
+
+/* a copy of n requests, to compare with after changing them */
+static SyncRequest *
+requests_copy(const SyncRequest *rows, int n)
+{
+	SyncRequest *copy = palloc((n > 0 ? n : 1) * sizeof(SyncRequest));
+
+	memcpy(copy, rows, n * sizeof(SyncRequest));
+	return copy;
+}
+
+/*
+ * Decisions taken under a twin's lock see what committed before it was
+ * granted: a snapshot of their own, as a new statement would take.
+ */
+static void
+sync_decision_snapshot_push(void)
+{
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+/* see this decision's own writes, in the snapshot pushed above */
+static void
+sync_decision_snapshot_advance(void)
+{
+	CommandCounterIncrement();
+	UpdateActiveSnapshotCommandId();
 }
 
 /*
  * Whether a request runs with a live gateway: its lease holds and, if it
- * took a session run lock, some backend still holds that lock.
+ * took a session run lock, some backend still holds that lock.  A run that
+ * took no session lock lives by its lease alone.
  */
 static bool
-sync_run_alive(int64 request)
+request_alive(const SyncRequest *r)
 {
-	RunScan		rs = {false};
-
-	table_scan_key("sync_requests", "sync_requests_pkey", Int64GetDatum(request), sync_run_row, &rs);
-	return rs.alive;
+	return request_is(r, "running") && r->has_lease &&
+		r->lease_until > GetCurrentTransactionStartTimestamp() &&
+		((r->has_session_lock && !r->session_lock) || sync_run_lock_held(r->id));
 }
 
-/* dtmv._run_alive(request): the same test for the SQL of the queue */
-PG_FUNCTION_INFO_V1(dtmv_run_alive);
-Datum
-dtmv_run_alive(PG_FUNCTION_ARGS)
+/*
+ * A running request whose gateway is gone or whose lease expired goes back
+ * to pending, and so does its batch; call with the twin lock held and a
+ * decision snapshot.  Returns whether it was requeued.
+ */
+static bool
+request_recover_if_dead(SyncRequest *run)
 {
-	PG_RETURN_BOOL(sync_run_alive(PG_GETARG_INT64(0)));
+	SyncRequest *rows;
+	SyncRequest *before;
+	int			n;
+	int			i;
+	TableWrite	tw;
+	int32		gateway_pid = run->gateway_pid;
+
+	if (!request_is(run, "running") || request_alive(run))
+		return false;
+	rows = requests_pending_on(&run->twin, &n);
+	rows = repalloc(rows == NULL ? palloc(sizeof(SyncRequest)) : rows, (n + 1) * sizeof(SyncRequest));
+	rows[n++] = *run;
+	before = requests_copy(rows, n);
+	request_requeue_state(&rows[n - 1]);
+	for (i = 0; i < n - 1; i++)
+		if (rows[i].has_batch && rows[i].batch == run->id)
+			rows[i].has_batch = false;
+	table_write_open(&tw, "sync_requests");
+	requests_store_pending(&tw, rows, before, n, false);
+	table_write_close(&tw);
+	sync_decision_snapshot_advance();
+	ereport(LOG,
+			(errmsg("dtmv: sync request " INT64_FORMAT " on twin %s requeued: its gateway (pid %d) is gone or its lease expired",
+					run->id, twin_id_to_cstring(&run->twin), gateway_pid)));
+	return true;
+}
+
+/*
+ * dtmv._recover_if_dead(request): the same for dtmv.recover_syncs, which
+ * holds the twin's lock.
+ */
+PG_FUNCTION_INFO_V1(dtmv_recover_if_dead);
+Datum
+dtmv_recover_if_dead(PG_FUNCTION_ARGS)
+{
+	SyncRequest run;
+	bool		requeued;
+
+	sync_decision_snapshot_push();
+	requeued = request_by_id(PG_GETARG_INT64(0), &run) && request_recover_if_dead(&run);
+	PopActiveSnapshot();
+	PG_RETURN_BOOL(requeued);
 }
 
 /* TW001, naming the running request and priority that hold the twin */
@@ -176,44 +565,80 @@ sync_refuse(const TwinId *twin, int64 running_request, int32 running_priority, i
 			 errhint("Request again once it completes (REQ-DT-08).")));
 }
 
-typedef struct TwinRun
+/*
+ * Queue a request, under the twin's lock: refused (TW001) while a live run
+ * of higher priority holds the twin; a subject's request still pending and
+ * not yet in a batch is returned again; else a new request, ready for a
+ * claim if nothing runs and it outranks what waits.  subject < 0: the twin
+ * system's own (periodic) request.
+ */
+static int64
+sync_queue(const TwinId *twin, int64 subject, int32 priority)
 {
+	SyncRequest run;
 	bool		running;
-	int64		request;
-	int32		priority;
-} TwinRun;
+	SyncRequest *pending;
+	SyncRequest *before;
+	SyncRequest r;
+	int			n;
+	int			i;
+	TableWrite	tw;
 
-static bool
-sync_twin_row(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	TwinRun    *tr = arg;
-	Datum		request;
-	Datum		priority;
+	sync_lock_twin(twin);
+	sync_decision_snapshot_push();
+	running = request_running_on(twin, &run);
+	if (running && request_recover_if_dead(&run))
+		running = false;
+	if (running && run.priority > priority)
+		sync_refuse(twin, run.id, run.priority, priority);
+	pending = requests_pending_on(twin, &n);
+	for (i = 0; i < n && subject >= 0; i++)
+		if (pending[i].has_subject && pending[i].subject == subject && !pending[i].has_batch)
+		{
+			PopActiveSnapshot();
+			return pending[i].id;
+		}
 
-	tr->running = sync_column(tuple, desc, "running_request", &request) &&
-		sync_column(tuple, desc, "running_priority", &priority);
-	if (tr->running)
-	{
-		tr->request = DatumGetInt64(request);
-		tr->priority = DatumGetInt32(priority);
-	}
-	return false;
+	memset(&r, 0, sizeof(SyncRequest));
+	r.twin = *twin;
+	r.has_subject = subject >= 0;
+	r.subject = subject;
+	r.priority = priority;
+	strlcpy(r.status, "pending", sizeof(r.status));
+	r.requested_at = GetCurrentTransactionStartTimestamp();
+	/* pending is most urgent first; a tie goes to the older request */
+	r.ready = !running && (n == 0 || priority > pending[0].priority);
+	table_write_open(&tw, "sync_requests");
+	request_insert(&tw, &r);
+	before = requests_copy(pending, n);
+	for (i = 0; i < n && r.ready; i++)
+		pending[i].ready = false;
+	for (i = 0; i < n; i++)
+		if (pending[i].ready != before[i].ready)
+			request_store(&tw, &pending[i]);
+	table_write_close(&tw);
+	PopActiveSnapshot();
+	return r.id;
 }
 
-/* dtmv._refuse_sync(twin, running_request, running_priority, priority): raise TW001 */
-PG_FUNCTION_INFO_V1(dtmv_refuse_sync);
+/* dtmv._queue_sync(twin, subject, priority): for dtmv.queue_due_syncs */
+PG_FUNCTION_INFO_V1(dtmv_queue_sync);
 Datum
-dtmv_refuse_sync(PG_FUNCTION_ARGS)
+dtmv_queue_sync(PG_FUNCTION_ARGS)
 {
-	sync_refuse(PG_GETARG_TWINID_P(0), PG_GETARG_INT64(1), PG_GETARG_INT32(2), PG_GETARG_INT32(3));
-	PG_RETURN_VOID();
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a twin and a priority are required")));
+	PG_RETURN_INT64(sync_queue(PG_GETARG_TWINID_P(0), PG_ARGISNULL(1) ? -1 : PG_GETARG_INT64(1),
+							   PG_GETARG_INT32(2)));
 }
 
 /*
  * dtmv.request_sync(twin): ask that a twin be synchronised, at the caller's
  * priority; needs sync.  Refused with TW001 while a sync of higher priority
- * runs there; a request that is not refused here is queued by
- * dtmv._queue_sync, which decides again under the twin's lock.
+ * runs there: first without a lock, from what had committed when this
+ * statement started; then, if not refused, under the twin's lock.
  */
 PG_FUNCTION_INFO_V1(dtmv_request_sync);
 Datum
@@ -222,39 +647,363 @@ dtmv_request_sync(PG_FUNCTION_ARGS)
 	TwinId	   *twin = PG_ARGISNULL(0) ? NULL : PG_GETARG_TWINID_P(0);
 	int64		subject;
 	int32		priority = 0;
-	bool		has_priority;
-	TwinRun		tr = {false};
-	Oid			argtypes[3];
-	FmgrInfo	queue;
-	LOCAL_FCINFO(queue_call, 3);
-	Datum		id;
+	SyncRequest run;
 
 	rights_require(twin, 1 << RIGHT_SYNC);	/* a NULL twin never passes */
 	subject = rights_current_subject();
-	has_priority = sync_priority_of(twin, subject, &priority);
+	if (!sync_priority_of(twin, subject, &priority))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("twin %s does not exist", twin_id_to_cstring(twin))));
+	if (request_running_on(twin, &run) && run.priority > priority && request_alive(&run))
+		sync_refuse(twin, run.id, run.priority, priority);
+	PG_RETURN_INT64(sync_queue(twin, subject, priority));
+}
 
-	/* what had committed when this statement started is reason enough */
-	if (has_priority)
+/* claiming */
+
+typedef struct ClaimScan
+{
+	TwinId		tried[CLAIM_MAX_CANDIDATES];
+	int			ntried;
+	bool		locked;			/* on twin */
+	TwinId		twin;
+} ClaimScan;
+
+/* the next ready request whose twin's lock is free, not tried before */
+static bool
+claim_candidate(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	ClaimScan  *cs = arg;
+	SyncRequest r;
+	int			i;
+
+	request_from_tuple(tuple, desc, &r);
+	if (!r.ready || !request_is(&r, "pending"))
+		return true;
+	for (i = 0; i < cs->ntried; i++)
+		if (memcmp(&cs->tried[i], &r.twin, sizeof(TwinId)) == 0)
+			return true;
+	if (cs->ntried == CLAIM_MAX_CANDIDATES)
+		return false;
+	cs->tried[cs->ntried++] = r.twin;
+	/* a twin another gateway is deciding on is skipped, not waited for */
+	if (!sync_try_lock_twin(&r.twin))
+		return true;
+	cs->locked = true;
+	cs->twin = r.twin;
+	return false;
+}
+
+/*
+ * Run a twin's most urgent pending request, if nothing runs there: with the
+ * twin lock held and a decision snapshot.  Every other request pending on
+ * the twin joins its batch; batch_size counts the run too.
+ */
+static bool
+claim_twin(const TwinId *twin, TimestampTz lease_until, bool session_lock, SyncRequest *claimed,
+		   int *batch_size)
+{
+	SyncRequest run;
+	SyncRequest *pending;
+	int			n;
+	int			i;
+	TableWrite	tw;
+
+	if (request_running_on(twin, &run))
+		return false;
+	pending = requests_pending_on(twin, &n);
+	if (n == 0)
+		return false;
+	strlcpy(pending[0].status, "running", sizeof(pending[0].status));
+	pending[0].has_started = pending[0].has_lease = pending[0].has_session_lock = pending[0].has_gateway_pid = true;
+	pending[0].started_at = GetCurrentTransactionStartTimestamp();
+	pending[0].lease_until = lease_until;
+	pending[0].session_lock = session_lock;
+	pending[0].gateway_pid = MyProcPid;
+	pending[0].has_batch = false;
+	pending[0].ready = false;
+	table_write_open(&tw, "sync_requests");
+	request_store(&tw, &pending[0]);
+	for (i = 1; i < n; i++)
 	{
-		table_scan_key("sync_twins", "sync_twins_pkey", TwinIdPGetDatum(twin), sync_twin_row, &tr);
-		if (tr.running && tr.priority > priority && sync_run_alive(tr.request))
-			sync_refuse(twin, tr.request, tr.priority, priority);
+		pending[i].has_batch = true;
+		pending[i].batch = pending[0].id;
+		pending[i].ready = false;
+		request_store(&tw, &pending[i]);
+	}
+	table_write_close(&tw);
+	if (session_lock)
+		sync_run_lock(pending[0].id);
+	*claimed = pending[0];
+	*batch_size = n;
+	return true;
+}
+
+/* the name of a subject, or NULL */
+static bool
+subject_name_row(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	Datum		name;
+
+	*(text **) arg = sync_column(tuple, desc, "name", &name) ? DatumGetTextPCopy(name) : NULL;
+	return false;
+}
+
+/* requeue the runs of dead gateways, at most once a second per session */
+static void
+claim_sweep(void)
+{
+	Oid			recover;
+
+	if (!sync_sweep_due(1000))
+		return;
+	recover = LookupFuncName(list_make2(makeString("dtmv"), makeString("recover_syncs")), 0, NULL, false);
+	(void) OidFunctionCall0(recover);
+}
+
+/*
+ * dtmv.claim_sync(lease, session_lock): gateways only.  The most urgent
+ * ready request whose twin is free, now running, as one row; no row if
+ * there is none.
+ */
+PG_FUNCTION_INFO_V1(dtmv_claim_sync);
+Datum
+dtmv_claim_sync(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Interval   *lease = PG_ARGISNULL(0) ? NULL : PG_GETARG_INTERVAL_P(0);
+	bool		session_lock = PG_ARGISNULL(1) ? true : PG_GETARG_BOOL(1);
+	TimestampTz lease_until;
+	ClaimScan  *cs;
+	SyncRequest claimed;
+	int			batch_size = 0;
+	bool		found = false;
+	Interval	zero = {0};
+
+	actor_require_role(GATEWAY_ROLE, "claim sync requests");
+	if (lease == NULL ||
+		DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(lease), IntervalPGetDatum(&zero))) <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lease must be positive, not %s",
+						lease ? DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(lease))) : "NULL")));
+	lease_until = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+														  TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+														  IntervalPGetDatum(lease)));
+	InitMaterializedSRF(fcinfo, 0);
+	claim_sweep();
+
+	cs = palloc0(sizeof(ClaimScan));
+	while (!found)
+	{
+		cs->locked = false;
+		table_scan_ordered("sync_requests", "sync_requests_ready", claim_candidate, cs);
+		if (!cs->locked)
+			break;
+		sync_decision_snapshot_push();
+		found = claim_twin(&cs->twin, lease_until, session_lock, &claimed, &batch_size);
+		PopActiveSnapshot();
 	}
 
-	argtypes[0] = twin_id_type_oid();
-	argtypes[1] = INT8OID;
-	argtypes[2] = INT4OID;
-	fmgr_info(LookupFuncName(list_make2(makeString("dtmv"), makeString("_queue_sync")), 3, argtypes, false),
-			  &queue);
-	InitFunctionCallInfoData(*queue_call, &queue, 3, InvalidOid, NULL, NULL);
-	queue_call->args[0].value = TwinIdPGetDatum(twin);
-	queue_call->args[0].isnull = false;
-	queue_call->args[1].value = Int64GetDatum(subject);
-	queue_call->args[1].isnull = subject < 0;
-	queue_call->args[2].value = Int32GetDatum(priority);
-	queue_call->args[2].isnull = !has_priority;
-	id = FunctionCallInvoke(queue_call);
-	if (queue_call->isnull)
-		PG_RETURN_NULL();
-	PG_RETURN_DATUM(id);
+	if (found)
+	{
+		Datum		values[6];
+		bool		nulls[6] = {false};
+		text	   *requested_by = NULL;
+
+		if (claimed.has_subject)
+			table_scan_key("subjects", "subjects_pkey", Int64GetDatum(claimed.subject), subject_name_row,
+						   &requested_by);
+		values[0] = Int64GetDatum(claimed.id);
+		values[1] = TwinIdPGetDatum(&claimed.twin);
+		values[2] = Int32GetDatum(claimed.priority);
+		values[3] = PointerGetDatum(requested_by);
+		nulls[3] = requested_by == NULL;
+		values[4] = TimestampTzGetDatum(claimed.requested_at);
+		values[5] = Int32GetDatum(batch_size);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* completing */
+
+typedef struct StateReport
+{
+	Datum		reported;
+	bool		has_reported;
+} StateReport;
+
+/* the new version of a twin_states row: the reported state replaced, if given */
+static void
+complete_store_reported(TableWrite *tw, Datum *values, bool *nulls, void *arg)
+{
+	StateReport *sr = arg;
+	AttrNumber	reported = table_write_attnum(tw, "reported");
+	AttrNumber	reported_at = table_write_attnum(tw, "reported_at");
+
+	if (sr->has_reported)
+	{
+		values[reported - 1] = sr->reported;
+		nulls[reported - 1] = false;
+	}
+	values[reported_at - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	nulls[reported_at - 1] = false;
+}
+
+/* the new version of a sync_schedule row: next due a period from now */
+static void
+complete_reschedule(TableWrite *tw, Datum *values, bool *nulls, void *arg)
+{
+	AttrNumber	next_due = table_write_attnum(tw, "next_due");
+
+	values[next_due - 1] = DirectFunctionCall2(timestamptz_pl_interval,
+											   TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+											   PointerGetDatum(arg));
+	nulls[next_due - 1] = false;
+}
+
+typedef struct PeriodScan
+{
+	Interval   *period;
+} PeriodScan;
+
+static bool
+sync_period_row(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	Datum		period;
+
+	if (sync_column(tuple, desc, "sync_period", &period))
+	{
+		((PeriodScan *) arg)->period = palloc(sizeof(Interval));
+		memcpy(((PeriodScan *) arg)->period, DatumGetIntervalP(period), sizeof(Interval));
+	}
+	return false;
+}
+
+/* a periodically synchronised twin is next due a period after this sync */
+static void
+complete_reschedule_twin(const TwinId *twin)
+{
+	PeriodScan	ps = {NULL};
+	TableWrite	tw;
+
+	table_scan_key("twin_registry", "twin_registry_pkey", TwinIdPGetDatum(twin), sync_period_row, &ps);
+	if (ps.period == NULL)
+		return;
+	table_write_open(&tw, "sync_schedule");
+	(void) table_write_update_row(&tw, "sync_schedule_pkey", TwinIdPGetDatum(twin), complete_reschedule,
+								  ps.period);
+	table_write_close(&tw);
+}
+
+/* every answer reaches its requester as an event addressed to it */
+static void
+complete_answer(const SyncRequest *r)
+{
+	char		payload[96];
+
+	if (!r->has_subject)
+		return;
+	snprintf(payload, sizeof(payload), "{\"request\": " INT64_FORMAT ", \"status\": \"%s\"}", r->id, r->status);
+	(void) event_append(TwinIdPGetDatum(&r->twin), false, Int64GetDatum(r->subject), false, "sync_answer",
+						DirectFunctionCall1(jsonb_in, CStringGetDatum(payload)), false);
+}
+
+/*
+ * dtmv.complete_sync(request, ok, reported): gateways only.  Finish a run:
+ * on success store the reported state and answer its batch "superseded",
+ * on failure send its batch back to the queue; either way the twin's most
+ * urgent pending request becomes ready.  55000 if it is not running.
+ */
+PG_FUNCTION_INFO_V1(dtmv_complete_sync);
+Datum
+dtmv_complete_sync(PG_FUNCTION_ARGS)
+{
+	int64		id;
+	bool		ok;
+	StateReport sr;
+	SyncRequest req;
+	SyncRequest *pending;
+	SyncRequest *before;
+	SyncRequest *answered;
+	int			nanswered = 0;
+	int			n;
+	int			i;
+	TableWrite	tw;
+
+	actor_require_role(GATEWAY_ROLE, "complete sync requests");
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("ok must be true or false")));
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a sync request id is required")));
+	id = PG_GETARG_INT64(0);
+	ok = PG_GETARG_BOOL(1);
+	sr.has_reported = !PG_ARGISNULL(2);
+	sr.reported = sr.has_reported ? PG_GETARG_DATUM(2) : (Datum) 0;
+
+	if (!request_by_id(id, &req))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("sync request " INT64_FORMAT " does not exist", id)));
+	sync_lock_twin(&req.twin);
+	sync_decision_snapshot_push();
+	if (!request_by_id(id, &req))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("sync request " INT64_FORMAT " does not exist", id)));
+	if (request_is(&req, "pending"))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("sync request " INT64_FORMAT " is not running", id),
+				 errdetail("Its status is pending."),
+				 errhint("Its lease expired or its gateway session ended, so it was queued again.")));
+	if (!request_is(&req, "running"))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("sync request " INT64_FORMAT " is not running", id),
+				 errdetail("Its status is %s.", req.status)));
+
+	pending = requests_pending_on(&req.twin, &n);
+	before = requests_copy(pending, n);
+	answered = palloc((n + 1) * sizeof(SyncRequest));
+	request_finish(&req, ok ? "succeeded" : "failed");
+	answered[nanswered++] = req;
+	for (i = 0; i < n; i++)
+		if (pending[i].has_batch && pending[i].batch == id)
+		{
+			if (ok)
+			{
+				/* asked before this integration started: it answers them */
+				request_finish(&pending[i], "superseded");
+				answered[nanswered++] = pending[i];
+			}
+			else
+				pending[i].has_batch = false;	/* the object was not reached: wait for another run */
+		}
+	table_write_open(&tw, "sync_requests");
+	request_store(&tw, &req);
+	requests_store_pending(&tw, pending, before, n, false);
+	table_write_close(&tw);
+
+	if (ok)
+	{
+		table_write_open(&tw, "twin_states");
+		(void) table_write_update_row(&tw, "twin_states_pkey", TwinIdPGetDatum(&req.twin),
+									  complete_store_reported, &sr);
+		table_write_close(&tw);
+		complete_reschedule_twin(&req.twin);
+	}
+	sync_run_unlock(id);
+	PopActiveSnapshot();
+
+	qsort(answered, nanswered, sizeof(SyncRequest), request_id_cmp);
+	for (i = 0; i < nanswered; i++)
+		complete_answer(&answered[i]);
+	PG_RETURN_TEXT_P(cstring_to_text(ok ? "succeeded" : "failed"));
 }

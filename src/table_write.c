@@ -188,13 +188,9 @@ table_index_eqproc(Relation indexrel, Oid relid, bool unique)
 	return get_opcode(op);
 }
 
-/*
- * Visit the rows of a table of schema dtmv whose value in the first column
- * of index equals key, as the running statement sees them; fn returns false
- * to stop.  For the reads that decide a write (is a sync running?).
- */
-void
-table_scan_key(const char *table, const char *index, Datum key, TableRowFn fn, void *arg)
+/* visit rows through an index, with key on its first column or (NULL) all in index order */
+static void
+table_scan_index(const char *table, const char *index, const Datum *key, TableRowFn fn, void *arg)
 {
 	Relation	rel = table_open(table_write_relid(table), AccessShareLock);
 	Relation	indexrel = index_open(table_write_relid(index), AccessShareLock);
@@ -202,15 +198,35 @@ table_scan_key(const char *table, const char *index, Datum key, TableRowFn fn, v
 	SysScanDesc scan;
 	HeapTuple	tuple;
 
-	ScanKeyInit(&skey, indexrel->rd_index->indkey.values[0], BTEqualStrategyNumber,
-				table_index_eqproc(indexrel, RelationGetRelid(rel), false), key);
-	scan = systable_beginscan(rel, RelationGetRelid(indexrel), true, GetActiveSnapshot(), 1, &skey);
+	if (key)
+		ScanKeyInit(&skey, indexrel->rd_index->indkey.values[0], BTEqualStrategyNumber,
+					table_index_eqproc(indexrel, RelationGetRelid(rel), false), *key);
+	scan = systable_beginscan(rel, RelationGetRelid(indexrel), true, GetActiveSnapshot(), key ? 1 : 0, &skey);
 	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
 		if (!fn(tuple, RelationGetDescr(rel), arg))
 			break;
 	systable_endscan(scan);
 	index_close(indexrel, AccessShareLock);
 	table_close(rel, AccessShareLock);
+}
+
+/*
+ * Visit the rows of a table of schema dtmv whose value in the first column
+ * of index equals key, in the index's order, as the active snapshot sees
+ * them; fn returns false to stop.  For the reads that decide a write (is a
+ * sync running?).
+ */
+void
+table_scan_key(const char *table, const char *index, Datum key, TableRowFn fn, void *arg)
+{
+	table_scan_index(table, index, &key, fn, arg);
+}
+
+/* every row an index (a partial one: a queue) holds, in its order */
+void
+table_scan_ordered(const char *table, const char *index, TableRowFn fn, void *arg)
+{
+	table_scan_index(table, index, NULL, fn, arg);
 }
 
 /* open a table of schema dtmv for writing rows, as a one-row statement would */

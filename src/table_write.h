@@ -36,8 +36,11 @@ extern RegProcedure table_index_eqproc(Relation indexrel, Oid relid, bool unique
 /* called for each row found; returns false to stop */
 typedef bool (*TableRowFn) (HeapTuple tuple, TupleDesc desc, void *arg);
 
-/* visit the rows whose first column of index equals key, with the statement's snapshot */
+/* visit the rows whose first column of index equals key, with the active snapshot */
 extern void table_scan_key(const char *table, const char *index, Datum key, TableRowFn fn, void *arg);
+
+/* visit every row an index holds, in its order, with the active snapshot */
+extern void table_scan_ordered(const char *table, const char *index, TableRowFn fn, void *arg);
 
 extern void table_write_open(TableWrite *tw, const char *table);
 extern void table_write_close(TableWrite *tw);

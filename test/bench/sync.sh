@@ -91,13 +91,9 @@ SELECT dtmv.grant_system('bench low', 'sync');
 GRANT SELECT ON bench_twins, tb_twins TO bench_low;
 GRANT EXECUTE ON FUNCTION bench_refused(dtmv.twin_id), bench_refused_floor(dtmv.twin_id),
 	bench_raise_only(dtmv.twin_id) TO bench_low;
-UPDATE dtmv.sync_requests SET status = 'superseded' WHERE status IN ('pending', 'running');
-DELETE FROM dtmv.sync_ready;
+UPDATE dtmv.sync_requests SET status = 'superseded', ready = false WHERE status IN ('pending', 'running');
 INSERT INTO dtmv.sync_requests (twin, subject_id, priority, status, started_at, lease_until, session_lock)
 	SELECT id, NULL, 9, 'running', now(), now() + interval '1 day', false FROM bench_twins;
-INSERT INTO dtmv.sync_twins (twin) SELECT id FROM bench_twins ON CONFLICT DO NOTHING;
-UPDATE dtmv.sync_twins s SET running_request = r.request_id, running_priority = 9
-  FROM dtmv.sync_requests r WHERE r.twin = s.twin AND r.status = 'running';
 VACUUM ANALYZE;
 SQL
 check=$(echo "SELECT bench_refused(id) FROM bench_twins WHERE n = 1" | PGOPTIONS="-c role=bench_low" psql -X -At -d dtmv_bench -f -)
@@ -113,15 +109,9 @@ queue_free() {
 	# one pending request on each of the 10k twins, none running there
 	# (the busy twins, once they exist, keep their run and their backlog)
 	bsql -o /dev/null <<'SQL'
-UPDATE dtmv.sync_requests SET status = 'superseded'
+UPDATE dtmv.sync_requests SET status = 'superseded', ready = false
  WHERE status IN ('pending', 'running') AND twin IN (SELECT id FROM bench_twins);
-UPDATE dtmv.sync_twins SET running_request = NULL, running_priority = NULL
- WHERE twin IN (SELECT id FROM bench_twins);
-DELETE FROM dtmv.sync_ready;
-INSERT INTO dtmv.sync_requests (twin, subject_id, priority) SELECT id, NULL, 0 FROM bench_twins;
-INSERT INTO dtmv.sync_ready (twin, priority, request_id)
-	SELECT twin, priority, request_id FROM dtmv.sync_requests
-	 WHERE status = 'pending' AND twin IN (SELECT id FROM bench_twins);
+INSERT INTO dtmv.sync_requests (twin, subject_id, priority, ready) SELECT id, NULL, 0, true FROM bench_twins;
 VACUUM ANALYZE;
 CHECKPOINT;
 SQL
@@ -137,14 +127,12 @@ INSERT INTO dtmv.twin_registry (id, system_no, kind, name, acl)
 	SELECT id, dtmv.local_system(), 'robot', 'busy ' || n, '{0,1,2,3,4,5}' FROM busy;
 INSERT INTO dtmv.sync_requests (twin, subject_id, priority, status, started_at, lease_until, session_lock)
 	SELECT id, NULL, 9, 'running', now(), now() + interval '1 day', false FROM busy;
-INSERT INTO dtmv.sync_twins (twin, running_request, running_priority)
-	SELECT twin, request_id, 9 FROM dtmv.sync_requests r JOIN busy b ON b.id = r.twin;
 INSERT INTO dtmv.sync_requests (twin, subject_id, priority)
 	SELECT id, NULL, 9 FROM busy, generate_series(1, 100);
 VACUUM ANALYZE;
 CHECKPOINT;
 SQL
-backlog=$(bsql -At -c "SELECT count(*) FROM dtmv.sync_requests r JOIN dtmv.sync_twins t USING (twin) WHERE r.status = 'pending' AND t.running_request IS NOT NULL")
+backlog=$(bsql -At -c "SELECT count(*) FROM dtmv.sync_requests r JOIN dtmv.sync_requests t USING (twin) WHERE r.status = 'pending' AND t.status = 'running'")
 busy_tps=$(claim_tps)
 queue_free
 busy2_tps=$(claim_tps)

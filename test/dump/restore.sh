@@ -17,7 +17,7 @@ pg_dump -Fc dtmv_demo >"$dump"
 createdb dtmv_restored
 check "pg_restore reports no error" pg_restore --exit-on-error -d dtmv_restored "$dump"
 for t in subjects group_members systems twin_registry twin_states grants worlds world_twins \
-	sync_priorities sync_requests sync_twins sync_ready events commands kind_actions \
+	sync_priorities sync_requests events commands kind_actions \
 	spaces twin_positions services captures boms bom_lines orders order_items; do
 	sql="SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '') FROM dtmv.$t x"
 	check "dtmv.$t is the same after restore" test "$(q dtmv_demo "$sql")" = "$(q dtmv_restored "$sql")"
