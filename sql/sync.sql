@@ -118,6 +118,13 @@ SELECT dtmv.complete_sync(:leased, true);
 SELECT request_id = :leased AS claimed_again FROM dtmv.claim_sync();
 SELECT dtmv.complete_sync(:leased, true);
 
+-- A claim and its completion in one statement: the completion sees the claim.
+SET ROLE regress_sy_high;
+SELECT dtmv.request_sync(:'robot') AS quick \gset
+SET ROLE regress_sy_gw;
+SELECT request_id = :quick AS claimed, dtmv.complete_sync(request_id, true) FROM dtmv.claim_sync();
+SELECT dtmv.sync_status(:quick);
+
 -- Periodic sync: a twin whose period has elapsed gets a request (REQ-DT-07).
 SET ROLE regress_sy_owner;
 SELECT dtmv.create_twin('meter', 'Water meter', sync_period => '1 hour') AS meter \gset

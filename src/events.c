@@ -81,6 +81,8 @@ dtmv_event_id_horizon(PG_FUNCTION_ARGS)
  * Without the worker, NOTIFY each channel that should hear the event, as
  * dtmv._event_channels(twin, addressee) says (one definition of who hears
  * what, in SQL), with the event id as payload.  Sent at commit, as NOTIFY is.
+ * An event addressed to a subject is heard on that subject's channel only
+ * (so says _wake_channels too): named here without a query.
  */
 static void
 event_notify(Datum twin, bool twin_isnull, Datum addressee, bool addressee_isnull, int64 id)
@@ -95,6 +97,16 @@ event_notify(Datum twin, bool twin_isnull, Datum addressee, bool addressee_isnul
 	int			i;
 	char		payload[32];
 
+	snprintf(payload, sizeof(payload), INT64_FORMAT, id);
+	/* an event addressed to one subject is heard on its channel alone */
+	if (!addressee_isnull)
+	{
+		char		channel[32];
+
+		snprintf(channel, sizeof(channel), "dtmv_s" INT64_FORMAT, DatumGetInt64(addressee));
+		Async_Notify(channel, payload);
+		return;
+	}
 	argtypes[0] = twin_id_type_oid();
 	argtypes[1] = INT8OID;
 	fmgr_info(LookupFuncName(list_make2(makeString("dtmv"), makeString("_event_channels")), 2, argtypes, false),
@@ -108,7 +120,6 @@ event_notify(Datum twin, bool twin_isnull, Datum addressee, bool addressee_isnul
 	if (fcinfo->isnull)
 		return;
 	deconstruct_array(DatumGetArrayTypeP(channels), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-	snprintf(payload, sizeof(payload), INT64_FORMAT, id);
 	for (i = 0; i < n; i++)
 		if (!nulls[i])
 			Async_Notify(TextDatumGetCString(elems[i]), payload);

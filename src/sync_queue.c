@@ -472,12 +472,29 @@ requests_copy(const SyncRequest *rows, int n)
 
 /*
  * Decisions taken under a twin's lock see what committed before it was
- * granted: a snapshot of their own, as a new statement would take.
+ * granted: a snapshot of their own, as a new statement would take (and as
+ * PL/pgSQL takes one per statement), that also sees this transaction's
+ * writes so far, those of the calling statement included (a claim and a
+ * completion in one statement).
  */
 static void
 sync_decision_snapshot_push(void)
 {
 	PushActiveSnapshot(GetTransactionSnapshot());
+	CommandCounterIncrement();
+	UpdateActiveSnapshotCommandId();
+}
+
+/*
+ * For the reads that choose what to lock: the statement's snapshot, seeing
+ * this transaction's writes so far too; no new snapshot is taken.
+ */
+static void
+sync_own_writes_snapshot_push(void)
+{
+	CommandCounterIncrement();
+	PushCopiedSnapshot(GetActiveSnapshot());
+	UpdateActiveSnapshotCommandId();
 }
 
 /* see this decision's own writes, in the snapshot pushed above */
@@ -798,7 +815,9 @@ dtmv_claim_sync(PG_FUNCTION_ARGS)
 	while (!found)
 	{
 		cs->locked = false;
+		sync_own_writes_snapshot_push();
 		table_scan_ordered("sync_requests", "sync_requests_ready", claim_candidate, cs);
+		PopActiveSnapshot();
 		if (!cs->locked)
 			break;
 		sync_decision_snapshot_push();
@@ -931,6 +950,7 @@ dtmv_complete_sync(PG_FUNCTION_ARGS)
 	int			nanswered = 0;
 	int			n;
 	int			i;
+	bool		found;
 	TableWrite	tw;
 
 	actor_require_role(GATEWAY_ROLE, "complete sync requests");
@@ -947,7 +967,10 @@ dtmv_complete_sync(PG_FUNCTION_ARGS)
 	sr.has_reported = !PG_ARGISNULL(2);
 	sr.reported = sr.has_reported ? PG_GETARG_DATUM(2) : (Datum) 0;
 
-	if (!request_by_id(id, &req))
+	sync_own_writes_snapshot_push();
+	found = request_by_id(id, &req);
+	PopActiveSnapshot();
+	if (!found)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("sync request " INT64_FORMAT " does not exist", id)));

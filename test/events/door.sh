@@ -4,7 +4,7 @@
 # client is woken and catches up, bob (no right on the door) hears nothing,
 # alice opens the door through its twin, the gateway opens it and
 # acknowledges; after a server restart the gateway reconnects and carries
-# out the next command. Run inside a throwaway cluster (test/run-tests.sh).
+# out the next command; the answer to alice's sync request wakes her. Run inside a throwaway cluster (test/run-tests.sh).
 # Prints TAP lines; exits non-zero on a failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -71,6 +71,19 @@ wait $gateway
 check "after a server restart the gateway reconnected and acknowledged the next command" test $? -eq 0
 check "the gateway said it reconnected" grep -q "reconnecting" "$logs/gateway"
 check "the door is reported closed" test "$(sql door_alice "SELECT reported ->> 'door' FROM dtmv.twin_states WHERE twin = '$door'")" = closed
+
+# A sync's answer is an event addressed to its requester: alice is woken on
+# her own channel when the gateway completes the sync she asked for.
+before=$(sql door_alice "SELECT dtmv.event_horizon()")
+as door_alice "$home" watch sync_answer --seconds 20 --since "$before" >"$logs/alice3" 2>&1 &
+alice=$!
+wait_for_line "$logs/alice3" "watching"
+sql door_alice "SELECT dtmv.request_sync('$door')" >/dev/null
+check "the gateway completed alice's sync" \
+	test "$(sql door_gw "SELECT dtmv.complete_sync(request_id, true, '{\"door\": \"closed\"}') FROM dtmv.claim_sync()")" = succeeded
+wait $alice
+check "alice saw the answer to her sync request" test $? -eq 0
+check "alice was woken on her own channel for it" grep -q "woken on channel dtmv_s" "$logs/alice3"
 
 if ((failed)); then
 	for f in "$logs"/*; do echo "--- $(basename "$f")"; cat "$f"; done
