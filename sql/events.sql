@@ -56,6 +56,9 @@ SELECT dtmv.report('0192f0c4-5a1e-8abc-8000-2a00000000ff', 'doorbell', '{}');  -
 -- an identifier (checked twice: the constraint is compiled once per backend).
 SELECT dtmv.report(:'door', 'Not A Kind', '{}');
 SELECT dtmv.report(:'door', 'Not A Kind', '{}');
+-- What an identifier is (^[a-z][a-z0-9_]*$, checked in C).
+SELECT k, dtmv._is_identifier(k)
+  FROM unnest(ARRAY['a', 'door_bell2', 'z9_', '', '1a', '_a', 'Door', 'door-bell', 'door bell', 'dörr']) k;
 -- A constraint added later is enforced too (the compiled ones are dropped
 -- when the table changes), and so is its removal.
 RESET ROLE;

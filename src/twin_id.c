@@ -361,3 +361,25 @@ dtmv_twin_id_created_at(PG_FUNCTION_ARGS)
 		unix_ms = (unix_ms << 8) | id->data[i];
 	PG_RETURN_TIMESTAMPTZ((TimestampTz) (unix_ms - TWIN_ID_UNIX_TO_PG_MS) * 1000);
 }
+
+/*
+ * dtmv._is_identifier(name): ^[a-z][a-z0-9_]*$, the form of kinds of twin,
+ * of event and of action; a CHECK on the event log, so in C rather than a
+ * regular expression run for every event.
+ */
+PG_FUNCTION_INFO_V1(dtmv_is_identifier);
+Datum
+dtmv_is_identifier(PG_FUNCTION_ARGS)
+{
+	text	   *name = PG_GETARG_TEXT_PP(0);
+	const char *s = VARDATA_ANY(name);
+	int			len = VARSIZE_ANY_EXHDR(name);
+	int			i;
+
+	if (len == 0 || s[0] < 'a' || s[0] > 'z')
+		PG_RETURN_BOOL(false);
+	for (i = 1; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(true);
+}

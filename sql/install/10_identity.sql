@@ -141,3 +141,10 @@ CREATE AGGREGATE dtmv.max(dtmv.twin_id) (
 	SFUNC = dtmv.twin_id_larger, STYPE = dtmv.twin_id, SORTOP = >, COMBINEFUNC = dtmv.twin_id_larger, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE dtmv.max(dtmv.twin_id) IS 'the newest twin_id';
+
+-- Kinds of twin, of event and of action are lower-case identifiers
+-- (^[a-z][a-z0-9_]*$): checked in C, since every event append checks one.
+CREATE FUNCTION dtmv._is_identifier(name text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'dtmv_is_identifier' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION dtmv._is_identifier(text) IS
+	'internal: whether a name is a lower-case identifier, as kinds and actions are (^[a-z][a-z0-9_]*$)';

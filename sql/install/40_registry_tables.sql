@@ -23,7 +23,7 @@ COMMENT ON COLUMN dtmv.systems.fdw_server IS 'postgres_fdw server that reaches a
 CREATE TABLE dtmv.twin_registry (
 	id dtmv.twin_id PRIMARY KEY,
 	system_no integer NOT NULL REFERENCES dtmv.systems,
-	kind text NOT NULL CHECK (kind ~ '^[a-z][a-z0-9_]*$'),
+	kind text NOT NULL CHECK (dtmv._is_identifier(kind)),
 	name text NOT NULL CHECK (name <> ''),
 	properties jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(properties) = 'object'),
 	model_uri text,

@@ -33,4 +33,6 @@ GRANT EXECUTE ON FUNCTION
 	dtmv.twin_id(uuid), dtmv.twin_system(dtmv.twin_id), dtmv.twin_created_at(dtmv.twin_id),
 	dtmv.twin_id_smaller(dtmv.twin_id, dtmv.twin_id), dtmv.twin_id_larger(dtmv.twin_id, dtmv.twin_id)
 	TO PUBLIC;
+-- Called by CHECK constraints, which check EXECUTE as whoever writes the row.
+GRANT EXECUTE ON FUNCTION dtmv._is_identifier(text) TO PUBLIC;
 
