@@ -125,6 +125,22 @@ SET ROLE regress_sy_gw;
 SELECT request_id = :quick AS claimed, dtmv.complete_sync(request_id, true) FROM dtmv.claim_sync();
 SELECT dtmv.sync_status(:quick);
 
+-- A claim rolled back to a savepoint lets go of its run lock with it.
+SET ROLE regress_sy_high;
+SELECT dtmv.request_sync(:'robot') AS sp \gset
+SET ROLE regress_sy_gw;
+BEGIN;
+SAVEPOINT before_claim;
+SELECT request_id = :sp AS claimed FROM dtmv.claim_sync();
+SELECT count(*) AS run_locks_held FROM pg_locks
+ WHERE locktype = 'advisory' AND objsubid = 17493 AND pid = pg_backend_pid();
+ROLLBACK TO before_claim;
+SELECT count(*) AS run_locks_after_rollback FROM pg_locks
+ WHERE locktype = 'advisory' AND objsubid = 17493 AND pid = pg_backend_pid();
+SELECT dtmv.sync_status(:sp);
+COMMIT;
+SELECT request_id = :sp AS claimed, dtmv.complete_sync(request_id, true) FROM dtmv.claim_sync();
+
 -- Periodic sync: a twin whose period has elapsed gets a request (REQ-DT-07).
 SET ROLE regress_sy_owner;
 SELECT dtmv.create_twin('meter', 'Water meter', sync_period => '1 hour') AS meter \gset

@@ -8,11 +8,12 @@
  * twins never wait for each other.  The twin_id's 16 bytes are hashed to
  * the 64 bits a lock tag holds; two twins that collide only share a lock.
  *
- * A run lock is an exclusive session lock on one running sync request,
- * held by the gateway backend that claimed it.  It dies with that backend,
- * which is how a crashed gateway is noticed: whoever can take the lock
- * knows its holder is gone.  One per running twin; none per pending
- * request.
+ * A run lock is an exclusive session lock on one run of a sync request
+ * (the request and when that run started), held by the gateway backend
+ * that claimed it.  It dies with that backend, which is how a crashed
+ * gateway is noticed: whoever can take the lock knows its holder is gone.
+ * It also tells who may complete the run.  One per running twin; none per
+ * pending request.
  */
 #include "postgres.h"
 
@@ -29,16 +30,44 @@
 #include "twin_id.h"
 
 /*
- * Run locks taken in the current transaction.  A session lock outlives an
- * abort, but the claim that took it does not: so on abort they are
- * released, and on commit merely forgotten.
+ * The run locks this session holds.  A session lock outlives an abort, but
+ * the claim that took it does not: so those taken in a transaction (or
+ * subtransaction) that aborts are released with it.
  */
-static List *run_locks_this_xact = NIL;
+typedef struct RunLock
+{
+	int64		request;
+	TimestampTz started;
+	SubTransactionId subid;		/* that took it, while its transaction runs */
+	bool		in_xact;		/* taken by the running transaction */
+} RunLock;
+
+static List *run_locks = NIL;
 
 /* when this backend last swept for dead gateways */
 static TimestampTz last_sweep = 0;
 
-static void run_locktag(LOCKTAG *tag, int64 request);
+static void run_locktag(LOCKTAG *tag, int64 request, TimestampTz started);
+
+/* release and forget the run locks taken by the running (sub)transaction */
+static void
+run_locks_release_aborted(bool sub, SubTransactionId subid)
+{
+	ListCell   *lc;
+
+	foreach(lc, run_locks)
+	{
+		RunLock    *rl = lfirst(lc);
+		LOCKTAG		tag;
+
+		if (!rl->in_xact || (sub && rl->subid != subid))
+			continue;
+		run_locktag(&tag, rl->request, rl->started);
+		LockRelease(&tag, ExclusiveLock, true);
+		run_locks = foreach_delete_current(run_locks, lc);
+		pfree(rl);
+	}
+}
 
 static void
 sync_lock_xact_callback(XactEvent event, void *arg)
@@ -49,30 +78,42 @@ sync_lock_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
-			foreach(lc, run_locks_this_xact)
-			{
-				LOCKTAG		tag;
-				int64	   *request = (int64 *) lfirst(lc);
-
-				run_locktag(&tag, *request);
-				LockRelease(&tag, ExclusiveLock, true);
-			}
-			/* FALLTHROUGH */
+			run_locks_release_aborted(false, InvalidSubTransactionId);
+			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PREPARE:
-			list_free_deep(run_locks_this_xact);
-			run_locks_this_xact = NIL;
+			foreach(lc, run_locks)
+				((RunLock *) lfirst(lc))->in_xact = false;
 			break;
 		default:
 			break;
 	}
 }
 
+static void
+sync_lock_subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid,
+						   void *arg)
+{
+	ListCell   *lc;
+
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		run_locks_release_aborted(true, mySubid);
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+		foreach(lc, run_locks)
+		{
+			RunLock    *rl = lfirst(lc);
+
+			if (rl->in_xact && rl->subid == mySubid)
+				rl->subid = parentSubid;
+		}
+}
+
 void
 SyncLockInit(void)
 {
 	RegisterXactCallback(sync_lock_xact_callback, NULL);
+	RegisterSubXactCallback(sync_lock_subxact_callback, NULL);
 }
 
 static void
@@ -84,11 +125,19 @@ twin_locktag(LOCKTAG *tag, const TwinId *twin)
 						 DTMV_LOCKSPACE_TWIN);
 }
 
+/*
+ * A run lock names one run: the request and the time its run started, so
+ * that a run of the same request claimed again later (after its lease
+ * expired) is told apart from the old one, whose gateway may still hold
+ * its lock.
+ */
 static void
-run_locktag(LOCKTAG *tag, int64 request)
+run_locktag(LOCKTAG *tag, int64 request, TimestampTz started)
 {
-	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) ((uint64) request >> 32),
-						 (uint32) request, DTMV_LOCKSPACE_RUN);
+	int64		run[2] = {request, (int64) started};
+	uint64		h = hash_bytes_extended((const unsigned char *) run, sizeof(run), 0);
+
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h, DTMV_LOCKSPACE_RUN);
 }
 
 /* wait for and take the twin lock until the end of the transaction */
@@ -126,50 +175,73 @@ dtmv_try_lock_twin(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(sync_try_lock_twin(PG_GETARG_TWINID_P(0)));
 }
 
-/* take the session run lock of a request; false if another backend holds it */
+/* take the session lock of a run; false if another backend holds it */
 bool
-sync_run_lock(int64 request)
+sync_run_lock(int64 request, TimestampTz started)
 {
 	LOCKTAG		tag;
 	LockAcquireResult res;
 
-	run_locktag(&tag, request);
+	run_locktag(&tag, request, started);
 	res = LockAcquire(&tag, ExclusiveLock, true, true);
 	if (res == LOCKACQUIRE_ALREADY_HELD || res == LOCKACQUIRE_ALREADY_CLEAR)
 		LockRelease(&tag, ExclusiveLock, true);	/* hold it once, not twice */
 	else if (res == LOCKACQUIRE_OK)
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-		int64	   *remembered = palloc(sizeof(int64));
+		RunLock    *rl = palloc(sizeof(RunLock));
 
-		*remembered = request;
-		run_locks_this_xact = lappend(run_locks_this_xact, remembered);
+		rl->request = request;
+		rl->started = started;
+		rl->subid = GetCurrentSubTransactionId();
+		rl->in_xact = true;
+		run_locks = lappend(run_locks, rl);
 		MemoryContextSwitchTo(old);
 	}
 	return res != LOCKACQUIRE_NOT_AVAIL;
 }
 
-/* release this backend's run lock of a request, if it holds it */
+/* release every run lock this session holds on a request; false if none */
 bool
 sync_run_unlock(int64 request)
 {
-	LOCKTAG		tag;
+	ListCell   *lc;
+	bool		released = false;
 
-	run_locktag(&tag, request);
-	if (!LockHeldByMe(&tag, ExclusiveLock))
-		return false;
-	return LockRelease(&tag, ExclusiveLock, true);
+	foreach(lc, run_locks)
+	{
+		RunLock    *rl = lfirst(lc);
+		LOCKTAG		tag;
+
+		if (rl->request != request)
+			continue;
+		run_locktag(&tag, rl->request, rl->started);
+		released |= LockRelease(&tag, ExclusiveLock, true);
+		run_locks = foreach_delete_current(run_locks, lc);
+		pfree(rl);
+	}
+	return released;
 }
 
-/* is the run lock of a request held, by this backend or another? */
+/* does this session hold the lock of a run? */
 bool
-sync_run_lock_held(int64 request)
+sync_run_lock_mine(int64 request, TimestampTz started)
 {
 	LOCKTAG		tag;
 
-	run_locktag(&tag, request);
-	if (LockHeldByMe(&tag, ExclusiveLock))
+	run_locktag(&tag, request, started);
+	return LockHeldByMe(&tag, ExclusiveLock);
+}
+
+/* is the lock of a run held, by this backend or another? */
+bool
+sync_run_lock_held(int64 request, TimestampTz started)
+{
+	LOCKTAG		tag;
+
+	if (sync_run_lock_mine(request, started))
 		return true;
+	run_locktag(&tag, request, started);
 	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
 		return true;
 	LockRelease(&tag, ExclusiveLock, true);

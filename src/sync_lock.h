@@ -6,6 +6,8 @@
 #ifndef DTMV_SYNC_LOCK_H
 #define DTMV_SYNC_LOCK_H
 
+#include "datatype/timestamp.h"
+
 #include "twin_id.h"
 
 /*
@@ -20,10 +22,14 @@ extern void SyncLockInit(void);
 /* twin locks: transaction-level; wait for one, or take it only if free */
 extern void sync_lock_twin(const TwinId *twin);
 extern bool sync_try_lock_twin(const TwinId *twin);
-/* run locks: session-level, released on abort of the transaction that took them */
-extern bool sync_run_lock(int64 request);
+/*
+ * run locks: session-level, one per run (a request and when its run
+ * started), released on abort of the (sub)transaction that took them
+ */
+extern bool sync_run_lock(int64 request, TimestampTz started);
 extern bool sync_run_unlock(int64 request);
-extern bool sync_run_lock_held(int64 request);
+extern bool sync_run_lock_mine(int64 request, TimestampTz started);
+extern bool sync_run_lock_held(int64 request, TimestampTz started);
 /* true at most once per every_ms milliseconds in this backend */
 extern bool sync_sweep_due(int every_ms);
 

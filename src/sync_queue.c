@@ -405,10 +405,31 @@ requests_pending_on(const TwinId *twin, int *n)
 
 /* writing requests */
 
+/*
+ * The new version of a request's row: what the queue changes, and nothing
+ * else (subject_id may have been set NULL meanwhile, by the deletion of
+ * its subject, and stays so).
+ */
 static void
 request_modify(TableWrite *tw, Datum *values, bool *nulls, void *arg)
 {
-	request_to_values((const SyncRequest *) arg, values, nulls);
+	static const RequestColumn changed[] = {
+		RC_STATUS, RC_BATCH, RC_STARTED_AT, RC_FINISHED_AT, RC_LEASE_UNTIL, RC_SESSION_LOCK,
+		RC_GATEWAY_PID, RC_READY
+	};
+	int			natts = RelationGetDescr(tw->rel)->natts;
+	Datum	   *ours = palloc(natts * sizeof(Datum));
+	bool	   *ours_null = palloc(natts * sizeof(bool));
+	int			i;
+
+	request_to_values((const SyncRequest *) arg, ours, ours_null);
+	for (i = 0; i < (int) lengthof(changed); i++)
+	{
+		AttrNumber	attno = request_attnum[changed[i]];
+
+		values[attno - 1] = ours[attno - 1];
+		nulls[attno - 1] = ours_null[attno - 1];
+	}
 }
 
 /* write a request's new state over its row (gone with its twin: nothing to do) */
@@ -472,15 +493,17 @@ requests_copy(const SyncRequest *rows, int n)
 
 /*
  * Decisions taken under a twin's lock see what committed before it was
- * granted: a snapshot of their own, as a new statement would take (and as
- * PL/pgSQL takes one per statement), that also sees this transaction's
- * writes so far, those of the calling statement included (a claim and a
- * completion in one statement).
+ * granted: the latest snapshot, in every isolation level (the queue is
+ * shared by all sessions, as a sequence is; a REPEATABLE READ transaction
+ * deciding on what it saw when it began could queue a second ready request
+ * or leave none), that also sees this transaction's writes so far, those
+ * of the calling statement included (a claim and a completion in one
+ * statement).
  */
 static void
 sync_decision_snapshot_push(void)
 {
-	PushActiveSnapshot(GetTransactionSnapshot());
+	PushActiveSnapshot(GetLatestSnapshot());
 	CommandCounterIncrement();
 	UpdateActiveSnapshotCommandId();
 }
@@ -515,7 +538,8 @@ request_alive(const SyncRequest *r)
 {
 	return request_is(r, "running") && r->has_lease &&
 		r->lease_until > GetCurrentTransactionStartTimestamp() &&
-		((r->has_session_lock && !r->session_lock) || sync_run_lock_held(r->id));
+		((r->has_session_lock && !r->session_lock) ||
+		 (r->has_started && sync_run_lock_held(r->id, r->started_at)));
 }
 
 /*
@@ -750,8 +774,8 @@ claim_twin(const TwinId *twin, TimestampTz lease_until, bool session_lock, SyncR
 		request_store(&tw, &pending[i]);
 	}
 	table_write_close(&tw);
-	if (session_lock)
-		sync_run_lock(pending[0].id);
+	if (session_lock && !sync_run_lock(pending[0].id, pending[0].started_at))
+		elog(ERROR, "the run lock of sync request " INT64_FORMAT " is held by another session", pending[0].id);
 	*claimed = pending[0];
 	*batch_size = n;
 	return true;
@@ -980,6 +1004,10 @@ dtmv_complete_sync(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("sync request " INT64_FORMAT " does not exist", id)));
+	/* a run this session no longer has: let go of its lock, if held */
+	if (!request_is(&req, "running") ||
+		(req.session_lock && !sync_run_lock_mine(req.id, req.started_at)))
+		sync_run_unlock(id);
 	if (request_is(&req, "pending"))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -991,6 +1019,12 @@ dtmv_complete_sync(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("sync request " INT64_FORMAT " is not running", id),
 				 errdetail("Its status is %s.", req.status)));
+	if (req.session_lock && !sync_run_lock_mine(req.id, req.started_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("sync request " INT64_FORMAT " is not running in this session", id),
+				 errdetail("Its run holds a session lock: the session that claimed it completes it."),
+				 errhint("If this session claimed it, its lease expired or it was thought dead, and another gateway claimed it again.")));
 
 	pending = requests_pending_on(&req.twin, &n);
 	before = requests_copy(pending, n);

@@ -188,24 +188,39 @@ table_index_eqproc(Relation indexrel, Oid relid, bool unique)
 	return get_opcode(op);
 }
 
-/* visit rows through an index, with key on its first column or (NULL) all in index order */
+/*
+ * Visit rows through an index, with key on its first column or (NULL) all
+ * in index order.  An index scan proper, not systable_beginscan: that one
+ * falls back to a heap scan under ignore_system_indexes (a setting any
+ * session may take), which would lose both a partial index's predicate and
+ * its order.
+ */
 static void
 table_scan_index(const char *table, const char *index, const Datum *key, TableRowFn fn, void *arg)
 {
 	Relation	rel = table_open(table_write_relid(table), AccessShareLock);
 	Relation	indexrel = index_open(table_write_relid(index), AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	ScanKeyData skey;
-	SysScanDesc scan;
-	HeapTuple	tuple;
+	IndexScanDesc scan;
 
 	if (key)
-		ScanKeyInit(&skey, indexrel->rd_index->indkey.values[0], BTEqualStrategyNumber,
-					table_index_eqproc(indexrel, RelationGetRelid(rel), false), *key);
-	scan = systable_beginscan(rel, RelationGetRelid(indexrel), true, GetActiveSnapshot(), key ? 1 : 0, &skey);
-	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
-		if (!fn(tuple, RelationGetDescr(rel), arg))
+		ScanKeyInit(&skey, 1, BTEqualStrategyNumber, table_index_eqproc(indexrel, RelationGetRelid(rel), false), *key);
+	scan = index_beginscan(rel, indexrel, GetActiveSnapshot(), key ? 1 : 0, 0);
+	index_rescan(scan, key ? &skey : NULL, key ? 1 : 0, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		should_free;
+		HeapTuple	tuple = ExecFetchSlotHeapTuple(slot, false, &should_free);
+		bool		more = fn(tuple, RelationGetDescr(rel), arg);
+
+		if (should_free)
+			heap_freetuple(tuple);
+		if (!more)
 			break;
-	systable_endscan(scan);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
 	index_close(indexrel, AccessShareLock);
 	table_close(rel, AccessShareLock);
 }
