@@ -214,19 +214,20 @@ BEGIN
 		INSERT INTO dtmv.notify_cursor (last_id) VALUES (horizon);
 		RETURN 0;
 	END IF;
-	-- The batch (at most max events, oldest first) read once; one
-	-- notification per channel for the whole batch, carrying the newest
-	-- event it has for that channel.
-	SELECT max(g.newest), array_agg(g.twin), array_agg(g.subject_id), array_agg(g.newest)
-	  INTO through, batch_twins, batch_addressees, batch_ids
-	  FROM (SELECT b.twin, b.subject_id, max(b.event_id) AS newest
-			  FROM (SELECT e.event_id, e.twin, e.subject_id FROM dtmv.events e
-					 WHERE e.event_id > cursor_at AND e.event_id <= horizon
-					 ORDER BY e.event_id LIMIT max) b
-			 GROUP BY b.twin, b.subject_id) g;
+	SELECT max(e.event_id) INTO through
+	  FROM (SELECT e.event_id FROM dtmv.events e
+			 WHERE e.event_id > cursor_at AND e.event_id <= horizon
+			 ORDER BY e.event_id LIMIT max) e;
 	IF through IS NULL THEN
 		RETURN 0;
 	END IF;
+	-- One notification per channel for the whole batch, carrying the newest
+	-- event it has for that channel.
+	SELECT array_agg(g.twin), array_agg(g.subject_id), array_agg(g.newest) INTO batch_twins, batch_addressees, batch_ids
+	  FROM (SELECT e.twin, e.subject_id, max(e.event_id) AS newest
+			  FROM dtmv.events e
+			 WHERE e.event_id > cursor_at AND e.event_id <= through
+			 GROUP BY e.twin, e.subject_id) g;
 	FOR wake IN SELECT w.channel, w.newest_id FROM dtmv._wake_channels(batch_twins, batch_addressees, batch_ids) w
 	LOOP
 		PERFORM pg_notify(wake.channel, wake.newest_id::text);
