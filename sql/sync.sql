@@ -161,3 +161,17 @@ SELECT dtmv.complete_sync(request_id, true) AS meter_sync
   FROM dtmv.sync_requests WHERE status = 'running';
 SELECT count(*) AS left_open FROM dtmv.sync_requests WHERE status IN ('pending', 'running');
 RESET ROLE;
+
+-- The queue reads its partial indexes with index scans proper: in a session
+-- started with ignore_system_indexes (which any role may set), a claim
+-- still takes the one pending request, not a finished one.
+\c -reuse-previous=on "options='-c ignore_system_indexes=on'"
+SET search_path = public, dtmv;
+SET ROLE regress_sy_high;
+SELECT dtmv.request_sync(:'robot') AS late \gset
+SET ROLE regress_sy_gw;
+SELECT request_id = :late AS claimed, batch_size FROM dtmv.claim_sync();
+SELECT dtmv.complete_sync(:late, true);
+SELECT status, count(*) FROM dtmv.sync_requests WHERE twin = :'robot' GROUP BY status ORDER BY status;
+SELECT count(*) AS left_open FROM dtmv.sync_requests WHERE status IN ('pending', 'running');
+RESET ROLE;

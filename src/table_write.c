@@ -68,6 +68,8 @@ typedef struct CheckCache
 
 static CheckCache check_cache[CHECK_CACHE_SIZE];
 
+static void table_write_forget_attnums(Oid relid);
+
 static void
 table_write_forget_checks(CheckCache *entry)
 {
@@ -86,6 +88,7 @@ table_write_relcache_callback(Datum arg, Oid relid)
 	for (i = 0; i < CHECK_CACHE_SIZE; i++)
 		if (OidIsValid(check_cache[i].relid) && (!OidIsValid(relid) || check_cache[i].relid == relid))
 			table_write_forget_checks(&check_cache[i]);
+	table_write_forget_attnums(relid);
 }
 
 void
@@ -296,13 +299,52 @@ table_write_close(TableWrite *tw)
 	table_close(tw->rel, NoLock);
 }
 
+/*
+ * Column numbers asked for by name, remembered per backend: the hot paths
+ * ask for the same few columns of the same tables on every call.  Keyed by
+ * the name's address (callers pass string constants; a different address
+ * for the same name only takes another entry) and forgotten, with the
+ * compiled checks, when the table changes.
+ */
+#define ATTNUM_CACHE_SIZE 32
+
+typedef struct AttnumCache
+{
+	Oid			relid;
+	const char *column;
+	AttrNumber	attno;
+} AttnumCache;
+
+static AttnumCache attnum_cache[ATTNUM_CACHE_SIZE];
+static int	attnum_cache_next = 0;
+
+static void
+table_write_forget_attnums(Oid relid)
+{
+	int			i;
+
+	for (i = 0; i < ATTNUM_CACHE_SIZE; i++)
+		if (!OidIsValid(relid) || attnum_cache[i].relid == relid)
+			attnum_cache[i].relid = InvalidOid;
+}
+
 AttrNumber
 table_write_attnum(TableWrite *tw, const char *column)
 {
-	AttrNumber	attno = get_attnum(RelationGetRelid(tw->rel), column);
+	Oid			relid = RelationGetRelid(tw->rel);
+	AttrNumber	attno;
+	int			i;
 
+	for (i = 0; i < ATTNUM_CACHE_SIZE; i++)
+		if (attnum_cache[i].relid == relid && attnum_cache[i].column == column)
+			return attnum_cache[i].attno;
+	attno = get_attnum(relid, column);
 	if (attno == InvalidAttrNumber)
 		elog(ERROR, "column dtmv.%s.%s is missing", RelationGetRelationName(tw->rel), column);
+	attnum_cache[attnum_cache_next].relid = relid;
+	attnum_cache[attnum_cache_next].column = column;
+	attnum_cache[attnum_cache_next].attno = attno;
+	attnum_cache_next = (attnum_cache_next + 1) % ATTNUM_CACHE_SIZE;
 	return attno;
 }
 
