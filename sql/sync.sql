@@ -63,6 +63,17 @@ SET ROLE regress_sy_gw;
 SELECT request_id = :high_req AS high_runs, priority, requested_by, batch_size FROM dtmv.claim_sync();
 SELECT count(*) AS second_claim_finds_nothing FROM dtmv.claim_sync();
 SELECT request_id, dtmv.sync_status(request_id) FROM (VALUES (:low_req), (:mid_req), (:high_req)) v(request_id);
+-- What runs where (dtmv.sync_runs): gateways and readers of the twin see it.
+SELECT request_id = :high_req AS high_runs, priority FROM dtmv.sync_runs WHERE twin = :'robot';
+SET ROLE regress_sy_owner;
+SELECT request_id = :high_req AS high_runs FROM dtmv.sync_runs WHERE twin = :'robot';
+SET ROLE regress_sy_low;                         -- sync implies read: sees it
+SELECT count(*) AS runs_seen FROM dtmv.sync_runs;
+RESET ROLE;
+CREATE ROLE regress_sy_none LOGIN IN ROLE dtmv_user;
+SELECT dtmv.create_subject('sy_none', 'regress_sy_none') > 0 AS created;
+SET ROLE regress_sy_none;                        -- no right on the robot: sees nothing
+SELECT count(*) AS runs_seen FROM dtmv.sync_runs;
 
 -- While priority 9 runs, mid (5) is refused with TW001 (REQ-DT-08 note 1) ...
 SET ROLE regress_sy_mid;
