@@ -491,6 +491,14 @@ requests_copy(const SyncRequest *rows, int n)
 	return copy;
 }
 
+/* see this decision's own writes so far, in the snapshot it pushed */
+static void
+sync_decision_snapshot_advance(void)
+{
+	CommandCounterIncrement();
+	UpdateActiveSnapshotCommandId();
+}
+
 /*
  * Decisions taken under a twin's lock see what committed before it was
  * granted: the latest snapshot, in every isolation level (the queue is
@@ -504,8 +512,7 @@ static void
 sync_decision_snapshot_push(void)
 {
 	PushActiveSnapshot(GetLatestSnapshot());
-	CommandCounterIncrement();
-	UpdateActiveSnapshotCommandId();
+	sync_decision_snapshot_advance();
 }
 
 /*
@@ -515,17 +522,8 @@ sync_decision_snapshot_push(void)
 static void
 sync_own_writes_snapshot_push(void)
 {
-	CommandCounterIncrement();
 	PushCopiedSnapshot(GetActiveSnapshot());
-	UpdateActiveSnapshotCommandId();
-}
-
-/* see this decision's own writes, in the snapshot pushed above */
-static void
-sync_decision_snapshot_advance(void)
-{
-	CommandCounterIncrement();
-	UpdateActiveSnapshotCommandId();
+	sync_decision_snapshot_advance();
 }
 
 /*
