@@ -152,6 +152,37 @@ SELECT dtmv.sync_status(:sp);
 COMMIT;
 SELECT request_id = :sp AS claimed, dtmv.complete_sync(request_id, true) FROM dtmv.claim_sync();
 
+-- A completion rolled back leaves the run alive: its run lock is let go of
+-- when the completion commits, not before.
+SET ROLE regress_sy_high;
+SELECT dtmv.request_sync(:'robot') AS rb \gset
+SET ROLE regress_sy_gw;
+SELECT request_id = :rb AS claimed FROM dtmv.claim_sync();
+BEGIN;
+SELECT dtmv.complete_sync(:rb, true);
+ROLLBACK;
+SELECT count(*) AS run_locks_held FROM pg_locks
+ WHERE locktype = 'advisory' AND objsubid = 17493 AND pid = pg_backend_pid();
+SET ROLE regress_sy_low;                         -- refused: the run of priority 9 lives
+SELECT regress_sync.attempt(format('SELECT dtmv.request_sync(%L)', :'robot'));
+SET ROLE regress_sy_gw;
+SELECT dtmv.complete_sync(:rb, true);
+SELECT count(*) AS run_locks_after_commit FROM pg_locks
+ WHERE locktype = 'advisory' AND objsubid = 17493 AND pid = pg_backend_pid();
+
+-- A run this session claimed, requeued when its lease expired, leaves no
+-- lock behind once the session claims again.
+SET ROLE regress_sy_high;
+SELECT dtmv.request_sync(:'robot') AS stale \gset
+SET ROLE regress_sy_gw;
+SELECT request_id = :stale AS claimed FROM dtmv.claim_sync(lease => '10 ms');
+SELECT pg_sleep(0.05);
+SELECT dtmv.recover_syncs() AS recovered;
+SELECT request_id = :stale AS claimed_again FROM dtmv.claim_sync();
+SELECT count(*) AS run_locks_held FROM pg_locks
+ WHERE locktype = 'advisory' AND objsubid = 17493 AND pid = pg_backend_pid();
+SELECT dtmv.complete_sync(:stale, true);
+
 -- Periodic sync: a twin whose period has elapsed gets a request (REQ-DT-07).
 SET ROLE regress_sy_owner;
 SELECT dtmv.create_twin('meter', 'Water meter', sync_period => '1 hour') AS meter \gset

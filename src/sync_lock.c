@@ -30,16 +30,20 @@
 #include "twin_id.h"
 
 /*
- * The run locks this session holds.  A session lock outlives an abort, but
- * the claim that took it does not: so those taken in a transaction (or
- * subtransaction) that aborts are released with it.
+ * The run locks this session holds, and what their transaction means to do
+ * with them.  A session lock outlives an abort, but the claim that took it
+ * does not: those taken in a transaction (or subtransaction) that aborts
+ * are released with it.  Likewise the completion that lets go of one may
+ * still roll back: the lock is let go of when its transaction commits.
  */
 typedef struct RunLock
 {
 	int64		request;
 	TimestampTz started;
-	SubTransactionId subid;		/* that took it, while its transaction runs */
-	bool		in_xact;		/* taken by the running transaction */
+	bool		taken_in_xact;	/* by the running transaction ... */
+	SubTransactionId taken_subid;	/* ... in this subtransaction */
+	SubTransactionId release_subid; /* to be released at commit, as asked
+									 * in this subtransaction (or Invalid) */
 } RunLock;
 
 static List *run_locks = NIL;
@@ -49,42 +53,78 @@ static TimestampTz last_sweep = 0;
 
 static void run_locktag(LOCKTAG *tag, int64 request, TimestampTz started);
 
-/* release and forget the run locks taken by the running (sub)transaction */
-static void
-run_locks_release_aborted(bool sub, SubTransactionId subid)
+typedef bool (*RunLockTest) (const RunLock *rl, const void *arg);
+
+/*
+ * Release and forget the run locks that pass test; how many.  One may not
+ * be held any more: pg_advisory_unlock_all() and DISCARD ALL drop every
+ * session advisory lock, ours included.
+ */
+static int
+run_locks_release_if(RunLockTest test, const void *arg)
 {
 	ListCell   *lc;
+	int			n = 0;
 
 	foreach(lc, run_locks)
 	{
 		RunLock    *rl = lfirst(lc);
 		LOCKTAG		tag;
 
-		if (!rl->in_xact || (sub && rl->subid != subid))
+		if (!test(rl, arg))
 			continue;
 		run_locktag(&tag, rl->request, rl->started);
-		LockRelease(&tag, ExclusiveLock, true);
+		if (LockHeldByMe(&tag, ExclusiveLock) && LockRelease(&tag, ExclusiveLock, true))
+			n++;
 		run_locks = foreach_delete_current(run_locks, lc);
 		pfree(rl);
 	}
+	return n;
+}
+
+/* taken by the running transaction (arg: in that subtransaction, or Invalid for any) */
+static bool
+run_lock_taken_in(const RunLock *rl, const void *arg)
+{
+	SubTransactionId subid = *(const SubTransactionId *) arg;
+
+	return rl->taken_in_xact && (subid == InvalidSubTransactionId || rl->taken_subid == subid);
+}
+
+static bool
+run_lock_release_asked(const RunLock *rl, const void *arg)
+{
+	return rl->release_subid != InvalidSubTransactionId;
+}
+
+/* of the request, and held from an earlier transaction, for no completion of this one */
+static bool
+run_lock_of_request(const RunLock *rl, const void *arg)
+{
+	return rl->request == *(const int64 *) arg && !rl->taken_in_xact &&
+		rl->release_subid == InvalidSubTransactionId;
 }
 
 static void
 sync_lock_xact_callback(XactEvent event, void *arg)
 {
+	SubTransactionId any = InvalidSubTransactionId;
 	ListCell   *lc;
 
 	switch (event)
 	{
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
-			run_locks_release_aborted(false, InvalidSubTransactionId);
+			run_locks_release_if(run_lock_taken_in, &any);
+			foreach(lc, run_locks)
+				((RunLock *) lfirst(lc))->release_subid = InvalidSubTransactionId;
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PREPARE:
+			run_locks_release_if(run_lock_release_asked, NULL);
 			foreach(lc, run_locks)
-				((RunLock *) lfirst(lc))->in_xact = false;
+				((RunLock *) lfirst(lc))->taken_in_xact = false;
 			break;
 		default:
 			break;
@@ -98,14 +138,21 @@ sync_lock_subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTran
 	ListCell   *lc;
 
 	if (event == SUBXACT_EVENT_ABORT_SUB)
-		run_locks_release_aborted(true, mySubid);
+	{
+		run_locks_release_if(run_lock_taken_in, &mySubid);
+		foreach(lc, run_locks)
+			if (((RunLock *) lfirst(lc))->release_subid == mySubid)
+				((RunLock *) lfirst(lc))->release_subid = InvalidSubTransactionId;
+	}
 	else if (event == SUBXACT_EVENT_COMMIT_SUB)
 		foreach(lc, run_locks)
 		{
 			RunLock    *rl = lfirst(lc);
 
-			if (rl->in_xact && rl->subid == mySubid)
-				rl->subid = parentSubid;
+			if (rl->taken_in_xact && rl->taken_subid == mySubid)
+				rl->taken_subid = parentSubid;
+			if (rl->release_subid == mySubid)
+				rl->release_subid = parentSubid;
 		}
 }
 
@@ -181,46 +228,85 @@ sync_run_lock(int64 request, TimestampTz started)
 {
 	LOCKTAG		tag;
 	LockAcquireResult res;
+	MemoryContext old;
+
+	/* allocated before the lock is taken: no lock may go untracked */
+	RunLock    *rl = MemoryContextAlloc(TopMemoryContext, sizeof(RunLock));
 
 	run_locktag(&tag, request, started);
 	res = LockAcquire(&tag, ExclusiveLock, true, true);
-	if (res == LOCKACQUIRE_ALREADY_HELD || res == LOCKACQUIRE_ALREADY_CLEAR)
-		LockRelease(&tag, ExclusiveLock, true);	/* hold it once, not twice */
-	else if (res == LOCKACQUIRE_OK)
+	if (res == LOCKACQUIRE_OK)
 	{
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-		RunLock    *rl = palloc(sizeof(RunLock));
-
 		rl->request = request;
 		rl->started = started;
-		rl->subid = GetCurrentSubTransactionId();
-		rl->in_xact = true;
+		rl->taken_in_xact = true;
+		rl->taken_subid = GetCurrentSubTransactionId();
+		rl->release_subid = InvalidSubTransactionId;
+		old = MemoryContextSwitchTo(TopMemoryContext);
 		run_locks = lappend(run_locks, rl);
 		MemoryContextSwitchTo(old);
+		return true;
 	}
+	pfree(rl);
+	if (res == LOCKACQUIRE_ALREADY_HELD || res == LOCKACQUIRE_ALREADY_CLEAR)
+		LockRelease(&tag, ExclusiveLock, true);	/* hold it once, not twice */
 	return res != LOCKACQUIRE_NOT_AVAIL;
 }
 
-/* release every run lock this session holds on a request; false if none */
+/*
+ * Release now this session's run locks on a request whose run is over
+ * (those of this transaction's own claim or completion follow it instead);
+ * false if none.
+ */
 bool
 sync_run_unlock(int64 request)
 {
+	return run_locks_release_if(run_lock_of_request, &request) > 0;
+}
+
+/*
+ * Release this session's run locks on a request when the transaction
+ * commits: the completion that asks may still be rolled back, and the run
+ * must then still be seen alive.
+ */
+void
+sync_run_unlock_at_commit(int64 request)
+{
 	ListCell   *lc;
-	bool		released = false;
 
 	foreach(lc, run_locks)
 	{
 		RunLock    *rl = lfirst(lc);
-		LOCKTAG		tag;
 
-		if (rl->request != request)
-			continue;
-		run_locktag(&tag, rl->request, rl->started);
-		released |= LockRelease(&tag, ExclusiveLock, true);
-		run_locks = foreach_delete_current(run_locks, lc);
-		pfree(rl);
+		if (rl->request == request)
+			rl->release_subid = GetCurrentSubTransactionId();
 	}
-	return released;
+}
+
+typedef struct StaleTest
+{
+	SyncRunCurrent current;
+} StaleTest;
+
+static bool
+run_lock_stale(const RunLock *rl, const void *arg)
+{
+	return !rl->taken_in_xact && rl->release_subid == InvalidSubTransactionId &&
+		!((const StaleTest *) arg)->current(rl->request, rl->started);
+}
+
+/*
+ * Release the run locks this session still holds for runs that are over
+ * (requeued after their lease expired, claimed again elsewhere) and that it
+ * never completed; current says whether a run still is.
+ */
+void
+sync_run_locks_forget_stale(SyncRunCurrent current)
+{
+	StaleTest	st = {current};
+
+	if (run_locks != NIL)
+		run_locks_release_if(run_lock_stale, &st);
 }
 
 /* does this session hold the lock of a run? */

@@ -789,6 +789,20 @@ subject_name_row(HeapTuple tuple, TupleDesc desc, void *arg)
 	return false;
 }
 
+/* is this run (request, start) still running? for the locks a session keeps */
+static bool
+sync_run_current(int64 request, TimestampTz started)
+{
+	SyncRequest r;
+	bool		current;
+
+	sync_own_writes_snapshot_push();
+	current = request_by_id(request, &r) && request_is(&r, "running") && r.has_started &&
+		r.started_at == started;
+	PopActiveSnapshot();
+	return current;
+}
+
 /* requeue the runs of dead gateways, at most once a second per session */
 static void
 claim_sweep(void)
@@ -832,6 +846,7 @@ dtmv_claim_sync(PG_FUNCTION_ARGS)
 														  IntervalPGetDatum(lease)));
 	InitMaterializedSRF(fcinfo, 0);
 	claim_sweep();
+	sync_run_locks_forget_stale(sync_run_current);
 
 	cs = palloc0(sizeof(ClaimScan));
 	while (!found)
@@ -1054,7 +1069,7 @@ dtmv_complete_sync(PG_FUNCTION_ARGS)
 		table_write_close(&tw);
 		complete_reschedule_twin(&req.twin);
 	}
-	sync_run_unlock(id);
+	sync_run_unlock_at_commit(id);
 	PopActiveSnapshot();
 
 	qsort(answered, nanswered, sizeof(SyncRequest), request_id_cmp);
