@@ -61,20 +61,26 @@
 /* how many candidate twins one claim tries before it says there is nothing */
 #define CLAIM_MAX_CANDIDATES 64
 
+/* the number of a column of a dtmv table's row type, found by name (elog if missing) */
+static AttrNumber
+sync_attnum(TupleDesc desc, const char *column)
+{
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+		if (!TupleDescAttr(desc, i)->attisdropped && strcmp(NameStr(TupleDescAttr(desc, i)->attname), column) == 0)
+			return i + 1;
+	elog(ERROR, "a column %s of a dtmv table is missing", column);
+	return InvalidAttrNumber;	/* keep the compiler quiet */
+}
+
 /* a column's value in a row read by table_scan_key, or false if NULL */
 static bool
 sync_column(HeapTuple tuple, TupleDesc desc, const char *column, Datum *value)
 {
-	AttrNumber	attno = InvalidAttrNumber;
 	bool		isnull;
-	int			i;
 
-	for (i = 0; i < desc->natts && attno == InvalidAttrNumber; i++)
-		if (!TupleDescAttr(desc, i)->attisdropped && strcmp(NameStr(TupleDescAttr(desc, i)->attname), column) == 0)
-			attno = i + 1;
-	if (attno == InvalidAttrNumber)
-		elog(ERROR, "a column %s of a dtmv table is missing", column);
-	*value = heap_getattr(tuple, attno, desc, &isnull);
+	*value = heap_getattr(tuple, sync_attnum(desc, column), desc, &isnull);
 	return !isnull;
 }
 
@@ -199,20 +205,11 @@ static void
 request_columns(TupleDesc desc)
 {
 	int			c;
-	int			i;
 
 	if (OidIsValid(request_rowtype) && request_rowtype == desc->tdtypeid)
 		return;
 	for (c = 0; c < RC_NCOLUMNS; c++)
-	{
-		request_attnum[c] = InvalidAttrNumber;
-		for (i = 0; i < desc->natts; i++)
-			if (!TupleDescAttr(desc, i)->attisdropped &&
-				strcmp(NameStr(TupleDescAttr(desc, i)->attname), request_column_names[c]) == 0)
-				request_attnum[c] = i + 1;
-		if (request_attnum[c] == InvalidAttrNumber)
-			elog(ERROR, "column dtmv.sync_requests.%s is missing", request_column_names[c]);
-	}
+		request_attnum[c] = sync_attnum(desc, request_column_names[c]);
 	request_rowtype = desc->tdtypeid;
 }
 
@@ -343,7 +340,7 @@ request_urgency_cmp(const void *a, const void *b)
 
 	if (ra->priority != rb->priority)
 		return ra->priority > rb->priority ? -1 : 1;
-	return ra->id < rb->id ? -1 : ra->id > rb->id ? 1 : 0;
+	return request_id_cmp(a, b);
 }
 
 /* reading requests */
