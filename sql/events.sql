@@ -35,6 +35,32 @@ SELECT 'dtmv_s' || :alice = ANY (c) AS lamp_wakes_alice, 'dtmv_s' || :bob = ANY 
 	   'dtmv_w' || :home = ANY (c) AS and_her_home
   FROM dtmv._event_channels(:'lamp', NULL) c;
 SELECT dtmv._event_channels(:'door', :bob) = ARRAY['dtmv_s' || :bob] AS addressed_wakes_only_bob;
+-- The worker's round over a batch (what it reads by the primary key, what
+-- it wakes): each channel once, up to the newest event or to max events.
+SELECT coalesce(max(event_id), 0) AS before_batch FROM dtmv.events \gset
+SELECT dtmv._append_event(:'door', NULL, 'batch', '{}') AS ev_door \gset
+SELECT dtmv._append_event(:'lamp', NULL, 'batch', '{}') AS ev_lamp \gset
+SELECT dtmv._append_event(:'door', :bob, 'batch', '{}') AS ev_bob \gset
+-- (Subjects of other test files that read every twin hear them too, so the
+-- channels are counted against what each event wakes on its own.)
+SELECT ARRAY['dtmv_s' || :alice, 'dtmv_s' || :bob, 'dtmv_w' || :home] <@ array_agg(c) AS batch_wakes_alice_bob_home,
+	   NOT 'dtmv_s' || :bob = ANY (dtmv._event_channels(:'door', NULL)) AS but_not_bob_for_the_door
+  FROM unnest(dtmv._event_channels(:'door', NULL) || dtmv._event_channels(:'lamp', NULL)) c;
+SELECT count(DISTINCT c) AS door_channels FROM unnest(dtmv._event_channels(:'door', NULL)) c \gset
+SELECT count(DISTINCT c) AS door_lamp_channels
+  FROM unnest(dtmv._event_channels(:'door', NULL) || dtmv._event_channels(:'lamp', NULL)) c \gset
+SELECT count(DISTINCT c) AS batch_channels
+  FROM unnest(dtmv._event_channels(:'door', NULL) || dtmv._event_channels(:'lamp', NULL)
+			  || dtmv._event_channels(:'door', :bob)) c \gset
+SELECT w.through = :ev_bob AS through_newest, w.sent = :batch_channels AS each_channel_once
+  FROM dtmv._wake_pending(:before_batch, 9223372036854775807, 100) w;
+SELECT w.through = :ev_door AS through_first_only, w.sent = :door_channels AS its_channels
+  FROM dtmv._wake_pending(:before_batch, 9223372036854775807, 1) w;
+SELECT w.through = :ev_lamp AS up_to_the_horizon, w.sent = :door_lamp_channels AS their_channels
+  FROM dtmv._wake_pending(:before_batch, :ev_lamp, 100) w;
+SELECT w.through IS NULL AS nothing_after_newest, w.sent AS channels_woken
+  FROM dtmv._wake_pending(:ev_bob, 9223372036854775807, 100) w;
+DELETE FROM dtmv.events WHERE event_id > :before_batch;  -- the rest of this file counts events
 
 -- A client starts at the horizon, then catches up.
 SET ROLE regress_ev_alice;

@@ -16,12 +16,7 @@
 
 #include "access/transam.h"
 #include "access/xact.h"
-#include "catalog/pg_type.h"
-#include "commands/async.h"
 #include "fmgr.h"
-#include "nodes/makefuncs.h"
-#include "parser/parse_func.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
@@ -31,6 +26,7 @@
 #include "notifier.h"
 #include "table_write.h"
 #include "twin_id.h"
+#include "wake_channels.h"
 
 static FullTransactionId event_last_xid = {0};
 static int64 event_last_n = 0;
@@ -78,51 +74,26 @@ dtmv_event_id_horizon(PG_FUNCTION_ARGS)
 }
 
 /*
- * Without the worker, NOTIFY each channel that should hear the event, as
- * dtmv._event_channels(twin, addressee) says (one definition of who hears
- * what, in SQL), with the event id as payload.  Sent at commit, as NOTIFY is.
- * An event addressed to a subject is heard on that subject's channel only
- * (so says _wake_channels too): named here without a query.
+ * Without the worker, NOTIFY each channel that should hear the event
+ * (wake_channels.c: the one definition of who hears what), with the event
+ * id as payload.  Sent at commit, as NOTIFY is.
  */
 static void
 event_notify(Datum twin, bool twin_isnull, Datum addressee, bool addressee_isnull, int64 id)
 {
-	Oid			argtypes[2];
-	FmgrInfo	finfo;
-	LOCAL_FCINFO(fcinfo, 2);
-	Datum		channels;
-	Datum	   *elems;
-	bool	   *nulls;
+	WakeEvent	ev;
+	WakeChannel *channels;
 	int			n;
-	int			i;
-	char		payload[32];
 
-	snprintf(payload, sizeof(payload), INT64_FORMAT, id);
-	/* an event addressed to one subject is heard on its channel alone */
-	if (!addressee_isnull)
-	{
-		char		channel[32];
-
-		snprintf(channel, sizeof(channel), "dtmv_s" INT64_FORMAT, DatumGetInt64(addressee));
-		Async_Notify(channel, payload);
-		return;
-	}
-	argtypes[0] = twin_id_type_oid();
-	argtypes[1] = INT8OID;
-	fmgr_info(LookupFuncName(list_make2(makeString("dtmv"), makeString("_event_channels")), 2, argtypes, false),
-			  &finfo);
-	InitFunctionCallInfoData(*fcinfo, &finfo, 2, InvalidOid, NULL, NULL);
-	fcinfo->args[0].value = twin;
-	fcinfo->args[0].isnull = twin_isnull;
-	fcinfo->args[1].value = addressee;
-	fcinfo->args[1].isnull = addressee_isnull;
-	channels = FunctionCallInvoke(fcinfo);
-	if (fcinfo->isnull)
-		return;
-	deconstruct_array(DatumGetArrayTypeP(channels), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-	for (i = 0; i < n; i++)
-		if (!nulls[i])
-			Async_Notify(TextDatumGetCString(elems[i]), payload);
+	memset(&ev, 0, sizeof(ev));
+	ev.has_twin = !twin_isnull;
+	if (ev.has_twin)
+		ev.twin = *DatumGetTwinIdP(twin);
+	ev.has_addressee = !addressee_isnull;
+	ev.addressee = ev.has_addressee ? DatumGetInt64(addressee) : 0;
+	ev.id = id;
+	channels = wake_channels(&ev, 1, &n);
+	(void) wake_notify(channels, n);
 }
 
 /*

@@ -495,19 +495,29 @@ rights_mask_of_acl(const int64 *acl, int nacl, const RightsKeys *keys)
 	return mask;
 }
 
+/* the keys of a twin's acl; false for a twin that does not exist */
+bool
+rights_twin_acl(const TwinId *twin, int64 **acl, int *nacl)
+{
+	Datum		d;
+
+	rights_lookup_rels();
+	if (!rights_lookup(REL_TWINS, PointerGetDatum(twin), cols.twin_acl, &d))
+		return false;
+	*acl = int64_array_values(DatumGetArrayTypeP(d), nacl);
+	return true;
+}
+
 /* the rights that holders of subs have on a twin; 0 for a twin that does not exist */
 static int
 rights_for(const TwinId *twin, const int64 *subs, int nsubs)
 {
-	Datum		acl;
 	RightsKeys	keys;
 	int64	   *keys_of_twin;
 	int			nkeys;
 
-	rights_lookup_rels();
-	if (!rights_lookup(REL_TWINS, PointerGetDatum(twin), cols.twin_acl, &acl) || nsubs == 0)
+	if (nsubs == 0 || !rights_twin_acl(twin, &keys_of_twin, &nkeys))
 		return 0;
-	keys_of_twin = int64_array_values(DatumGetArrayTypeP(acl), &nkeys);
 	rights_keys_for(subs, nsubs, &keys);
 	return rights_mask_of_acl(keys_of_twin, nkeys, &keys);
 }
@@ -575,7 +585,7 @@ rights_collect_read_grant(HeapTuple tuple, TupleDesc desc, void *arg)
  * directly or through groups, less those denied.  Candidates come from the
  * keys and grants; each is then put to the same test as everywhere else.
  */
-static int64 *
+int64 *
 rights_acl_readers(const int64 *acl, int nacl, int *n)
 {
 	KeyList		found = {0};

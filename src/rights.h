@@ -44,6 +44,12 @@ extern int	rights_effective(const TwinId *twin);
 /* 42501 naming the first missing right unless the acting subject holds all of mask (NULL twin: never) */
 extern void rights_require(const TwinId *twin, int mask);
 
+/* the keys of a twin's acl (palloc'd); false for a twin that does not exist */
+extern bool rights_twin_acl(const TwinId *twin, int64 **acl, int *nacl);
+
+/* the users and systems (not groups) that may read a twin with this acl, sorted */
+extern int64 *rights_acl_readers(const int64 *acl, int nacl, int *n);
+
 /* the mask of a comma list of right names; 22023 for an unknown one */
 extern int	rights_parse(const char *list);
 

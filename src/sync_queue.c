@@ -61,29 +61,6 @@
 /* how many candidate twins one claim tries before it says there is nothing */
 #define CLAIM_MAX_CANDIDATES 64
 
-/* the number of a column of a dtmv table's row type, found by name (elog if missing) */
-static AttrNumber
-sync_attnum(TupleDesc desc, const char *column)
-{
-	int			i;
-
-	for (i = 0; i < desc->natts; i++)
-		if (!TupleDescAttr(desc, i)->attisdropped && strcmp(NameStr(TupleDescAttr(desc, i)->attname), column) == 0)
-			return i + 1;
-	elog(ERROR, "a column %s of a dtmv table is missing", column);
-	return InvalidAttrNumber;	/* keep the compiler quiet */
-}
-
-/* a column's value in a row read by table_scan_key, or false if NULL */
-static bool
-sync_column(HeapTuple tuple, TupleDesc desc, const char *column, Datum *value)
-{
-	bool		isnull;
-
-	*value = heap_getattr(tuple, sync_attnum(desc, column), desc, &isnull);
-	return !isnull;
-}
-
 typedef struct PriorityScan
 {
 	int64	   *subjects;		/* the caller and its groups, sorted */
@@ -100,7 +77,7 @@ sync_priority_row(HeapTuple tuple, TupleDesc desc, void *arg)
 	Datum		priority;
 	int			i;
 
-	if (!sync_column(tuple, desc, "subject_id", &subject) || !sync_column(tuple, desc, "priority", &priority))
+	if (!table_column(tuple, desc, "subject_id", &subject) || !table_column(tuple, desc, "priority", &priority))
 		return true;
 	for (i = 0; i < ps->nsubjects; i++)
 		if (ps->subjects[i] == DatumGetInt64(subject))
@@ -124,7 +101,7 @@ sync_first_value(HeapTuple tuple, TupleDesc desc, void *arg)
 {
 	ColumnScan *cs = arg;
 
-	cs->found = sync_column(tuple, desc, cs->column, &cs->value);
+	cs->found = table_column(tuple, desc, cs->column, &cs->value);
 	return false;
 }
 
@@ -209,7 +186,7 @@ request_columns(TupleDesc desc)
 	if (OidIsValid(request_rowtype) && request_rowtype == desc->tdtypeid)
 		return;
 	for (c = 0; c < RC_NCOLUMNS; c++)
-		request_attnum[c] = sync_attnum(desc, request_column_names[c]);
+		request_attnum[c] = table_desc_attnum(desc, request_column_names[c]);
 	request_rowtype = desc->tdtypeid;
 }
 
@@ -782,7 +759,7 @@ subject_name_row(HeapTuple tuple, TupleDesc desc, void *arg)
 {
 	Datum		name;
 
-	*(text **) arg = sync_column(tuple, desc, "name", &name) ? DatumGetTextPCopy(name) : NULL;
+	*(text **) arg = table_column(tuple, desc, "name", &name) ? DatumGetTextPCopy(name) : NULL;
 	return false;
 }
 
@@ -927,7 +904,7 @@ sync_period_row(HeapTuple tuple, TupleDesc desc, void *arg)
 {
 	Datum		period;
 
-	if (sync_column(tuple, desc, "sync_period", &period))
+	if (table_column(tuple, desc, "sync_period", &period))
 	{
 		((PeriodScan *) arg)->period = palloc(sizeof(Interval));
 		memcpy(((PeriodScan *) arg)->period, DatumGetIntervalP(period), sizeof(Interval));

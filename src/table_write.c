@@ -172,16 +172,16 @@ table_write_relid(const char *name)
 }
 
 /*
- * The equality procedure of the first key column of a btree index of the
- * table relid, for a scan key; with unique, the index must also be unique
- * on that column alone.  elog otherwise: dtmv's own indexes are all that
- * is ever passed.
+ * The procedure of a btree strategy (equality, greater than, ...) on the
+ * first key column of a btree index of the table relid, for a scan key;
+ * with unique, the index must also be unique on that column alone.  elog
+ * otherwise: dtmv's own indexes are all that is ever passed.
  */
-RegProcedure
-table_index_eqproc(Relation indexrel, Oid relid, bool unique)
+static RegProcedure
+table_index_proc(Relation indexrel, Oid relid, StrategyNumber strategy, bool unique)
 {
 	Oid			type = indexrel->rd_opcintype[0];
-	Oid			op = get_opfamily_member(indexrel->rd_opfamily[0], type, type, BTEqualStrategyNumber);
+	Oid			op = get_opfamily_member(indexrel->rd_opfamily[0], type, type, strategy);
 
 	if (indexrel->rd_rel->relam != BTREE_AM_OID || !OidIsValid(op) ||
 		indexrel->rd_index->indkey.values[0] == 0 || indexrel->rd_index->indrelid != relid ||
@@ -191,15 +191,23 @@ table_index_eqproc(Relation indexrel, Oid relid, bool unique)
 	return get_opcode(op);
 }
 
+/* the equality procedure of a btree index's first key column */
+RegProcedure
+table_index_eqproc(Relation indexrel, Oid relid, bool unique)
+{
+	return table_index_proc(indexrel, relid, BTEqualStrategyNumber, unique);
+}
+
 /*
- * Visit rows through an index, with key on its first column or (NULL) all
- * in index order.  An index scan proper, not systable_beginscan: that one
- * falls back to a heap scan under ignore_system_indexes (a setting any
- * session may take), which would lose both a partial index's predicate and
- * its order.
+ * Visit rows through an index, in its order: with key, those whose first
+ * column compares to key by strategy (equal, greater); without, all.  An
+ * index scan proper, not systable_beginscan: that one falls back to a heap
+ * scan under ignore_system_indexes (a setting any session may take), which
+ * would lose both a partial index's predicate and its order.
  */
 static void
-table_scan_index(const char *table, const char *index, const Datum *key, TableRowFn fn, void *arg)
+table_scan_index(const char *table, const char *index, const Datum *key, StrategyNumber strategy,
+				 TableRowFn fn, void *arg)
 {
 	Relation	rel = table_open(table_write_relid(table), AccessShareLock);
 	Relation	indexrel = index_open(table_write_relid(index), AccessShareLock);
@@ -208,7 +216,7 @@ table_scan_index(const char *table, const char *index, const Datum *key, TableRo
 	IndexScanDesc scan;
 
 	if (key)
-		ScanKeyInit(&skey, 1, BTEqualStrategyNumber, table_index_eqproc(indexrel, RelationGetRelid(rel), false), *key);
+		ScanKeyInit(&skey, 1, strategy, table_index_proc(indexrel, RelationGetRelid(rel), strategy, false), *key);
 	scan = index_beginscan(rel, indexrel, GetActiveSnapshot(), key ? 1 : 0, 0);
 	index_rescan(scan, key ? &skey : NULL, key ? 1 : 0, NULL, 0);
 	while (index_getnext_slot(scan, ForwardScanDirection, slot))
@@ -237,14 +245,44 @@ table_scan_index(const char *table, const char *index, const Datum *key, TableRo
 void
 table_scan_key(const char *table, const char *index, Datum key, TableRowFn fn, void *arg)
 {
-	table_scan_index(table, index, &key, fn, arg);
+	table_scan_index(table, index, &key, BTEqualStrategyNumber, fn, arg);
+}
+
+/* the rows whose value in the first column of index is above key, in order */
+void
+table_scan_after(const char *table, const char *index, Datum key, TableRowFn fn, void *arg)
+{
+	table_scan_index(table, index, &key, BTGreaterStrategyNumber, fn, arg);
 }
 
 /* every row an index (a partial one: a queue) holds, in its order */
 void
 table_scan_ordered(const char *table, const char *index, TableRowFn fn, void *arg)
 {
-	table_scan_index(table, index, NULL, fn, arg);
+	table_scan_index(table, index, NULL, InvalidStrategy, fn, arg);
+}
+
+/* the number of a column of a dtmv table's row type, found by name (elog if missing) */
+AttrNumber
+table_desc_attnum(TupleDesc desc, const char *column)
+{
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+		if (!TupleDescAttr(desc, i)->attisdropped && strcmp(NameStr(TupleDescAttr(desc, i)->attname), column) == 0)
+			return i + 1;
+	elog(ERROR, "a column %s of a dtmv table is missing", column);
+	return InvalidAttrNumber;	/* keep the compiler quiet */
+}
+
+/* a column's value in a row read by a table scan, or false if NULL */
+bool
+table_column(HeapTuple tuple, TupleDesc desc, const char *column, Datum *value)
+{
+	bool		isnull;
+
+	*value = heap_getattr(tuple, table_desc_attnum(desc, column), desc, &isnull);
+	return !isnull;
 }
 
 /* open a table of schema dtmv for writing rows, as a one-row statement would */

@@ -39,8 +39,14 @@ typedef bool (*TableRowFn) (HeapTuple tuple, TupleDesc desc, void *arg);
 /* visit the rows whose first column of index equals key, with the active snapshot */
 extern void table_scan_key(const char *table, const char *index, Datum key, TableRowFn fn, void *arg);
 
+/* visit the rows whose first column of index is above key, in its order */
+extern void table_scan_after(const char *table, const char *index, Datum key, TableRowFn fn, void *arg);
 /* visit every row an index holds, in its order, with the active snapshot */
 extern void table_scan_ordered(const char *table, const char *index, TableRowFn fn, void *arg);
+/* the number of a column of a row type, by name (elog if missing) */
+extern AttrNumber table_desc_attnum(TupleDesc desc, const char *column);
+/* a column's value in a row a scan visits, by name; false if NULL */
+extern bool table_column(HeapTuple tuple, TupleDesc desc, const char *column, Datum *value);
 
 extern void table_write_open(TableWrite *tw, const char *table);
 extern void table_write_close(TableWrite *tw);

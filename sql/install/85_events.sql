@@ -115,62 +115,23 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$ SELECT coalesce((SELECT dtmv._acl_readers(t.acl) FROM dtmv.twin_registry t WHERE t.id = twin), '{}') $$;
 COMMENT ON FUNCTION dtmv._twin_readers(dtmv.twin_id) IS 'internal: the users and systems that may read a twin';
 
--- The NOTIFY channels that should hear some events, given as three arrays
--- (twin, addressee, event id), with the newest event id for each channel:
--- an addressed event wakes its addressee only; any other wakes the twin's
--- readers and the worlds using the twin whose owners read it. Readers are
--- worked out once per distinct acl (twins granted alike share one). The one
--- definition, for writers that NOTIFY themselves (one event) and for the
--- worker's rounds (a batch).
-CREATE FUNCTION dtmv._wake_channels(ev_twins dtmv.twin_id[], ev_addressees bigint[], ev_ids bigint[])
-RETURNS TABLE (channel text, newest_id bigint)
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-BEGIN
-	RETURN QUERY
-		WITH batch AS (
-			SELECT b.twin, b.subject_id, max(b.event_id) AS newest
-			  FROM unnest(ev_twins, ev_addressees, ev_ids) b(twin, subject_id, event_id)
-			 GROUP BY b.twin, b.subject_id
-		), twins AS (
-			SELECT b.twin, b.newest, t.acl
-			  FROM batch b JOIN dtmv.twin_registry t ON t.id = b.twin
-			 WHERE b.subject_id IS NULL
-		), readers AS (
-			SELECT a.acl, dtmv._acl_readers(a.acl) AS subs
-			  FROM (SELECT DISTINCT tw.acl FROM twins tw) a
-		), per_twin AS (
-			SELECT tw.twin, tw.newest, r.subs FROM twins tw JOIN readers r ON r.acl = tw.acl
-		)
-		SELECT c.ch, max(c.newest)
-		  FROM (SELECT 'dtmv_s' || b.subject_id AS ch, b.newest
-				  FROM batch b WHERE b.subject_id IS NOT NULL
-				UNION ALL
-				SELECT 'dtmv_s' || s, p.newest FROM per_twin p, unnest(p.subs) s
-				UNION ALL
-				SELECT 'dtmv_w' || w.world_id, p.newest
-				  FROM per_twin p
-				  JOIN dtmv.world_twins wt ON wt.twin = p.twin
-				  JOIN dtmv.worlds w ON w.world_id = wt.world_id
-				 WHERE w.owner_subject = ANY (p.subs)) c
-		 GROUP BY c.ch;
-END
-$$;
-COMMENT ON FUNCTION dtmv._wake_channels(dtmv.twin_id[], bigint[], bigint[]) IS
-	'internal: the NOTIFY channels that should hear these events (twin, addressee, id), each with its newest event id';
-
--- The channels that should hear one event on a twin (for an addressee, or not).
+-- Who hears an event (src/wake_channels.c, the one definition): an event
+-- addressed to a subject wakes that subject's channel only; any other wakes
+-- the channels of its twin's readers and of the worlds using the twin whose
+-- owners read it. Writers that NOTIFY themselves and the worker's rounds
+-- call it from C; this function shows it for one event.
 CREATE FUNCTION dtmv._event_channels(twin dtmv.twin_id, addressee bigint) RETURNS text[]
-LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-BEGIN
-	RETURN ARRAY(SELECT w.channel FROM dtmv._wake_channels(ARRAY[twin], ARRAY[addressee], ARRAY[0::bigint]) w
-				  ORDER BY w.channel);
-END
-$$;
-COMMENT ON FUNCTION dtmv._event_channels(dtmv.twin_id, bigint) IS 'internal: the NOTIFY channels that should hear an event';
+	AS 'MODULE_PATHNAME', 'dtmv_event_channels' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION dtmv._event_channels(dtmv.twin_id, bigint) IS 'internal: the NOTIFY channels that should hear an event, sorted';
+
+-- The worker's round (notify_pending keeps its position): NOTIFY, once per
+-- channel with the newest event id it hears, what the events after `after`
+-- and up to `horizon` wake (at most max of them, in id order, read by the
+-- primary key).
+CREATE FUNCTION dtmv._wake_pending(after bigint, horizon bigint, max integer, OUT through bigint, OUT sent integer)
+	AS 'MODULE_PATHNAME', 'dtmv_wake_pending' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dtmv._wake_pending(bigint, bigint, integer) IS
+	'internal: NOTIFY the channels that the events after a position wake; returns the last event covered and how many channels';
 
 CREATE FUNCTION dtmv._notifier_active() RETURNS boolean
 	AS 'MODULE_PATHNAME', 'dtmv_notifier_active' LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
@@ -201,12 +162,7 @@ AS $$
 DECLARE
 	horizon bigint := dtmv.event_horizon();
 	cursor_at bigint;
-	through bigint;
-	batch_twins dtmv.twin_id[];
-	batch_addressees bigint[];
-	batch_ids bigint[];
-	wake record;
-	n integer := 0;
+	round record;
 BEGIN
 	PERFORM dtmv._require_gateway('send event wake-ups');
 	SELECT c.last_id INTO cursor_at FROM dtmv.notify_cursor c FOR UPDATE;
@@ -214,27 +170,14 @@ BEGIN
 		INSERT INTO dtmv.notify_cursor (last_id) VALUES (horizon);
 		RETURN 0;
 	END IF;
-	SELECT max(e.event_id) INTO through
-	  FROM (SELECT e.event_id FROM dtmv.events e
-			 WHERE e.event_id > cursor_at AND e.event_id <= horizon
-			 ORDER BY e.event_id LIMIT max) e;
-	IF through IS NULL THEN
-		RETURN 0;
-	END IF;
 	-- One notification per channel for the whole batch, carrying the newest
 	-- event it has for that channel.
-	SELECT array_agg(g.twin), array_agg(g.subject_id), array_agg(g.newest) INTO batch_twins, batch_addressees, batch_ids
-	  FROM (SELECT e.twin, e.subject_id, max(e.event_id) AS newest
-			  FROM dtmv.events e
-			 WHERE e.event_id > cursor_at AND e.event_id <= through
-			 GROUP BY e.twin, e.subject_id) g;
-	FOR wake IN SELECT w.channel, w.newest_id FROM dtmv._wake_channels(batch_twins, batch_addressees, batch_ids) w
-	LOOP
-		PERFORM pg_notify(wake.channel, wake.newest_id::text);
-		n := n + 1;
-	END LOOP;
-	UPDATE dtmv.notify_cursor SET last_id = through;
-	RETURN n;
+	SELECT w.through, w.sent INTO round FROM dtmv._wake_pending(cursor_at, horizon, max) w;
+	IF round.through IS NULL THEN
+		RETURN 0;
+	END IF;
+	UPDATE dtmv.notify_cursor SET last_id = round.through;
+	RETURN round.sent;
 END
 $$;
 COMMENT ON FUNCTION dtmv.notify_pending(integer) IS

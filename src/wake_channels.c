@@ -1,0 +1,374 @@
+/*
+ * wake_channels.c
+ *		Who hears an event (REQ-DT-06, scenario 7.2.1): the NOTIFY channels
+ *		that events wake, for writers that NOTIFY themselves (one event) and
+ *		for the background worker's rounds (every event since its last).
+ *
+ * An event addressed to a subject wakes that subject's channel only
+ * (dtmv_s<subject>).  Any other event wakes the channels of the users and
+ * systems that may read its twin, and of the worlds that use the twin and
+ * whose owner may read it (dtmv_w<world>).  Readers depend on the twin's
+ * acl alone, so a batch works them out once per distinct acl.  Each channel
+ * is woken once, with the newest event id it has as payload.
+ *
+ * In C with explicit index scans: a round runs every few milliseconds under
+ * a stream of moves, and as SQL its read of the new events was sometimes
+ * planned as a scan of the whole log (a plan made while the log was small
+ * stays for the worker's life).
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "commands/async.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "rights.h"
+#include "table_write.h"
+#include "twin_id.h"
+#include "wake_channels.h"
+
+/* a channel to wake: dtmv_s<subject> ('s') or dtmv_w<world> ('w') */
+typedef struct Wake
+{
+	char		kind;
+	int64		id;
+	int64		newest;			/* the newest event id it hears */
+} Wake;
+
+typedef struct WakeList
+{
+	Wake	   *v;
+	int			n;
+	int			cap;
+} WakeList;
+
+static void
+wake_add(WakeList *l, char kind, int64 id, int64 newest)
+{
+	if (l->n == l->cap)
+	{
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->v = l->v ? repalloc(l->v, l->cap * sizeof(Wake)) : palloc(l->cap * sizeof(Wake));
+	}
+	l->v[l->n].kind = kind;
+	l->v[l->n].id = id;
+	l->v[l->n].newest = newest;
+	l->n++;
+}
+
+static int
+wake_cmp(const void *a, const void *b)
+{
+	const Wake *x = a;
+	const Wake *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/* a twin that events woke, with what its readers are */
+typedef struct TwinWake
+{
+	TwinId		twin;
+	int64		newest;
+	int64	   *acl;
+	int			nacl;
+} TwinWake;
+
+static int
+twin_wake_by_twin(const void *a, const void *b)
+{
+	return memcmp(&((const TwinWake *) a)->twin, &((const TwinWake *) b)->twin, sizeof(TwinId));
+}
+
+static int
+twin_wake_by_acl(const void *a, const void *b)
+{
+	const TwinWake *x = a;
+	const TwinWake *y = b;
+	int			i;
+
+	if (x->nacl != y->nacl)
+		return x->nacl < y->nacl ? -1 : 1;
+	for (i = 0; i < x->nacl; i++)
+		if (x->acl[i] != y->acl[i])
+			return x->acl[i] < y->acl[i] ? -1 : 1;
+	return 0;
+}
+
+static int
+int64_cmp(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+typedef struct WorldScan
+{
+	int64	   *worlds;
+	int			n;
+	int			cap;
+} WorldScan;
+
+static bool
+world_of_row(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	WorldScan  *ws = arg;
+	Datum		world;
+
+	if (table_column(tuple, desc, "world_id", &world))
+	{
+		if (ws->n == ws->cap)
+		{
+			ws->cap = ws->cap ? ws->cap * 2 : 4;
+			ws->worlds = ws->worlds ? repalloc(ws->worlds, ws->cap * sizeof(int64)) : palloc(ws->cap * sizeof(int64));
+		}
+		ws->worlds[ws->n++] = DatumGetInt64(world);
+	}
+	return true;
+}
+
+typedef struct OwnerScan
+{
+	bool		found;
+	int64		owner;
+} OwnerScan;
+
+static bool
+owner_of_row(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	OwnerScan  *os = arg;
+	Datum		owner;
+
+	os->found = table_column(tuple, desc, "owner_subject", &owner);
+	os->owner = os->found ? DatumGetInt64(owner) : 0;
+	return false;
+}
+
+/* the worlds using a twin whose owner is among its readers (sorted) */
+static void
+wake_worlds_of(const TwinWake *tw, const int64 *readers, int nreaders, WakeList *out)
+{
+	WorldScan	ws = {NULL, 0, 0};
+	int			i;
+
+	table_scan_key("world_twins", "world_twins_twin", TwinIdPGetDatum(&tw->twin), world_of_row, &ws);
+	for (i = 0; i < ws.n; i++)
+	{
+		OwnerScan	os = {false, 0};
+
+		table_scan_key("worlds", "worlds_pkey", Int64GetDatum(ws.worlds[i]), owner_of_row, &os);
+		if (os.found && nreaders > 0 &&
+			bsearch(&os.owner, readers, nreaders, sizeof(int64), int64_cmp) != NULL)
+			wake_add(out, 'w', ws.worlds[i], tw->newest);
+	}
+}
+
+/*
+ * The channels n events wake, each once with the newest id it hears, in
+ * order of channel (subjects', then worlds'); *nchannels gets the count.
+ */
+WakeChannel *
+wake_channels(const WakeEvent *events, int n, int *nchannels)
+{
+	WakeList	wakes = {NULL, 0, 0};
+	TwinWake   *twins = palloc(Max(n, 1) * sizeof(TwinWake));
+	int			ntwins = 0;
+	int			nfound = 0;
+	WakeChannel *channels;
+	int			i,
+				j;
+
+	for (i = 0; i < n; i++)
+	{
+		if (events[i].has_addressee)
+			wake_add(&wakes, 's', events[i].addressee, events[i].id);
+		else if (events[i].has_twin)
+		{
+			twins[ntwins].twin = events[i].twin;
+			twins[ntwins].newest = events[i].id;
+			ntwins++;
+		}
+	}
+
+	/* each twin once, with its newest event; then its acl, if it still exists */
+	qsort(twins, ntwins, sizeof(TwinWake), twin_wake_by_twin);
+	for (i = 0; i < ntwins; i++)
+	{
+		if (nfound > 0 && twin_wake_by_twin(&twins[nfound - 1], &twins[i]) == 0)
+		{
+			twins[nfound - 1].newest = Max(twins[nfound - 1].newest, twins[i].newest);
+			continue;
+		}
+		twins[nfound] = twins[i];
+		if (rights_twin_acl(&twins[nfound].twin, &twins[nfound].acl, &twins[nfound].nacl))
+			nfound++;
+		else
+			twins[nfound].newest = 0;	/* gone: neither kept nor merged with */
+	}
+
+	/* readers once per distinct acl (its keys sorted: the same grants, the same acl) */
+	for (i = 0; i < nfound; i++)
+		qsort(twins[i].acl, twins[i].nacl, sizeof(int64), int64_cmp);
+	qsort(twins, nfound, sizeof(TwinWake), twin_wake_by_acl);
+	for (i = 0; i < nfound; i = j)
+	{
+		int			nreaders;
+		int64	   *readers = rights_acl_readers(twins[i].acl, twins[i].nacl, &nreaders);
+		int64		newest = 0;
+		int			r;
+
+		for (j = i; j < nfound && twin_wake_by_acl(&twins[i], &twins[j]) == 0; j++)
+		{
+			newest = Max(newest, twins[j].newest);
+			wake_worlds_of(&twins[j], readers, nreaders, &wakes);
+		}
+		for (r = 0; r < nreaders; r++)
+			wake_add(&wakes, 's', readers[r], newest);
+	}
+
+	/* each channel once, with the newest id */
+	qsort(wakes.v, wakes.n, sizeof(Wake), wake_cmp);
+	channels = palloc(Max(wakes.n, 1) * sizeof(WakeChannel));
+	*nchannels = 0;
+	for (i = 0; i < wakes.n; i++)
+	{
+		if (i > 0 && wake_cmp(&wakes.v[i - 1], &wakes.v[i]) == 0)
+		{
+			channels[*nchannels - 1].newest = Max(channels[*nchannels - 1].newest, wakes.v[i].newest);
+			continue;
+		}
+		snprintf(channels[*nchannels].name, sizeof(channels[*nchannels].name), "dtmv_%c" INT64_FORMAT,
+				 wakes.v[i].kind, wakes.v[i].id);
+		channels[*nchannels].newest = wakes.v[i].newest;
+		(*nchannels)++;
+	}
+	return channels;
+}
+
+/* NOTIFY each channel, with its newest event id as payload (sent at commit) */
+int
+wake_notify(const WakeChannel *channels, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		char		payload[32];
+
+		snprintf(payload, sizeof(payload), INT64_FORMAT, channels[i].newest);
+		Async_Notify(channels[i].name, payload);
+	}
+	return n;
+}
+
+/*
+ * dtmv._event_channels(twin, addressee): the channels one event on twin
+ * (for addressee alone, if not NULL) wakes, sorted.  For tests and docs:
+ * writers call wake_channels directly.
+ */
+PG_FUNCTION_INFO_V1(dtmv_event_channels);
+Datum
+dtmv_event_channels(PG_FUNCTION_ARGS)
+{
+	WakeEvent	ev;
+	WakeChannel *channels;
+	Datum	   *names;
+	int			n;
+	int			i;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.has_twin = !PG_ARGISNULL(0);
+	if (ev.has_twin)
+		ev.twin = *PG_GETARG_TWINID_P(0);
+	ev.has_addressee = !PG_ARGISNULL(1);
+	if (ev.has_addressee)
+		ev.addressee = PG_GETARG_INT64(1);
+	channels = wake_channels(&ev, 1, &n);
+	names = palloc(Max(n, 1) * sizeof(Datum));
+	for (i = 0; i < n; i++)
+		names[i] = CStringGetTextDatum(channels[i].name);
+	PG_RETURN_ARRAYTYPE_P(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* the worker's read of the log: events after a position, up to a horizon */
+typedef struct EventRange
+{
+	int64		horizon;
+	int			max;
+	WakeEvent  *events;
+	int			n;
+	int			cap;
+} EventRange;
+
+static bool
+event_in_range(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	EventRange *er = arg;
+	WakeEvent  *ev;
+	Datum		d;
+
+	if (!table_column(tuple, desc, "event_id", &d) || DatumGetInt64(d) > er->horizon)
+		return false;
+	if (er->n == er->cap)
+	{
+		er->cap *= 2;
+		er->events = repalloc_huge(er->events, (Size) er->cap * sizeof(WakeEvent));
+	}
+	ev = &er->events[er->n];
+	ev->id = DatumGetInt64(d);
+	ev->has_twin = table_column(tuple, desc, "twin", &d);
+	if (ev->has_twin)
+		ev->twin = *DatumGetTwinIdP(d);
+	ev->has_addressee = table_column(tuple, desc, "subject_id", &d);
+	ev->addressee = ev->has_addressee ? DatumGetInt64(d) : 0;
+	return ++er->n < er->max;
+}
+
+/*
+ * dtmv._wake_pending(after, horizon, max, OUT through, OUT sent): NOTIFY,
+ * coalesced, the channels that the events after `after` and up to
+ * `horizon` (at most max of them, in id order) wake.  through: the last
+ * event covered (NULL: none); sent: how many channels.  Called by
+ * dtmv.notify_pending, which keeps the worker's position.
+ */
+PG_FUNCTION_INFO_V1(dtmv_wake_pending);
+Datum
+dtmv_wake_pending(PG_FUNCTION_ARGS)
+{
+	EventRange	er;
+	TupleDesc	desc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	int			n = 0;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_GETARG_INT32(2) < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a position, a horizon and a positive batch size are required")));
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "dtmv._wake_pending must return a record");
+	er.horizon = PG_GETARG_INT64(1);
+	er.max = PG_GETARG_INT32(2);
+	er.cap = 256;
+	er.events = palloc(er.cap * sizeof(WakeEvent));
+	er.n = 0;
+	table_scan_after("events", "events_pkey", PG_GETARG_DATUM(0), event_in_range, &er);
+	if (er.n > 0)
+	{
+		WakeChannel *channels = wake_channels(er.events, er.n, &n);
+
+		n = wake_notify(channels, n);
+	}
+	values[0] = Int64GetDatum(er.n > 0 ? er.events[er.n - 1].id : 0);
+	nulls[0] = er.n == 0;
+	values[1] = Int32GetDatum(n);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}

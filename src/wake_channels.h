@@ -1,0 +1,35 @@
+/*
+ * wake_channels.h
+ *		Who hears an event: the NOTIFY channels events wake (wake_channels.c).
+ */
+#ifndef DTMV_WAKE_CHANNELS_H
+#define DTMV_WAKE_CHANNELS_H
+
+#include "postgres.h"
+
+#include "twin_id.h"
+
+/* an event, as far as its wake-ups go */
+typedef struct WakeEvent
+{
+	TwinId		twin;
+	bool		has_twin;
+	int64		addressee;
+	bool		has_addressee;	/* addressed: heard by the addressee alone */
+	int64		id;
+} WakeEvent;
+
+/* a channel to NOTIFY, and the newest event id it hears */
+typedef struct WakeChannel
+{
+	char		name[NAMEDATALEN];
+	int64		newest;
+} WakeChannel;
+
+/* the channels n events wake, each once, sorted; *nchannels gets the count */
+extern WakeChannel *wake_channels(const WakeEvent *events, int n, int *nchannels);
+
+/* NOTIFY each of n channels with its newest event id (sent at commit); returns n */
+extern int	wake_notify(const WakeChannel *channels, int n);
+
+#endif							/* DTMV_WAKE_CHANNELS_H */
