@@ -139,9 +139,13 @@ read -r r1 r1_ok r1_failed r1_state < <(rate "$refused_sql")
 read -r s1 _ s1_failed _ < <(rate "$select_sql")
 read -r s2 _ s2_failed _ < <(rate "$select_sql")
 read -r r2 r2_ok r2_failed r2_state < <(rate "$refused_sql")
+# The floor of any refusal that is an error: a C function of dtmv that
+# raises at once (a gateway function called by a user: 42501, no query).
+read -r f1 _ f1_failed f1_state < <(rate 'SELECT dtmv.complete_sync(n, true) FROM bench_twins WHERE n = %d')
 echo "refused requests: $r1, $r2 per second ($((r1_failed + r2_failed)) refused with $r1_state/$r2_state, $((r1_ok + r2_ok)) accepted)"
 echo "plain SELECT: $s1, $s2 per second ($((s1_failed + s2_failed)) failed)"
 echo "refused request / plain SELECT: $(ratio "$((r1 + r2))" "$((s1 + s2))")x (goal >= 0.70)"
+echo "an error raised at once by a C function (the floor of any refusal): $f1 per second ($f1_failed failed with $f1_state), $(ratio "$((2 * f1))" "$((s1 + s2))")x of the SELECT"
 echo "in pgbench, caught in an EXCEPTION block (a subtransaction): refused $refused_tps tps, plain SELECT $select_tps tps, $(ratio "$refused_tps" "$select_tps")x"
 echo "the wrapper alone (raise and catch TW001, no work): $floor_tps tps, $(ratio "$floor_tps" "$select_tps")x of the SELECT"
 
