@@ -158,3 +158,21 @@ RESET ROLE;
 
 -- Wake-ups go to exactly the readers the rights test finds (sql/readers_match.inc).
 \i sql/readers_match.inc
+
+-- The rights are read through their indexes, always: in a session started
+-- with ignore_system_indexes (which any role may set), a system-wide revoke
+-- still wins over bob's twin grants, and carol's system-wide read still
+-- counts (a heap scan would have found no system-wide row at all).
+\c -reuse-previous=on "options='-c ignore_system_indexes=on'"
+SET search_path = public, dtmv;
+SHOW ignore_system_indexes;
+SET ROLE regress_admin;
+SELECT dtmv.revoke_system('bob', 'discover');
+SET ROLE regress_bob;
+SELECT dtmv.my_rights(:'door') AS bob_door, count(*) AS bob_sees FROM dtmv.twins;
+SET ROLE regress_carol;
+SELECT dtmv.my_rights(:'door') AS carol_door;
+RESET ROLE;
+SELECT (SELECT subject_id FROM dtmv.subjects WHERE name = 'carol') = ANY (r) AS carol_among_door_readers,
+	   (SELECT subject_id FROM dtmv.subjects WHERE name = 'bob') = ANY (r) AS bob_among_them
+  FROM dtmv._acl_readers((SELECT acl FROM dtmv.twin_registry WHERE id = :'door')) r;

@@ -71,8 +71,8 @@ typedef struct RightsRel
 	Oid			relid;
 	Oid			indexid;
 	RegProcedure eqproc;		/* equality of the key, from the index's opfamily */
-	AttrNumber	keyattno;
-	AttrNumber	nullattno;
+	AttrNumber	keycolno;		/* the key's column of the index */
+	AttrNumber	nullcolno;		/* the IS NULL column's, or InvalidAttrNumber */
 } RightsRel;
 
 enum
@@ -145,6 +145,18 @@ rights_attnum(Oid relid, const char *table, const char *column)
 	return attno;
 }
 
+/* the column of an index that holds a table's column attno */
+static AttrNumber
+rights_index_column(Relation index, AttrNumber attno)
+{
+	int			i;
+
+	for (i = 0; i < index->rd_index->indnkeyatts; i++)
+		if (index->rd_index->indkey.values[i] == attno)
+			return i + 1;
+	return InvalidAttrNumber;
+}
+
 static void
 rights_lookup_rels(void)
 {
@@ -166,10 +178,14 @@ rights_lookup_rels(void)
 					(errcode(ERRCODE_UNDEFINED_TABLE),
 					 errmsg("dtmv table %s or its index %s is missing", r->table, r->index),
 					 errhint("Reinstall the extension: DROP EXTENSION dtmv; CREATE EXTENSION dtmv.")));
-		r->keyattno = rights_attnum(r->relid, r->table, r->keycol);
-		r->nullattno = r->nullcol ? rights_attnum(r->relid, r->table, r->nullcol) : InvalidAttrNumber;
 		index = index_open(r->indexid, AccessShareLock);
 		r->eqproc = table_index_eqproc(index, r->relid, false);
+		r->keycolno = rights_index_column(index, rights_attnum(r->relid, r->table, r->keycol));
+		r->nullcolno = r->nullcol ?
+			rights_index_column(index, rights_attnum(r->relid, r->table, r->nullcol)) : InvalidAttrNumber;
+		if (r->keycolno != 1 || (r->nullcol && r->nullcolno != 2))
+			elog(ERROR, "dtmv index %s does not lead with %s%s%s", r->index, r->keycol,
+				 r->nullcol ? ", " : "", r->nullcol ? r->nullcol : "");
 		index_close(index, AccessShareLock);
 	}
 	cols.twin_acl = rights_attnum(rels[REL_TWINS].relid, "twin_registry", "acl");
@@ -196,34 +212,34 @@ rights_is_null_key(ScanKey skey, AttrNumber attno)
 
 /*
  * Visit the rows of one of the tables whose key column equals key (or is
- * NULL, if key_is_null), as the running statement sees them.
+ * NULL, if key_is_null), as the running statement sees them.  Through its
+ * index always (table_index_visit): a heap scan, which systable_beginscan
+ * falls back to under ignore_system_indexes, matches no row for an IS NULL
+ * key, and would then lose system-wide grants and revocations.
  */
 static void
 rights_scan_key(int which, Datum key, bool key_is_null, TableRowFn fn, void *arg)
 {
 	RightsRel  *r;
 	Relation	rel;
+	Relation	index;
 	ScanKeyData skey[2];
 	int			nkeys = 1;
-	SysScanDesc scan;
-	HeapTuple	tuple;
 	Snapshot	snapshot;
 
 	rights_lookup_rels();
 	r = &rels[which];
 	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
 	rel = table_open(r->relid, AccessShareLock);
+	index = index_open(r->indexid, AccessShareLock);
 	if (key_is_null)
-		rights_is_null_key(&skey[0], r->keyattno);
+		rights_is_null_key(&skey[0], r->keycolno);
 	else
-		ScanKeyInit(&skey[0], r->keyattno, BTEqualStrategyNumber, r->eqproc, key);
-	if (r->nullattno != InvalidAttrNumber)
-		rights_is_null_key(&skey[nkeys++], r->nullattno);
-	scan = systable_beginscan(rel, r->indexid, true, snapshot, nkeys, skey);
-	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
-		if (!fn(tuple, RelationGetDescr(rel), arg))
-			break;
-	systable_endscan(scan);
+		ScanKeyInit(&skey[0], r->keycolno, BTEqualStrategyNumber, r->eqproc, key);
+	if (r->nullcolno != InvalidAttrNumber)
+		rights_is_null_key(&skey[nkeys++], r->nullcolno);
+	table_index_visit(rel, index, snapshot, skey, nkeys, fn, arg);
+	index_close(index, AccessShareLock);
 	table_close(rel, AccessShareLock);
 }
 

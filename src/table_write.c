@@ -199,26 +199,21 @@ table_index_eqproc(Relation indexrel, Oid relid, bool unique)
 }
 
 /*
- * Visit rows through an index, in its order: with key, those whose first
- * column compares to key by strategy (equal, greater); without, all.  An
- * index scan proper, not systable_beginscan: that one falls back to a heap
- * scan under ignore_system_indexes (a setting any session may take), which
- * would lose both a partial index's predicate and its order.
+ * Visit the rows that scan keys on index columns select, in the index's
+ * order, as snapshot sees them; fn returns false to stop.  An index scan
+ * proper, not systable_beginscan: that one falls back to a heap scan under
+ * ignore_system_indexes (a setting any session may take), which would lose
+ * a partial index's predicate and its order, and match no row at all for
+ * an IS NULL key.
  */
-static void
-table_scan_index(const char *table, const char *index, const Datum *key, StrategyNumber strategy,
-				 TableRowFn fn, void *arg)
+void
+table_index_visit(Relation rel, Relation indexrel, Snapshot snapshot, ScanKey keys, int nkeys,
+				  TableRowFn fn, void *arg)
 {
-	Relation	rel = table_open(table_write_relid(table), AccessShareLock);
-	Relation	indexrel = index_open(table_write_relid(index), AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	ScanKeyData skey;
-	IndexScanDesc scan;
+	IndexScanDesc scan = index_beginscan(rel, indexrel, snapshot, nkeys, 0);
 
-	if (key)
-		ScanKeyInit(&skey, 1, strategy, table_index_proc(indexrel, RelationGetRelid(rel), strategy, false), *key);
-	scan = index_beginscan(rel, indexrel, GetActiveSnapshot(), key ? 1 : 0, 0);
-	index_rescan(scan, key ? &skey : NULL, key ? 1 : 0, NULL, 0);
+	index_rescan(scan, keys, nkeys, NULL, 0);
 	while (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
 		bool		should_free;
@@ -232,6 +227,24 @@ table_scan_index(const char *table, const char *index, const Datum *key, Strateg
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
+}
+
+/*
+ * Visit rows through an index of a dtmv table, in its order, with the
+ * active snapshot: with key, those whose first column compares to key by
+ * strategy (equal, greater); without, all.
+ */
+static void
+table_scan_index(const char *table, const char *index, const Datum *key, StrategyNumber strategy,
+				 TableRowFn fn, void *arg)
+{
+	Relation	rel = table_open(table_write_relid(table), AccessShareLock);
+	Relation	indexrel = index_open(table_write_relid(index), AccessShareLock);
+	ScanKeyData skey;
+
+	if (key)
+		ScanKeyInit(&skey, 1, strategy, table_index_proc(indexrel, RelationGetRelid(rel), strategy, false), *key);
+	table_index_visit(rel, indexrel, GetActiveSnapshot(), key ? &skey : NULL, key ? 1 : 0, fn, arg);
 	index_close(indexrel, AccessShareLock);
 	table_close(rel, AccessShareLock);
 }

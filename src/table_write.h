@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "access/htup.h"
+#include "access/skey.h"
 #include "executor/executor.h"
 #include "utils/rel.h"
 
@@ -36,6 +37,9 @@ extern RegProcedure table_index_eqproc(Relation indexrel, Oid relid, bool unique
 /* called for each row found; returns false to stop */
 typedef bool (*TableRowFn) (HeapTuple tuple, TupleDesc desc, void *arg);
 
+/* visit the rows that scan keys on index columns select, in index order (an index scan, always) */
+extern void table_index_visit(Relation rel, Relation indexrel, Snapshot snapshot, ScanKey keys, int nkeys,
+							  TableRowFn fn, void *arg);
 /* visit the rows whose first column of index equals key, with the active snapshot */
 extern void table_scan_key(const char *table, const char *index, Datum key, TableRowFn fn, void *arg);
 

@@ -52,7 +52,8 @@ wake_add(WakeList *l, char kind, int64 id, int64 newest)
 	if (l->n == l->cap)
 	{
 		l->cap = l->cap ? l->cap * 2 : 16;
-		l->v = l->v ? repalloc(l->v, l->cap * sizeof(Wake)) : palloc(l->cap * sizeof(Wake));
+		l->v = l->v ? repalloc_huge(l->v, (Size) l->cap * sizeof(Wake)) :
+			palloc_extended((Size) l->cap * sizeof(Wake), MCXT_ALLOC_HUGE);
 	}
 	l->v[l->n].kind = kind;
 	l->v[l->n].id = id;
@@ -179,7 +180,7 @@ WakeChannel *
 wake_channels(const WakeEvent *events, int n, int *nchannels)
 {
 	WakeList	wakes = {NULL, 0, 0};
-	TwinWake   *twins = palloc(Max(n, 1) * sizeof(TwinWake));
+	TwinWake   *twins = palloc_extended((Size) Max(n, 1) * sizeof(TwinWake), MCXT_ALLOC_HUGE);
 	int			ntwins = 0;
 	int			nfound = 0;
 	WakeChannel *channels;
@@ -319,7 +320,7 @@ event_in_range(HeapTuple tuple, TupleDesc desc, void *arg)
 		return false;
 	if (er->n == er->cap)
 	{
-		er->cap *= 2;
+		er->cap = er->cap > INT_MAX / 2 ? INT_MAX : er->cap * 2;
 		er->events = repalloc_huge(er->events, (Size) er->cap * sizeof(WakeEvent));
 	}
 	ev = &er->events[er->n];

@@ -172,7 +172,11 @@ BEGIN
 	END IF;
 	-- One notification per channel for the whole batch, carrying the newest
 	-- event it has for that channel.
-	SELECT w.through, w.sent INTO round FROM dtmv._wake_pending(cursor_at, horizon, max) w;
+	IF max < 1 THEN
+		RETURN 0;
+	END IF;
+	SELECT w.through, w.sent INTO round
+	  FROM dtmv._wake_pending(cursor_at, horizon, coalesce(max, 2147483647)) w;	-- NULL: no limit
 	IF round.through IS NULL THEN
 		RETURN 0;
 	END IF;
