@@ -40,6 +40,12 @@ SELECT * FROM dtmv.missing_items(:crepes, :home, servings => 8);
 -- Bob cannot read alice's kitchen: to him, everything is missing.
 SET ROLE regress_co_bob;
 SELECT item, missing FROM dtmv.missing_items(:crepes, :home, servings => 8);
+-- Nor may he have things delivered into it: delivered items become twins
+-- placed there, which takes control on the space.
+\set VERBOSITY sqlstate
+SELECT dtmv.place_order(:grocer, '[{"item": "flour", "quantity": 1, "unit": "kg"}]', 'into-alice',
+						delivery => jsonb_build_object('space', :kitchen));
+\set VERBOSITY default
 -- Ordering the missing items is one call, and a retry does not order twice.
 SET ROLE regress_co_alice;
 SELECT dtmv.order_missing(:crepes, :home, :grocer, 'crepes-2026-11-23', servings => 8,

@@ -154,6 +154,29 @@ SELECT dtmv.act_as('carol');
 SELECT dtmv.my_rights(:'door');
 COMMIT;
 SELECT dtmv.whoami();
+-- Rolling back to a savepoint undoes an act_as() made after it, as for SET
+-- LOCAL; a savepoint released hands it to the enclosing one.
+BEGIN;
+SELECT dtmv.act_as('alice');
+SAVEPOINT before_carol;
+SELECT dtmv.act_as('carol');
+SELECT dtmv.whoami() AS acting_in_savepoint;
+ROLLBACK TO before_carol;
+SELECT dtmv.whoami() AS after_rollback_to;
+SAVEPOINT outer_sp;
+SAVEPOINT inner_sp;
+SELECT dtmv.act_as('carol');
+RELEASE inner_sp;
+SELECT dtmv.whoami() AS after_release;
+ROLLBACK TO outer_sp;
+SELECT dtmv.whoami() AS after_outer_rollback;
+ROLLBACK;
+BEGIN;
+SAVEPOINT s;
+SELECT dtmv.act_as('carol');
+ROLLBACK TO s;
+SELECT dtmv.whoami() AS own_self_again;
+COMMIT;
 RESET ROLE;
 
 -- Wake-ups go to exactly the readers the rights test finds (sql/readers_match.inc).

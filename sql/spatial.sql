@@ -130,6 +130,47 @@ SELECT dtmv.clear_space_rights(:floor1, 'sp_bob');
 SET ROLE regress_sp_bob;
 SELECT name FROM dtmv.localize(:site, ST_MakePoint(10, 10, 1), 5);
 
+-- Where a twin is decides who holds rights on it through the spaces: control
+-- on a twin moves it within its space, but putting it in another space takes
+-- admin on the twin and control on that space (else a control holder could
+-- place it in a site of its own and grant itself admin there).
+SET ROLE regress_sp_alice;
+SELECT dtmv.grant(:'cabinet', 'sp_bob', 'control');
+SET ROLE regress_sp_bob;
+SELECT dtmv.create_space('bob site', 'site', anchor_lon => 4.85, anchor_lat => 45.75) AS bob_site \gset
+\set VERBOSITY sqlstate
+SELECT dtmv.place(:'cabinet', :bob_site, ST_MakePoint(0, 0, 0));     -- not admin of the cabinet: 42501
+\set VERBOSITY default
+SELECT dtmv.place(:'cabinet', :floor0, ST_MakePoint(11.5, 10, 1)) AS moved_within_its_space;
+SELECT dtmv.my_rights(:'cabinet') AS bob_cabinet;
+SELECT dtmv.create_twin('lamp', 'Bob''s lamp') AS bob_lamp \gset
+\set VERBOSITY sqlstate
+SELECT dtmv.place(:'bob_lamp', :floor0, ST_MakePoint(1, 1, 1));     -- no control on alice's floor: 42501
+\set VERBOSITY default
+SELECT dtmv.place(:'bob_lamp', :bob_site, ST_MakePoint(1, 1, 1)) AS in_his_own_site;
+SET ROLE regress_sp_alice;
+SELECT dtmv.grant_space(:floor0, 'sp_bob', 'control');
+SET ROLE regress_sp_bob;
+SELECT dtmv.place(:'bob_lamp', :floor0, ST_MakePoint(1, 1, 1)) AS with_control_on_the_floor;
+SET ROLE regress_sp_alice;
+SELECT dtmv.revoke_space(:site, 'sp_bob', 'control');
+SET ROLE regress_sp_bob;
+\set VERBOSITY sqlstate
+SELECT dtmv.place(:'bob_lamp', :floor1, ST_MakePoint(1, 1, 5));     -- revoked on the site: 42501
+\set VERBOSITY default
+-- Mapping a space takes control on it too (its captures place twins there).
+SELECT dtmv.submit_capture(:floor1, ST_MakePoint(2, 2, 5), 'media/bob-0001.jpg', '{BOB-LAMP-1}') > 0 AS captured;
+\set VERBOSITY sqlstate
+SELECT dtmv.build_map(:floor1);                                     -- 42501
+\set VERBOSITY default
+RESET ROLE;
+DELETE FROM dtmv.captures WHERE media_uri = 'media/bob-0001.jpg';
+SET ROLE regress_sp_alice;
+SELECT dtmv.clear_space_rights(:site, 'sp_bob'), dtmv.clear_space_rights(:floor0, 'sp_bob');
+SELECT dtmv.revoke(:'cabinet', 'sp_bob', 'control');
+RESET ROLE;
+DELETE FROM dtmv.twin_registry WHERE id = :'bob_lamp';
+
 -- Scenario 7.3.2: the robot moves by itself; its gateway syncs the location.
 SET ROLE regress_sp_alice;
 SELECT dtmv.event_horizon() AS start \gset

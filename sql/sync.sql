@@ -199,7 +199,20 @@ UPDATE dtmv.sync_schedule SET next_due = now() - interval '1 second' WHERE twin 
 SET ROLE regress_sy_gw;
 SELECT dtmv.queue_due_syncs() AS due_now;
 SELECT dtmv.queue_due_syncs() AS due_again;      -- rescheduled, and one is pending anyway
-SELECT requested_by IS NULL AS by_the_twin_system, twin = :'meter' AS meter FROM dtmv.claim_sync();
+SELECT request_id AS periodic_req, requested_by IS NULL AS periodic_by_twin_system, twin = :'meter' AS periodic_on_meter
+  FROM dtmv.claim_sync() \gset
+SELECT :'periodic_by_twin_system' AS by_the_twin_system, :'periodic_on_meter' AS meter;
+-- A periodic request has no requester: its status is still not everyone's,
+-- and nor is a twin's priority (or existence) for those who cannot discover it.
+SET ROLE regress_sy_none;
+\set VERBOSITY sqlstate
+SELECT dtmv.sync_status(:periodic_req);
+\set VERBOSITY default
+SELECT dtmv.sync_priority(:'meter') IS NULL AS no_priority_told,
+	   dtmv.sync_priority(dtmv.twin_id_generate(dtmv.local_system())) IS NULL AS nor_for_no_twin;
+SET ROLE regress_sy_owner;
+SELECT dtmv.sync_status(:periodic_req) AS owner_sees, dtmv.sync_priority(:'meter') AS owner_priority;
+SET ROLE regress_sy_gw;
 RESET ROLE;
 SELECT next_due > now() + interval '59 minutes' AS rescheduled FROM dtmv.sync_schedule WHERE twin = :'meter';
 

@@ -17,11 +17,27 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 #include "actor.h"
 
 static bool acting_set = false;
 static int64 acting_subject = 0;
+
+/*
+ * What each act_as() in a subtransaction replaced, so that rolling back to
+ * a savepoint before it also undoes it, as it would undo a SET LOCAL.
+ * Allocated in TopTransactionContext; forgotten when the transaction ends.
+ */
+typedef struct ActingUndo
+{
+	SubTransactionId subid;		/* the subtransaction that called act_as() */
+	bool		prev_set;
+	int64		prev_subject;
+	struct ActingUndo *next;	/* an older one */
+} ActingUndo;
+
+static ActingUndo *acting_undo = NULL;
 
 static void
 actor_xact_callback(XactEvent event, void *arg)
@@ -35,6 +51,33 @@ actor_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PREPARE:
 			acting_set = false;
 			acting_subject = 0;
+			acting_undo = NULL;
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+actor_subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid, void *arg)
+{
+	ActingUndo *u;
+
+	switch (event)
+	{
+		case SUBXACT_EVENT_ABORT_SUB:
+			/* undo, newest first, what this subtransaction set */
+			while (acting_undo != NULL && acting_undo->subid == mySubid)
+			{
+				acting_set = acting_undo->prev_set;
+				acting_subject = acting_undo->prev_subject;
+				acting_undo = acting_undo->next;
+			}
+			break;
+		case SUBXACT_EVENT_COMMIT_SUB:
+			/* what it set now belongs to its parent, which may still roll back */
+			for (u = acting_undo; u != NULL && u->subid == mySubid; u = u->next)
+				u->subid = parentSubid;
 			break;
 		default:
 			break;
@@ -45,6 +88,7 @@ void
 ActorInit(void)
 {
 	RegisterXactCallback(actor_xact_callback, NULL);
+	RegisterSubXactCallback(actor_subxact_callback, NULL);
 }
 
 /* does the outer role (the caller of any SECURITY DEFINER function) have the privileges of a role? */
@@ -122,6 +166,16 @@ dtmv_set_acting_subject(PG_FUNCTION_ARGS)
 		ereport(WARNING,
 				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
 				 errmsg("dtmv.act_as() outside a transaction block has no effect beyond this statement")));
+	if (GetCurrentTransactionNestLevel() > 1)
+	{
+		ActingUndo *u = MemoryContextAlloc(TopTransactionContext, sizeof(ActingUndo));
+
+		u->subid = GetCurrentSubTransactionId();
+		u->prev_set = acting_set;
+		u->prev_subject = acting_subject;
+		u->next = acting_undo;
+		acting_undo = u;
+	}
 	acting_subject = subject;
 	acting_set = true;
 	PG_RETURN_VOID();

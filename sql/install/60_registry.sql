@@ -272,6 +272,9 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
+	IF NOT dtmv.has_right(sync_priority.twin, 'discover') THEN
+		RETURN NULL;	-- as for a twin that does not exist: its existence is not told
+	END IF;
 	RETURN coalesce((SELECT max(p.priority) FROM dtmv.sync_priorities p
 					  WHERE p.twin = sync_priority.twin
 						AND p.subject_id = ANY (dtmv.current_subjects())),
@@ -279,4 +282,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv.sync_priority(dtmv.twin_id) IS
-	'the acting subject''s sync priority on a twin: the highest set for it or its groups, else the twin''s default (REQ-DT-08)';
+	'the acting subject''s sync priority on a twin: the highest set for it or its groups, else the twin''s default; NULL without discover on the twin (REQ-DT-08)';

@@ -144,9 +144,10 @@ DECLARE
 BEGIN
 	SELECT s.status, s.subject_id, s.twin INTO r FROM dtmv.sync_requests s
 	 WHERE s.request_id = sync_status.request_id;
-	IF r IS NULL OR NOT (r.subject_id = ANY (dtmv.current_subjects())
-						 OR dtmv._outer_has_role('dtmv_gateway')
-						 OR dtmv.has_right(r.twin, 'admin')) THEN
+	-- IS NOT TRUE: a periodic request has no requester (NULL), and NULL must not let anyone in
+	IF NOT FOUND OR (r.subject_id = ANY (dtmv.current_subjects())
+					 OR dtmv._outer_has_role('dtmv_gateway')
+					 OR dtmv.has_right(r.twin, 'admin')) IS NOT TRUE THEN
 		RAISE EXCEPTION 'permission denied: sync request % is not yours', request_id
 			USING ERRCODE = 'insufficient_privilege',
 				  DETAIL = 'Only its requester, a gateway or an admin of the twin may see a sync request, or it does not exist.';

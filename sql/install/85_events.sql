@@ -381,7 +381,9 @@ DECLARE
 	c record;
 BEGIN
 	SELECT x.status, x.subject_id INTO c FROM dtmv.commands x WHERE x.command_id = command_status.command_id;
-	IF c IS NULL OR NOT (c.subject_id = ANY (dtmv.current_subjects()) OR dtmv._outer_has_role('dtmv_gateway')) THEN
+	-- IS NOT TRUE: a command whose requester is gone has none (NULL), and NULL must not let anyone in
+	IF NOT FOUND OR (c.subject_id = ANY (dtmv.current_subjects())
+					 OR dtmv._outer_has_role('dtmv_gateway')) IS NOT TRUE THEN
 		RAISE EXCEPTION 'permission denied: command % is not yours', command_id
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;

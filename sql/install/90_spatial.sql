@@ -158,10 +158,11 @@ $$;
 COMMENT ON FUNCTION dtmv.clear_space_rights(bigint, text) IS
 	'forget every grant and revoke of a subject on a space; for the creator of its site or dtmv_admin';
 
--- May the acting subject discover what is in a space? The same test as for
--- a twin, on the keys a twin placed there would carry: the creator of its
--- site, a discover right on the space or a space above it, or system-wide.
-CREATE FUNCTION dtmv._may_discover_space(space bigint) RETURNS boolean
+-- May the acting subject exercise right number r (see dtmv._right_names) on
+-- what is in a space? The same test as for a twin, on the keys a twin placed
+-- there would carry: the creator of its site, r granted on the space or a
+-- space above it or system-wide, and not revoked at any of those places.
+CREATE FUNCTION dtmv._space_right(space bigint, r integer) RETURNS boolean
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
@@ -170,14 +171,22 @@ DECLARE
 	keys bigint[];
 BEGIN
 	IF EXISTS (SELECT 1 FROM dtmv.spaces s JOIN dtmv.spaces site ON site.space_id = s.site
-				WHERE s.space_id = _may_discover_space.space AND site.created_by = ANY (subs)) THEN
+				WHERE s.space_id = _space_right.space AND site.created_by = ANY (subs)) THEN
 		RETURN true;
 	END IF;
-	keys := ARRAY(SELECT r::bigint FROM generate_series(0, 5) r)
-			|| ARRAY(SELECT -(a.space_id * 16 + r) FROM dtmv._space_ancestry(space) a, generate_series(0, 5) r);
-	RETURN (SELECT keys && k.probe AND NOT keys && k.veto FROM dtmv._keys_for(subs) k WHERE k.r = 0);
+	keys := ARRAY(SELECT k::bigint FROM generate_series(0, 5) k)
+			|| ARRAY(SELECT -(a.space_id * 16 + k) FROM dtmv._space_ancestry(space) a, generate_series(0, 5) k);
+	RETURN coalesce((SELECT keys && k.probe AND NOT keys && k.veto
+					   FROM dtmv._keys_for(subs) k WHERE k.r = _space_right.r), false);
 END
 $$;
+COMMENT ON FUNCTION dtmv._space_right(bigint, integer) IS
+	'internal: whether the acting subject holds right number r on what is in a space (its site''s creator, or r on it, above it or system-wide, not revoked)';
+
+CREATE FUNCTION dtmv._may_discover_space(space bigint) RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$ SELECT dtmv._space_right(space, 0) $$;
 COMMENT ON FUNCTION dtmv._may_discover_space(bigint) IS
 	'internal: whether the acting subject may discover what is in a space (its site''s creator, or discover on it, above it or system-wide)';
 
@@ -389,6 +398,17 @@ DECLARE
 BEGIN
 	PERFORM dtmv._require_rights(twin, 'control');
 	s := dtmv._site_of(place.space);
+	-- Where a twin is decides who holds rights on it through the spaces, so
+	-- putting it in a space, or in another one, asks for more than moving it
+	-- within its space: admin on the twin, and control on the space.
+	IF place.space IS DISTINCT FROM (SELECT p.space FROM dtmv.twin_positions p WHERE p.twin = place.twin) THEN
+		PERFORM dtmv._require_rights(twin, 'admin');
+		IF NOT dtmv._space_right(place.space, 4) AND NOT dtmv._outer_has_role('dtmv_admin') THEN
+			RAISE EXCEPTION 'permission denied: control on space % is required to place twins in it', place.space
+				USING ERRCODE = 'insufficient_privilege',
+					  HINT = 'The creator of its site grants it with dtmv.grant_space.';
+		END IF;
+	END IF;
 	INSERT INTO dtmv.twin_positions AS t (twin, site, space, position, cell, orientation, footprint)
 	VALUES (twin, s, space, p, dtmv._cell(p), o, fp)
 	ON CONFLICT ON CONSTRAINT twin_positions_pkey DO UPDATE
@@ -595,6 +615,12 @@ DECLARE
 	t dtmv.twin_id;
 	n integer := 0;
 BEGIN
+	PERFORM dtmv._site_of(build_map.space);	-- 42704 for no such space
+	IF NOT dtmv._space_right(build_map.space, 4) AND NOT dtmv._outer_has_role('dtmv_admin') THEN
+		RAISE EXCEPTION 'permission denied: control on space % is required to map it', build_map.space
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'The creator of its site grants it with dtmv.grant_space.';
+	END IF;
 	FOR cap IN SELECT * FROM dtmv.captures c
 				WHERE c.space = build_map.space AND c.processed_at IS NULL
 				  AND c.submitted_by = dtmv._require_subject()
@@ -605,8 +631,10 @@ BEGIN
 				t := dtmv.create_twin('unconfirmed', 'Unconfirmed ' || serial,
 									  jsonb_build_object('capture', cap.capture_id, 'media', cap.media_uri),
 									  physical_binding => serial);
-			ELSIF NOT dtmv.has_right(t, 'control') THEN
-				CONTINUE;	-- seen, but not the submitter's to move
+			ELSIF NOT dtmv.has_right(t, 'control')
+				  OR (NOT dtmv.has_right(t, 'admin') AND cap.space IS DISTINCT FROM
+					  (SELECT p.space FROM dtmv.twin_positions p WHERE p.twin = t)) THEN
+				CONTINUE;	-- seen, but not the submitter's to move (or to move to this space)
 			END IF;
 			PERFORM dtmv.place(t, cap.space, cap.device_position);
 			n := n + 1;

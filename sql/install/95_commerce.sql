@@ -212,6 +212,13 @@ BEGIN
 		RAISE EXCEPTION 'items are a non-empty JSON array of {"design"} or {"item", "quantity", "unit"}'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	-- Delivered items become twins placed in the delivery's space: the
+	-- customer must be allowed to place twins there (control on it).
+	IF EXISTS (SELECT 1 FROM dtmv.spaces s WHERE s.space_id = (delivery ->> 'space')::bigint)
+	   AND NOT dtmv._space_right((delivery ->> 'space')::bigint, 4) THEN
+		RAISE EXCEPTION 'permission denied: control on space % is required to have things delivered there',
+			delivery ->> 'space' USING ERRCODE = 'insufficient_privilege';
+	END IF;
 	INSERT INTO dtmv.orders (service_id, customer, request_key, delivery)
 		VALUES (service, me, request_key, coalesce(delivery, '{}'))
 		RETURNING order_id INTO id;
