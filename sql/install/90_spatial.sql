@@ -190,6 +190,23 @@ AS $$ SELECT dtmv._space_right(space, 0) $$;
 COMMENT ON FUNCTION dtmv._may_discover_space(bigint) IS
 	'internal: whether the acting subject may discover what is in a space (its site''s creator, or discover on it, above it or system-wide)';
 
+-- 42501 unless the acting subject may control what is in a space (or is
+-- dtmv_admin): to place twins in it, to map it, to have things delivered there.
+CREATE FUNCTION dtmv._require_space_control(space bigint, what text) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	IF NOT dtmv._space_right(space, 4) AND NOT dtmv._outer_has_role('dtmv_admin') THEN
+		RAISE EXCEPTION 'permission denied: control on space % is required to % it', space, what
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'The creator of its site grants it with dtmv.grant_space.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dtmv._require_space_control(bigint, text) IS
+	'internal: 42501 unless the acting subject holds control on what is in a space, or is dtmv_admin';
+
 -- The site of a space (itself for a site); 42704 if there is no such space.
 CREATE FUNCTION dtmv._site_of(space bigint) RETURNS bigint
 LANGUAGE plpgsql STABLE
@@ -403,11 +420,7 @@ BEGIN
 	-- within its space: admin on the twin, and control on the space.
 	IF place.space IS DISTINCT FROM (SELECT p.space FROM dtmv.twin_positions p WHERE p.twin = place.twin) THEN
 		PERFORM dtmv._require_rights(twin, 'admin');
-		IF NOT dtmv._space_right(place.space, 4) AND NOT dtmv._outer_has_role('dtmv_admin') THEN
-			RAISE EXCEPTION 'permission denied: control on space % is required to place twins in it', place.space
-				USING ERRCODE = 'insufficient_privilege',
-					  HINT = 'The creator of its site grants it with dtmv.grant_space.';
-		END IF;
+		PERFORM dtmv._require_space_control(place.space, 'place twins in');
 	END IF;
 	INSERT INTO dtmv.twin_positions AS t (twin, site, space, position, cell, orientation, footprint)
 	VALUES (twin, s, space, p, dtmv._cell(p), o, fp)
@@ -592,6 +605,7 @@ DECLARE
 	id bigint;
 BEGIN
 	PERFORM dtmv._site_of(submit_capture.space);
+	PERFORM dtmv._require_space_control(submit_capture.space, 'map');
 	INSERT INTO dtmv.captures (space, device_position, orientation, media_uri, serials, submitted_by)
 	VALUES (space, p, dtmv._require_orientation(orientation), media_uri, coalesce(serials, '{}'), dtmv._require_subject())
 	RETURNING capture_id INTO id;
@@ -616,11 +630,7 @@ DECLARE
 	n integer := 0;
 BEGIN
 	PERFORM dtmv._site_of(build_map.space);	-- 42704 for no such space
-	IF NOT dtmv._space_right(build_map.space, 4) AND NOT dtmv._outer_has_role('dtmv_admin') THEN
-		RAISE EXCEPTION 'permission denied: control on space % is required to map it', build_map.space
-			USING ERRCODE = 'insufficient_privilege',
-				  HINT = 'The creator of its site grants it with dtmv.grant_space.';
-	END IF;
+	PERFORM dtmv._require_space_control(build_map.space, 'map');
 	FOR cap IN SELECT * FROM dtmv.captures c
 				WHERE c.space = build_map.space AND c.processed_at IS NULL
 				  AND c.submitted_by = dtmv._require_subject()

@@ -214,10 +214,8 @@ BEGIN
 	END IF;
 	-- Delivered items become twins placed in the delivery's space: the
 	-- customer must be allowed to place twins there (control on it).
-	IF EXISTS (SELECT 1 FROM dtmv.spaces s WHERE s.space_id = (delivery ->> 'space')::bigint)
-	   AND NOT dtmv._space_right((delivery ->> 'space')::bigint, 4) THEN
-		RAISE EXCEPTION 'permission denied: control on space % is required to have things delivered there',
-			delivery ->> 'space' USING ERRCODE = 'insufficient_privilege';
+	IF EXISTS (SELECT 1 FROM dtmv.spaces s WHERE s.space_id = (delivery ->> 'space')::bigint) THEN
+		PERFORM dtmv._require_space_control((delivery ->> 'space')::bigint, 'have things delivered into');
 	END IF;
 	INSERT INTO dtmv.orders (service_id, customer, request_key, delivery)
 		VALUES (service, me, request_key, coalesce(delivery, '{}'))
