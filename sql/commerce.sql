@@ -75,6 +75,33 @@ SELECT kind, payload ->> 'status' AS status FROM dtmv.events_since(:start) ORDER
 SELECT name, properties ->> 'quantity' AS quantity, properties ->> 'unit' AS unit
   FROM dtmv.twins WHERE kind = 'inventory' ORDER BY name;
 SELECT count(*) AS still_missing FROM dtmv.missing_items(:crepes, :home, servings => 8);
+-- A delivery is checked when the order is placed (so that delivering cannot
+-- fail later), and the customer's control on its space again when delivered.
+\set VERBOSITY sqlstate
+SELECT dtmv.place_order(:grocer, '[{"item": "salt"}]', 'bad-1', delivery => '{"space": 999999}');            -- 42704
+SELECT dtmv.place_order(:grocer, '[{"item": "salt"}]', 'bad-2', delivery => '{"space": "kitchen"}');         -- 22023
+SELECT dtmv.place_order(:grocer, '[{"item": "salt"}]', 'bad-3',
+						delivery => jsonb_build_object('space', :kitchen, 'position', '["abc", 1, 1]'::jsonb));  -- 22023
+SELECT dtmv.place_order(:grocer, '[{"item": "salt"}]', 'bad-4', delivery => '[1]');                          -- 22023
+SELECT dtmv.place_order(:grocer, NULL, 'bad-5');                                                             -- 22023
+SELECT dtmv.place_order(:grocer, '[{"item": "salt", "quantity": "NaN", "unit": "g"}]', 'bad-6');             -- 23514
+SELECT dtmv.create_bom('nothing', NULL);                                                                     -- 22023
+SELECT dtmv.advance_order(:groceries, NULL);                                                                 -- 22004
+\set VERBOSITY default
+SELECT count(*) AS no_bad_order_kept FROM dtmv.orders WHERE request_key LIKE 'bad-%';
+SELECT dtmv.grant_space(:kitchen, 'co_bob', 'control');
+SET ROLE regress_co_bob;
+SELECT dtmv.place_order(:grocer, '[{"item": "pepper", "quantity": 10, "unit": "g"}]', 'bob-pepper',
+						delivery => jsonb_build_object('space', :kitchen, 'position', '[1, 2, 1]'::jsonb)) AS bob_order \gset
+SET ROLE regress_co_alice;
+SELECT dtmv.clear_space_rights(:kitchen, 'co_bob');
+SET ROLE regress_co_shop;
+SELECT dtmv.advance_order(:bob_order, s) FROM unnest(ARRAY['confirmed', 'shipped', 'delivered']) s;
+RESET ROLE;
+SELECT o.status, count(r.id) AS pepper_placed_in_alice_kitchen
+  FROM dtmv.orders o LEFT JOIN dtmv.twin_registry r ON r.properties ->> 'order' = o.order_id::text
+ WHERE o.order_id = :bob_order GROUP BY o.status;
+DELETE FROM dtmv.orders WHERE order_id = :bob_order;    -- the rest of this file counts orders
 -- Another customer sees none of alice's orders; the maker none of the grocer's.
 SET ROLE regress_co_bob;
 SELECT count(*) AS bob_sees_orders FROM dtmv.orders;

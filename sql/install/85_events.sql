@@ -228,6 +228,10 @@ DECLARE
 	pruned bigint;
 	horizon bigint := dtmv.event_horizon();
 BEGIN
+	IF last_id IS NULL THEN
+		RAISE EXCEPTION 'last_id is required: the id of the last event seen, or dtmv.event_horizon() to start'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	SELECT r.pruned_through INTO pruned FROM dtmv.event_retention r;
 	IF last_id < coalesce(pruned, 0) THEN
 		RAISE EXCEPTION 'events after id % are no longer kept', last_id
@@ -346,6 +350,9 @@ DECLARE
 	patch jsonb;
 BEGIN
 	PERFORM dtmv._require_gateway('acknowledge commands');
+	IF ok IS NULL THEN
+		RAISE EXCEPTION 'ok must be true or false' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	SELECT * INTO c FROM dtmv.commands x WHERE x.command_id = ack_command.command_id FOR UPDATE;
 	IF c IS NULL THEN
 		RAISE EXCEPTION 'command % does not exist', command_id USING ERRCODE = 'undefined_object';

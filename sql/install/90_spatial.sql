@@ -162,12 +162,12 @@ COMMENT ON FUNCTION dtmv.clear_space_rights(bigint, text) IS
 -- what is in a space? The same test as for a twin, on the keys a twin placed
 -- there would carry: the creator of its site, r granted on the space or a
 -- space above it or system-wide, and not revoked at any of those places.
-CREATE FUNCTION dtmv._space_right(space bigint, r integer) RETURNS boolean
+CREATE FUNCTION dtmv._space_right(space bigint, r integer, subjects bigint[] DEFAULT NULL) RETURNS boolean
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
 DECLARE
-	subs bigint[] := dtmv.current_subjects();
+	subs bigint[] := coalesce(subjects, dtmv.current_subjects());	-- another subject and its groups, or the acting one
 	keys bigint[];
 BEGIN
 	IF EXISTS (SELECT 1 FROM dtmv.spaces s JOIN dtmv.spaces site ON site.space_id = s.site
@@ -180,7 +180,7 @@ BEGIN
 					   FROM dtmv._keys_for(subs) k WHERE k.r = _space_right.r), false);
 END
 $$;
-COMMENT ON FUNCTION dtmv._space_right(bigint, integer) IS
+COMMENT ON FUNCTION dtmv._space_right(bigint, integer, bigint[]) IS
 	'internal: whether the acting subject holds right number r on what is in a space (its site''s creator, or r on it, above it or system-wide, not revoked)';
 
 CREATE FUNCTION dtmv._may_discover_space(space bigint) RETURNS boolean

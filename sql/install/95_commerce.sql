@@ -53,7 +53,7 @@ CREATE TABLE dtmv.boms (
 CREATE TABLE dtmv.bom_lines (
 	bom_id bigint NOT NULL REFERENCES dtmv.boms ON DELETE CASCADE,
 	item text NOT NULL CHECK (item <> ''),
-	quantity numeric NOT NULL CHECK (quantity > 0),
+	quantity numeric NOT NULL CHECK (quantity > 0 AND quantity < 'Infinity'),	-- NaN sorts above Infinity
 	unit text NOT NULL REFERENCES dtmv.units,
 	PRIMARY KEY (bom_id, item)
 );
@@ -68,7 +68,7 @@ AS $$
 DECLARE
 	id bigint;
 BEGIN
-	IF jsonb_typeof(lines) <> 'array' OR jsonb_array_length(lines) = 0 THEN
+	IF jsonb_typeof(lines) IS DISTINCT FROM 'array' OR jsonb_array_length(lines) = 0 THEN
 		RAISE EXCEPTION 'lines are a non-empty JSON array of {"item", "quantity", "unit"}'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
@@ -110,8 +110,13 @@ BEGIN
 			SELECT l.item, l.quantity * coalesce(servings, b.servings) / b.servings AS qty, l.unit
 			  FROM dtmv.bom_lines l WHERE l.bom_id = b.bom_id
 		), stock AS (
-			SELECT n.item, coalesce(sum(dtmv.convert_quantity((r.properties ->> 'quantity')::numeric,
-															   r.properties ->> 'unit', n.unit)), 0) AS qty
+			-- A twin whose quantity is not a number or whose unit is unknown or
+			-- of another dimension counts for nothing rather than failing the call.
+			SELECT n.item, coalesce(sum(CASE WHEN jsonb_typeof(r.properties -> 'quantity') = 'number'
+											  AND EXISTS (SELECT 1 FROM dtmv.units f JOIN dtmv.units t USING (dimension)
+														   WHERE f.unit = lower(r.properties ->> 'unit') AND t.unit = n.unit)
+										 THEN dtmv.convert_quantity((r.properties ->> 'quantity')::numeric,
+																	r.properties ->> 'unit', n.unit) END), 0) AS qty
 			  FROM need n
 			  LEFT JOIN (dtmv.twin_positions p JOIN dtmv.twin_registry r ON r.id = p.twin)
 				ON r.properties ->> 'item' = n.item
@@ -122,7 +127,7 @@ BEGIN
 		)
 		SELECT n.item, round(n.qty, 6), round(s.qty, 6), round(greatest(n.qty - s.qty, 0), 6), n.unit
 		  FROM need n JOIN stock s USING (item)
-		 WHERE n.qty > s.qty
+		 WHERE round(n.qty - s.qty, 6) > 0	-- what it shows, so that a shortfall shown is never 0
 		 ORDER BY n.item;
 END
 $$;
@@ -148,7 +153,7 @@ CREATE TABLE dtmv.order_items (
 	line integer NOT NULL,
 	design dtmv.twin_id REFERENCES dtmv.twin_registry,
 	item text,
-	quantity numeric NOT NULL DEFAULT 1 CHECK (quantity > 0),
+	quantity numeric NOT NULL DEFAULT 1 CHECK (quantity > 0 AND quantity < 'Infinity'),	-- NaN sorts above Infinity
 	unit text NOT NULL DEFAULT 'pc' REFERENCES dtmv.units,
 	PRIMARY KEY (order_id, line),
 	CHECK ((design IS NULL) <> (item IS NULL))
@@ -186,6 +191,41 @@ END
 $$;
 COMMENT ON FUNCTION dtmv._order_event(bigint, text) IS 'internal: tell the customer about an order, as an event addressed to it';
 
+-- A delivery is {"address": text, "space": id, "position": [x, y, z]}, each
+-- optional. Checked when the order is placed, so that delivering it cannot
+-- fail later: the space must exist and the customer control it (delivered
+-- items become twins placed there), the position be three numbers.
+CREATE FUNCTION dtmv._require_delivery(delivery jsonb) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	IF delivery IS NULL THEN
+		RETURN;
+	END IF;
+	IF jsonb_typeof(delivery) <> 'object' THEN
+		RAISE EXCEPTION 'a delivery is a JSON object {"address", "space", "position"}'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF delivery ? 'space' THEN
+		IF jsonb_typeof(delivery -> 'space') IS DISTINCT FROM 'number' OR (delivery ->> 'space') !~ '^[0-9]{1,18}$' THEN
+			RAISE EXCEPTION 'a delivery''s space is a space id' USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		PERFORM dtmv._site_of((delivery ->> 'space')::bigint);	-- 42704 for no such space
+		PERFORM dtmv._require_space_control((delivery ->> 'space')::bigint, 'have things delivered into');
+	END IF;
+	IF delivery ? 'position' AND (jsonb_typeof(delivery -> 'position') IS DISTINCT FROM 'array'
+								  OR jsonb_array_length(delivery -> 'position') <> 3
+								  OR EXISTS (SELECT 1 FROM jsonb_array_elements(delivery -> 'position') e
+											  WHERE jsonb_typeof(e) <> 'number' OR abs(e::text::numeric) > 1e7)) THEN
+		RAISE EXCEPTION 'a delivery''s position is [x, y, z] in metres in the space''s site frame'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dtmv._require_delivery(jsonb) IS
+	'internal: 22023 for a malformed delivery, 42704 for no such space, 42501 without control on it';
+
 CREATE FUNCTION dtmv.place_order(service bigint, items jsonb, request_key text, delivery jsonb DEFAULT '{}')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -208,18 +248,20 @@ BEGIN
 	IF NOT EXISTS (SELECT 1 FROM dtmv.services v WHERE v.service_id = service) THEN
 		RAISE EXCEPTION 'service % does not exist', service USING ERRCODE = 'undefined_object';
 	END IF;
-	IF jsonb_typeof(items) <> 'array' OR jsonb_array_length(items) = 0 THEN
+	IF jsonb_typeof(items) IS DISTINCT FROM 'array' OR jsonb_array_length(items) = 0 THEN
 		RAISE EXCEPTION 'items are a non-empty JSON array of {"design"} or {"item", "quantity", "unit"}'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	-- Delivered items become twins placed in the delivery's space: the
-	-- customer must be allowed to place twins there (control on it).
-	IF EXISTS (SELECT 1 FROM dtmv.spaces s WHERE s.space_id = (delivery ->> 'space')::bigint) THEN
-		PERFORM dtmv._require_space_control((delivery ->> 'space')::bigint, 'have things delivered into');
-	END IF;
-	INSERT INTO dtmv.orders (service_id, customer, request_key, delivery)
+	PERFORM dtmv._require_delivery(delivery);
+	-- A retry racing the first call waits for it here, then finds its order.
+	INSERT INTO dtmv.orders AS o (service_id, customer, request_key, delivery)
 		VALUES (service, me, request_key, coalesce(delivery, '{}'))
-		RETURNING order_id INTO id;
+		ON CONFLICT ON CONSTRAINT orders_customer_request_key_key DO NOTHING
+		RETURNING o.order_id INTO id;
+	IF id IS NULL THEN
+		SELECT o.order_id INTO STRICT id FROM dtmv.orders o WHERE o.customer = me AND o.request_key = place_order.request_key;
+		RETURN id;
+	END IF;
 	FOR it IN SELECT * FROM jsonb_array_elements(items) LOOP
 		n := n + 1;
 		IF it ? 'design' THEN
@@ -254,6 +296,9 @@ BEGIN
 	target := (o.delivery ->> 'space')::bigint;
 	IF target IS NULL OR NOT EXISTS (SELECT 1 FROM dtmv.spaces s WHERE s.space_id = target) THEN
 		RETURN 0;	-- delivered elsewhere than a mapped space
+	END IF;
+	IF NOT dtmv._space_right(target, 4, dtmv._subjects_of(o.customer)) THEN
+		RETURN 0;	-- the customer no longer controls that space: delivered, but placed nowhere
 	END IF;
 	pos := ST_MakePoint(coalesce((o.delivery -> 'position' ->> 0)::float8, 0),
 						coalesce((o.delivery -> 'position' ->> 1)::float8, 0),
@@ -307,6 +352,9 @@ DECLARE
 	o record;
 	party text;
 BEGIN
+	IF status IS NULL THEN
+		RAISE EXCEPTION 'a status is required' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	SELECT * INTO o FROM dtmv.orders x WHERE x.order_id = advance_order.order_id FOR UPDATE;
 	IF o.status = advance_order.status THEN
 		RETURN;	-- already there: a retried step changes nothing
