@@ -128,6 +128,10 @@ SELECT command_id = :cmd AS taken, action, requested_by FROM dtmv.next_commands(
 SELECT count(*) AS nothing_left FROM dtmv.next_commands();
 SELECT dtmv.ack_command(:cmd, true, '{"opened_in_ms": 850}') > 0 AS acknowledged;
 SELECT dtmv.ack_command(:cmd, true);
+\set VERBOSITY sqlstate
+SELECT dtmv.ack_command(:cmd, NULL);                -- neither success nor failure: 22004
+SELECT * FROM dtmv.events_since(NULL);              -- not "nothing new": 22004
+\set VERBOSITY default
 SET ROLE regress_ev_alice;
 SELECT desired ->> 'door' AS desired, reported ->> 'door' AS reported FROM dtmv.twin_states WHERE twin = :'door';
 SELECT kind, payload - 'command' AS payload FROM dtmv.events_since(:alice_start) WHERE kind LIKE 'command%';
