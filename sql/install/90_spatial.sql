@@ -431,7 +431,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv.place(dtmv.twin_id, bigint, geometry, double precision[], geometry) IS
-	'put a twin in a space at a local PointZ (metres), with an optional orientation and footprint; needs control';
+	'put a twin in a space at a local PointZ (metres), with an optional orientation and footprint; control moves it within its space, putting it in a space takes admin on the twin and control on the space';
 
 -- In C (src/spatial.c): robots call it many times a second.
 CREATE FUNCTION dtmv.sync_location(twin dtmv.twin_id, pos geometry) RETURNS bigint
