@@ -95,6 +95,22 @@ RESET ROLE;
 ALTER TABLE dtmv.events DROP CONSTRAINT regress_no_tests;
 SET ROLE regress_ev_gw;
 SELECT dtmv.report(:'door', 'test', '{}') > 0 AS reported_once_allowed;
+-- Rows written from C fire AFTER row triggers, as INSERT and UPDATE would;
+-- any other kind of trigger is refused rather than skipped.
+RESET ROLE;
+CREATE FUNCTION regress_noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE TRIGGER regress_stmt AFTER INSERT ON dtmv.events FOR EACH STATEMENT EXECUTE FUNCTION regress_noop();
+SET ROLE regress_ev_gw;
+SELECT dtmv.report(:'door', 'doorbell', '{}');
+RESET ROLE;
+DROP TRIGGER regress_stmt ON dtmv.events;
+CREATE TRIGGER regress_stmt AFTER UPDATE ON dtmv.twin_states FOR EACH STATEMENT EXECUTE FUNCTION regress_noop();
+SET ROLE regress_ev_gw;
+SELECT dtmv.report(:'door', 'doorbell', '{}');
+RESET ROLE;
+DROP TRIGGER regress_stmt ON dtmv.twin_states;
+DROP FUNCTION regress_noop();
+SET ROLE regress_ev_gw;
 -- A read-only transaction writes nothing, as for INSERT and UPDATE.
 BEGIN READ ONLY;
 SELECT dtmv.report(:'door', 'doorbell', '{}');

@@ -216,6 +216,18 @@ SET ROLE regress_sy_gw;
 RESET ROLE;
 SELECT next_due > now() + interval '59 minutes' AS rescheduled FROM dtmv.sync_schedule WHERE twin = :'meter';
 
+-- A transaction that claims or completes a sync cannot be prepared: a run
+-- lock follows its transaction's outcome, which PREPARE TRANSACTION defers.
+SET ROLE regress_sy_high;
+SELECT dtmv.request_sync(:'robot') AS prep_req \gset
+SET ROLE regress_sy_gw;
+BEGIN;
+SELECT request_id = :prep_req AS claimed FROM dtmv.claim_sync();
+PREPARE TRANSACTION 'regress_sync_claim';
+SELECT dtmv.sync_status(:prep_req) AS after_refused_prepare;
+SELECT request_id = :prep_req AS claimed FROM dtmv.claim_sync();
+SELECT dtmv.complete_sync(:prep_req, true);
+
 -- Leave no request open for the tests that follow in this database.
 SET ROLE regress_sy_gw;
 SELECT dtmv.complete_sync(request_id, true) AS meter_sync

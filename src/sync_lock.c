@@ -113,6 +113,18 @@ sync_lock_xact_callback(XactEvent event, void *arg)
 
 	switch (event)
 	{
+		case XACT_EVENT_PRE_PREPARE:
+			/*
+			 * A run lock follows its transaction's outcome (released if a
+			 * claim rolls back, let go of when a completion commits); a
+			 * prepared transaction's outcome comes later, from any session.
+			 */
+			foreach(lc, run_locks)
+				if (((RunLock *) lfirst(lc))->taken_in_xact || run_lock_release_asked(lfirst(lc), NULL))
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("cannot PREPARE a transaction that claimed or completed a dtmv sync")));
+			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			run_locks_release_if(run_lock_taken_in, &any);

@@ -353,16 +353,15 @@ table_write_close(TableWrite *tw)
 /*
  * Column numbers asked for by name, remembered per backend: the hot paths
  * ask for the same few columns of the same tables on every call.  Keyed by
- * the name's address (callers pass string constants; a different address
- * for the same name only takes another entry) and forgotten, with the
- * compiled checks, when the table changes.
+ * table and name (a copy of it), and forgotten, with the compiled checks,
+ * when the table changes.
  */
 #define ATTNUM_CACHE_SIZE 32
 
 typedef struct AttnumCache
 {
 	Oid			relid;
-	const char *column;
+	char		column[NAMEDATALEN];
 	AttrNumber	attno;
 } AttnumCache;
 
@@ -387,13 +386,13 @@ table_write_attnum(TableWrite *tw, const char *column)
 	int			i;
 
 	for (i = 0; i < ATTNUM_CACHE_SIZE; i++)
-		if (attnum_cache[i].relid == relid && attnum_cache[i].column == column)
+		if (attnum_cache[i].relid == relid && strcmp(attnum_cache[i].column, column) == 0)
 			return attnum_cache[i].attno;
 	attno = get_attnum(relid, column);
 	if (attno == InvalidAttrNumber)
 		elog(ERROR, "column dtmv.%s.%s is missing", RelationGetRelationName(tw->rel), column);
 	attnum_cache[attnum_cache_next].relid = relid;
-	attnum_cache[attnum_cache_next].column = column;
+	strlcpy(attnum_cache[attnum_cache_next].column, column, NAMEDATALEN);
 	attnum_cache[attnum_cache_next].attno = attno;
 	attnum_cache_next = (attnum_cache_next + 1) % ATTNUM_CACHE_SIZE;
 	return attno;
@@ -471,9 +470,15 @@ table_write_update_row(TableWrite *tw, const char *index, Datum key, TableWriteM
 	Snapshot	snapshot;
 	bool		found;
 
-	/* dtmv's tables have none; modify() is what such a trigger would do */
-	if (triggers && (triggers->trig_update_before_row || triggers->trig_update_instead_row))
-		elog(ERROR, "BEFORE and INSTEAD OF row triggers on dtmv.%s are not supported",
+	/*
+	 * Only AFTER row triggers are fired (as an UPDATE would); the others are
+	 * refused, not skipped.  dtmv's tables written here have none: modify()
+	 * is what a BEFORE trigger would do.
+	 */
+	if (triggers && (triggers->trig_update_before_row || triggers->trig_update_instead_row ||
+					 triggers->trig_update_before_statement || triggers->trig_update_after_statement ||
+					 triggers->trig_update_old_table || triggers->trig_update_new_table))
+		elog(ERROR, "only AFTER row triggers are supported on dtmv.%s when it is updated from C",
 			 RelationGetRelationName(tw->rel));
 
 	/*
@@ -555,7 +560,14 @@ void
 table_write_insert(TableWrite *tw, Datum *values, bool *nulls)
 {
 	int			natts = RelationGetDescr(tw->rel)->natts;
+	TriggerDesc *triggers = tw->rri->ri_TrigDesc;
 
+	/* as for updates: AFTER row triggers only (a BEFORE one could drop the row unseen) */
+	if (triggers && (triggers->trig_insert_before_row || triggers->trig_insert_instead_row ||
+					 triggers->trig_insert_before_statement || triggers->trig_insert_after_statement ||
+					 triggers->trig_insert_new_table))
+		elog(ERROR, "only AFTER row triggers are supported on dtmv.%s when rows are inserted from C",
+			 RelationGetRelationName(tw->rel));
 	ExecClearTuple(tw->next);
 	memcpy(tw->next->tts_values, values, natts * sizeof(Datum));
 	memcpy(tw->next->tts_isnull, nulls, natts * sizeof(bool));

@@ -10,8 +10,10 @@
  * syncs whose gateway died or whose lease expired (dtmv.recover_syncs).
  * It also sends the coalesced wake-ups of event listeners (notifier.c):
  * writers set its latch when they commit, and each wake-up runs
- * dtmv.notify_pending().  Until the extension is created in that database
- * it only waits.  Without preloading, everything else works: writers NOTIFY
+ * dtmv.notify_pending().  Each part runs in its own transaction, and an
+ * error in one is logged and rolled back without stopping the worker (the
+ * part is tried again a second later).  Until the extension is created in
+ * that database, or while the server is read-only, it only waits.  Without preloading, everything else works: writers NOTIFY
  * themselves, and a gateway may call the sync functions itself.
  */
 #include "postgres.h"
@@ -80,29 +82,71 @@ WorkerInit(void)
 	RegisterBackgroundWorker(&worker);
 }
 
-/* one round, in one transaction: send wake-ups; queue due syncs and recover dead ones if it is time */
+/*
+ * One part of a round, in a transaction of its own: an error in it is
+ * logged and rolled back, and the worker goes on (a background worker
+ * without this dies at its first error and is restarted only 10 s later,
+ * losing what the other part of the round had done).  A read-only
+ * server (default_transaction_read_only, as when fencing a primary) is
+ * skipped quietly: nothing could be written.  Returns false on an error.
+ */
+static bool
+worker_step(const char *activity, const char *sql)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (!XactReadOnly && OidIsValid(get_extension_oid("dtmv", true)))
+		{
+			pgstat_report_activity(STATE_RUNNING, activity);
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed");
+			if (SPI_execute(sql, false, 0) != SPI_OK_SELECT)
+				elog(ERROR, "dtmv worker query failed: %s", sql);
+			SPI_finish();
+		}
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		EmitErrorReport();
+		AbortCurrentTransaction();
+		MemoryContextSwitchTo(caller);
+		FlushErrorState();
+		RESUME_INTERRUPTS();
+		ok = false;
+	}
+	PG_END_TRY();
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return ok;
+}
+
+/* how long a part that failed waits before it is tried again */
+#define WORKER_RETRY_MS 1000
+
+/* a round: wake-ups; then, if it is time, queue due syncs and recover dead ones */
 static void
 worker_round(bool sync_due)
 {
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (OidIsValid(get_extension_oid("dtmv", true)))
-	{
-		pgstat_report_activity(STATE_RUNNING, "dtmv: notify, queue due syncs");
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		if (SPI_execute("SELECT dtmv.notify_pending()", false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "dtmv notify query failed");
-		if (sync_due &&
-			SPI_execute("SELECT dtmv.queue_due_syncs(1000), dtmv.recover_syncs()", false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "dtmv periodic sync query failed");
-		SPI_finish();
-	}
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_stat(false);
-	pgstat_report_activity(STATE_IDLE, NULL);
+	static TimestampTz notify_retry_at = 0;
+	static TimestampTz sync_retry_at = 0;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (now >= notify_retry_at &&
+		!worker_step("dtmv: send event wake-ups", "SELECT dtmv.notify_pending()"))
+		notify_retry_at = TimestampTzPlusMilliseconds(now, WORKER_RETRY_MS);
+	if (sync_due && now >= sync_retry_at &&
+		!worker_step("dtmv: queue due syncs, recover dead ones",
+					 "SELECT dtmv.queue_due_syncs(1000), dtmv.recover_syncs()"))
+		sync_retry_at = TimestampTzPlusMilliseconds(now, WORKER_RETRY_MS);
 }
 
 void
@@ -140,17 +184,22 @@ dtmv_worker_main(Datum main_arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 		now = GetCurrentTimestamp();
-		if (notify_interval_ms > 0 &&
-			!TimestampDifferenceExceeds(last_round, now, notify_interval_ms))
+		while (notify_interval_ms > 0 &&
+			   !TimestampDifferenceExceeds(last_round, now, notify_interval_ms))
 		{
 			long		secs;
 			int			usecs;
 
-			/* too soon after the last round: let more commits join this one */
+			/*
+			 * Too soon after the last round: let more commits join this one.
+			 * Writers' wake-ups are absorbed here (this round will cover
+			 * them); a SIGTERM sets the latch too and ends the wait.
+			 */
 			TimestampDifference(now, TimestampTzPlusMilliseconds(last_round, notify_interval_ms),
 								&secs, &usecs);
-			(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 secs * 1000 + usecs / 1000 + 1, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
 			CHECK_FOR_INTERRUPTS();
 			now = GetCurrentTimestamp();
 		}
