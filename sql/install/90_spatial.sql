@@ -181,14 +181,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv._space_right(bigint, integer, bigint[]) IS
-	'internal: whether the acting subject holds right number r on what is in a space (its site''s creator, or r on it, above it or system-wide, not revoked)';
-
-CREATE FUNCTION dtmv._may_discover_space(space bigint) RETURNS boolean
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$ SELECT dtmv._space_right(space, 0) $$;
-COMMENT ON FUNCTION dtmv._may_discover_space(bigint) IS
-	'internal: whether the acting subject may discover what is in a space (its site''s creator, or discover on it, above it or system-wide)';
+	'internal: whether the acting subject (or the given subjects) holds right number r on what is in a space (its site''s creator, or r on it, above it or system-wide, not revoked)';
 
 -- 42501 unless the acting subject may control what is in a space (or is
 -- dtmv_admin): to place twins in it, to map it, to have things delivered there.
@@ -495,7 +488,7 @@ DECLARE
 	p geometry := dtmv._require_point3d(pos);
 BEGIN
 	PERFORM dtmv._require_subject();
-	IF NOT dtmv._may_discover_space(space) THEN
+	IF NOT dtmv._space_right(space, 0) THEN	-- discover
 		RAISE EXCEPTION 'permission denied: discover right on space % is required', space
 			USING ERRCODE = 'insufficient_privilege',
 				  DETAIL = 'The services at a position are for the site''s creator and for subjects with discover on the space, a space above it, or system-wide.';
@@ -568,7 +561,7 @@ BEGIN
 		  FROM unnest(ids, best) WITH ORDINALITY AS x(id, d, n)
 		 CROSS JOIN LATERAL (SELECT g.name, g.kind FROM dtmv.twin_registry g WHERE g.id = x.id) r
 		 ORDER BY x.n;
-	IF dtmv._may_discover_space(space) THEN
+	IF dtmv._space_right(space, 0) THEN	-- discover
 		RETURN QUERY
 			SELECT NULL::dtmv.twin_id, v.name, 'service:' || v.kind, NULL::double precision, v.service_id
 			  FROM dtmv.services_at(space, p) v;
