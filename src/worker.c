@@ -112,6 +112,7 @@ worker_step(const char *activity, const char *sql)
 		}
 		PopActiveSnapshot();
 		CommitTransactionCommand();
+		MemoryContextSwitchTo(caller);	/* the commit leaves TopMemoryContext current */
 	}
 	PG_CATCH();
 	{
@@ -132,21 +133,38 @@ worker_step(const char *activity, const char *sql)
 /* how long a part that failed waits before it is tried again */
 #define WORKER_RETRY_MS 1000
 
+/* when a part that failed is to be tried again (0: none pending) */
+static TimestampTz notify_retry_at = 0;
+static TimestampTz sync_retry_at = 0;
+
 /* a round: wake-ups; then, if it is time, queue due syncs and recover dead ones */
 static void
 worker_round(bool sync_due)
 {
-	static TimestampTz notify_retry_at = 0;
-	static TimestampTz sync_retry_at = 0;
 	TimestampTz now = GetCurrentTimestamp();
 
-	if (now >= notify_retry_at &&
-		!worker_step("dtmv: send event wake-ups", "SELECT dtmv.notify_pending()"))
-		notify_retry_at = TimestampTzPlusMilliseconds(now, WORKER_RETRY_MS);
-	if (sync_due && now >= sync_retry_at &&
-		!worker_step("dtmv: queue due syncs, recover dead ones",
-					 "SELECT dtmv.queue_due_syncs(1000), dtmv.recover_syncs()"))
-		sync_retry_at = TimestampTzPlusMilliseconds(now, WORKER_RETRY_MS);
+	if (now >= notify_retry_at)
+		notify_retry_at = worker_step("dtmv: send event wake-ups", "SELECT dtmv.notify_pending()") ?
+			0 : TimestampTzPlusMilliseconds(now, WORKER_RETRY_MS);
+	if (sync_due && now >= sync_retry_at)
+		sync_retry_at = worker_step("dtmv: queue due syncs, recover dead ones",
+									"SELECT dtmv.queue_due_syncs(1000), dtmv.recover_syncs()") ?
+			0 : TimestampTzPlusMilliseconds(now, WORKER_RETRY_MS);
+}
+
+/* how long the worker may sleep: its interval, or less if a retry falls due sooner */
+static long
+worker_sleep_ms(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	long		sleep_ms = worker_interval_ms;
+	TimestampTz retries[2] = {notify_retry_at, sync_retry_at};
+	int			i;
+
+	for (i = 0; i < 2; i++)
+		if (retries[i] != 0)
+			sleep_ms = Min(sleep_ms, Max(TimestampDifferenceMilliseconds(now, retries[i]), 1));
+	return sleep_ms;
 }
 
 void
@@ -175,7 +193,7 @@ dtmv_worker_main(Datum main_arg)
 		bool		sync_due;
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 worker_interval_ms, PG_WAIT_EXTENSION);
+						 worker_sleep_ms(), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)

@@ -405,13 +405,18 @@ DECLARE
 	fp geometry := dtmv._require_footprint(footprint);
 	o double precision[] := dtmv._require_orientation(orientation);
 	s bigint;
+	current_space bigint;
 BEGIN
-	PERFORM dtmv._require_rights(twin, 'control');
 	s := dtmv._site_of(place.space);
+	-- The twin's position row is locked first, so that the checks below see
+	-- a concurrent move (and the rights it changed) rather than decide on
+	-- the row it replaces.
+	SELECT tp.space INTO current_space FROM dtmv.twin_positions tp WHERE tp.twin = place.twin FOR UPDATE;
+	PERFORM dtmv._require_rights(twin, 'control');
 	-- Where a twin is decides who holds rights on it through the spaces, so
 	-- putting it in a space, or in another one, asks for more than moving it
 	-- within its space: admin on the twin, and control on the space.
-	IF place.space IS DISTINCT FROM (SELECT p.space FROM dtmv.twin_positions p WHERE p.twin = place.twin) THEN
+	IF place.space IS DISTINCT FROM current_space THEN
 		PERFORM dtmv._require_rights(twin, 'admin');
 		PERFORM dtmv._require_space_control(place.space, 'place twins in');
 	END IF;

@@ -298,7 +298,7 @@ BEGIN
 		RETURN 0;	-- delivered elsewhere than a mapped space
 	END IF;
 	IF NOT dtmv._space_right(target, 4, dtmv._subjects_of(o.customer)) THEN
-		RETURN 0;	-- the customer no longer controls that space: delivered, but placed nowhere
+		RETURN 0;	-- the customer no longer controls that space: delivered, and no inventory twin is made
 	END IF;
 	pos := ST_MakePoint(coalesce((o.delivery -> 'position' ->> 0)::float8, 0),
 						coalesce((o.delivery -> 'position' ->> 1)::float8, 0),
