@@ -81,18 +81,9 @@ dtmv_event_id_horizon(PG_FUNCTION_ARGS)
 static void
 event_notify(Datum twin, bool twin_isnull, Datum addressee, bool addressee_isnull, int64 id)
 {
-	WakeEvent	ev;
-	WakeChannel *channels;
 	int			n;
+	WakeChannel *channels = wake_channels_of_event(twin, twin_isnull, addressee, addressee_isnull, id, &n);
 
-	memset(&ev, 0, sizeof(ev));
-	ev.has_twin = !twin_isnull;
-	if (ev.has_twin)
-		ev.twin = *DatumGetTwinIdP(twin);
-	ev.has_addressee = !addressee_isnull;
-	ev.addressee = ev.has_addressee ? DatumGetInt64(addressee) : 0;
-	ev.id = id;
-	channels = wake_channels(&ev, 1, &n);
 	(void) wake_notify(channels, n);
 }
 

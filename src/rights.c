@@ -313,7 +313,8 @@ keylist_has(const KeyList *l, int64 k)
 	return false;
 }
 
-static int
+/* the order of the id lists this file returns (qsort/bsearch comparator) */
+int
 int64_cmp(const void *a, const void *b)
 {
 	int64		x = *(const int64 *) a;

@@ -44,6 +44,9 @@ extern int	rights_effective(const TwinId *twin);
 /* 42501 naming the first missing right unless the acting subject holds all of mask (NULL twin: never) */
 extern void rights_require(const TwinId *twin, int mask);
 
+/* qsort/bsearch comparator of int64s: the order of the id lists returned here */
+extern int	int64_cmp(const void *a, const void *b);
+
 /* the keys of a twin's acl (palloc'd); false for a twin that does not exist */
 extern bool rights_twin_acl(const TwinId *twin, int64 **acl, int *nacl);
 

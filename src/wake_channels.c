@@ -102,15 +102,6 @@ twin_wake_by_acl(const void *a, const void *b)
 	return 0;
 }
 
-static int
-int64_cmp(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
-
 typedef struct WorldScan
 {
 	int64	   *worlds;
@@ -254,6 +245,23 @@ wake_channels(const WakeEvent *events, int n, int *nchannels)
 	return channels;
 }
 
+/* the channels one event wakes (twin and addressee each possibly NULL) */
+WakeChannel *
+wake_channels_of_event(Datum twin, bool twin_isnull, Datum addressee, bool addressee_isnull, int64 id,
+					   int *nchannels)
+{
+	WakeEvent	ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.has_twin = !twin_isnull;
+	if (ev.has_twin)
+		ev.twin = *DatumGetTwinIdP(twin);
+	ev.has_addressee = !addressee_isnull;
+	ev.addressee = ev.has_addressee ? DatumGetInt64(addressee) : 0;
+	ev.id = id;
+	return wake_channels(&ev, 1, nchannels);
+}
+
 /* NOTIFY each channel, with its newest event id as payload (sent at commit) */
 int
 wake_notify(const WakeChannel *channels, int n)
@@ -279,20 +287,12 @@ PG_FUNCTION_INFO_V1(dtmv_event_channels);
 Datum
 dtmv_event_channels(PG_FUNCTION_ARGS)
 {
-	WakeEvent	ev;
-	WakeChannel *channels;
-	Datum	   *names;
 	int			n;
+	WakeChannel *channels = wake_channels_of_event(PG_GETARG_DATUM(0), PG_ARGISNULL(0),
+												   PG_GETARG_DATUM(1), PG_ARGISNULL(1), 0, &n);
+	Datum	   *names;
 	int			i;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.has_twin = !PG_ARGISNULL(0);
-	if (ev.has_twin)
-		ev.twin = *PG_GETARG_TWINID_P(0);
-	ev.has_addressee = !PG_ARGISNULL(1);
-	if (ev.has_addressee)
-		ev.addressee = PG_GETARG_INT64(1);
-	channels = wake_channels(&ev, 1, &n);
 	names = palloc(Max(n, 1) * sizeof(Datum));
 	for (i = 0; i < n; i++)
 		names[i] = CStringGetTextDatum(channels[i].name);

@@ -29,6 +29,10 @@ typedef struct WakeChannel
 /* the channels n events wake, each once, sorted; *nchannels gets the count */
 extern WakeChannel *wake_channels(const WakeEvent *events, int n, int *nchannels);
 
+/* the channels one event wakes (twin and addressee each possibly NULL) */
+extern WakeChannel *wake_channels_of_event(Datum twin, bool twin_isnull, Datum addressee,
+										   bool addressee_isnull, int64 id, int *nchannels);
+
 /* NOTIFY each of n channels with its newest event id (sent at commit); returns n */
 extern int	wake_notify(const WakeChannel *channels, int n);
 
