@@ -6,7 +6,7 @@
 EXTENSION = dtmv
 EXTVERSION = 0.1
 MODULE_big = dtmv
-OBJS = src/dtmv.o src/twin_id.o src/actor.o src/rights.o src/sync_lock.o src/sync_queue.o src/worker.o src/events.o src/notifier.o src/table_write.o src/geometry.o src/spatial.o src/wake_channels.o
+OBJS = src/dtmv.o src/twin_id.o src/actor.o src/rights.o src/sync_lock.o src/sync_queue.o src/worker.o src/events.o src/notifier.o src/table_write.o src/geometry.o src/spatial.o src/wake_channels.o src/event_order.o
 DATA_built = dtmv--$(EXTVERSION).sql
 EXTRA_CLEAN = results regression.diffs regression.out output_iso tmp_check gateway/dtmv-home
 

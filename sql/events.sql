@@ -35,31 +35,41 @@ SELECT 'dtmv_s' || :alice = ANY (c) AS lamp_wakes_alice, 'dtmv_s' || :bob = ANY 
 	   'dtmv_w' || :home = ANY (c) AS and_her_home
   FROM dtmv._event_channels(:'lamp', NULL) c;
 SELECT dtmv._event_channels(:'door', :bob) = ARRAY['dtmv_s' || :bob] AS addressed_wakes_only_bob;
--- The worker's round over a batch (what it reads by the primary key, what
--- it wakes): each channel once, up to the newest event or to max events.
-SELECT coalesce(max(event_id), 0) AS before_batch FROM dtmv.events \gset
-SELECT dtmv._append_event(:'door', NULL, 'batch', '{}') AS ev_door \gset
-SELECT dtmv._append_event(:'lamp', NULL, 'batch', '{}') AS ev_lamp \gset
-SELECT dtmv._append_event(:'door', :bob, 'batch', '{}') AS ev_bob \gset
+-- The orderer (src/event_order.c) over a batch: committed events get the
+-- next ids in entry order, at most max of them, and each channel they wake
+-- is woken once. Run here in this session's transaction (as the worker
+-- runs it in its own).
+SELECT o.ordered >= 0 AS earlier_files_events_ordered FROM dtmv._order_events(10000, false) o;
+SELECT dtmv.event_horizon() AS before_batch \gset
+SELECT dtmv._append_event(:'door', NULL, 'batch_door', '{}') AS entry_door \gset
+SELECT dtmv._append_event(:'lamp', NULL, 'batch_lamp', '{}') AS entry_lamp \gset
+SELECT dtmv._append_event(:'door', :bob, 'batch_bob', '{}') AS entry_bob \gset
+SELECT :entry_door < :entry_lamp AND :entry_lamp < :entry_bob AS entries_in_writing_order;
+SELECT count(*) AS in_the_inbox FROM dtmv.event_inbox;
+SELECT count(*) AS in_the_log FROM dtmv.events WHERE event_id > :before_batch;
 -- (Subjects of other test files that read every twin hear them too, so the
 -- channels are counted against what each event wakes on its own.)
 SELECT ARRAY['dtmv_s' || :alice, 'dtmv_s' || :bob, 'dtmv_w' || :home] <@ array_agg(c) AS batch_wakes_alice_bob_home,
 	   NOT 'dtmv_s' || :bob = ANY (dtmv._event_channels(:'door', NULL)) AS but_not_bob_for_the_door
   FROM unnest(dtmv._event_channels(:'door', NULL) || dtmv._event_channels(:'lamp', NULL)) c;
 SELECT count(DISTINCT c) AS door_channels FROM unnest(dtmv._event_channels(:'door', NULL)) c \gset
-SELECT count(DISTINCT c) AS door_lamp_channels
-  FROM unnest(dtmv._event_channels(:'door', NULL) || dtmv._event_channels(:'lamp', NULL)) c \gset
-SELECT count(DISTINCT c) AS batch_channels
-  FROM unnest(dtmv._event_channels(:'door', NULL) || dtmv._event_channels(:'lamp', NULL)
-			  || dtmv._event_channels(:'door', :bob)) c \gset
-SELECT w.through = :ev_bob AS through_newest, w.sent = :batch_channels AS each_channel_once
-  FROM dtmv._wake_pending(:before_batch, 9223372036854775807, 100) w;
-SELECT w.through = :ev_door AS through_first_only, w.sent = :door_channels AS its_channels
-  FROM dtmv._wake_pending(:before_batch, 9223372036854775807, 1) w;
-SELECT w.through = :ev_lamp AS up_to_the_horizon, w.sent = :door_lamp_channels AS their_channels
-  FROM dtmv._wake_pending(:before_batch, :ev_lamp, 100) w;
-SELECT w.through IS NULL AS nothing_after_newest, w.sent AS channels_woken
-  FROM dtmv._wake_pending(:ev_bob, 9223372036854775807, 100) w;
+SELECT count(DISTINCT c) AS lamp_bob_channels
+  FROM unnest(dtmv._event_channels(:'lamp', NULL) || dtmv._event_channels(:'door', :bob)) c \gset
+BEGIN;
+SELECT o.ordered AS first_only, o.woken = :door_channels AS its_channels FROM dtmv._order_events(1, true) o;
+SELECT o.ordered AS the_other_two, o.woken = :lamp_bob_channels AS each_channel_once FROM dtmv._order_events(100, true) o;
+SELECT o.ordered AS nothing_left, o.woken AS channels_woken FROM dtmv._order_events(100, true) o;
+COMMIT;
+SELECT array_agg(kind ORDER BY event_id) AS in_entry_order,
+	   min(event_id) = :before_batch + 1 AND max(event_id) = :before_batch + 3 AS next_ids,
+	   dtmv.event_horizon() = :before_batch + 3 AS horizon_follows
+  FROM dtmv.events WHERE event_id > :before_batch;
+SELECT bool_and(entry_id IN (:entry_door, :entry_lamp, :entry_bob)) AS entries_kept
+  FROM dtmv.events WHERE event_id > :before_batch;
+-- An orderer needs a snapshot per statement: not in REPEATABLE READ.
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT * FROM dtmv._order_events(100, false);
+ROLLBACK;
 DELETE FROM dtmv.events WHERE event_id > :before_batch;  -- the rest of this file counts events
 
 -- A client starts at the horizon, then catches up.
@@ -73,7 +83,7 @@ SELECT dtmv.event_horizon() AS bob_start \gset
 SET ROLE regress_ev_alice;
 SELECT dtmv.report(:'door', 'doorbell', '{}');  -- only gateways report
 SET ROLE regress_ev_gw;
-SELECT dtmv.report(:'door', 'doorbell', '{"doorbell": "ringing", "camera": "cam/front/0001.jpg"}') > :alice_start AS reported;
+SELECT dtmv.report(:'door', 'doorbell', '{"doorbell": "ringing", "camera": "cam/front/0001.jpg"}') AS doorbell_entry \gset
 SELECT dtmv.report(:'lamp', 'light', '{"light": "on"}') > 0 AS reported;
 SELECT dtmv.report(:'door', 'bad', '[1]');
 SELECT dtmv.report(:'door', 'bad', '"a string"');
@@ -88,22 +98,22 @@ SELECT k, dtmv._is_identifier(k)
 -- A constraint added later is enforced too (the compiled ones are dropped
 -- when the table changes), and so is its removal.
 RESET ROLE;
-ALTER TABLE dtmv.events ADD CONSTRAINT regress_no_tests CHECK (kind <> 'test');
+ALTER TABLE dtmv.event_inbox ADD CONSTRAINT regress_no_tests CHECK (kind <> 'test');
 SET ROLE regress_ev_gw;
 SELECT dtmv.report(:'door', 'test', '{}');
 RESET ROLE;
-ALTER TABLE dtmv.events DROP CONSTRAINT regress_no_tests;
+ALTER TABLE dtmv.event_inbox DROP CONSTRAINT regress_no_tests;
 SET ROLE regress_ev_gw;
 SELECT dtmv.report(:'door', 'test', '{}') > 0 AS reported_once_allowed;
 -- Rows written from C fire AFTER row triggers, as INSERT and UPDATE would;
 -- any other kind of trigger is refused rather than skipped.
 RESET ROLE;
 CREATE FUNCTION regress_noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
-CREATE TRIGGER regress_stmt AFTER INSERT ON dtmv.events FOR EACH STATEMENT EXECUTE FUNCTION regress_noop();
+CREATE TRIGGER regress_stmt AFTER INSERT ON dtmv.event_inbox FOR EACH STATEMENT EXECUTE FUNCTION regress_noop();
 SET ROLE regress_ev_gw;
 SELECT dtmv.report(:'door', 'doorbell', '{}');
 RESET ROLE;
-DROP TRIGGER regress_stmt ON dtmv.events;
+DROP TRIGGER regress_stmt ON dtmv.event_inbox;
 CREATE TRIGGER regress_stmt AFTER UPDATE ON dtmv.twin_states FOR EACH STATEMENT EXECUTE FUNCTION regress_noop();
 SET ROLE regress_ev_gw;
 SELECT dtmv.report(:'door', 'doorbell', '{}');
@@ -117,6 +127,8 @@ SELECT dtmv.report(:'door', 'doorbell', '{}');
 ROLLBACK;
 SET ROLE regress_ev_alice;
 SELECT kind, payload FROM dtmv.events_since(:alice_start) ORDER BY id;
+-- What report returned is the event's entry number; events_since gives it too.
+SELECT entry_id = :doorbell_entry AS the_reported_entry FROM dtmv.events_since(:alice_start, 1);
 SELECT dtmv.twin_info(:'door') -> 'reported' ->> 'camera' AS camera_through_the_twin;
 -- Bob catches up only what he may read: the lamp, not the door.
 SET ROLE regress_ev_bob;

@@ -95,8 +95,10 @@ SELECT request_id, dtmv.sync_status(request_id)
   FROM (VALUES (:low_req), (:mid_req), (:high_req), (:next_req)) v(request_id);
 SET ROLE regress_sy_owner;
 SELECT reported FROM dtmv.twin_states WHERE twin = :'robot';
--- Every requester of the batch gets its answer as an event addressed to it.
+-- Every requester of the batch gets its answer as an event addressed to it
+-- (in the log once ordered: src/event_order.c).
 RESET ROLE;
+SELECT o.ordered >= 3 AS answers_ordered FROM dtmv._order_events(1000, false) o;
 SELECT s.name AS requester, e.payload ->> 'status' AS answer
   FROM dtmv.events e JOIN dtmv.subjects s ON s.subject_id = e.subject_id
  WHERE e.kind = 'sync_answer' AND (e.payload ->> 'request')::bigint IN (:low_req, :mid_req, :high_req)

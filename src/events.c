@@ -1,98 +1,70 @@
 /*
  * events.c
- *		Event ids ordered by inserting transaction (REQ-DT-06, REQ-MV-03/04).
+ *		Appending events to the log (REQ-DT-06, REQ-MV-03/04), and the
+ *		report of a physical object.
  *
- * A client catches up with "every event after the last id I saw".  With ids
- * from a sequence that is unsafe: a transaction can take id 10, another take
- * id 11 and commit first, and a client that reads 11 and moves its cursor
- * past 10 never sees 10.  So an event's id is built from its transaction's
- * 64-bit xid (xid8) and a counter within the transaction, and
- * dtmv.events_since delivers only events whose transaction is older than
- * the oldest transaction still running (the snapshot's xmin): every such
- * transaction has ended, so no event with a smaller id can appear later.
- * See docs/events.md.
+ * A writer appends its event to dtmv.event_inbox, in the transaction of
+ * the state change it records, with an entry number from a sequence.  That
+ * number says nothing of the delivery order: a transaction can take entry
+ * 10, another take 11 and commit first.  The place in the order (the id a
+ * client continues from) is given after commit, by the orderer
+ * (event_order.c).  See docs/events.md.
  */
 #include "postgres.h"
 
-#include "access/transam.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "commands/sequence.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
 #include "actor.h"
 #include "events.h"
 #include "notifier.h"
+#include "sync_lock.h"
 #include "table_write.h"
 #include "twin_id.h"
 #include "wake_channels.h"
 
-static FullTransactionId event_last_xid = {0};
-static int64 event_last_n = 0;
-
-/* the id of the next event of this transaction (assigns an xid if none) */
+/* the next entry number (dtmv.event_entries) */
 static int64
-event_next_id(void)
+event_next_entry(void)
 {
-	FullTransactionId xid = GetTopFullTransactionId();
-	uint64		xid64 = U64FromFullTransactionId(xid);
+	Oid			seq = get_relname_relid("event_entries", get_namespace_oid("dtmv", false));
 
-	if (FullTransactionIdEquals(xid, event_last_xid))
-	{
-		if (++event_last_n > EVENT_ID_MAX_PER_XACT)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("too many dtmv events in one transaction"),
-					 errdetail("A transaction may append at most %d events.",
-							   EVENT_ID_MAX_PER_XACT + 1)));
-	}
-	else
-	{
-		event_last_xid = xid;
-		event_last_n = 0;
-	}
-	if (xid64 >= (UINT64CONST(1) << (63 - EVENT_ID_XID_SHIFT)))
+	if (!OidIsValid(seq))
 		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("transaction id %llu is too large for a dtmv event id",
-						(unsigned long long) xid64)));
-	return (int64) ((xid64 << EVENT_ID_XID_SHIFT) | (uint64) event_last_n);
-}
-
-/*
- * The smallest event id that a transaction still running (or one not yet
- * started) could give an event: events below it are final.
- */
-PG_FUNCTION_INFO_V1(dtmv_event_id_horizon);
-Datum
-dtmv_event_id_horizon(PG_FUNCTION_ARGS)
-{
-	uint64		xmin = PG_GETARG_INT64(0);
-
-	PG_RETURN_INT64((int64) (xmin << EVENT_ID_XID_SHIFT));
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("dtmv sequence event_entries is missing"),
+				 errhint("Reinstall the extension: DROP EXTENSION dtmv; CREATE EXTENSION dtmv.")));
+	return nextval_internal(seq, false);
 }
 
 /*
  * Without the worker, NOTIFY each channel that should hear the event
- * (wake_channels.c: the one definition of who hears what), with the event
- * id as payload.  Sent at commit, as NOTIFY is.
+ * (wake_channels.c: the one definition of who hears what), with an empty
+ * payload: the event's place in the order is not known before it commits.
+ * Sent at commit, as NOTIFY is; identical ones of a transaction merge.
  */
 static void
-event_notify(Datum twin, bool twin_isnull, Datum addressee, bool addressee_isnull, int64 id)
+event_notify(Datum twin, bool twin_isnull, Datum addressee, bool addressee_isnull)
 {
 	int			n;
-	WakeChannel *channels = wake_channels_of_event(twin, twin_isnull, addressee, addressee_isnull, id, &n);
+	WakeChannel *channels = wake_channels_of_event(twin, twin_isnull, addressee, addressee_isnull, 0, &n);
 
-	(void) wake_notify(channels, n);
+	(void) wake_notify(channels, n, false);
 }
 
 /*
- * Append an event to the log and see that its listeners are woken: the one
- * writer of dtmv.events.  An event is for the readers of its twin, or for
- * one subject (the addressee) only; payload NULL stands for {}.  With the
- * worker running (dtmv preloaded) the wake-up is its job, sent coalesced
- * after commit; otherwise NOTIFY here.
+ * Append an event to the inbox and see that its listeners are woken: the
+ * one writer of the log.  An event is for the readers of its twin, or for
+ * one subject (the addressee) only; payload NULL stands for {}.  Returns
+ * its entry number.  With the worker running (dtmv preloaded) the wake-up
+ * is its job, sent coalesced once it has ordered the event; otherwise
+ * NOTIFY here.
  */
 int64
 event_append(Datum twin, bool twin_isnull, Datum addressee, bool addressee_isnull,
@@ -104,8 +76,8 @@ event_append(Datum twin, bool twin_isnull, Datum addressee, bool addressee_isnul
 	int			natts;
 	int64		id;
 
-	table_write_open(&tw, "events");
-	id = event_next_id();			/* after the read-only check: it assigns an xid */
+	table_write_open(&tw, "event_inbox");
+	id = event_next_entry();		/* after the read-only check */
 	natts = RelationGetDescr(tw.rel)->natts;
 	values = palloc0(natts * sizeof(Datum));
 	nulls = palloc(natts * sizeof(bool));
@@ -116,7 +88,7 @@ event_append(Datum twin, bool twin_isnull, Datum addressee, bool addressee_isnul
 		values[attno - 1] = (value); \
 		nulls[attno - 1] = (isnull); \
 	} while (0)
-	EVENT_SET("event_id", Int64GetDatum(id), false);
+	EVENT_SET("entry_id", Int64GetDatum(id), false);
 	EVENT_SET("twin", twin, twin_isnull);
 	EVENT_SET("subject_id", addressee, addressee_isnull);
 	EVENT_SET("kind", CStringGetTextDatum(kind), false);
@@ -129,11 +101,11 @@ event_append(Datum twin, bool twin_isnull, Datum addressee, bool addressee_isnul
 	if (NotifierActive())
 		NotifierWakeAtCommit();
 	else
-		event_notify(twin, twin_isnull, addressee, addressee_isnull, id);
+		event_notify(twin, twin_isnull, addressee, addressee_isnull);
 	return id;
 }
 
-/* dtmv._append_event(twin, addressee, kind, payload): the new event's id */
+/* dtmv._append_event(twin, addressee, kind, payload): the new event's entry number */
 PG_FUNCTION_INFO_V1(dtmv_append_event);
 Datum
 dtmv_append_event(PG_FUNCTION_ARGS)
@@ -165,7 +137,10 @@ event_merge_reported(TableWrite *tw, Datum *values, bool *nulls, void *arg)
  * dtmv.report(twin, kind, payload): the physical object reports (gateways
  * only); the payload (a JSON object, NULL for {}) is merged into the twin's
  * reported state and logged as an event in the same transaction; returns the
- * event id.  In C: it is the hottest write path of the events.
+ * event's entry number.  The twin's lock comes first, as in every writer of
+ * a twin's rows (sync_lock.c), so that a report and a sync decision in one
+ * transaction cannot deadlock with a completion on the same twin.  In C: it
+ * is the hottest write path of the events.
  */
 PG_FUNCTION_INFO_V1(dtmv_report);
 Datum
@@ -190,6 +165,7 @@ dtmv_report(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("an event kind is required")));
 
+	sync_lock_twin(PG_GETARG_TWINID_P(0));
 	table_write_open(&tw, "twin_states");
 	if (!table_write_update_row(&tw, "twin_states_pkey", PG_GETARG_DATUM(0), event_merge_reported, &payload))
 		ereport(ERROR,

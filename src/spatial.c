@@ -21,6 +21,7 @@
 #include "events.h"
 #include "geometry.h"
 #include "rights.h"
+#include "sync_lock.h"
 #include "table_write.h"
 #include "twin_id.h"
 
@@ -92,7 +93,7 @@ spatial_move(TableWrite *tw, Datum *values, bool *nulls, void *arg)
 
 /*
  * dtmv.sync_location(twin, pos): a twin moved; store its new local PointZ
- * and log a location event; returns the event id.  A gateway moves any twin
+ * and log a location event; returns the event's entry number.  A gateway moves any twin
  * it serves; anyone else needs control on the twin.  A move within the same
  * grid square changes no indexed value: a HOT update.
  */
@@ -115,6 +116,7 @@ dtmv_sync_location(PG_FUNCTION_ARGS)
 	if (!actor_outer_has_role(GATEWAY_ROLE))
 		rights_require(twin, 1 << RIGHT_CONTROL);
 
+	sync_lock_twin(twin);		/* the twin's lock before its rows (sync_lock.c) */
 	table_write_open(&tw, "twin_positions");
 	if (!table_write_update_row(&tw, "twin_positions_pkey", TwinIdPGetDatum(twin), spatial_move, &move))
 		ereport(ERROR,

@@ -18,6 +18,8 @@
  */
 #define DTMV_LOCKSPACE_TWIN 0x4454	/* per-twin decisions: transaction locks */
 #define DTMV_LOCKSPACE_RUN	0x4455	/* running sync requests: session locks */
+#define DTMV_LOCKSPACE_EVENT_ORDER 0x4456	/* the event orderer (event_order.c):
+											 * one per database */
 
 extern void SyncLockInit(void);
 

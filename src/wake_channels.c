@@ -2,7 +2,7 @@
  * wake_channels.c
  *		Who hears an event (REQ-DT-06, scenario 7.2.1): the NOTIFY channels
  *		that events wake, for writers that NOTIFY themselves (one event) and
- *		for the background worker's rounds (every event since its last).
+ *		for the orderer (event_order.c: every event of a batch it ordered).
  *
  * An event addressed to a subject wakes that subject's channel only
  * (dtmv_s<subject>).  Any other event wakes the channels of the users and
@@ -11,10 +11,8 @@
  * acl alone, so a batch works them out once per distinct acl.  Each channel
  * is woken once, with the newest event id it has as payload.
  *
- * In C with explicit index scans: a round runs every few milliseconds under
- * a stream of moves, and as SQL its read of the new events was sometimes
- * planned as a scan of the whole log (a plan made while the log was small
- * stays for the worker's life).
+ * In C with explicit index scans: the worker orders a batch every few
+ * milliseconds under a stream of moves.
  */
 #include "postgres.h"
 
@@ -262,17 +260,21 @@ wake_channels_of_event(Datum twin, bool twin_isnull, Datum addressee, bool addre
 	return wake_channels(&ev, 1, nchannels);
 }
 
-/* NOTIFY each channel, with its newest event id as payload (sent at commit) */
+/*
+ * NOTIFY each channel (sent at commit), with its newest event id as payload,
+ * or an empty one where the ids are not known yet (a writer's own NOTIFY)
+ */
 int
-wake_notify(const WakeChannel *channels, int n)
+wake_notify(const WakeChannel *channels, int n, bool with_ids)
 {
 	int			i;
 
 	for (i = 0; i < n; i++)
 	{
-		char		payload[32];
+		char		payload[32] = "";
 
-		snprintf(payload, sizeof(payload), INT64_FORMAT, channels[i].newest);
+		if (with_ids)
+			snprintf(payload, sizeof(payload), INT64_FORMAT, channels[i].newest);
 		Async_Notify(channels[i].name, payload);
 	}
 	return n;
@@ -297,79 +299,4 @@ dtmv_event_channels(PG_FUNCTION_ARGS)
 	for (i = 0; i < n; i++)
 		names[i] = CStringGetTextDatum(channels[i].name);
 	PG_RETURN_ARRAYTYPE_P(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
-}
-
-/* the worker's read of the log: events after a position, up to a horizon */
-typedef struct EventRange
-{
-	int64		horizon;
-	int			max;
-	WakeEvent  *events;
-	int			n;
-	int			cap;
-} EventRange;
-
-static bool
-event_in_range(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	EventRange *er = arg;
-	WakeEvent  *ev;
-	Datum		d;
-
-	if (!table_column(tuple, desc, "event_id", &d) || DatumGetInt64(d) > er->horizon)
-		return false;
-	if (er->n == er->cap)
-	{
-		er->cap = er->cap > INT_MAX / 2 ? INT_MAX : er->cap * 2;
-		er->events = repalloc_huge(er->events, (Size) er->cap * sizeof(WakeEvent));
-	}
-	ev = &er->events[er->n];
-	ev->id = DatumGetInt64(d);
-	ev->has_twin = table_column(tuple, desc, "twin", &d);
-	if (ev->has_twin)
-		ev->twin = *DatumGetTwinIdP(d);
-	ev->has_addressee = table_column(tuple, desc, "subject_id", &d);
-	ev->addressee = ev->has_addressee ? DatumGetInt64(d) : 0;
-	return ++er->n < er->max;
-}
-
-/*
- * dtmv._wake_pending(after, horizon, max, OUT through, OUT sent): NOTIFY,
- * coalesced, the channels that the events after `after` and up to
- * `horizon` (at most max of them, in id order) wake.  through: the last
- * event covered (NULL: none); sent: how many channels.  Called by
- * dtmv.notify_pending, which keeps the worker's position.
- */
-PG_FUNCTION_INFO_V1(dtmv_wake_pending);
-Datum
-dtmv_wake_pending(PG_FUNCTION_ARGS)
-{
-	EventRange	er;
-	TupleDesc	desc;
-	Datum		values[2];
-	bool		nulls[2] = {false, false};
-	int			n = 0;
-
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_GETARG_INT32(2) < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a position, a horizon and a positive batch size are required")));
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "dtmv._wake_pending must return a record");
-	er.horizon = PG_GETARG_INT64(1);
-	er.max = PG_GETARG_INT32(2);
-	er.cap = 256;
-	er.events = palloc(er.cap * sizeof(WakeEvent));
-	er.n = 0;
-	table_scan_after("events", "events_pkey", PG_GETARG_DATUM(0), event_in_range, &er);
-	if (er.n > 0)
-	{
-		WakeChannel *channels = wake_channels(er.events, er.n, &n);
-
-		n = wake_notify(channels, n);
-	}
-	values[0] = Int64GetDatum(er.n > 0 ? er.events[er.n - 1].id : 0);
-	nulls[0] = er.n == 0;
-	values[1] = Int32GetDatum(n);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }

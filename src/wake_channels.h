@@ -33,7 +33,10 @@ extern WakeChannel *wake_channels(const WakeEvent *events, int n, int *nchannels
 extern WakeChannel *wake_channels_of_event(Datum twin, bool twin_isnull, Datum addressee,
 										   bool addressee_isnull, int64 id, int *nchannels);
 
-/* NOTIFY each of n channels with its newest event id (sent at commit); returns n */
-extern int	wake_notify(const WakeChannel *channels, int n);
+/*
+ * NOTIFY each of n channels (sent at commit), with its newest event id as
+ * payload if with_ids, else an empty one; returns n
+ */
+extern int	wake_notify(const WakeChannel *channels, int n, bool with_ids);
 
 #endif							/* DTMV_WAKE_CHANNELS_H */

@@ -1,20 +1,28 @@
 /*
  * worker.c
- *		Periodic sync without client polling (REQ-DT-07 "at an appropriate
- *		period").
+ *		The background worker: events ordered and their listeners woken as
+ *		soon as writers commit (REQ-DT-06), periodic sync without client
+ *		polling (REQ-DT-07 "at an appropriate period"), dead syncs requeued.
  *
  * When dtmv is in shared_preload_libraries, one background worker connects
- * to the database named by dtmv.database and, every
- * dtmv.sync_check_interval milliseconds, queues a sync request for each
- * twin whose sync period has elapsed (dtmv.queue_due_syncs) and requeues
- * syncs whose gateway died or whose lease expired (dtmv.recover_syncs).
- * It also sends the coalesced wake-ups of event listeners (notifier.c):
- * writers set its latch when they commit, and each wake-up runs
- * dtmv.notify_pending().  Each part runs in its own transaction, and an
- * error in one is logged and rolled back without stopping the worker (the
- * part is tried again a second later).  Until the extension is created in
- * that database, or while the server is read-only, it only waits.  Without preloading, everything else works: writers NOTIFY
- * themselves, and a gateway may call the sync functions itself.
+ * to the database named by dtmv.database.  Its loop is a sequence of named
+ * parts (worker_parts), each in a transaction of its own:
+ *
+ *	 - order events, send wake-ups (event_order.c): writers set its latch
+ *	   when they commit (notifier.c); rounds at least dtmv.notify_interval
+ *	   apart coalesce what commits in between;
+ *	 - every dtmv.sync_check_interval: requeue syncs whose gateway died or
+ *	   whose lease expired (dtmv.recover_syncs), and queue a sync for each
+ *	   twin whose period has elapsed (dtmv.queue_due_syncs).
+ *
+ * No part waits without a bound: busy twins are skipped (try-locks) and
+ * every other lock wait ends at WORKER_LOCK_TIMEOUT.  An error in a part is
+ * logged and rolled back, and that part is tried again a second later
+ * while the others go on.  Until the extension is created in that
+ * database, or while the server is read-only, it only waits.  Without
+ * preloading, everything else works: writers NOTIFY themselves, readers
+ * have events ordered by a short-lived worker (event_order.c), and a
+ * gateway may call the sync functions itself.
  */
 #include "postgres.h"
 
@@ -34,12 +42,13 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "event_order.h"
 #include "notifier.h"
 #include "worker.h"
 
 static char *worker_database = NULL;
 static int	worker_interval_ms = 1000;
-static int	notify_interval_ms = 50;
+static int	notify_interval_ms = 10;
 
 void
 WorkerInit(void)
@@ -59,7 +68,7 @@ WorkerInit(void)
 	DefineCustomIntVariable("dtmv.notify_interval",
 							"Shortest time between two rounds of event wake-ups sent by the dtmv background worker.",
 							"Events committed in between are coalesced into the next round; 0 sends a round on every commit that wakes the worker.",
-							&notify_interval_ms, 50, 0, 10000,
+							&notify_interval_ms, 10, 0, 10000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 
 	/* A postmaster-level setting can only be defined while preloading. */
@@ -83,15 +92,29 @@ WorkerInit(void)
 }
 
 /*
+ * How long any lock the worker waits for may keep it waiting.  Every part
+ * of a round tries its twins' locks and skips a busy twin; this bounds
+ * what is left (a row a user's transaction holds), so that no user's open
+ * transaction can stop the worker: the part fails, is logged, and is tried
+ * again WORKER_RETRY_MS later while the other parts go on.
+ */
+#define WORKER_LOCK_TIMEOUT "1s"
+
+/* a part of a round: runs in a transaction of its own */
+typedef void (*WorkerPart) (void);
+
+/*
  * One part of a round, in a transaction of its own: an error in it is
  * logged and rolled back, and the worker goes on (a background worker
  * without this dies at its first error and is restarted only 10 s later,
- * losing what the other part of the round had done).  A read-only
- * server (default_transaction_read_only, as when fencing a primary) is
- * skipped quietly: nothing could be written.  Returns false on an error.
+ * losing what the other part of the round had done).  READ COMMITTED
+ * whatever default_transaction_isolation says: the event orderer needs a
+ * snapshot per statement.  A read-only server
+ * (default_transaction_read_only, as when fencing a primary) is skipped
+ * quietly: nothing could be written.  Returns false on an error.
  */
 static bool
-worker_step(const char *activity, const char *sql)
+worker_step(const char *activity, WorkerPart part)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	volatile bool ok = true;
@@ -100,15 +123,12 @@ worker_step(const char *activity, const char *sql)
 	{
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
+		XactIsoLevel = XACT_READ_COMMITTED;
 		PushActiveSnapshot(GetTransactionSnapshot());
 		if (!XactReadOnly && OidIsValid(get_extension_oid("dtmv", true)))
 		{
 			pgstat_report_activity(STATE_RUNNING, activity);
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-			if (SPI_execute(sql, false, 0) != SPI_OK_SELECT)
-				elog(ERROR, "dtmv worker query failed: %s", sql);
-			SPI_finish();
+			part();
 		}
 		PopActiveSnapshot();
 		CommitTransactionCommand();
@@ -130,26 +150,98 @@ worker_step(const char *activity, const char *sql)
 	return ok;
 }
 
+/* the last batch of the event orderer: more may be waiting if it was full */
+static int	worker_last_ordered = 0;
+
+/*
+ * Order the events that committed and wake their listeners (event_order.c):
+ * one batch.  If another transaction holds the order lock (a reader's
+ * orderer, started before this worker attached), the batch is skipped and
+ * tried on the next round.
+ */
+static void
+worker_order_events(void)
+{
+	worker_last_ordered = event_order_batch(EVENT_ORDER_BATCH, false, true, NULL);
+}
+
+/* run a statement of the worker's own */
+static void
+worker_sql(const char *sql)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(sql, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "dtmv worker query failed: %s", sql);
+	SPI_finish();
+}
+
+/* queue the syncs that fell due (REQ-DT-07) */
+static void
+worker_queue_due_syncs(void)
+{
+	worker_sql("SELECT dtmv.queue_due_syncs(1000)");
+}
+
+/* requeue the syncs whose gateway died or whose lease expired */
+static void
+worker_recover_syncs(void)
+{
+	worker_sql("SELECT dtmv.recover_syncs()");
+}
+
 /* how long a part that failed waits before it is tried again */
 #define WORKER_RETRY_MS 1000
 
-/* when a part that failed is to be tried again (0: none pending) */
-static TimestampTz notify_retry_at = 0;
-static TimestampTz sync_retry_at = 0;
+/* the parts of a round, and when each that failed is to be tried again (0: none pending) */
+typedef struct WorkerPartState
+{
+	const char *activity;
+	WorkerPart	part;
+	bool		periodic;		/* on the sync timer only; else every round */
+	TimestampTz retry_at;
+} WorkerPartState;
 
-/* a round: wake-ups; then, if it is time, queue due syncs and recover dead ones */
+static WorkerPartState worker_parts[] = {
+	{"dtmv: order events, send wake-ups", worker_order_events, false, 0},
+	{"dtmv: recover dead syncs", worker_recover_syncs, true, 0},
+	{"dtmv: queue due syncs", worker_queue_due_syncs, true, 0},
+};
+
+#define WORKER_NPARTS lengthof(worker_parts)
+
+/*
+ * A round: order events and send wake-ups (again while batches come full,
+ * up to ten); then, if it is time, recover dead syncs and queue due ones.
+ * Each part apart: one that fails or waits out its lock timeout holds back
+ * none of the others.
+ */
 static void
 worker_round(bool sync_due)
 {
-	TimestampTz now = GetCurrentTimestamp();
+	int			i;
 
-	if (now >= notify_retry_at)
-		notify_retry_at = worker_step("dtmv: send event wake-ups", "SELECT dtmv.notify_pending()") ?
-			0 : TimestampTzPlusMilliseconds(now, WORKER_RETRY_MS);
-	if (sync_due && now >= sync_retry_at)
-		sync_retry_at = worker_step("dtmv: queue due syncs, recover dead ones",
-									"SELECT dtmv.queue_due_syncs(1000), dtmv.recover_syncs()") ?
-			0 : TimestampTzPlusMilliseconds(now, WORKER_RETRY_MS);
+	for (i = 0; i < (int) WORKER_NPARTS; i++)
+	{
+		WorkerPartState *p = &worker_parts[i];
+		TimestampTz now = GetCurrentTimestamp();
+		int			repeat = p->part == worker_order_events ? 10 : 1;
+
+		if ((p->periodic && !sync_due) || now < p->retry_at)
+			continue;
+		while (repeat-- > 0)
+		{
+			worker_last_ordered = 0;
+			if (!worker_step(p->activity, p->part))
+			{
+				p->retry_at = TimestampTzPlusMilliseconds(now, WORKER_RETRY_MS);
+				break;
+			}
+			p->retry_at = 0;
+			if (worker_last_ordered < EVENT_ORDER_BATCH)
+				break;
+		}
+	}
 }
 
 /* how long the worker may sleep: its interval, or less if a retry falls due sooner */
@@ -158,12 +250,11 @@ worker_sleep_ms(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	long		sleep_ms = worker_interval_ms;
-	TimestampTz retries[2] = {notify_retry_at, sync_retry_at};
 	int			i;
 
-	for (i = 0; i < 2; i++)
-		if (retries[i] != 0)
-			sleep_ms = Min(sleep_ms, Max(TimestampDifferenceMilliseconds(now, retries[i]), 1));
+	for (i = 0; i < (int) WORKER_NPARTS; i++)
+		if (worker_parts[i].retry_at != 0)
+			sleep_ms = Min(sleep_ms, Max(TimestampDifferenceMilliseconds(now, worker_parts[i].retry_at), 1));
 	return sleep_ms;
 }
 
@@ -182,6 +273,8 @@ dtmv_worker_main(Datum main_arg)
 	ereport(LOG,
 			(errmsg("dtmv periodic sync worker started in database \"%s\"", worker_database)));
 
+	/* no lock wait of the worker's is without a bound */
+	SetConfigOption("lock_timeout", WORKER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
 	NotifierAttach();
 	round_context = AllocSetContextCreate(TopMemoryContext, "dtmv worker round",
 										  ALLOCSET_DEFAULT_SIZES);

@@ -4,9 +4,13 @@
 #   2. isolation:  test/isolation/specs/*.spec (pg_isolation_regress)
 #   3. pgTAP:      test/pgtap/*.sql (pg_prove)
 #   4. door:       test/events/door.sh (the gateway program against a real server)
-#   5. worker:     test/worker/periodic_sync.sh (the background worker, preloaded)
-#   6. dump:       test/dump/restore.sh (pg_dump + pg_restore of the demo, compared)
-#   7. demo:       demo/run.sh plays every scenario without error
+#   5. no lost events: test/events/no_lost_events.py (randomized writers and
+#                  readers, checked; not preloaded and preloaded)
+#   6. worker:     test/worker/periodic_sync.sh, test/worker/bounded_waits.py
+#                  (the background worker, preloaded)
+#   7. dump:       test/dump/restore.sh (pg_dump + pg_restore of the demo, compared),
+#                  test/dump/fresh_cluster.sh (the event log restored into a new cluster)
+#   8. demo:       demo/run.sh plays every scenario without error
 # Prints the diffs of any failure and exits non-zero if any suite failed.
 # Assumes dtmv is built and installed (make test does both first).
 set -uo pipefail
@@ -60,10 +64,20 @@ suite "pgTAP" test/with-cluster.sh bash -c pgtap
 # Twice: writers NOTIFY themselves; then dtmv preloaded, the worker sends coalesced wake-ups.
 suite "door (gateway program, direct NOTIFY)" test/with-cluster.sh bash test/events/door.sh
 suite "door (gateway program, worker NOTIFY)" test/with-cluster.sh --preload bash test/events/door.sh
+# Every committed event reaches every reader allowed to read it exactly once,
+# under randomized concurrent writers and readers: readers have events
+# ordered for them (not preloaded), and the worker orders them (preloaded).
+suite "no lost events (not preloaded)" test/with-cluster.sh /usr/bin/python3 test/events/no_lost_events.py 20
+suite "no lost events (worker)" test/with-cluster.sh --preload /usr/bin/python3 test/events/no_lost_events.py 20
 # The periodic-sync worker, preloaded and not (two clusters of its own).
 suite "worker" bash test/worker/periodic_sync.sh
-# pg_dump and pg_restore lose nothing (the demo's data, table by table).
+# No one's open transaction holds back delivery or the worker's rounds.
+suite "worker: bounded waits" test/with-cluster.sh --preload -o dtmv.sync_check_interval=200 \
+	/usr/bin/python3 test/worker/bounded_waits.py
+# pg_dump and pg_restore lose nothing (the demo's data, table by table),
+# and the event log goes on in a new cluster.
 suite "dump and restore" test/with-cluster.sh bash test/dump/restore.sh
+suite "dump and restore into a new cluster" test/with-cluster.sh bash test/dump/fresh_cluster.sh
 # The demo must keep playing end to end: it stops at its first error.
 suite "demo" test/with-cluster.sh bash -c 'bash demo/run.sh >/dev/null'
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, where missing, what building and testing dtmv needs on Debian
 # bookworm: PostgreSQL 15 server and headers, PostGIS 3, pgTAP and pg_prove,
-# libpq. As root it installs them from Debian's packages; otherwise it says
+# libpq, psycopg (the Python client tests use) and PgQ (the events benchmark
+# compares dtmv with it). As root it installs them from Debian's packages; otherwise it says
 # what to install and stops.
 set -euo pipefail
 packages=(
@@ -10,6 +11,8 @@ packages=(
 	postgresql-15-postgis-3
 	postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
 	libpq-dev
+	python3-psycopg
+	postgresql-15-pgq3
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -96,3 +96,13 @@ CREATE TABLE dtmv.sync_priorities (
 );
 COMMENT ON TABLE dtmv.sync_priorities IS
 	'the sync priority characteristic of a twin per subject (REQ-DT-08); higher wins';
+
+-- The twin lock (src/sync_lock.c): every decision on a twin and every
+-- writer of a twin's rows takes it first, then the rows (one lock order, so
+-- no mix of dtmv calls on one twin can deadlock).
+CREATE FUNCTION dtmv._lock_twin(twin dtmv.twin_id) RETURNS void
+	AS 'MODULE_PATHNAME', 'dtmv_lock_twin' LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION dtmv._lock_twin(dtmv.twin_id) IS 'internal: wait for the twin''s decision lock, held to the end of the transaction';
+CREATE FUNCTION dtmv._try_lock_twin(twin dtmv.twin_id) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'dtmv_try_lock_twin' LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION dtmv._try_lock_twin(dtmv.twin_id) IS 'internal: take the twin''s decision lock if free';

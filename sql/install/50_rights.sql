@@ -221,6 +221,7 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_rights(twin, 'admin');
+	PERFORM dtmv._lock_twin(twin);	-- the twin's lock before its rows
 	PERFORM dtmv._change_rights(subject, rights, false, twin);
 END
 $$;
@@ -233,6 +234,7 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_rights(twin, 'admin');
+	PERFORM dtmv._lock_twin(twin);	-- the twin's lock before its rows
 	PERFORM dtmv._change_rights(subject, rights, true, twin);
 END
 $$;
@@ -245,6 +247,7 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_rights(twin, 'admin');
+	PERFORM dtmv._lock_twin(twin);	-- the twin's lock before its rows
 	DELETE FROM dtmv.grants g WHERE g.twin = clear_rights.twin AND g.subject_id = dtmv._subject_id(subject);
 END
 $$;

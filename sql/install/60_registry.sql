@@ -102,6 +102,7 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_rights(twin, 'control');
+	PERFORM dtmv._lock_twin(twin);	-- the twin's lock before its rows
 	UPDATE dtmv.twin_registry t
 	   SET name = coalesce(update_twin.name, t.name),
 		   properties = coalesce(update_twin.properties, t.properties),
@@ -123,6 +124,7 @@ BEGIN
 	PERFORM dtmv._require_rights(twin, 'admin');
 	DELETE FROM dtmv.twin_registry t WHERE t.id = drop_twin.twin;
 	-- dtmv.events has no foreign key (see 85_events.sql); it exists once that file ran.
+	DELETE FROM dtmv.event_inbox e WHERE e.twin = drop_twin.twin;
 	DELETE FROM dtmv.events e WHERE e.twin = drop_twin.twin;
 END
 $$;

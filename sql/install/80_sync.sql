@@ -57,14 +57,6 @@ CREATE VIEW dtmv.sync_runs WITH (security_barrier) AS
 	   AND ((SELECT dtmv._outer_has_role('dtmv_gateway')) OR dtmv._effective_rights(r.twin) & 2 <> 0);
 COMMENT ON VIEW dtmv.sync_runs IS 'the sync running on each twin (at most one): visible with read on the twin, and to gateways';
 
--- The twin lock, for dtmv.recover_syncs (src/sync_lock.c).
-CREATE FUNCTION dtmv._lock_twin(twin dtmv.twin_id) RETURNS void
-	AS 'MODULE_PATHNAME', 'dtmv_lock_twin' LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION dtmv._lock_twin(dtmv.twin_id) IS 'internal: wait for the twin''s decision lock, held to the end of the transaction';
-CREATE FUNCTION dtmv._try_lock_twin(twin dtmv.twin_id) RETURNS boolean
-	AS 'MODULE_PATHNAME', 'dtmv_try_lock_twin' LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION dtmv._try_lock_twin(dtmv.twin_id) IS 'internal: take the twin''s decision lock if free';
-
 CREATE FUNCTION dtmv._require_gateway(what text) RETURNS void
 	AS 'MODULE_PATHNAME', 'dtmv_require_gateway' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._require_gateway(text) IS 'internal: 42501 unless the calling role has the privileges of dtmv_gateway';
@@ -191,8 +183,13 @@ BEGIN
 	FOR d IN SELECT s.twin, g.sync_period, g.sync_priority
 			   FROM dtmv.sync_schedule s JOIN dtmv.twin_registry g ON g.id = s.twin
 			  WHERE s.next_due <= now()
-			  ORDER BY s.next_due LIMIT max
-			  FOR UPDATE OF s SKIP LOCKED LOOP
+			  ORDER BY s.next_due LIMIT max LOOP
+		-- The twin's lock first, then its rows, as everywhere; never waited
+		-- for: a twin that someone is deciding on is tried again next round.
+		CONTINUE WHEN NOT dtmv._try_lock_twin(d.twin);
+		PERFORM 1 FROM dtmv.sync_schedule s WHERE s.twin = d.twin AND s.next_due <= now()
+		   FOR UPDATE SKIP LOCKED;
+		CONTINUE WHEN NOT FOUND;
 		UPDATE dtmv.sync_schedule s SET next_due = now() + d.sync_period WHERE s.twin = d.twin;
 		-- A sync already asked for or running serves; else queue one.
 		CONTINUE WHEN EXISTS (SELECT 1 FROM dtmv.sync_requests r

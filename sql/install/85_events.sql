@@ -1,33 +1,25 @@
 -- Events from the physical world to metaverse clients, and commands back
 -- (REQ-DT-06, REQ-MV-03, REQ-MV-04, scenario 7.2.1). See docs/events.md.
 --
--- The durable log is dtmv.events, written in the same transaction as the
--- state change it records. NOTIFY only wakes clients, with the event id as
--- payload, on the channel of each subject that may read the event (and of
--- the worlds using the twin, for their owners); a client then reads the
--- events with dtmv.events_since(last_id), which never skips an event that
--- committed late (src/events.c).
+-- Two tables make the log. A writer appends its event to dtmv.event_inbox in
+-- the transaction of the state change it records; once that transaction has
+-- committed, a single orderer (the background worker, or a worker started
+-- for a reader when dtmv is not preloaded; src/event_order.c) moves it to
+-- dtmv.events and gives it its place in the delivery order, event_id. Ids
+-- are handed out only to committed events, by one orderer at a time, each
+-- batch above the last: so a reader that continues after the last id it got
+-- can never skip one, whatever commits when. NOTIFY only wakes clients.
 
-CREATE FUNCTION dtmv._event_id_horizon(xmin bigint) RETURNS bigint
-	AS 'MODULE_PATHNAME', 'dtmv_event_id_horizon' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION dtmv._event_id_horizon(bigint) IS 'internal: the smallest event id a transaction with this xid or later can give';
+-- What a writer's call returns: the event's entry number, unique and known
+-- at once; its place in the delivery order comes after its commit.
+CREATE SEQUENCE dtmv.event_entries;
+COMMENT ON SEQUENCE dtmv.event_entries IS 'entry numbers of events, given when they are written';
 
-CREATE FUNCTION dtmv.event_horizon() RETURNS bigint
-LANGUAGE plpgsql VOLATILE PARALLEL SAFE SECURITY DEFINER
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-BEGIN
-	RETURN (SELECT dtmv._event_id_horizon(pg_snapshot_xmin(pg_current_snapshot())::text::bigint) - 1);
-END
-$$;
-COMMENT ON FUNCTION dtmv.event_horizon() IS
-	'the last event id that is final now: every event up to it has committed or never will; a new client starts here';
-
--- No foreign keys: checking one would lock the twin's registry row on every
--- report, the hottest write path there is. dtmv.drop_twin deletes a twin's
--- events; an event whose twin is gone is readable by nobody.
-CREATE TABLE dtmv.events (
-	event_id bigint PRIMARY KEY,
+-- Events written by transactions, committed or not, that have no place in
+-- the delivery order yet. No foreign keys: checking one would lock the
+-- twin's registry row on every report, the hottest write path there is.
+CREATE TABLE dtmv.event_inbox (
+	entry_id bigint PRIMARY KEY,
 	twin dtmv.twin_id,
 	subject_id bigint,
 	kind text NOT NULL CHECK (dtmv._is_identifier(kind)),
@@ -35,16 +27,41 @@ CREATE TABLE dtmv.events (
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	CHECK (twin IS NOT NULL OR subject_id IS NOT NULL)
 );
+COMMENT ON TABLE dtmv.event_inbox IS
+	'events just written, waiting for their place in the delivery order (given once their transaction has committed)';
+
+-- The delivery order: only the orderer inserts here, moving rows from the
+-- inbox. dtmv.drop_twin deletes a twin's events; an event whose twin is
+-- gone is readable by nobody.
+CREATE TABLE dtmv.events (
+	event_id bigint PRIMARY KEY,
+	entry_id bigint NOT NULL,
+	twin dtmv.twin_id,
+	subject_id bigint,
+	kind text NOT NULL,
+	payload jsonb NOT NULL,
+	created_at timestamptz NOT NULL
+);
 -- For pruning by age. BRIN: events are appended in time order, and a BRIN
--- entry costs next to nothing per insert where a btree would be a second
--- index to maintain on the hottest write path.
+-- entry costs next to nothing per insert.
 CREATE INDEX events_created ON dtmv.events USING brin (created_at);
 COMMENT ON TABLE dtmv.events IS
-	'the durable event log: what happened to twins (REQ-DT-06, REQ-MV-04); ids are ordered by inserting transaction';
+	'the durable event log in delivery order: what happened to twins (REQ-DT-06, REQ-MV-04)';
+COMMENT ON COLUMN dtmv.events.event_id IS
+	'the place in the delivery order, given after the event committed; what dtmv.events_since returns as id';
+COMMENT ON COLUMN dtmv.events.entry_id IS 'the entry number the writer got back (dtmv.report and others)';
 COMMENT ON COLUMN dtmv.events.subject_id IS 'set for an event addressed to one subject only (a sync answer); NULL: for every reader of the twin';
 
--- One row once events were pruned (none before: pg_dump then restores it
--- without clashing with a row made by CREATE EXTENSION).
+-- The last event id given. No row before the first (pg_dump then restores
+-- it without clashing with a row made by CREATE EXTENSION), and restored
+-- with the log, so that new events get larger ids in a restored database.
+CREATE TABLE dtmv.event_order (
+	only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+	last_id bigint NOT NULL
+);
+COMMENT ON TABLE dtmv.event_order IS 'the last place given in the delivery order of events';
+
+-- One row once events were pruned (none before, as for event_order).
 CREATE TABLE dtmv.event_retention (
 	only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
 	pruned_through bigint NOT NULL
@@ -124,68 +141,42 @@ CREATE FUNCTION dtmv._event_channels(twin dtmv.twin_id, addressee bigint) RETURN
 	AS 'MODULE_PATHNAME', 'dtmv_event_channels' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION dtmv._event_channels(dtmv.twin_id, bigint) IS 'internal: the NOTIFY channels that should hear an event, sorted';
 
--- The worker's round (notify_pending keeps its position): NOTIFY, once per
--- channel with the newest event id it hears, what the events after `after`
--- and up to `horizon` wake (at most max of them, in id order, read by the
--- primary key).
-CREATE FUNCTION dtmv._wake_pending(after bigint, horizon bigint, max integer, OUT through bigint, OUT sent integer)
-	AS 'MODULE_PATHNAME', 'dtmv_wake_pending' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION dtmv._wake_pending(bigint, bigint, integer) IS
-	'internal: NOTIFY the channels that the events after a position wake; returns the last event covered and how many channels';
-
 CREATE FUNCTION dtmv._notifier_active() RETURNS boolean
 	AS 'MODULE_PATHNAME', 'dtmv_notifier_active' LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION dtmv._notifier_active() IS 'internal: whether the background worker sends this database''s wake-ups';
+COMMENT ON FUNCTION dtmv._notifier_active() IS 'internal: whether the background worker orders this database''s events and sends their wake-ups';
 
--- Append an event and wake its listeners; the one writer of dtmv.events,
--- in C (src/events.c) since every report and move calls it. Its id is the
--- transaction's xid8 << 20 | a counter. With the worker running (dtmv
--- preloaded), the wake-up is its job, sent coalesced after commit;
--- otherwise NOTIFY on each of _event_channels(twin, addressee).
+-- Append an event to the inbox; the one writer of the log, in C
+-- (src/events.c) since every report and move calls it. Returns the entry
+-- number. With the worker running (dtmv preloaded), the wake-up is its job,
+-- sent coalesced once the event is ordered; otherwise NOTIFY (empty
+-- payload) on each of _event_channels(twin, addressee) at commit.
 CREATE FUNCTION dtmv._append_event(twin dtmv.twin_id, addressee bigint, kind text, payload jsonb)
 RETURNS bigint
 	AS 'MODULE_PATHNAME', 'dtmv_append_event' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dtmv._append_event(dtmv.twin_id, bigint, text, jsonb) IS
-	'internal: append an event to the log and wake its readers (directly, or through the worker)';
+	'internal: append an event to the inbox and see that its readers are woken; returns its entry number';
 
--- The worker's position: events up to here have had their wake-ups sent.
-CREATE TABLE dtmv.notify_cursor (
-	only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
-	last_id bigint NOT NULL
-);
-COMMENT ON TABLE dtmv.notify_cursor IS 'the last event whose wake-ups the background worker has sent';
+-- The orderer (src/event_order.c), run in the calling transaction: move at
+-- most max committed events from the inbox to the log, each batch above the
+-- last id given, and NOTIFY (if wake) the channels they wake, once each
+-- with the newest id. Only one transaction orders at a time: another one
+-- that is ordering makes this return at once (ordered NULL). The worker
+-- calls the same C directly, each batch in a transaction of its own; no
+-- client should run it, since the lock is held to the end of the
+-- transaction (superusers only, like every internal function).
+CREATE FUNCTION dtmv._order_events(max integer, wake boolean, OUT ordered integer, OUT woken integer)
+	AS 'MODULE_PATHNAME', 'dtmv_order_events' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dtmv._order_events(integer, boolean) IS
+	'internal: give committed events of the inbox their place in the delivery order, in this transaction; NULL if another transaction is ordering';
 
-CREATE FUNCTION dtmv.notify_pending(max integer DEFAULT 10000) RETURNS integer
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-DECLARE
-	horizon bigint := dtmv.event_horizon();
-	cursor_at bigint;
-	round record;
-BEGIN
-	PERFORM dtmv._require_gateway('send event wake-ups');
-	SELECT c.last_id INTO cursor_at FROM dtmv.notify_cursor c FOR UPDATE;
-	IF cursor_at IS NULL THEN
-		INSERT INTO dtmv.notify_cursor (last_id) VALUES (horizon);
-		RETURN 0;
-	END IF;
-	-- One notification per channel for the whole batch, carrying the newest
-	-- event it has for that channel.
-	IF max < 1 THEN
-		RETURN 0;
-	END IF;
-	SELECT w.through, w.sent INTO round
-	  FROM dtmv._wake_pending(cursor_at, horizon, coalesce(max, 2147483647)) w;	-- NULL: no limit
-	IF round.through IS NULL THEN
-		RETURN 0;
-	END IF;
-	UPDATE dtmv.notify_cursor SET last_id = round.through;
-	RETURN round.sent;
-END
-$$;
-COMMENT ON FUNCTION dtmv.notify_pending(integer) IS
-	'the background worker: send one wake-up per channel for the events that became final since its last pass; returns how many';
+-- For readers when no background worker orders this database's events:
+-- if committed events wait in the inbox, start a worker that orders them in
+-- a transaction of its own and wait for it (bounded). Never in the
+-- caller's transaction, whose lock would hold back every other reader.
+CREATE FUNCTION dtmv._order_committed_events() RETURNS boolean
+	AS 'MODULE_PATHNAME', 'dtmv_order_committed_events' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dtmv._order_committed_events() IS
+	'internal: without the background worker, have the committed events ordered by a worker of their own; true if one ran';
 
 -- In C (src/events.c): the hottest write path of the events.
 CREATE FUNCTION dtmv.report(twin dtmv.twin_id, kind text, payload jsonb DEFAULT '{}') RETURNS bigint
@@ -216,9 +207,23 @@ $$;
 COMMENT ON FUNCTION dtmv.listen() IS
 	'LISTEN on every channel the acting subject should hear (its own, its worlds'', and commands for gateways); returns them';
 
+CREATE FUNCTION dtmv.event_horizon() RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	-- Without the worker, what has committed is ordered first, so that a
+	-- client starting here gets no event that committed before it asked.
+	PERFORM dtmv._order_committed_events();
+	RETURN coalesce((SELECT o.last_id FROM dtmv.event_order o), 0);
+END
+$$;
+COMMENT ON FUNCTION dtmv.event_horizon() IS
+	'the last event id given so far: a new client starts here and receives every event ordered after it';
+
 CREATE FUNCTION dtmv.events_since(last_id bigint, max integer DEFAULT 1000)
-RETURNS TABLE (id bigint, twin dtmv.twin_id, kind text, payload jsonb, created_at timestamptz)
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+RETURNS TABLE (id bigint, twin dtmv.twin_id, kind text, payload jsonb, created_at timestamptz, entry_id bigint)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
@@ -226,12 +231,15 @@ DECLARE
 	me bigint := dtmv.current_subject();
 	keys record;
 	pruned bigint;
-	horizon bigint := dtmv.event_horizon();
 BEGIN
 	IF last_id IS NULL THEN
 		RAISE EXCEPTION 'last_id is required: the id of the last event seen, or dtmv.event_horizon() to start'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	-- Without the worker, committed events get their place now (in a
+	-- transaction of their own); the queries below take newer snapshots
+	-- (VOLATILE, in READ COMMITTED) and so see them.
+	PERFORM dtmv._order_committed_events();
 	SELECT r.pruned_through INTO pruned FROM dtmv.event_retention r;
 	IF last_id < coalesce(pruned, 0) THEN
 		RAISE EXCEPTION 'events after id % are no longer kept', last_id
@@ -240,11 +248,14 @@ BEGIN
 				  HINT = 'Re-read the state of your twins (dtmv.twin_info), then continue from dtmv.event_horizon().';
 	END IF;
 	SELECT k.probe, k.veto INTO keys FROM dtmv._keys_for(subs) k WHERE k.r = 1;	-- read
+	-- Every id was given after its event committed, each orderer's batch
+	-- above the ones before it: no event can appear later below the last
+	-- id a reader got, so "after last_id" never skips one.
 	RETURN QUERY
-		SELECT e.event_id, e.twin, e.kind, e.payload, e.created_at
+		SELECT e.event_id, e.twin, e.kind, e.payload, e.created_at, e.entry_id
 		  FROM dtmv.events e
 		  LEFT JOIN dtmv.twin_registry t ON t.id = e.twin
-		 WHERE e.event_id > last_id AND e.event_id <= horizon
+		 WHERE e.event_id > last_id
 		   AND CASE WHEN e.subject_id IS NOT NULL THEN e.subject_id = me
 					ELSE t.acl && keys.probe AND NOT t.acl && keys.veto END
 		 ORDER BY e.event_id
@@ -252,7 +263,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv.events_since(bigint, integer) IS
-	'every event after last_id that the acting subject may read and that is final, oldest first; TW002 if some were pruned (REQ-DT-06)';
+	'every event after last_id, in delivery order, that the acting subject may read; TW002 if some were pruned (REQ-DT-06)';
 
 CREATE FUNCTION dtmv.prune_events(keep interval DEFAULT '7 days') RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -263,8 +274,7 @@ DECLARE
 	n bigint;
 BEGIN
 	PERFORM dtmv._require_admin_role('prune events');
-	SELECT max(e.event_id) INTO through FROM dtmv.events e
-	 WHERE e.created_at < now() - keep AND e.event_id <= dtmv.event_horizon();
+	SELECT max(e.event_id) INTO through FROM dtmv.events e WHERE e.created_at < now() - keep;
 	IF through IS NULL THEN
 		RETURN 0;
 	END IF;
@@ -277,7 +287,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv.prune_events(interval) IS
-	'delete final events older than keep; clients behind them get TW002 and resynchronise; dtmv_admin only';
+	'delete events older than keep; clients behind them get TW002 and resynchronise; dtmv_admin only';
 
 CREATE FUNCTION dtmv.interact(twin dtmv.twin_id, action text, args jsonb DEFAULT '{}') RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -298,6 +308,7 @@ BEGIN
 													 FROM dtmv.kind_actions a WHERE a.kind = k) || '.',
 								  'It offers no action.');
 	END IF;
+	PERFORM dtmv._lock_twin(twin);	-- the twin's lock before its rows
 	INSERT INTO dtmv.commands (twin, subject_id, action, args)
 		VALUES (twin, dtmv.current_subject(), action, coalesce(args, '{}'))
 		RETURNING command_id INTO id;
@@ -353,6 +364,8 @@ BEGIN
 	IF ok IS NULL THEN
 		RAISE EXCEPTION 'ok must be true or false' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	-- The twin's lock before its rows (the command's, its state's).
+	PERFORM dtmv._lock_twin(x.twin) FROM dtmv.commands x WHERE x.command_id = ack_command.command_id;
 	SELECT * INTO c FROM dtmv.commands x WHERE x.command_id = ack_command.command_id FOR UPDATE;
 	IF c IS NULL THEN
 		RAISE EXCEPTION 'command % does not exist', command_id USING ERRCODE = 'undefined_object';
@@ -416,6 +429,9 @@ CREATE POLICY kind_actions_directory ON dtmv.kind_actions FOR SELECT TO dtmv_use
 COMMENT ON POLICY kind_actions_directory ON dtmv.kind_actions IS 'what each kind of twin offers is public to dtmv users';
 
 SELECT pg_catalog.pg_extension_config_dump('dtmv.events', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.event_inbox', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.event_order', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.event_entries', '');
 SELECT pg_catalog.pg_extension_config_dump('dtmv.event_retention', '');
 SELECT pg_catalog.pg_extension_config_dump('dtmv.kind_actions', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('dtmv.commands', '');

@@ -410,7 +410,8 @@ BEGIN
 	s := dtmv._site_of(place.space);
 	-- The twin's position row is locked first, so that the checks below see
 	-- a concurrent move (and the rights it changed) rather than decide on
-	-- the row it replaces.
+	-- the row it replaces; the twin's lock comes before it, as everywhere.
+	PERFORM dtmv._lock_twin(twin);
 	SELECT tp.space INTO current_space FROM dtmv.twin_positions tp WHERE tp.twin = place.twin FOR UPDATE;
 	PERFORM dtmv._require_rights(twin, 'control');
 	-- Where a twin is decides who holds rights on it through the spaces, so
@@ -661,6 +662,7 @@ SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_rights(twin, 'control');
+	PERFORM dtmv._lock_twin(twin);	-- the twin's lock before its rows
 	IF NOT EXISTS (SELECT 1 FROM dtmv.twin_registry t WHERE t.id = confirm_twin.twin AND t.kind = 'unconfirmed') THEN
 		RAISE EXCEPTION 'twin % is not pending confirmation', twin USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;

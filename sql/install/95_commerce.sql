@@ -443,6 +443,7 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 				  HINT = 'A design is bound to its product once an order for it is delivered.';
 	END IF;
+	PERFORM dtmv._lock_twin(design);	-- the twin's lock before its rows
 	UPDATE dtmv.twin_states s SET physical_binding = serial WHERE s.twin = bind_product.design;
 	RETURN dtmv._append_event(design, NULL, 'product_bound', jsonb_build_object('serial', serial));
 END

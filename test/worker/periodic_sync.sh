@@ -31,8 +31,8 @@ SQL
 export -f check
 
 # Make the periodic part of every round fail, append an event, and wait up
-# to 5 s for the worker to send its wake-up; print the worker's pid before
-# and after, and whether the wake-up went out.
+# to 5 s for the worker to order it (and send its wake-up, in the same
+# transaction); print the worker's pid before and after, and whether it did.
 survive() {
 	psql -X -q -v ON_ERROR_STOP=1 <<'SQL' >/dev/null || return 1
 CREATE EXTENSION dtmv CASCADE;
@@ -45,7 +45,7 @@ SQL
 	id=$(psql -X -At -c "SELECT dtmv._append_event(NULL, dtmv.create_subject('listener'), 'test', '{}')")
 	for _ in $(seq 50); do
 		sleep 0.1
-		[[ $(psql -X -At -c "SELECT last_id >= $id FROM dtmv.notify_cursor") == t ]] && sent=t && break
+		[[ $(psql -X -At -c "SELECT count(*) FROM dtmv.events WHERE entry_id = $id") == 1 ]] && sent=t && break
 	done
 	after=$(psql -X -At -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'dtmv periodic sync'")
 	echo "result $before $after $sent"

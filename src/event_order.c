@@ -1,0 +1,312 @@
+/*
+ * event_order.c
+ *		The delivery order of events: ids given after commit, by one orderer
+ *		at a time (REQ-DT-06, REQ-MV-04, scenario 7.2.1).
+ *
+ * A client catches up with "every event after the last id I got".  That is
+ * safe only if no event can ever appear below an id a reader has already
+ * seen.  Ids taken while writing cannot promise it (a transaction takes 10,
+ * another takes 11 and commits first), and neither can a horizon at the
+ * oldest running transaction (any idle transaction in the cluster holds it
+ * back, and the read and the horizon must come from one snapshot).  So
+ * writers append to dtmv.event_inbox with a mere entry number, and the
+ * orderer, in a transaction of its own:
+ *
+ *	 1. takes the order lock (one orderer at a time, held to its commit);
+ *	 2. with a snapshot taken after that lock, reads the last id given
+ *		(dtmv.event_order) and the committed events of the inbox (an
+ *		uncommitted one is invisible to it and waits for a later batch);
+ *	 3. moves them to dtmv.events with the next ids, in entry order, and
+ *		records the new last id; with wake, NOTIFYs their channels.
+ *
+ * Why no reader can skip an event: an id exists only once its orderer has
+ * committed, and each orderer starts after the one before it committed
+ * (the lock is let go of after the commit is visible), so it sees that
+ * orderer's work and gives larger ids.  A reader's snapshot therefore sees
+ * the ids of a prefix of the orderers, every id of each; whatever it has
+ * not seen gets a larger id than all it saw.  An event of a long
+ * transaction is ordered when that transaction commits, and holds back no
+ * one else's.  Ids count events from 1, never reach 2^53 in practice, and
+ * say nothing of a cluster's transaction ids: a dump restored elsewhere
+ * carries the last id given on, and new events get larger ones.
+ *
+ * Who orders: the background worker when dtmv is preloaded (worker.c,
+ * right after writers commit, coalesced); otherwise a reader's
+ * dtmv.events_since starts a short-lived background worker that orders
+ * what has committed and waits for it.  Never the reader's own
+ * transaction: the lock would stay with it until it ends, holding back
+ * every other reader, and ids it handed out would be lost if it rolled
+ * back.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "event_order.h"
+#include "notifier.h"
+#include "sync_lock.h"
+#include "twin_id.h"
+#include "wake_channels.h"
+
+/* how long a reader waits for the orderer it started */
+#define ORDER_WAIT_MS 10000
+
+/*
+ * Move the committed events of the inbox (the oldest entries first, at most
+ * $2) to the log, numbered from $1 + 1 in entry order.  Events of one twin
+ * written under its lock (reports, moves) have entries in commit order, so
+ * they keep it within a batch as across batches.
+ */
+static const char *const order_move_sql =
+"WITH moved AS ("
+"  DELETE FROM dtmv.event_inbox i"
+"   WHERE i.entry_id = ANY (ARRAY(SELECT j.entry_id FROM dtmv.event_inbox j"
+"                                   ORDER BY j.entry_id LIMIT $2))"
+"  RETURNING i.*)"
+" INSERT INTO dtmv.events (event_id, entry_id, twin, subject_id, kind, payload, created_at)"
+" SELECT $1 + pg_catalog.row_number() OVER (ORDER BY m.entry_id), m.entry_id, m.twin,"
+"        m.subject_id, m.kind, m.payload, m.created_at"
+"   FROM moved m"
+" RETURNING event_id, twin, subject_id";
+
+static const char *const order_record_sql =
+"INSERT INTO dtmv.event_order AS o (last_id) VALUES ($1)"
+" ON CONFLICT ON CONSTRAINT event_order_pkey DO UPDATE SET last_id = excluded.last_id";
+
+static void
+order_locktag(LOCKTAG *tag)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, 0, 0, DTMV_LOCKSPACE_EVENT_ORDER);
+}
+
+/* run one statement of the orderer with a new snapshot; elog on failure */
+static void
+order_execute(const char *sql, int nargs, Oid *types, Datum *values, int expect)
+{
+	int			rc = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
+
+	if (rc != expect)
+		elog(ERROR, "dtmv event orderer: unexpected result %s", SPI_result_code_string(rc));
+}
+
+int
+event_order_batch(int max, bool wait, bool wake, int *woken)
+{
+	LOCKTAG		tag;
+	int64		last_id = 0;
+	int			n;
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		args[2];
+
+	if (woken)
+		*woken = 0;
+	if (max < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a batch of events to order must be positive, not %d", max)));
+	/* each statement must see what committed before the lock: see above */
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("events are ordered only in READ COMMITTED transactions")));
+	order_locktag(&tag);
+	if (LockAcquire(&tag, ExclusiveLock, false, !wait) == LOCKACQUIRE_NOT_AVAIL)
+		return -1;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	order_execute("SELECT last_id FROM dtmv.event_order", 0, NULL, NULL, SPI_OK_SELECT);
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+
+		last_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	args[0] = Int64GetDatum(last_id);
+	args[1] = Int32GetDatum(max);
+	order_execute(order_move_sql, 2, types, args, SPI_OK_INSERT_RETURNING);
+	n = (int) SPI_processed;
+	if (n > 0)
+	{
+		SPITupleTable *moved = SPI_tuptable;
+		WakeEvent  *events = palloc0(sizeof(WakeEvent) * n);
+		int			i;
+
+		for (i = 0; i < n; i++)
+		{
+			bool		isnull;
+			Datum		d;
+
+			events[i].id = DatumGetInt64(SPI_getbinval(moved->vals[i], moved->tupdesc, 1, &isnull));
+			d = SPI_getbinval(moved->vals[i], moved->tupdesc, 2, &isnull);
+			events[i].has_twin = !isnull;
+			if (!isnull)
+				events[i].twin = *DatumGetTwinIdP(d);
+			d = SPI_getbinval(moved->vals[i], moved->tupdesc, 3, &isnull);
+			events[i].has_addressee = !isnull;
+			events[i].addressee = isnull ? 0 : DatumGetInt64(d);
+		}
+		args[0] = Int64GetDatum(last_id + n);
+		order_execute(order_record_sql, 1, types, args, SPI_OK_INSERT);
+		if (wake)
+		{
+			int			nchannels;
+			WakeChannel *channels = wake_channels(events, n, &nchannels);
+
+			nchannels = wake_notify(channels, nchannels, true);
+			if (woken)
+				*woken = nchannels;
+		}
+	}
+	SPI_finish();
+	return n;
+}
+
+/*
+ * dtmv._order_events(max, wake, OUT ordered, OUT woken): the orderer in the
+ * calling transaction (for the superuser and tests; the worker calls
+ * event_order_batch itself).  ordered is NULL if another transaction is
+ * ordering.
+ */
+PG_FUNCTION_INFO_V1(dtmv_order_events);
+Datum
+dtmv_order_events(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	int			woken;
+	int			n;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "dtmv._order_events must return a record");
+	n = event_order_batch(PG_GETARG_INT32(0), false, PG_GETARG_BOOL(1), &woken);
+	values[0] = Int32GetDatum(n);
+	nulls[0] = n < 0;
+	values[1] = Int32GetDatum(woken);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+/* are committed events (or this transaction's own) waiting in the inbox? */
+static bool
+order_inbox_waiting(void)
+{
+	bool		waiting;
+	bool		isnull;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	order_execute("SELECT EXISTS (SELECT 1 FROM dtmv.event_inbox)", 0, NULL, NULL, SPI_OK_SELECT);
+	waiting = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return waiting;
+}
+
+/*
+ * dtmv._order_committed_events(): for a reader, when no background worker
+ * orders this database's events.  If events wait in the inbox, start a
+ * short-lived worker that orders the committed ones in its own
+ * transaction, and wait for it to end (at most ORDER_WAIT_MS).  True if
+ * one ran to its end.  Nothing on a standby, which cannot write.
+ */
+PG_FUNCTION_INFO_V1(dtmv_order_committed_events);
+Datum
+dtmv_order_committed_events(PG_FUNCTION_ARGS)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	TimestampTz give_up;
+	pid_t		pid;
+
+	if (NotifierActive() || RecoveryInProgress() || !order_inbox_waiting())
+		PG_RETURN_BOOL(false);
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "dtmv");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "dtmv_event_order_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "dtmv event orderer");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "dtmv event orderer");
+	worker.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
+	worker.bgw_notify_pid = MyProcPid;
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	{
+		/* correct all the same: these events are delivered by a later call */
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("no background worker slot to order dtmv events"),
+				 errhint("Raise max_worker_processes, or preload dtmv (shared_preload_libraries) so that its own worker orders events.")));
+		PG_RETURN_BOOL(false);
+	}
+	give_up = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ORDER_WAIT_MS);
+	for (;;)
+	{
+		BgwHandleStatus status = GetBackgroundWorkerPid(handle, &pid);
+
+		if (status == BGWH_STOPPED)
+			PG_RETURN_BOOL(true);
+		if (status == BGWH_POSTMASTER_DIED || GetCurrentTimestamp() >= give_up)
+			PG_RETURN_BOOL(false);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * The short-lived orderer a reader starts: order what has committed, a
+ * batch per transaction, and exit.  It waits for the order lock at most
+ * lock_timeout (another orderer is at work: its batch will serve).
+ */
+void
+dtmv_event_order_main(Datum main_arg)
+{
+	int			batches;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), InvalidOid, 0);
+	SetConfigOption("lock_timeout", "1000", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("application_name", "dtmv event orderer", PGC_USERSET, PGC_S_OVERRIDE);
+	for (batches = 0; batches < 100; batches++)
+	{
+		int			n = 0;
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		XactIsoLevel = XACT_READ_COMMITTED;
+		/* SPI wants an outer snapshot; each statement takes a newer one */
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (!XactReadOnly && OidIsValid(get_extension_oid("dtmv", true)))
+		{
+			pgstat_report_activity(STATE_RUNNING, "dtmv: order events");
+			n = event_order_batch(EVENT_ORDER_BATCH, true, false, NULL);
+		}
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		if (n < EVENT_ORDER_BATCH)
+			break;
+	}
+	pgstat_report_stat(true);
+	proc_exit(0);
+}
