@@ -20,11 +20,13 @@
  *	 dtmv-home listen [--seconds N]
  *		An idle listener, for benchmarks: listens on its channels and only
  *		drains notifications; prints how many it got.
- *	 dtmv-home latency TWIN WRITER_ROLE READER_ROLE [--count N] [--bare]
+ *	 dtmv-home latency TWIN WRITER_ROLE READER_ROLE [--count N] [--bare] [--gap MS]
  *		For benchmarks: N times, WRITER_ROLE reports an event on TWIN (or,
  *		with --bare, sends a plain pg_notify) and the time from the writer's
  *		commit to READER_ROLE's client having the event (woken, then caught
  *		up with events_since) is taken; prints p50 and p99 in microseconds.
+ *		With --gap, it waits MS milliseconds before each event (an idle
+ *		server: no event just before); without, each follows the last.
  *
  * The connection comes from the usual PG* environment variables; the role
  * (a dtmv_gateway role for gateway and ring, a user's for watch) from
@@ -427,7 +429,8 @@ await_notification(PGconn *conn)
 }
 
 static int
-run_latency(const char *twin, const char *writer_role, const char *reader_role, int count, bool bare)
+run_latency(const char *twin, const char *writer_role, const char *reader_role, int count, bool bare,
+			int gap_ms)
 {
 	PGconn	   *writer = connect_as(writer_role);
 	PGconn	   *reader = connect_as(reader_role);
@@ -449,6 +452,8 @@ run_latency(const char *twin, const char *writer_role, const char *reader_role, 
 		bool		have = false;
 		PGnotify   *n;
 
+		if (gap_ms > 0)
+			usleep((useconds_t) gap_ms * 1000);
 		/* drop wake-ups left from earlier rounds */
 		PQconsumeInput(reader);
 		while ((n = PQnotifies(reader)) != NULL)
@@ -504,7 +509,7 @@ usage(void)
 			"       dtmv-home ring SERIAL [CAMERA]\n"
 			"       dtmv-home watch KIND [--seconds N] [--since ID]\n"
 			"       dtmv-home listen [--seconds N]\n"
-			"       dtmv-home latency TWIN WRITER_ROLE READER_ROLE [--count N] [--bare]\n");
+			"       dtmv-home latency TWIN WRITER_ROLE READER_ROLE [--count N] [--bare] [--gap MS]\n");
 	exit(2);
 }
 
@@ -516,6 +521,7 @@ main(int argc, char **argv)
 	const char *since = NULL;
 	int			count = 200;
 	bool		bare = false;
+	int			gap_ms = 0;
 	int			i;
 
 	signal(SIGTERM, on_signal);
@@ -534,6 +540,8 @@ main(int argc, char **argv)
 			count = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--bare") == 0)
 			bare = true;
+		else if (strcmp(argv[i], "--gap") == 0 && i + 1 < argc)
+			gap_ms = atoi(argv[++i]);
 	}
 	if (strcmp(argv[1], "gateway") == 0)
 		return run_gateway(seconds, acks);
@@ -547,7 +555,7 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "listen") == 0)
 		return run_listen(seconds);
 	if (strcmp(argv[1], "latency") == 0 && argc >= 5)
-		return run_latency(argv[2], argv[3], argv[4], count > 0 ? count : 1, bare);
+		return run_latency(argv[2], argv[3], argv[4], count > 0 ? count : 1, bare, gap_ms);
 	usage();
 	return 2;
 }

@@ -1,6 +1,6 @@
 -- Events and commands (REQ-DT-06, REQ-MV-03, REQ-MV-04, scenario 7.2.1), in
 -- one session; concurrent commits are in test/isolation/specs/event_catch_up.spec
--- and real LISTEN sessions in test/events/listen.sh.
+-- and real LISTEN sessions in test/events/door.sh.
 SET search_path = public, dtmv;
 \set SHOW_CONTEXT never
 CREATE ROLE regress_ev_alice LOGIN IN ROLE dtmv_user;
@@ -189,3 +189,16 @@ SELECT * FROM dtmv.events_since(:alice_start);
 \set VERBOSITY default
 SELECT count(*) AS after_horizon FROM dtmv.events_since(dtmv.event_horizon());
 RESET ROLE;
+
+-- Retention of acknowledged commands: only dtmv_admin prunes; open ones stay.
+SET ROLE regress_ev_alice;
+\set VERBOSITY sqlstate
+SELECT dtmv.prune_commands('0 seconds');            -- not an admin: 42501
+\set VERBOSITY default
+SELECT dtmv.interact(:'door', 'close') AS open_cmd \gset
+RESET ROLE;
+SELECT dtmv.prune_commands('1 hour') AS recent_kept;
+UPDATE dtmv.commands SET acked_at = acked_at - interval '2 hours' WHERE acked_at IS NOT NULL;
+SELECT dtmv.prune_commands('1 hour') > 0 AS old_pruned;
+SELECT command_id = :open_cmd AS only_the_open_one_left, status FROM dtmv.commands;
+SELECT dtmv.prune_commands(NULL);

@@ -250,3 +250,21 @@ SELECT dtmv.complete_sync(:late, true);
 SELECT status, count(*) FROM dtmv.sync_requests WHERE twin = :'robot' GROUP BY status ORDER BY status;
 SELECT count(*) AS left_open FROM dtmv.sync_requests WHERE status IN ('pending', 'running');
 RESET ROLE;
+
+-- Retention of finished requests: only dtmv_admin prunes; pending and
+-- running ones stay whatever their age.
+SET ROLE regress_sy_high;
+\set VERBOSITY sqlstate
+SELECT dtmv.prune_syncs('0 seconds');               -- not an admin: 42501
+\set VERBOSITY default
+SELECT dtmv.request_sync(:'robot') AS waiting \gset
+RESET ROLE;
+SELECT dtmv.prune_syncs('1 hour') AS recent_kept;
+UPDATE dtmv.sync_requests SET finished_at = finished_at - interval '2 hours', requested_at = requested_at - interval '2 hours';
+SELECT dtmv.prune_syncs('1 hour') > 0 AS old_pruned;
+SELECT request_id = :waiting AS only_the_pending_one_left, status FROM dtmv.sync_requests;
+SELECT dtmv.prune_syncs(interval '-1 day');
+SET ROLE regress_sy_gw;
+SELECT request_id = :waiting AS claimed FROM dtmv.claim_sync();
+SELECT dtmv.complete_sync(:waiting, true);
+RESET ROLE;

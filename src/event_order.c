@@ -223,8 +223,8 @@ order_inbox_waiting(void)
  * dtmv._order_committed_events(): for a reader, when no background worker
  * orders this database's events.  If events wait in the inbox, start a
  * short-lived worker that orders the committed ones in its own
- * transaction, and wait for it to end (at most ORDER_WAIT_MS).  True if
- * one ran to its end.  Nothing on a standby, which cannot write.
+ * transaction, and wait for it to end (at most ORDER_WAIT_MS in all).  True
+ * if one ran to its end.  Nothing on a standby, which cannot write.
  */
 PG_FUNCTION_INFO_V1(dtmv_order_committed_events);
 Datum
@@ -232,11 +232,35 @@ dtmv_order_committed_events(PG_FUNCTION_ARGS)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
-	TimestampTz give_up;
+	TimestampTz give_up = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ORDER_WAIT_MS);
 	pid_t		pid;
+	LOCKTAG		tag;
 
-	if (NotifierActive() || RecoveryInProgress() || !order_inbox_waiting())
+	if (NotifierActive() || RecoveryInProgress())
 		PG_RETURN_BOOL(false);
+
+	/*
+	 * While an orderer is at work (another reader's), wait for it rather
+	 * than start one more: its batch may serve, and background worker slots
+	 * are few.  Its lock is only tested (taken and let go of at once), never
+	 * kept.
+	 */
+	order_locktag(&tag);
+	for (;;)
+	{
+		if (!order_inbox_waiting())
+			PG_RETURN_BOOL(false);
+		if (LockAcquire(&tag, ShareLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+		{
+			LockRelease(&tag, ShareLock, false);
+			break;
+		}
+		if (GetCurrentTimestamp() >= give_up)
+			PG_RETURN_BOOL(false);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 5, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -257,7 +281,6 @@ dtmv_order_committed_events(PG_FUNCTION_ARGS)
 				 errhint("Raise max_worker_processes, or preload dtmv (shared_preload_libraries) so that its own worker orders events.")));
 		PG_RETURN_BOOL(false);
 	}
-	give_up = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ORDER_WAIT_MS);
 	for (;;)
 	{
 		BgwHandleStatus status = GetBackgroundWorkerPid(handle, &pid);

@@ -86,8 +86,8 @@ WorkerInit(void)
 	worker.bgw_restart_time = 10;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "dtmv");
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "dtmv_worker_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "dtmv periodic sync");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "dtmv periodic sync");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "dtmv worker");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "dtmv worker");
 	RegisterBackgroundWorker(&worker);
 }
 
@@ -271,7 +271,7 @@ dtmv_worker_main(Datum main_arg)
 
 	BackgroundWorkerInitializeConnection(worker_database, NULL, 0);
 	ereport(LOG,
-			(errmsg("dtmv periodic sync worker started in database \"%s\"", worker_database)));
+			(errmsg("dtmv worker started in database \"%s\"", worker_database)));
 
 	/* no lock wait of the worker's is without a bound */
 	SetConfigOption("lock_timeout", WORKER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);

@@ -207,6 +207,30 @@ $$;
 COMMENT ON FUNCTION dtmv.queue_due_syncs(integer) IS
 	'gateway or the background worker: queue a sync for each twin whose sync period has elapsed; returns how many (REQ-DT-07)';
 
+-- Retention: finished requests are kept for their requesters' sync_status
+-- until pruned. A batch only ever links pending requests to a running one,
+-- so no live request refers to a finished one.
+CREATE FUNCTION dtmv.prune_syncs(keep interval DEFAULT '7 days') RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	n bigint;
+BEGIN
+	PERFORM dtmv._require_admin_role('prune sync requests');
+	IF keep IS NULL OR keep < interval '0' THEN
+		RAISE EXCEPTION 'keep must be an interval of zero or more, not %', coalesce(keep::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	DELETE FROM dtmv.sync_requests r
+	 WHERE r.status IN ('succeeded', 'failed', 'superseded', 'rejected') AND r.finished_at < now() - keep;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION dtmv.prune_syncs(interval) IS
+	'delete sync requests that finished longer ago than keep (their sync_status is gone with them); dtmv_admin only';
+
 GRANT SELECT ON dtmv.sync_requests, dtmv.sync_runs TO dtmv_user;
 ALTER TABLE dtmv.sync_requests ENABLE ROW LEVEL SECURITY;
 CREATE POLICY sync_requests_visible ON dtmv.sync_requests FOR SELECT TO dtmv_user

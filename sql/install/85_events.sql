@@ -274,6 +274,10 @@ DECLARE
 	n bigint;
 BEGIN
 	PERFORM dtmv._require_admin_role('prune events');
+	IF keep IS NULL OR keep < interval '0' THEN
+		RAISE EXCEPTION 'keep must be an interval of zero or more, not %', coalesce(keep::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	SELECT max(e.event_id) INTO through FROM dtmv.events e WHERE e.created_at < now() - keep;
 	IF through IS NULL THEN
 		RETURN 0;
@@ -411,6 +415,28 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv.command_status(bigint) IS 'queued, delivered, succeeded or failed; for the requester and gateways';
+
+-- Retention: acknowledged commands are kept for command_status until
+-- pruned; the outcome stays in the event log (until prune_events).
+CREATE FUNCTION dtmv.prune_commands(keep interval DEFAULT '7 days') RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	n bigint;
+BEGIN
+	PERFORM dtmv._require_admin_role('prune commands');
+	IF keep IS NULL OR keep < interval '0' THEN
+		RAISE EXCEPTION 'keep must be an interval of zero or more, not %', coalesce(keep::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	DELETE FROM dtmv.commands c WHERE c.status IN ('succeeded', 'failed') AND c.acked_at < now() - keep;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION dtmv.prune_commands(interval) IS
+	'delete commands acknowledged longer ago than keep (their command_status is gone with them); dtmv_admin only';
 
 GRANT SELECT ON dtmv.events, dtmv.commands, dtmv.kind_actions TO dtmv_user;
 ALTER TABLE dtmv.events ENABLE ROW LEVEL SECURITY;

@@ -436,7 +436,7 @@ COMMENT ON FUNCTION dtmv.place(dtmv.twin_id, bigint, geometry, double precision[
 CREATE FUNCTION dtmv.sync_location(twin dtmv.twin_id, pos geometry) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'dtmv_sync_location' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dtmv.sync_location(dtmv.twin_id, geometry) IS
-	'a twin moved (by hand, or a robot by itself): store its new local PointZ and log a location event for its readers and worlds; returns the event id, the acknowledgement (scenario 7.3.2, REQ-MV-04)';
+	'a twin moved (by hand, or a robot by itself): store its new local PointZ and log a location event for its readers and worlds; returns the event''s entry number, the acknowledgement (scenario 7.3.2, REQ-MV-04)';
 
 -- Services of 3rd-party systems, with a coverage area in a site: an outline
 -- and a height range (REQ-MV-05).

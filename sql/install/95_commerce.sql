@@ -449,7 +449,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv.bind_product(dtmv.twin_id, text) IS
-	'bind the delivered physical product (its serial number) to the design it was made from, which from then on is its twin (scenario 7.1.1); returns the event id';
+	'bind the delivered physical product (its serial number) to the design it was made from, which from then on is its twin (scenario 7.1.1); returns the event''s entry number';
 
 GRANT SELECT ON dtmv.units, dtmv.boms, dtmv.bom_lines, dtmv.orders, dtmv.order_items, dtmv.order_transitions TO dtmv_user;
 ALTER TABLE dtmv.units ENABLE ROW LEVEL SECURITY;

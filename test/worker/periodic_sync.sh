@@ -41,13 +41,13 @@ CREATE OR REPLACE FUNCTION dtmv.recover_syncs() RETURNS integer LANGUAGE plpgsql
 SQL
 	sleep 2	# a few failing rounds (sync_check_interval=200)
 	local before after id sent=f
-	before=$(psql -X -At -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'dtmv periodic sync'")
+	before=$(psql -X -At -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'dtmv worker'")
 	id=$(psql -X -At -c "SELECT dtmv._append_event(NULL, dtmv.create_subject('listener'), 'test', '{}')")
 	for _ in $(seq 50); do
 		sleep 0.1
 		[[ $(psql -X -At -c "SELECT count(*) FROM dtmv.events WHERE entry_id = $id") == 1 ]] && sent=t && break
 	done
-	after=$(psql -X -At -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'dtmv periodic sync'")
+	after=$(psql -X -At -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'dtmv worker'")
 	echo "result $before $after $sent"
 }
 export -f survive
