@@ -90,6 +90,21 @@ CREATE FUNCTION dtmv._require_role(role text, what text) RETURNS void
 COMMENT ON FUNCTION dtmv._require_role(text, text) IS
 	'internal: 42501 unless the calling role has the privileges of the given role';
 
+-- How long the pruning functions keep what they prune: 22023 unless an
+-- interval of zero or more.
+CREATE FUNCTION dtmv._require_keep(keep interval) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	IF keep IS NULL OR keep < interval '0' THEN
+		RAISE EXCEPTION 'keep must be an interval of zero or more, not %', coalesce(keep::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dtmv._require_keep(interval) IS 'internal: 22023 unless a retention interval is zero or more';
+
 CREATE FUNCTION dtmv._require_admin_role(what text) RETURNS void
 	AS 'MODULE_PATHNAME', 'dtmv_require_admin_role' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._require_admin_role(text) IS

@@ -218,10 +218,7 @@ DECLARE
 	n bigint;
 BEGIN
 	PERFORM dtmv._require_admin_role('prune sync requests');
-	IF keep IS NULL OR keep < interval '0' THEN
-		RAISE EXCEPTION 'keep must be an interval of zero or more, not %', coalesce(keep::text, 'NULL')
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	PERFORM dtmv._require_keep(keep);
 	DELETE FROM dtmv.sync_requests r
 	 WHERE r.status IN ('succeeded', 'failed', 'superseded', 'rejected') AND r.finished_at < now() - keep;
 	GET DIAGNOSTICS n = ROW_COUNT;

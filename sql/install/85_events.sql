@@ -274,10 +274,7 @@ DECLARE
 	n bigint;
 BEGIN
 	PERFORM dtmv._require_admin_role('prune events');
-	IF keep IS NULL OR keep < interval '0' THEN
-		RAISE EXCEPTION 'keep must be an interval of zero or more, not %', coalesce(keep::text, 'NULL')
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	PERFORM dtmv._require_keep(keep);
 	SELECT max(e.event_id) INTO through FROM dtmv.events e WHERE e.created_at < now() - keep;
 	IF through IS NULL THEN
 		RETURN 0;
@@ -426,10 +423,7 @@ DECLARE
 	n bigint;
 BEGIN
 	PERFORM dtmv._require_admin_role('prune commands');
-	IF keep IS NULL OR keep < interval '0' THEN
-		RAISE EXCEPTION 'keep must be an interval of zero or more, not %', coalesce(keep::text, 'NULL')
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	PERFORM dtmv._require_keep(keep);
 	DELETE FROM dtmv.commands c WHERE c.status IN ('succeeded', 'failed') AND c.acked_at < now() - keep;
 	GET DIAGNOSTICS n = ROW_COUNT;
 	RETURN n;
