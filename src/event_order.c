@@ -55,6 +55,7 @@
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -70,21 +71,35 @@
 
 /*
  * Move the committed events of the inbox (the oldest entries first, at most
- * $2) to the log, numbered from $1 + 1 in entry order.  Events of one twin
- * written under its lock (reports, moves) have entries in commit order, so
- * they keep it within a batch as across batches.
+ * $2) to the log, numbered from $1 + 1 in entry order.  A row not yet
+ * committed is invisible to this statement's snapshot; one that someone is
+ * deleting (dtmv.drop_twin, in a transaction still open) is skipped rather
+ * than waited for, and gets a later id if it stays.  Rows are taken by
+ * ctid, found in entry order.  Every operator is named with its schema:
+ * the orderer runs as a superuser, with search_path set to pg_catalog only
+ * (order_batch_settings), and no database setting may put an operator of
+ * its own in its way.
  */
 static const char *const order_move_sql =
 "WITH moved AS ("
 "  DELETE FROM dtmv.event_inbox i"
-"   WHERE i.entry_id = ANY (ARRAY(SELECT j.entry_id FROM dtmv.event_inbox j"
-"                                   ORDER BY j.entry_id LIMIT $2))"
+"   WHERE i.ctid OPERATOR(pg_catalog.=) ANY (ARRAY("
+"           SELECT j.ctid FROM dtmv.event_inbox j ORDER BY j.entry_id LIMIT $2"
+"              FOR UPDATE SKIP LOCKED))"
 "  RETURNING i.*)"
 " INSERT INTO dtmv.events (event_id, entry_id, twin, subject_id, kind, payload, created_at)"
-" SELECT $1 + pg_catalog.row_number() OVER (ORDER BY m.entry_id), m.entry_id, m.twin,"
-"        m.subject_id, m.kind, m.payload, m.created_at"
+" SELECT $1 OPERATOR(pg_catalog.+) pg_catalog.row_number() OVER (ORDER BY m.entry_id),"
+"        m.entry_id, m.twin, m.subject_id, m.kind, m.payload, m.created_at"
 "   FROM moved m"
 " RETURNING event_id, twin, subject_id";
+
+/*
+ * The last id given: the recorded one, or, should the log hold a larger one
+ * (rows being restored by pg_restore while an orderer runs), that one.
+ */
+static const char *const order_last_sql =
+"SELECT GREATEST((SELECT o.last_id FROM dtmv.event_order o),"
+"                (SELECT pg_catalog.max(e.event_id) FROM dtmv.events e))";
 
 static const char *const order_record_sql =
 "INSERT INTO dtmv.event_order AS o (last_id) VALUES ($1)"
@@ -106,12 +121,67 @@ order_execute(const char *sql, int nargs, Oid *types, Datum *values, int expect)
 		elog(ERROR, "dtmv event orderer: unexpected result %s", SPI_result_code_string(rc));
 }
 
+/*
+ * What every orderer runs with, whoever calls it and whatever the database's
+ * settings: search_path pg_catalog (for this call: the statements name
+ * dtmv's tables and every operator with their schemas), and a synchronous
+ * commit (for the transaction).  An id a reader has seen must survive a
+ * crash: with an asynchronous commit the ordering could be lost after
+ * readers consumed its ids, and the same ids given to other events.
+ */
+static int
+order_batch_settings(void)
+{
+	int			nestlevel;
+
+	/* as SET LOCAL: until the transaction ends, so that its commit obeys */
+	(void) set_config_option("synchronous_commit", "on", PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
+	/* as a function's SET clause: until this call returns */
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
+/*
+ * NOTIFY the channels a batch wakes, with a snapshot taken now (after the
+ * order lock: a grant that committed meanwhile counts), unless PostgreSQL's
+ * notification queue is more than half full: a NOTIFY that finds it full
+ * fails at commit, which would undo the ordering too (a listener idle in a
+ * transaction, in any database, holds the queue's tail).  Clients then find
+ * the events by polling; the WARNING says why.
+ */
+static int
+order_wake(const WakeEvent *events, int n)
+{
+	int			nchannels;
+	WakeChannel *channels;
+
+	if (DatumGetFloat8(DirectFunctionCall1(pg_notification_queue_usage, (Datum) 0)) > 0.5)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("dtmv events ordered without wake-ups: the notification queue is more than half full"),
+				 errhint("A session that LISTENs and stays idle in a transaction holds the queue; clients that poll events_since still get every event.")));
+		return 0;
+	}
+	PushActiveSnapshot(GetTransactionSnapshot());
+	channels = wake_channels(events, n, &nchannels);
+	nchannels = wake_notify(channels, nchannels, true);
+	PopActiveSnapshot();
+	return nchannels;
+}
+
 int
 event_order_batch(int max, bool wait, bool wake, int *woken)
 {
 	LOCKTAG		tag;
 	int64		last_id = 0;
 	int			n;
+	int			nestlevel;
+	bool		isnull;
+	Datum		d;
 	Oid			types[2] = {INT8OID, INT4OID};
 	Datum		args[2];
 
@@ -130,15 +200,13 @@ event_order_batch(int max, bool wait, bool wake, int *woken)
 	if (LockAcquire(&tag, ExclusiveLock, false, !wait) == LOCKACQUIRE_NOT_AVAIL)
 		return -1;
 
+	nestlevel = order_batch_settings();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	order_execute("SELECT last_id FROM dtmv.event_order", 0, NULL, NULL, SPI_OK_SELECT);
-	if (SPI_processed > 0)
-	{
-		bool		isnull;
-
-		last_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
+	order_execute(order_last_sql, 0, NULL, NULL, SPI_OK_SELECT);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+		last_id = DatumGetInt64(d);
 	args[0] = Int64GetDatum(last_id);
 	args[1] = Int32GetDatum(max);
 	order_execute(order_move_sql, 2, types, args, SPI_OK_INSERT_RETURNING);
@@ -151,9 +219,6 @@ event_order_batch(int max, bool wait, bool wake, int *woken)
 
 		for (i = 0; i < n; i++)
 		{
-			bool		isnull;
-			Datum		d;
-
 			events[i].id = DatumGetInt64(SPI_getbinval(moved->vals[i], moved->tupdesc, 1, &isnull));
 			d = SPI_getbinval(moved->vals[i], moved->tupdesc, 2, &isnull);
 			events[i].has_twin = !isnull;
@@ -167,15 +232,14 @@ event_order_batch(int max, bool wait, bool wake, int *woken)
 		order_execute(order_record_sql, 1, types, args, SPI_OK_INSERT);
 		if (wake)
 		{
-			int			nchannels;
-			WakeChannel *channels = wake_channels(events, n, &nchannels);
+			int			nchannels = order_wake(events, n);
 
-			nchannels = wake_notify(channels, nchannels, true);
 			if (woken)
 				*woken = nchannels;
 		}
 	}
 	SPI_finish();
+	AtEOXact_GUC(true, nestlevel);
 	return n;
 }
 
@@ -227,40 +291,53 @@ order_inbox_waiting(void)
  * if one ran to its end.  Nothing on a standby, which cannot write.
  */
 PG_FUNCTION_INFO_V1(dtmv_order_committed_events);
+static bool order_start_and_wait(TimestampTz give_up);
+
 Datum
 dtmv_order_committed_events(PG_FUNCTION_ARGS)
 {
-	BackgroundWorker worker;
-	BackgroundWorkerHandle *handle;
 	TimestampTz give_up = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ORDER_WAIT_MS);
-	pid_t		pid;
 	LOCKTAG		tag;
+	bool		ran;
 
 	if (NotifierActive() || RecoveryInProgress())
 		PG_RETURN_BOOL(false);
 
 	/*
-	 * While an orderer is at work (another reader's), wait for it rather
-	 * than start one more: its batch may serve, and background worker slots
-	 * are few.  Its lock is only tested (taken and let go of at once), never
-	 * kept.
+	 * One reader at a time starts an orderer (background worker slots are
+	 * few, and one orderer's batch serves everyone): the others wait for it
+	 * to end and look again.  The launcher's lock is a transaction lock
+	 * taken only if free and let go of when the orderer has ended.
 	 */
 	order_locktag(&tag);
+	tag.locktag_field3 = 1;		/* the launcher's, beside the order lock */
 	for (;;)
 	{
 		if (!order_inbox_waiting())
 			PG_RETURN_BOOL(false);
-		if (LockAcquire(&tag, ShareLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
-		{
-			LockRelease(&tag, ShareLock, false);
+		if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
 			break;
-		}
 		if (GetCurrentTimestamp() >= give_up)
 			PG_RETURN_BOOL(false);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 5, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
+	ran = order_start_and_wait(give_up);
+	LockRelease(&tag, ExclusiveLock, false);
+	PG_RETURN_BOOL(ran);
+}
+
+/*
+ * Start the short-lived orderer and wait for it to end (until give_up);
+ * true if it ran to its end.
+ */
+static bool
+order_start_and_wait(TimestampTz give_up)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	pid_t		pid;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -279,16 +356,16 @@ dtmv_order_committed_events(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("no background worker slot to order dtmv events"),
 				 errhint("Raise max_worker_processes, or preload dtmv (shared_preload_libraries) so that its own worker orders events.")));
-		PG_RETURN_BOOL(false);
+		return false;
 	}
 	for (;;)
 	{
 		BgwHandleStatus status = GetBackgroundWorkerPid(handle, &pid);
 
 		if (status == BGWH_STOPPED)
-			PG_RETURN_BOOL(true);
+			return true;
 		if (status == BGWH_POSTMASTER_DIED || GetCurrentTimestamp() >= give_up)
-			PG_RETURN_BOOL(false);
+			return false;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
@@ -298,7 +375,11 @@ dtmv_order_committed_events(PG_FUNCTION_ARGS)
 /*
  * The short-lived orderer a reader starts: order what has committed, a
  * batch per transaction, and exit.  It waits for the order lock at most
- * lock_timeout (another orderer is at work: its batch will serve).
+ * lock_timeout (another orderer is at work: its batch will serve).  It
+ * sends the wake-ups of what it ordered, with their ids: a reader whose
+ * call could not see them (its snapshot older than this commit, as in
+ * REPEATABLE READ, or no worker slot was free) is woken again and calls
+ * again.
  */
 void
 dtmv_event_order_main(Datum main_arg)
@@ -308,7 +389,10 @@ dtmv_event_order_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), InvalidOid, 0);
+	/* the database's settings must neither stop it nor run code as it */
 	SetConfigOption("lock_timeout", "1000", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("application_name", "dtmv event orderer", PGC_USERSET, PGC_S_OVERRIDE);
 	for (batches = 0; batches < 100; batches++)
 	{
@@ -322,7 +406,7 @@ dtmv_event_order_main(Datum main_arg)
 		if (!XactReadOnly && OidIsValid(get_extension_oid("dtmv", true)))
 		{
 			pgstat_report_activity(STATE_RUNNING, "dtmv: order events");
-			n = event_order_batch(EVENT_ORDER_BATCH, true, false, NULL);
+			n = event_order_batch(EVENT_ORDER_BATCH, true, true, NULL);
 		}
 		PopActiveSnapshot();
 		CommitTransactionCommand();

@@ -6,10 +6,12 @@
  * lock at commit, and every NOTIFY signals every listening backend of the
  * database.  With many writers and many listeners that serialises the write
  * path.  So when dtmv is preloaded, writers do not NOTIFY: an event append
- * (events.c) asks to wake the background worker when the transaction commits, and the
- * worker (worker.c) sends, in one transaction, one notification per channel
- * for all the events that became final since its last pass.  Without
- * preloading, writers NOTIFY directly.
+ * (events.c) asks to wake the background worker when the transaction
+ * commits, and the worker (worker.c) orders the events that committed
+ * (event_order.c) and sends, in that transaction, one notification per
+ * channel for the batch.  Without preloading, writers NOTIFY directly.
+ * Whether a worker serves this database (NotifierActive) also tells a
+ * reader whether it must have the events ordered itself.
  *
  * Shared state: the worker's latch and database, set when the worker starts
  * and cleared when it exits.

@@ -114,9 +114,18 @@ dtmv_sync_location(PG_FUNCTION_ARGS)
 	twin = PG_GETARG_TWINID_P(0);
 	move.pos = PointerGetDatum(PG_DETOAST_DATUM(PG_GETARG_DATUM(1)));
 	if (!actor_outer_has_role(GATEWAY_ROLE))
+	{
+		/*
+		 * The twin's lock before its rows (sync_lock.c): the right checked
+		 * before (no lock on a twin the caller may not move) and again once
+		 * it is held (a revoke that committed meanwhile counts).
+		 */
 		rights_require(twin, 1 << RIGHT_CONTROL);
-
-	sync_lock_twin(twin);		/* the twin's lock before its rows (sync_lock.c) */
+		sync_lock_twin(twin);
+		rights_require(twin, 1 << RIGHT_CONTROL);
+	}
+	else
+		sync_lock_twin(twin);
 	table_write_open(&tw, "twin_positions");
 	if (!table_write_update_row(&tw, "twin_positions_pkey", TwinIdPGetDatum(twin), spatial_move, &move))
 		ereport(ERROR,

@@ -273,8 +273,14 @@ dtmv_worker_main(Datum main_arg)
 	ereport(LOG,
 			(errmsg("dtmv worker started in database \"%s\"", worker_database)));
 
-	/* no lock wait of the worker's is without a bound */
+	/*
+	 * No lock wait of the worker's is without a bound; and the database's
+	 * settings (which its owner may change) neither stop the worker nor put
+	 * code of theirs on the superuser's search_path.
+	 */
 	SetConfigOption("lock_timeout", WORKER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	NotifierAttach();
 	round_context = AllocSetContextCreate(TopMemoryContext, "dtmv worker round",
 										  ALLOCSET_DEFAULT_SIZES);

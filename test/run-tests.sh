@@ -5,7 +5,8 @@
 #   3. pgTAP:      test/pgtap/*.sql (pg_prove)
 #   4. door:       test/events/door.sh (the gateway program against a real server)
 #   5. no lost events: test/events/no_lost_events.py (randomized writers and
-#                  readers, checked; not preloaded and preloaded)
+#                  readers, checked; not preloaded and preloaded), and
+#                  test/events/orderer_settings.sh (a database owner's settings)
 #   6. worker:     test/worker/periodic_sync.sh, test/worker/bounded_waits.py
 #                  (the background worker, preloaded)
 #   7. dump:       test/dump/restore.sh (pg_dump + pg_restore of the demo, compared),
@@ -69,6 +70,10 @@ suite "door (gateway program, worker NOTIFY)" test/with-cluster.sh --preload bas
 # ordered for them (not preloaded), and the worker orders them (preloaded).
 suite "no lost events (not preloaded)" test/with-cluster.sh /usr/bin/python3 test/events/no_lost_events.py 20
 suite "no lost events (worker)" test/with-cluster.sh --preload /usr/bin/python3 test/events/no_lost_events.py 20
+# The orderers run as a superuser: a database owner's settings neither run
+# code as them nor stop them.
+suite "orderer settings (not preloaded)" test/with-cluster.sh bash test/events/orderer_settings.sh
+suite "orderer settings (worker)" test/with-cluster.sh --preload bash test/events/orderer_settings.sh
 # The periodic-sync worker, preloaded and not (two clusters of its own).
 suite "worker" bash test/worker/periodic_sync.sh
 # No one's open transaction holds back delivery or the worker's rounds.

@@ -179,6 +179,23 @@ CREATE FUNCTION dtmv._require_rights(twin dtmv.twin_id, rights text) RETURNS voi
 COMMENT ON FUNCTION dtmv._require_rights(dtmv.twin_id, text) IS
 	'internal: raise 42501 naming the missing right unless the acting subject holds all the rights';
 
+-- A writer of a twin's rows takes the twin's lock first (one lock order,
+-- docs/events.md): checked before (no lock is taken on a twin the caller
+-- may not touch) and again once held (a revoke or a move that committed
+-- while it waited counts).
+CREATE FUNCTION dtmv._lock_twin_for(twin dtmv.twin_id, rights text) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_rights(twin, rights);
+	PERFORM dtmv._lock_twin(twin);
+	PERFORM dtmv._require_rights(twin, rights);
+END
+$$;
+COMMENT ON FUNCTION dtmv._lock_twin_for(dtmv.twin_id, text) IS
+	'internal: check the rights, take the twin''s lock, check them again';
+
 -- One writer of dtmv.grants for all four calls below: mask_on is added to
 -- one column and removed from the other.
 CREATE FUNCTION dtmv._set_rights(subject bigint, twin dtmv.twin_id, mask_on integer, deny boolean,
@@ -220,8 +237,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
-	PERFORM dtmv._require_rights(twin, 'admin');
-	PERFORM dtmv._lock_twin(twin);	-- the twin's lock before its rows
+	PERFORM dtmv._lock_twin_for(twin, 'admin');	-- the twin's lock before its rows
 	PERFORM dtmv._change_rights(subject, rights, false, twin);
 END
 $$;
@@ -233,8 +249,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
-	PERFORM dtmv._require_rights(twin, 'admin');
-	PERFORM dtmv._lock_twin(twin);	-- the twin's lock before its rows
+	PERFORM dtmv._lock_twin_for(twin, 'admin');	-- the twin's lock before its rows
 	PERFORM dtmv._change_rights(subject, rights, true, twin);
 END
 $$;
@@ -246,8 +261,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
-	PERFORM dtmv._require_rights(twin, 'admin');
-	PERFORM dtmv._lock_twin(twin);	-- the twin's lock before its rows
+	PERFORM dtmv._lock_twin_for(twin, 'admin');	-- the twin's lock before its rows
 	DELETE FROM dtmv.grants g WHERE g.twin = clear_rights.twin AND g.subject_id = dtmv._subject_id(subject);
 END
 $$;

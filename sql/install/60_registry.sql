@@ -101,8 +101,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
-	PERFORM dtmv._require_rights(twin, 'control');
-	PERFORM dtmv._lock_twin(twin);	-- the twin's lock before its rows
+	PERFORM dtmv._lock_twin_for(twin, 'control');	-- the twin's lock before its rows
 	UPDATE dtmv.twin_registry t
 	   SET name = coalesce(update_twin.name, t.name),
 		   properties = coalesce(update_twin.properties, t.properties),
@@ -121,7 +120,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
-	PERFORM dtmv._require_rights(twin, 'admin');
+	PERFORM dtmv._lock_twin_for(twin, 'admin');	-- the twin's lock before its rows
 	DELETE FROM dtmv.twin_registry t WHERE t.id = drop_twin.twin;
 	-- dtmv.events has no foreign key (see 85_events.sql); it exists once that file ran.
 	DELETE FROM dtmv.event_inbox e WHERE e.twin = drop_twin.twin;
@@ -236,7 +235,7 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_world_owner(world);
-	PERFORM dtmv._require_rights(twin, 'read');
+	PERFORM dtmv._lock_twin_for(twin, 'read');	-- the twin's lock before its rows
 	INSERT INTO dtmv.world_twins (world_id, twin, added_by)
 		VALUES (world, twin, dtmv.current_subject()) ON CONFLICT DO NOTHING;
 END
@@ -250,6 +249,10 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_world_owner(world);
+	-- the twin's lock before its rows (once it is known to be in the world)
+	IF EXISTS (SELECT 1 FROM dtmv.world_twins wt WHERE wt.world_id = world AND wt.twin = unuse_twin.twin) THEN
+		PERFORM dtmv._lock_twin(twin);
+	END IF;
 	DELETE FROM dtmv.world_twins wt WHERE wt.world_id = world AND wt.twin = unuse_twin.twin;
 END
 $$;
@@ -260,7 +263,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
-	PERFORM dtmv._require_rights(twin, 'admin');
+	PERFORM dtmv._lock_twin_for(twin, 'admin');	-- the twin's lock before its rows
 	INSERT INTO dtmv.sync_priorities AS p (twin, subject_id, priority)
 		VALUES (twin, dtmv._subject_id(subject), priority)
 	ON CONFLICT ON CONSTRAINT sync_priorities_pkey DO UPDATE SET priority = excluded.priority;

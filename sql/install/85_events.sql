@@ -120,7 +120,7 @@ COMMENT ON FUNCTION dtmv.define_action(text, text, jsonb) IS
 -- The subjects (users and systems, not groups) that may read a twin: the
 -- holders of read on it, on a space it is in or system-wide, through
 -- groups, less the denied. They depend on the twin's acl alone, so the
--- worker works them out once per distinct acl (notify_pending). In C
+-- orderer works them out once per distinct acl (src/wake_channels.c). In C
 -- (src/rights.c), with the same test as every other check.
 CREATE FUNCTION dtmv._acl_readers(acl bigint[]) RETURNS bigint[]
 	AS 'MODULE_PATHNAME', 'dtmv_acl_readers' LANGUAGE C STABLE PARALLEL SAFE;
@@ -260,6 +260,17 @@ BEGIN
 					ELSE t.acl && keys.probe AND NOT t.acl && keys.veto END
 		 ORDER BY e.event_id
 		 LIMIT max;
+	-- The read has a newer snapshot than the check above: events pruned in
+	-- between would be missing from it, silently. Pruning records how far
+	-- it went in the same transaction as its deletes, so looking again now
+	-- tells.
+	SELECT r.pruned_through INTO pruned FROM dtmv.event_retention r;
+	IF last_id < coalesce(pruned, 0) THEN
+		RAISE EXCEPTION 'events after id % are no longer kept', last_id
+			USING ERRCODE = 'TW002',
+				  DETAIL = pg_catalog.format('Events up to id %s were pruned.', pruned),
+				  HINT = 'Re-read the state of your twins (dtmv.twin_info), then continue from dtmv.event_horizon().';
+	END IF;
 END
 $$;
 COMMENT ON FUNCTION dtmv.events_since(bigint, integer) IS
@@ -275,8 +286,13 @@ DECLARE
 BEGIN
 	PERFORM dtmv._require_admin_role('prune events');
 	PERFORM dtmv._require_keep(keep);
-	SELECT max(e.event_id) INTO through FROM dtmv.events e WHERE e.created_at < now() - keep;
+	-- Ids follow commits, not created_at (a long transaction's event has an
+	-- old created_at and a new id): prune up to the first event to keep.
+	SELECT min(e.event_id) - 1 INTO through FROM dtmv.events e WHERE e.created_at >= now() - keep;
 	IF through IS NULL THEN
+		SELECT max(e.event_id) INTO through FROM dtmv.events e;
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM dtmv.events e WHERE e.event_id <= through) THEN
 		RETURN 0;
 	END IF;
 	DELETE FROM dtmv.events e WHERE e.event_id <= through;
@@ -299,7 +315,7 @@ DECLARE
 	patch jsonb;
 	id bigint;
 BEGIN
-	PERFORM dtmv._require_rights(twin, 'interact');
+	PERFORM dtmv._lock_twin_for(twin, 'interact');	-- the twin's lock before its rows
 	SELECT t.kind INTO k FROM dtmv.twin_registry t WHERE t.id = interact.twin;
 	SELECT a.desired_patch INTO patch FROM dtmv.kind_actions a WHERE a.kind = k AND a.action = interact.action;
 	IF NOT FOUND THEN
@@ -309,7 +325,6 @@ BEGIN
 													 FROM dtmv.kind_actions a WHERE a.kind = k) || '.',
 								  'It offers no action.');
 	END IF;
-	PERFORM dtmv._lock_twin(twin);	-- the twin's lock before its rows
 	INSERT INTO dtmv.commands (twin, subject_id, action, args)
 		VALUES (twin, dtmv.current_subject(), action, coalesce(args, '{}'))
 		RETURNING command_id INTO id;
@@ -367,7 +382,16 @@ BEGIN
 	END IF;
 	-- The twin's lock before its rows (the command's, its state's).
 	PERFORM dtmv._lock_twin(x.twin) FROM dtmv.commands x WHERE x.command_id = ack_command.command_id;
-	SELECT * INTO c FROM dtmv.commands x WHERE x.command_id = ack_command.command_id FOR UPDATE;
+	-- NOWAIT: a gateway that took this command with next_commands holds its
+	-- row, not yet its twin's lock; waiting here (holding the twin's lock)
+	-- for it could deadlock with its own ack.
+	BEGIN
+		SELECT * INTO c FROM dtmv.commands x WHERE x.command_id = ack_command.command_id FOR UPDATE NOWAIT;
+	EXCEPTION WHEN lock_not_available THEN
+		RAISE EXCEPTION 'command % is being handled by another gateway', command_id
+			USING ERRCODE = 'lock_not_available',
+				  HINT = 'Acknowledge it from the transaction that took it, or once that one has ended.';
+	END;
 	IF c IS NULL THEN
 		RAISE EXCEPTION 'command % does not exist', command_id USING ERRCODE = 'undefined_object';
 	END IF;

@@ -661,8 +661,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
 BEGIN
-	PERFORM dtmv._require_rights(twin, 'control');
-	PERFORM dtmv._lock_twin(twin);	-- the twin's lock before its rows
+	PERFORM dtmv._lock_twin_for(twin, 'control');	-- the twin's lock before its rows
 	IF NOT EXISTS (SELECT 1 FROM dtmv.twin_registry t WHERE t.id = confirm_twin.twin AND t.kind = 'unconfirmed') THEN
 		RAISE EXCEPTION 'twin % is not pending confirmation', twin USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;

@@ -435,7 +435,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
-	PERFORM dtmv._require_rights(design, 'admin');
+	PERFORM dtmv._lock_twin_for(design, 'admin');	-- the twin's lock before its rows
 	IF NOT EXISTS (SELECT 1 FROM dtmv.orders o JOIN dtmv.order_items i USING (order_id)
 					WHERE i.design = bind_product.design AND o.status = 'delivered'
 					  AND o.customer = ANY (dtmv.current_subjects())) THEN
@@ -443,7 +443,6 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 				  HINT = 'A design is bound to its product once an order for it is delivered.';
 	END IF;
-	PERFORM dtmv._lock_twin(design);	-- the twin's lock before its rows
 	UPDATE dtmv.twin_states s SET physical_binding = serial WHERE s.twin = bind_product.design;
 	RETURN dtmv._append_event(design, NULL, 'product_bound', jsonb_build_object('serial', serial));
 END
