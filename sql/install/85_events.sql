@@ -207,6 +207,24 @@ $$;
 COMMENT ON FUNCTION dtmv.listen() IS
 	'LISTEN on every channel the acting subject should hear (its own, its worlds'', and commands for gateways); returns them';
 
+-- TW002 if events after last_id were pruned: the client must resynchronise.
+CREATE FUNCTION dtmv._require_kept(last_id bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	pruned bigint := (SELECT r.pruned_through FROM dtmv.event_retention r);
+BEGIN
+	IF last_id < coalesce(pruned, 0) THEN
+		RAISE EXCEPTION 'events after id % are no longer kept', last_id
+			USING ERRCODE = 'TW002',
+				  DETAIL = pg_catalog.format('Events up to id %s were pruned.', pruned),
+				  HINT = 'Re-read the state of your twins (dtmv.twin_info), then continue from dtmv.event_horizon().';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dtmv._require_kept(bigint) IS 'internal: TW002 if events after this id were pruned';
+
 CREATE FUNCTION dtmv.event_horizon() RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
@@ -230,7 +248,6 @@ DECLARE
 	subs bigint[] := dtmv.current_subjects();
 	me bigint := dtmv.current_subject();
 	keys record;
-	pruned bigint;
 BEGIN
 	IF last_id IS NULL THEN
 		RAISE EXCEPTION 'last_id is required: the id of the last event seen, or dtmv.event_horizon() to start'
@@ -240,13 +257,7 @@ BEGIN
 	-- transaction of their own); the queries below take newer snapshots
 	-- (VOLATILE, in READ COMMITTED) and so see them.
 	PERFORM dtmv._order_committed_events();
-	SELECT r.pruned_through INTO pruned FROM dtmv.event_retention r;
-	IF last_id < coalesce(pruned, 0) THEN
-		RAISE EXCEPTION 'events after id % are no longer kept', last_id
-			USING ERRCODE = 'TW002',
-				  DETAIL = pg_catalog.format('Events up to id %s were pruned.', pruned),
-				  HINT = 'Re-read the state of your twins (dtmv.twin_info), then continue from dtmv.event_horizon().';
-	END IF;
+	PERFORM dtmv._require_kept(last_id);
 	SELECT k.probe, k.veto INTO keys FROM dtmv._keys_for(subs) k WHERE k.r = 1;	-- read
 	-- Every id was given after its event committed, each orderer's batch
 	-- above the ones before it: no event can appear later below the last
@@ -264,13 +275,7 @@ BEGIN
 	-- between would be missing from it, silently. Pruning records how far
 	-- it went in the same transaction as its deletes, so looking again now
 	-- tells.
-	SELECT r.pruned_through INTO pruned FROM dtmv.event_retention r;
-	IF last_id < coalesce(pruned, 0) THEN
-		RAISE EXCEPTION 'events after id % are no longer kept', last_id
-			USING ERRCODE = 'TW002',
-				  DETAIL = pg_catalog.format('Events up to id %s were pruned.', pruned),
-				  HINT = 'Re-read the state of your twins (dtmv.twin_info), then continue from dtmv.event_horizon().';
-	END IF;
+	PERFORM dtmv._require_kept(last_id);
 END
 $$;
 COMMENT ON FUNCTION dtmv.events_since(bigint, integer) IS
