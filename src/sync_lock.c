@@ -5,7 +5,10 @@
  * A twin lock is an exclusive transaction lock on one twin: request,
  * claim and completion each take it before deciding anything about that
  * twin, so decisions on one twin are serialised and decisions on different
- * twins never wait for each other.  The twin_id's 16 bytes are hashed to
+ * twins never wait for each other.  Every other writer of a twin's rows
+ * (report, moves, commands, grants, ...) takes it first too: one lock
+ * order, the twin's lock then its rows, so that no mix of calls on one
+ * twin can deadlock (docs/events.md).  The twin_id's 16 bytes are hashed to
  * the 64 bits a lock tag holds; two twins that collide only share a lock.
  *
  * A run lock is an exclusive session lock on one run of a sync request
