@@ -93,13 +93,9 @@ static const char *const order_move_sql =
 "   FROM moved m"
 " RETURNING event_id, twin, subject_id";
 
-/*
- * The last id given: the recorded one, or, should the log hold a larger one
- * (rows being restored by pg_restore while an orderer runs), that one.
- */
+/* the last id given (dtmv._last_event_id, which event_horizon reads too) */
 static const char *const order_last_sql =
-"SELECT GREATEST((SELECT o.last_id FROM dtmv.event_order o),"
-"                (SELECT pg_catalog.max(e.event_id) FROM dtmv.events e))";
+"SELECT dtmv._last_event_id()";
 
 static const char *const order_record_sql =
 "INSERT INTO dtmv.event_order AS o (last_id) VALUES ($1)"
@@ -111,12 +107,46 @@ order_locktag(LOCKTAG *tag)
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, 0, 0, DTMV_LOCKSPACE_EVENT_ORDER);
 }
 
+/*
+ * The orderer's statements, planned once per backend (a worker orders a
+ * batch every few milliseconds; parsing and planning them each time was a
+ * good part of an idle event's latency).  Kept plans are revalidated by the
+ * plan cache when dtmv's tables change.
+ */
+typedef struct OrderPlan
+{
+	const char *sql;
+	SPIPlanPtr	plan;
+} OrderPlan;
+
+static OrderPlan order_plans[4];
+
 /* run one statement of the orderer with a new snapshot; elog on failure */
 static void
 order_execute(const char *sql, int nargs, Oid *types, Datum *values, int expect)
 {
-	int			rc = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
+	OrderPlan  *slot = NULL;
+	SPIPlanPtr	plan;
+	int			i;
+	int			rc;
 
+	for (i = 0; i < (int) lengthof(order_plans) && slot == NULL; i++)
+		if (order_plans[i].sql == sql || order_plans[i].sql == NULL)
+			slot = &order_plans[i];
+	if (slot != NULL && slot->sql == sql)
+		plan = slot->plan;
+	else
+	{
+		plan = SPI_prepare(sql, nargs, types);
+		if (plan == NULL)
+			elog(ERROR, "dtmv event orderer: cannot plan a statement: %s", SPI_result_code_string(SPI_result));
+		if (slot != NULL && SPI_keepplan(plan) == 0)
+		{
+			slot->sql = sql;
+			slot->plan = plan;
+		}
+	}
+	rc = SPI_execute_plan(plan, values, NULL, false, 0);
 	if (rc != expect)
 		elog(ERROR, "dtmv event orderer: unexpected result %s", SPI_result_code_string(rc));
 }
@@ -134,9 +164,14 @@ order_batch_settings(void)
 {
 	int			nestlevel;
 
-	/* as SET LOCAL: until the transaction ends, so that its commit obeys */
-	(void) set_config_option("synchronous_commit", "on", PGC_SUSET, PGC_S_SESSION,
-							 GUC_ACTION_LOCAL, true, 0, false);
+	/*
+	 * As SET LOCAL: until the transaction ends, so that its commit obeys.
+	 * Only "off" is raised (to "local": flushed before it is seen); a
+	 * stricter setting (waiting for standbys) is kept.
+	 */
+	if (synchronous_commit < SYNCHRONOUS_COMMIT_LOCAL_FLUSH)
+		(void) set_config_option("synchronous_commit", "local", PGC_SUSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
 	/* as a function's SET clause: until this call returns */
 	nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_SESSION,
@@ -323,14 +358,16 @@ dtmv_order_committed_events(PG_FUNCTION_ARGS)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
-	ran = order_start_and_wait(give_up);
+	/* the orderer that held it may have moved them all meanwhile */
+	ran = order_inbox_waiting() && order_start_and_wait(give_up);
 	LockRelease(&tag, ExclusiveLock, false);
 	PG_RETURN_BOOL(ran);
 }
 
 /*
  * Start the short-lived orderer and wait for it to end (until give_up);
- * true if it ran to its end.
+ * true if it ended (whether it ordered anything or, say, gave up waiting
+ * for the order lock).
  */
 static bool
 order_start_and_wait(TimestampTz give_up)

@@ -15,6 +15,7 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/jsonb.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "actor.h"
@@ -122,7 +123,10 @@ dtmv_sync_location(PG_FUNCTION_ARGS)
 		 */
 		rights_require(twin, 1 << RIGHT_CONTROL);
 		sync_lock_twin(twin);
+		/* what committed while it waited: a newer snapshot (READ COMMITTED) */
+		PushActiveSnapshot(IsolationUsesXactSnapshot() ? GetActiveSnapshot() : GetTransactionSnapshot());
 		rights_require(twin, 1 << RIGHT_CONTROL);
+		PopActiveSnapshot();
 	}
 	else
 		sync_lock_twin(twin);

@@ -121,6 +121,15 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._lock_twin_for(twin, 'admin');	-- the twin's lock before its rows
+	-- Its commands go with it (ON DELETE CASCADE): one a gateway has taken
+	-- in a transaction still open (next_commands) is not waited for (that
+	-- gateway may be about to ask for this twin's lock to acknowledge it).
+	BEGIN
+		PERFORM 1 FROM dtmv.commands c WHERE c.twin = drop_twin.twin FOR UPDATE NOWAIT;
+	EXCEPTION WHEN lock_not_available THEN
+		RAISE EXCEPTION 'twin % has a command a gateway is handling', twin
+			USING ERRCODE = 'lock_not_available', HINT = 'Try again once the gateway has acknowledged it.';
+	END;
 	DELETE FROM dtmv.twin_registry t WHERE t.id = drop_twin.twin;
 	-- dtmv.events has no foreign key (see 85_events.sql); it exists once that file ran.
 	DELETE FROM dtmv.event_inbox e WHERE e.twin = drop_twin.twin;

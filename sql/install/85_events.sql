@@ -225,6 +225,20 @@ END
 $$;
 COMMENT ON FUNCTION dtmv._require_kept(bigint) IS 'internal: TW002 if events after this id were pruned';
 
+-- The last id given: the recorded one, or should the log or the pruning
+-- record hold a larger one (rows being restored by pg_restore while an
+-- orderer runs; a log pruned whole whose event_order row was not
+-- restored), that one: no id is ever given twice.
+CREATE FUNCTION dtmv._last_event_id() RETURNS bigint
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT coalesce(GREATEST((SELECT o.last_id FROM dtmv.event_order o),
+							 (SELECT pg_catalog.max(e.event_id) FROM dtmv.events e),
+							 (SELECT r.pruned_through FROM dtmv.event_retention r)), 0)
+$$;
+COMMENT ON FUNCTION dtmv._last_event_id() IS 'internal: the last event id given';
+
 CREATE FUNCTION dtmv.event_horizon() RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
@@ -233,7 +247,7 @@ BEGIN
 	-- Without the worker, what has committed is ordered first, so that a
 	-- client starting here gets no event that committed before it asked.
 	PERFORM dtmv._order_committed_events();
-	RETURN coalesce((SELECT o.last_id FROM dtmv.event_order o), 0);
+	RETURN dtmv._last_event_id();
 END
 $$;
 COMMENT ON FUNCTION dtmv.event_horizon() IS
