@@ -10,6 +10,7 @@ preloaded and dtmv.sync_check_interval=200 (test/run-tests.sh).
    also has a periodic sync due, stops neither the recovery of a dead run on
    another twin nor the periodic syncs of other twins: both happen within
    the documented time (a round of the worker, sync_check_interval).
+3. The worker vacuums the event inbox once it has moved 1,000 events.
 Prints TAP lines; exits non-zero on a failure.
 """
 import os
@@ -109,4 +110,27 @@ while time.monotonic() - t0 < 5 and due == 0:
     due = admin.execute("SELECT count(*) FROM dtmv.sync_requests WHERE twin = %s AND subject_id IS NULL",
                         (held,)).fetchone()[0]
 check(due > 0, "the held twin's periodic sync is queued once alice's transaction ends")
+# 3. The worker VACUUMs the event inbox once it has moved 1,000 rows (at
+# most once a second): PostgreSQL does not clean them as scans pass while a
+# transaction is idle anywhere in the cluster (docs/events.md).
+idle = connect(dbname="bw_other", search_path=False)
+idle.autocommit = False
+idle.execute("SELECT pg_catalog.txid_current()")
+before = admin.execute("SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = 'dtmv.event_inbox'::regclass"
+                       ).fetchone()[0]
+with gw.transaction():
+    for _ in range(1100):
+        gw.execute("SELECT dtmv.report(%s, 'reading', '{}')", (twin,))
+t0 = time.monotonic()
+after = before
+while time.monotonic() - t0 < 10 and after == before:
+    time.sleep(0.2)
+    admin.execute("SELECT pg_stat_clear_snapshot()")
+    after = admin.execute("SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = 'dtmv.event_inbox'::regclass"
+                          ).fetchone()[0]
+dead = admin.execute("SELECT count(*) FROM dtmv.event_inbox").fetchone()[0]
+print(f"# inbox vacuumed {after - before} time(s) within {time.monotonic() - t0:.1f} s; rows left in it: {dead}")
+check(after > before, "the worker vacuums the event inbox after moving 1,000 events, an idle xid notwithstanding")
+idle.rollback()
+idle.close()
 tap.done()
