@@ -16,9 +16,10 @@
  *	   twin whose period has elapsed (dtmv.queue_due_syncs);
  *	 - at most once a second, VACUUM the event inbox (worker_vacuum_inbox).
  *
- * No part waits without a bound: busy twins are skipped (try-locks) and
- * every other lock wait ends at WORKER_LOCK_TIMEOUT.  An error in a part is
- * logged and rolled back, and that part is tried again a second later
+ * No part waits for a lock without a bound: busy twins are skipped
+ * (try-locks) and every other lock wait ends at WORKER_LOCK_TIMEOUT (the
+ * inbox's VACUUM aside, which waits for buffer pins like any VACUUM).  An
+ * error in a part is logged and rolled back, and that part is tried again a second later
  * while the others go on.  Until the extension is created in that
  * database, or while the server is read-only, it only waits.  Without
  * preloading, everything else works: writers NOTIFY themselves, readers
@@ -37,7 +38,6 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
-#include "storage/bufmgr.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
@@ -210,6 +210,10 @@ worker_recover_syncs(void)
  * without one, 9,383,581 with one).  VACUUM works out the horizon of this
  * database alone, so it can remove them; autovacuum comes by only once a
  * minute.  Its own transactions, as for any VACUUM: not a worker_step.
+ * Like any VACUUM, it waits for a cleanup lock on each index page it
+ * cleans (no lock_timeout covers that: a reader holding a pin on one, with
+ * a cursor left open, delays the worker until it lets go); and it updates
+ * the database's frozen xid, a scan of pg_class, once a second at most.
  */
 #define WORKER_VACUUM_EVERY_MS 1000
 #define WORKER_VACUUM_AFTER_ROWS 1000
@@ -227,7 +231,6 @@ worker_vacuum_inbox(void)
 		!TimestampDifferenceExceeds(worker_last_vacuum, now, WORKER_VACUUM_EVERY_MS))
 		return;
 	worker_last_vacuum = now;
-	worker_moved_since_vacuum = 0;
 	PG_TRY();
 	{
 		Oid			relid = InvalidOid;
@@ -239,22 +242,28 @@ worker_vacuum_inbox(void)
 		if (OidIsValid(relid))
 		{
 			VacuumParams params;
+			List	   *rels;
 
+			/* vacuum's arguments must outlive this transaction, which it commits */
+			MemoryContextSwitchTo(caller);
+			rels = list_make1(makeVacuumRelation(NULL, relid, NIL));
 			memset(&params, 0, sizeof(params));
-			params.options = VACOPT_VACUUM | VACOPT_PROCESS_TOAST;
+			/* as autovacuum: a table someone else is vacuuming is skipped, not waited for */
+			params.options = VACOPT_VACUUM | VACOPT_PROCESS_TOAST | VACOPT_SKIP_LOCKED;
 			params.freeze_min_age = params.freeze_table_age = -1;
 			params.multixact_freeze_min_age = params.multixact_freeze_table_age = -1;
 			params.log_min_duration = -1;
 			params.index_cleanup = VACOPTVALUE_UNSPECIFIED;
-			params.truncate = VACOPTVALUE_UNSPECIFIED;
+			/* no truncation: it would lock out the writers, and the inbox refills at once */
+			params.truncate = VACOPTVALUE_DISABLED;
 			params.nworkers = -1;
 			pgstat_report_activity(STATE_RUNNING, "dtmv: vacuum the event inbox");
 			/* vacuum's memory lives under PortalContext, as in autovacuum */
 			PortalContext = caller;
 			/* commits this transaction, vacuums in its own, starts a new one */
-			vacuum(list_make1(makeVacuumRelation(NULL, relid, NIL)), &params,
-				   GetAccessStrategy(BAS_VACUUM), true);
+			vacuum(rels, &params, NULL, true);
 			PortalContext = portal;
+			worker_moved_since_vacuum = 0;
 		}
 		CommitTransactionCommand();
 		MemoryContextSwitchTo(caller);
