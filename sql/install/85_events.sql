@@ -435,7 +435,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv.ack_command(bigint, boolean, jsonb) IS
-	'gateway: a command was carried out (or not); on success the reported state follows the desired one; the outcome is an event for the twin''s readers; returns its id';
+	'gateway: a command was carried out (or not); on success the reported state follows the desired one; the outcome is an event for the twin''s readers; returns its entry number';
 
 CREATE FUNCTION dtmv.command_status(command_id bigint) RETURNS text
 LANGUAGE plpgsql STABLE SECURITY DEFINER
