@@ -42,7 +42,6 @@
 
 #include "access/xact.h"
 #include "access/xlog.h"
-#include "commands/extension.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -65,6 +64,7 @@
 #include "sync_lock.h"
 #include "twin_id.h"
 #include "wake_channels.h"
+#include "worker.h"
 
 /* how long a reader waits for the orderer it started */
 #define ORDER_WAIT_MS 10000
@@ -328,6 +328,18 @@ order_inbox_waiting(void)
 PG_FUNCTION_INFO_V1(dtmv_order_committed_events);
 static bool order_start_and_wait(TimestampTz give_up);
 
+/* wait ms (or for the latch), unless give_up has come: then false */
+static bool
+order_nap(long ms, TimestampTz give_up)
+{
+	if (GetCurrentTimestamp() >= give_up)
+		return false;
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+	return true;
+}
+
 Datum
 dtmv_order_committed_events(PG_FUNCTION_ARGS)
 {
@@ -352,11 +364,8 @@ dtmv_order_committed_events(PG_FUNCTION_ARGS)
 			PG_RETURN_BOOL(false);
 		if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
 			break;
-		if (GetCurrentTimestamp() >= give_up)
+		if (!order_nap(5, give_up))
 			PG_RETURN_BOOL(false);
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 5, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
 	}
 	/* the orderer that held it may have moved them all meanwhile */
 	ran = order_inbox_waiting() && order_start_and_wait(give_up);
@@ -401,11 +410,8 @@ order_start_and_wait(TimestampTz give_up)
 
 		if (status == BGWH_STOPPED)
 			return true;
-		if (status == BGWH_POSTMASTER_DIED || GetCurrentTimestamp() >= give_up)
+		if (status == BGWH_POSTMASTER_DIED || !order_nap(10, give_up))
 			return false;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
 	}
 }
 
@@ -418,6 +424,15 @@ order_start_and_wait(TimestampTz give_up)
  * REPEATABLE READ, or no worker slot was free) is woken again and calls
  * again.
  */
+/* the last batch of the short-lived orderer: full means more may wait */
+static int	order_last_batch = 0;
+
+static void
+order_one_batch(void)
+{
+	order_last_batch = event_order_batch(EVENT_ORDER_BATCH, true, true, NULL);
+}
+
 void
 dtmv_event_order_main(Datum main_arg)
 {
@@ -427,28 +442,14 @@ dtmv_event_order_main(Datum main_arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), InvalidOid, 0);
 	/* the database's settings must neither stop it nor run code as it */
-	SetConfigOption("lock_timeout", "1000", PGC_SUSET, PGC_S_OVERRIDE);
-	SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
-	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+	worker_session_settings();
 	SetConfigOption("application_name", "dtmv event orderer", PGC_USERSET, PGC_S_OVERRIDE);
+	/* a batch per transaction (worker_step), while they come full */
 	for (batches = 0; batches < 100; batches++)
 	{
-		int			n = 0;
-
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		XactIsoLevel = XACT_READ_COMMITTED;
-		/* SPI wants an outer snapshot; each statement takes a newer one */
-		PushActiveSnapshot(GetTransactionSnapshot());
-		if (!XactReadOnly && OidIsValid(get_extension_oid("dtmv", true)))
-		{
-			pgstat_report_activity(STATE_RUNNING, "dtmv: order events");
-			n = event_order_batch(EVENT_ORDER_BATCH, true, true, NULL);
-		}
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		pgstat_report_activity(STATE_IDLE, NULL);
-		if (n < EVENT_ORDER_BATCH)
+		order_last_batch = 0;
+		if (!worker_step("dtmv: order events", order_one_batch, true) ||
+			order_last_batch < EVENT_ORDER_BATCH)
 			break;
 	}
 	pgstat_report_stat(true);

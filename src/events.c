@@ -13,12 +13,10 @@
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "catalog/namespace.h"
 #include "commands/sequence.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
-#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
 #include "actor.h"
@@ -33,14 +31,7 @@
 static int64
 event_next_entry(void)
 {
-	Oid			seq = get_relname_relid("event_entries", get_namespace_oid("dtmv", false));
-
-	if (!OidIsValid(seq))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("dtmv sequence event_entries is missing"),
-				 errhint("Reinstall the extension: DROP EXTENSION dtmv; CREATE EXTENSION dtmv.")));
-	return nextval_internal(seq, false);
+	return nextval_internal(table_write_relid("event_entries"), false);
 }
 
 /*

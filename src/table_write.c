@@ -158,7 +158,8 @@ table_write_checks(Relation rel)
 	return exprs;
 }
 
-static Oid
+/* the oid of a relation of schema dtmv (a table, an index, a sequence); 42P01 if missing */
+Oid
 table_write_relid(const char *name)
 {
 	Oid			relid = get_relname_relid(name, get_namespace_oid("dtmv", false));

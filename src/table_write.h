@@ -31,6 +31,9 @@ typedef struct TableWrite
 
 extern void TableWriteInit(void);
 
+/* the oid of a relation of schema dtmv (a table, an index, a sequence); 42P01 if missing */
+extern Oid	table_write_relid(const char *name);
+
 /* the equality procedure of a btree index's first key column (with unique: a unique one-column index) */
 extern RegProcedure table_index_eqproc(Relation indexrel, Oid relid, bool unique);
 

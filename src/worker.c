@@ -50,6 +50,7 @@
 
 #include "event_order.h"
 #include "notifier.h"
+#include "table_write.h"
 #include "worker.h"
 
 static char *worker_database = NULL;
@@ -106,8 +107,25 @@ WorkerInit(void)
  */
 #define WORKER_LOCK_TIMEOUT "1s"
 
-/* a part of a round: runs in a transaction of its own */
-typedef void (*WorkerPart) (void);
+/*
+ * What the memory context was when the running part's step began: it
+ * outlives the part's transaction (for VACUUM's arguments).
+ */
+static MemoryContext worker_step_context = NULL;
+
+/*
+ * The settings of every dtmv background worker (this one and the
+ * short-lived orderer): no lock wait without a bound; and the database's
+ * settings (which its owner may change) neither stop it nor put code of
+ * theirs on the superuser's search_path.
+ */
+void
+worker_session_settings(void)
+{
+	SetConfigOption("lock_timeout", WORKER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+}
 
 /*
  * One part of a round, in a transaction of its own: an error in it is
@@ -115,34 +133,41 @@ typedef void (*WorkerPart) (void);
  * without this dies at its first error and is restarted only 10 s later,
  * losing what the other part of the round had done).  READ COMMITTED
  * whatever default_transaction_isolation says: the event orderer needs a
- * snapshot per statement.  A read-only server
+ * snapshot per statement.  With snapshot, the part runs with an active
+ * snapshot (SPI wants an outer one); without, it may commit and start
+ * transactions itself (VACUUM).  A read-only server
  * (default_transaction_read_only, as when fencing a primary) is skipped
  * quietly: nothing could be written.  Returns false on an error.
  */
-static bool
-worker_step(const char *activity, WorkerPart part)
+bool
+worker_step(const char *activity, WorkerPart part, bool snapshot)
 {
 	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext portal = PortalContext;
 	volatile bool ok = true;
 
+	worker_step_context = caller;
 	PG_TRY();
 	{
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		XactIsoLevel = XACT_READ_COMMITTED;
-		PushActiveSnapshot(GetTransactionSnapshot());
+		if (snapshot)
+			PushActiveSnapshot(GetTransactionSnapshot());
 		if (!XactReadOnly && OidIsValid(get_extension_oid("dtmv", true)))
 		{
 			pgstat_report_activity(STATE_RUNNING, activity);
 			part();
 		}
-		PopActiveSnapshot();
+		if (snapshot)
+			PopActiveSnapshot();
 		CommitTransactionCommand();
 		MemoryContextSwitchTo(caller);	/* the commit leaves TopMemoryContext current */
 	}
 	PG_CATCH();
 	{
 		HOLD_INTERRUPTS();
+		PortalContext = portal;
 		EmitErrorReport();
 		AbortCurrentTransaction();
 		MemoryContextSwitchTo(caller);
@@ -156,8 +181,8 @@ worker_step(const char *activity, WorkerPart part)
 	return ok;
 }
 
-/* the last batch of the event orderer: more may be waiting if it was full */
-static int	worker_last_ordered = 0;
+/* set by a part that has more to do at once (a full batch of events) */
+static bool worker_part_more = false;
 
 /* events moved since the inbox was last vacuumed (worker_vacuum_inbox) */
 static int64 worker_moved_since_vacuum = 0;
@@ -171,9 +196,11 @@ static int64 worker_moved_since_vacuum = 0;
 static void
 worker_order_events(void)
 {
-	worker_last_ordered = event_order_batch(EVENT_ORDER_BATCH, false, true, NULL);
-	if (worker_last_ordered > 0)
-		worker_moved_since_vacuum += worker_last_ordered;
+	int			n = event_order_batch(EVENT_ORDER_BATCH, false, true, NULL);
+
+	if (n > 0)
+		worker_moved_since_vacuum += n;
+	worker_part_more = n == EVENT_ORDER_BATCH;
 }
 
 /* run a statement of the worker's own */
@@ -209,7 +236,8 @@ worker_recover_syncs(void)
  * it has moved since (docs/benchmarks.md: 37,648 index tuples read in 10 s
  * without one, 9,383,581 with one).  VACUUM works out the horizon of this
  * database alone, so it can remove them; autovacuum comes by only once a
- * minute.  Its own transactions, as for any VACUUM: not a worker_step.
+ * minute.  Its own transactions, as for any VACUUM (a worker_step without
+ * a snapshot).
  * Like any VACUUM, it waits for a cleanup lock on each index page it
  * cleans (no lock_timeout covers that: a reader holding a pin on one, with
  * a cursor left open, delays the worker until it lets go); and it updates
@@ -220,94 +248,83 @@ worker_recover_syncs(void)
 
 static TimestampTz worker_last_vacuum = 0;
 
+static bool
+worker_vacuum_due(bool sync_due)
+{
+	return worker_moved_since_vacuum >= WORKER_VACUUM_AFTER_ROWS &&
+		TimestampDifferenceExceeds(worker_last_vacuum, GetCurrentTimestamp(), WORKER_VACUUM_EVERY_MS);
+}
+
+/* a part without a snapshot: vacuum() commits and starts transactions */
 static void
 worker_vacuum_inbox(void)
 {
-	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext portal = PortalContext;
-	TimestampTz now = GetCurrentTimestamp();
+	VacuumParams params;
+	List	   *rels;
 
-	if (worker_moved_since_vacuum < WORKER_VACUUM_AFTER_ROWS ||
-		!TimestampDifferenceExceeds(worker_last_vacuum, now, WORKER_VACUUM_EVERY_MS))
-		return;
-	worker_last_vacuum = now;
-	PG_TRY();
-	{
-		Oid			relid = InvalidOid;
-
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		if (!XactReadOnly && OidIsValid(get_extension_oid("dtmv", true)))
-			relid = get_relname_relid("event_inbox", get_namespace_oid("dtmv", false));
-		if (OidIsValid(relid))
-		{
-			VacuumParams params;
-			List	   *rels;
-
-			/* vacuum's arguments must outlive this transaction, which it commits */
-			MemoryContextSwitchTo(caller);
-			rels = list_make1(makeVacuumRelation(NULL, relid, NIL));
-			memset(&params, 0, sizeof(params));
-			/* as autovacuum: a table someone else is vacuuming is skipped, not waited for */
-			params.options = VACOPT_VACUUM | VACOPT_PROCESS_TOAST | VACOPT_SKIP_LOCKED;
-			params.freeze_min_age = params.freeze_table_age = -1;
-			params.multixact_freeze_min_age = params.multixact_freeze_table_age = -1;
-			params.log_min_duration = -1;
-			params.index_cleanup = VACOPTVALUE_UNSPECIFIED;
-			/* no truncation: it would lock out the writers, and the inbox refills at once */
-			params.truncate = VACOPTVALUE_DISABLED;
-			params.nworkers = -1;
-			pgstat_report_activity(STATE_RUNNING, "dtmv: vacuum the event inbox");
-			/* vacuum's memory lives under PortalContext, as in autovacuum */
-			PortalContext = caller;
-			/* commits this transaction, vacuums in its own, starts a new one */
-			vacuum(rels, &params, NULL, true);
-			PortalContext = portal;
-			worker_moved_since_vacuum = 0;
-		}
-		CommitTransactionCommand();
-		MemoryContextSwitchTo(caller);
-	}
-	PG_CATCH();
-	{
-		HOLD_INTERRUPTS();
-		PortalContext = portal;
-		EmitErrorReport();
-		AbortCurrentTransaction();
-		MemoryContextSwitchTo(caller);
-		FlushErrorState();
-		RESUME_INTERRUPTS();
-	}
-	PG_END_TRY();
-	pgstat_report_stat(false);
-	pgstat_report_activity(STATE_IDLE, NULL);
+	worker_last_vacuum = GetCurrentTimestamp();
+	/* vacuum's arguments must outlive this transaction, which it commits */
+	MemoryContextSwitchTo(worker_step_context);
+	rels = list_make1(makeVacuumRelation(NULL, table_write_relid("event_inbox"), NIL));
+	memset(&params, 0, sizeof(params));
+	/* as autovacuum: a table someone else is vacuuming is skipped, not waited for */
+	params.options = VACOPT_VACUUM | VACOPT_PROCESS_TOAST | VACOPT_SKIP_LOCKED;
+	params.freeze_min_age = params.freeze_table_age = -1;
+	params.multixact_freeze_min_age = params.multixact_freeze_table_age = -1;
+	params.log_min_duration = -1;
+	params.index_cleanup = VACOPTVALUE_UNSPECIFIED;
+	/* no truncation: it would lock out the writers, and the inbox refills at once */
+	params.truncate = VACOPTVALUE_DISABLED;
+	params.nworkers = -1;
+	/* vacuum's memory lives under PortalContext, as in autovacuum */
+	PortalContext = worker_step_context;
+	/* commits this transaction, vacuums in its own, starts a new one */
+	vacuum(rels, &params, NULL, true);
+	PortalContext = portal;
+	worker_moved_since_vacuum = 0;
 }
 
 /* how long a part that failed waits before it is tried again */
 #define WORKER_RETRY_MS 1000
+
+static bool
+worker_every_round(bool sync_due)
+{
+	return true;
+}
+
+static bool
+worker_on_sync_timer(bool sync_due)
+{
+	return sync_due;
+}
 
 /* the parts of a round, and when each that failed is to be tried again (0: none pending) */
 typedef struct WorkerPartState
 {
 	const char *activity;
 	WorkerPart	part;
-	bool		periodic;		/* on the sync timer only; else every round */
+	bool		(*due) (bool sync_due);	/* does it run in this round? */
+	int			repeats;		/* at most, while it has more to do at once */
+	bool		snapshot;		/* run with an active snapshot (worker_step) */
 	TimestampTz retry_at;
 } WorkerPartState;
 
 static WorkerPartState worker_parts[] = {
-	{"dtmv: order events, send wake-ups", worker_order_events, false, 0},
-	{"dtmv: recover dead syncs", worker_recover_syncs, true, 0},
-	{"dtmv: queue due syncs", worker_queue_due_syncs, true, 0},
+	{"dtmv: order events, send wake-ups", worker_order_events, worker_every_round, 10, true, 0},
+	{"dtmv: recover dead syncs", worker_recover_syncs, worker_on_sync_timer, 1, true, 0},
+	{"dtmv: queue due syncs", worker_queue_due_syncs, worker_on_sync_timer, 1, true, 0},
+	{"dtmv: vacuum the event inbox", worker_vacuum_inbox, worker_vacuum_due, 1, false, 0},
 };
 
 #define WORKER_NPARTS lengthof(worker_parts)
 
 /*
  * A round: order events and send wake-ups (again while batches come full,
- * up to ten); then, if it is time, recover dead syncs and queue due ones.
- * Each part apart: one that fails or waits out its lock timeout holds back
- * none of the others.
+ * up to ten); then, if it is time, recover dead syncs and queue due ones;
+ * then, if due, vacuum the inbox.  Each part apart: one that fails or waits
+ * out its lock timeout holds back none of the others.
  */
 static void
 worker_round(bool sync_due)
@@ -318,24 +335,23 @@ worker_round(bool sync_due)
 	{
 		WorkerPartState *p = &worker_parts[i];
 		TimestampTz now = GetCurrentTimestamp();
-		int			repeat = p->part == worker_order_events ? 10 : 1;
+		int			r;
 
-		if ((p->periodic && !sync_due) || now < p->retry_at)
+		if (now < p->retry_at || !p->due(sync_due))
 			continue;
-		while (repeat-- > 0)
+		for (r = 0; r < p->repeats; r++)
 		{
-			worker_last_ordered = 0;
-			if (!worker_step(p->activity, p->part))
+			worker_part_more = false;
+			if (!worker_step(p->activity, p->part, p->snapshot))
 			{
 				p->retry_at = TimestampTzPlusMilliseconds(now, WORKER_RETRY_MS);
 				break;
 			}
 			p->retry_at = 0;
-			if (worker_last_ordered < EVENT_ORDER_BATCH)
+			if (!worker_part_more)
 				break;
 		}
 	}
-	worker_vacuum_inbox();
 }
 
 /* how long the worker may sleep: its interval, or less if a retry falls due sooner */
@@ -367,14 +383,7 @@ dtmv_worker_main(Datum main_arg)
 	ereport(LOG,
 			(errmsg("dtmv worker started in database \"%s\"", worker_database)));
 
-	/*
-	 * No lock wait of the worker's is without a bound; and the database's
-	 * settings (which its owner may change) neither stop the worker nor put
-	 * code of theirs on the superuser's search_path.
-	 */
-	SetConfigOption("lock_timeout", WORKER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
-	SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
-	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+	worker_session_settings();
 	NotifierAttach();
 	round_context = AllocSetContextCreate(TopMemoryContext, "dtmv worker round",
 										  ALLOCSET_DEFAULT_SIZES);

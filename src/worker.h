@@ -1,6 +1,8 @@
 /*
  * worker.h
- *		The background worker that queues periodic syncs (REQ-DT-07).
+ *		The background worker: events ordered and woken, periodic and dead
+ *		syncs (REQ-DT-06, REQ-DT-07); and what dtmv's other background
+ *		worker (the short-lived orderer, event_order.c) shares with it.
  */
 #ifndef DTMV_WORKER_H
 #define DTMV_WORKER_H
@@ -9,6 +11,15 @@
 #include "fmgr.h"
 
 extern void WorkerInit(void);
+
+/* a part of a background worker's work: runs in a transaction of its own */
+typedef void (*WorkerPart) (void);
+
+/* run a part in a READ COMMITTED transaction of its own; false on an error (logged) */
+extern bool worker_step(const char *activity, WorkerPart part, bool snapshot);
+
+/* the settings a dtmv background worker runs with, whatever the database's */
+extern void worker_session_settings(void);
 extern PGDLLEXPORT void dtmv_worker_main(Datum main_arg);
 
 #endif							/* DTMV_WORKER_H */
