@@ -4,10 +4,15 @@
 .DEFAULT_GOAL := all
 
 EXTENSION = dtmv
-EXTVERSION = 0.1
+EXTVERSION = 0.2
 MODULE_big = dtmv
 OBJS = src/dtmv.o src/twin_id.o src/actor.o src/rights.o src/sync_lock.o src/sync_queue.o src/worker.o src/events.o src/notifier.o src/table_write.o src/geometry.o src/spatial.o src/wake_channels.o src/event_order.o
-DATA_built = dtmv--$(EXTVERSION).sql
+# The install script of this version and the update script from each
+# released one are generated (below); released install scripts are kept as
+# they shipped, never edited (sql/install/released/).
+DATA_built = dtmv--$(EXTVERSION).sql \
+	$(patsubst sql/install/updates/%.sql,dtmv--%.sql,$(wildcard sql/install/updates/*--$(EXTVERSION).sql))
+DATA = $(wildcard sql/install/released/dtmv--*.sql)
 EXTRA_CLEAN = results regression.diffs regression.out output_iso tmp_check gateway/dtmv-home
 
 PG_CONFIG ?= pg_config
@@ -21,13 +26,24 @@ endif
 REGRESS = identity registry rights sync events spatial commerce
 REGRESS_OPTS = --load-extension=postgis --load-extension=pg_trgm --load-extension=btree_gist --load-extension=dtmv
 
-# The install script is the concatenation of one file per concern.
-INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
+# SQL in two kinds of files (docs/operations.md, "Install and update scripts"):
+#   sql/install/once/    roles, types, tables, indexes, keys: run once, by the
+#                        install script; an update script changes them with
+#                        its own statements (sql/install/updates/)
+#   sql/install/replay/  functions, views, triggers, policies, privileges:
+#                        CREATE OR REPLACE, replayed by every install and update
+# Within each kind, files run in name order and none uses what a later one
+# defines.
+ONCE_PARTS = $(sort $(wildcard sql/install/once/*.sql))
+REPLAY_PARTS = $(sort $(wildcard sql/install/replay/*.sql))
+SCRIPT_GUARD = printf '%s\n' '-- generated from sql/install/ by make; edit those files' \
+	'\echo Use "$(1)" to load this file. \quit'
 
-dtmv--$(EXTVERSION).sql: $(INSTALL_PARTS) Makefile
-	{ printf '%s\n' '-- generated from sql/install/*.sql by make; edit those files' \
-	    '\echo Use "CREATE EXTENSION dtmv" to load this file. \quit'; \
-	  cat $(INSTALL_PARTS); } > $@
+dtmv--$(EXTVERSION).sql: $(ONCE_PARTS) $(REPLAY_PARTS) Makefile
+	{ $(call SCRIPT_GUARD,CREATE EXTENSION dtmv); cat $(ONCE_PARTS) $(REPLAY_PARTS); } > $@
+
+dtmv--%--$(EXTVERSION).sql: sql/install/updates/%--$(EXTVERSION).sql $(REPLAY_PARTS) Makefile
+	{ $(call SCRIPT_GUARD,ALTER EXTENSION dtmv UPDATE); cat $< $(REPLAY_PARTS); } > $@
 
 # Without the PostgreSQL server headers only the set-up targets below work.
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -44,8 +60,10 @@ setup:
 demo: setup
 	bash test/with-cluster.sh bash demo/run.sh
 
+# every suite, then every suite again on databases updated from release 0.1
 test: setup
 	bash test/run-tests.sh
+	bash test/run-tests.sh --via 0.1
 
 bench: setup
 	bash test/bench/run.sh

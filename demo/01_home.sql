@@ -2,7 +2,7 @@
 -- things (REQ-DT-01..05, REQ-MV-01).
 \set SHOW_CONTEXT never
 \pset null '(null)'
-CREATE EXTENSION dtmv CASCADE;
+CREATE EXTENSION IF NOT EXISTS dtmv CASCADE;
 ALTER DATABASE dtmv_demo SET search_path = "$user", public, dtmv;
 SET search_path = public, dtmv;
 

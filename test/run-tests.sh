@@ -12,10 +12,26 @@
 #   7. dump:       test/dump/restore.sh (pg_dump + pg_restore of the demo, compared),
 #                  test/dump/fresh_cluster.sh (the event log restored into a new cluster)
 #   8. demo:       demo/run.sh plays every scenario without error
+#   9. update:     test/upgrade/update.sh (each released version, filled by the
+#                  demo, updated: same rows, same objects as a fresh install)
 # Prints the diffs of any failure and exits non-zero if any suite failed.
 # Assumes dtmv is built and installed (make test does both first).
+#
+# test/run-tests.sh --via X runs every suite with CREATE EXTENSION dtmv going
+# through release X and the update scripts: the current install script is
+# moved aside meanwhile, so PostgreSQL installs X and updates from there.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+via=
+if [[ ${1:-} == --via ]]; then
+	via=$2
+	extdir=$(pg_config --sharedir)/extension
+	current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" dtmv.control)
+	[[ -f $extdir/dtmv--$via.sql ]] || { echo "release $via is not installed"; exit 1; }
+	mv "$extdir/dtmv--$current.sql" "$extdir/dtmv--$current.sql.aside"
+	trap 'mv "$extdir/dtmv--$current.sql.aside" "$extdir/dtmv--$current.sql"' EXIT
+	echo "### every suite again, CREATE EXTENSION dtmv installing $via and updating to $current"
+fi
 passed=0
 failed=0
 suite() {
@@ -85,6 +101,9 @@ suite "dump and restore" test/with-cluster.sh bash test/dump/restore.sh
 suite "dump and restore into a new cluster" test/with-cluster.sh bash test/dump/fresh_cluster.sh
 # The demo must keep playing end to end: it stops at its first error.
 suite "demo" test/with-cluster.sh bash -c 'bash demo/run.sh >/dev/null'
+# An update from each released version keeps every row and ends where a
+# fresh install does.
+[[ -z $via ]] && suite "update from released versions" test/with-cluster.sh bash test/upgrade/update.sh
 
 echo "dtmv test suites: $passed passed, $failed failed"
 ((failed == 0))

@@ -1,41 +1,23 @@
 -- Subjects: who holds rights (REQ-DT-05). A user, a system (metaverse, twin
 -- or 3rd-party service) or a group of subjects.
 
-CREATE TABLE dtmv.subjects (
-	subject_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	name text NOT NULL UNIQUE CHECK (name <> ''),
-	kind text NOT NULL DEFAULT 'user' CHECK (kind IN ('user', 'system', 'group')),
-	login regrole UNIQUE,
-	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	CHECK (kind <> 'group' OR login IS NULL)
-);
-COMMENT ON TABLE dtmv.subjects IS
-	'who holds rights: users, systems and groups; a user or system may be mapped to a login role (REQ-DT-05)';
-
-CREATE TABLE dtmv.group_members (
-	group_id bigint NOT NULL REFERENCES dtmv.subjects ON DELETE CASCADE,
-	member_id bigint NOT NULL REFERENCES dtmv.subjects ON DELETE CASCADE,
-	PRIMARY KEY (group_id, member_id),
-	CHECK (group_id <> member_id)
-);
-CREATE INDEX ON dtmv.group_members (member_id);
-COMMENT ON TABLE dtmv.group_members IS
-	'membership of subjects in groups; a member holds every right of its groups, and is denied what they are denied';
-
 -- The acting subject, in C (src/actor.c): no GUC is involved.
-CREATE FUNCTION dtmv._set_acting_subject(subject bigint) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv._set_acting_subject(subject bigint) RETURNS void
 	AS 'MODULE_PATHNAME', 'dtmv_set_acting_subject' LANGUAGE C STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._set_acting_subject(bigint) IS
 	'internal: act as a subject until the end of the transaction; checks dtmv_gateway itself';
-CREATE FUNCTION dtmv._acting_subject() RETURNS bigint
+
+CREATE OR REPLACE FUNCTION dtmv._acting_subject() RETURNS bigint
 	AS 'MODULE_PATHNAME', 'dtmv_acting_subject' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._acting_subject() IS
 	'internal: the subject set by dtmv.act_as() in this transaction, or NULL';
-CREATE FUNCTION dtmv._outer_role() RETURNS oid
+
+CREATE OR REPLACE FUNCTION dtmv._outer_role() RETURNS oid
 	AS 'MODULE_PATHNAME', 'dtmv_outer_role' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._outer_role() IS
 	'internal: the role in effect outside any SECURITY DEFINER function';
-CREATE FUNCTION dtmv._outer_has_role(role text) RETURNS boolean
+
+CREATE OR REPLACE FUNCTION dtmv._outer_has_role(role text) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'dtmv_outer_has_role' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._outer_has_role(text) IS
 	'internal: whether the role outside any SECURITY DEFINER function has the privileges of a role';
@@ -43,21 +25,21 @@ COMMENT ON FUNCTION dtmv._outer_has_role(text) IS
 -- Who is acting, and the groups it belongs to, in C (src/rights.c): they
 -- run inside every rights check. They read dtmv.subjects and
 -- dtmv.group_members directly, as the extension owner would.
-CREATE FUNCTION dtmv.current_subject() RETURNS bigint
+CREATE OR REPLACE FUNCTION dtmv.current_subject() RETURNS bigint
 	AS 'MODULE_PATHNAME', 'dtmv_current_subject' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv.current_subject() IS
 	'the subject this statement acts as: the one set by dtmv.act_as(), else the one mapped to the current role, else NULL';
 
-CREATE FUNCTION dtmv._subjects_of(subject bigint) RETURNS bigint[]
+CREATE OR REPLACE FUNCTION dtmv._subjects_of(subject bigint) RETURNS bigint[]
 	AS 'MODULE_PATHNAME', 'dtmv_subjects_of' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION dtmv._subjects_of(bigint) IS 'internal: a subject and all groups it belongs to, transitively; empty for NULL';
 
-CREATE FUNCTION dtmv.current_subjects() RETURNS bigint[]
+CREATE OR REPLACE FUNCTION dtmv.current_subjects() RETURNS bigint[]
 	AS 'MODULE_PATHNAME', 'dtmv_current_subjects' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv.current_subjects() IS
 	'the acting subject and all groups it belongs to, transitively';
 
-CREATE FUNCTION dtmv.whoami() RETURNS text
+CREATE OR REPLACE FUNCTION dtmv.whoami() RETURNS text
 LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -65,7 +47,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION dtmv.whoami() IS 'name of the subject this statement acts as, or NULL';
 
-CREATE FUNCTION dtmv._subject_id(subject text) RETURNS bigint
+CREATE OR REPLACE FUNCTION dtmv._subject_id(subject text) RETURNS bigint
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -85,14 +67,14 @@ COMMENT ON FUNCTION dtmv._subject_id(text) IS 'internal: id of a named subject; 
 
 -- 42501 unless the role outside any SECURITY DEFINER function has the
 -- privileges of the given dtmv role; the one check behind every role gate.
-CREATE FUNCTION dtmv._require_role(role text, what text) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv._require_role(role text, what text) RETURNS void
 	AS 'MODULE_PATHNAME', 'dtmv_require_role' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._require_role(text, text) IS
 	'internal: 42501 unless the calling role has the privileges of the given role';
 
 -- How long the pruning functions keep what they prune: 22023 unless an
 -- interval of zero or more.
-CREATE FUNCTION dtmv._require_keep(keep interval) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv._require_keep(keep interval) RETURNS void
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -105,12 +87,12 @@ END
 $$;
 COMMENT ON FUNCTION dtmv._require_keep(interval) IS 'internal: 22023 unless a retention interval is zero or more';
 
-CREATE FUNCTION dtmv._require_admin_role(what text) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv._require_admin_role(what text) RETURNS void
 	AS 'MODULE_PATHNAME', 'dtmv_require_admin_role' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._require_admin_role(text) IS
 	'internal: 42501 unless the calling role has the privileges of dtmv_admin';
 
-CREATE FUNCTION dtmv._require_subject() RETURNS bigint
+CREATE OR REPLACE FUNCTION dtmv._require_subject() RETURNS bigint
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -128,7 +110,7 @@ $$;
 COMMENT ON FUNCTION dtmv._require_subject() IS
 	'internal: the acting subject; 42501 if the statement acts as nobody';
 
-CREATE FUNCTION dtmv.create_subject(name text, login regrole DEFAULT NULL, kind text DEFAULT 'user')
+CREATE OR REPLACE FUNCTION dtmv.create_subject(name text, login regrole DEFAULT NULL, kind text DEFAULT 'user')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
@@ -146,13 +128,13 @@ $$;
 COMMENT ON FUNCTION dtmv.create_subject(text, regrole, text) IS
 	'create a subject (kind user, system or group), mapped to a login role if given; dtmv_admin only (REQ-DT-05)';
 
-CREATE FUNCTION dtmv.create_group(name text) RETURNS bigint
+CREATE OR REPLACE FUNCTION dtmv.create_group(name text) RETURNS bigint
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$ SELECT dtmv.create_subject(name, NULL, 'group') $$;
 COMMENT ON FUNCTION dtmv.create_group(text) IS 'create a group subject; dtmv_admin only';
 
-CREATE FUNCTION dtmv.add_member(group_name text, member text) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv.add_member(group_name text, member text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -171,7 +153,7 @@ END
 $$;
 COMMENT ON FUNCTION dtmv.add_member(text, text) IS 'make a subject a member of a group; dtmv_admin only';
 
-CREATE FUNCTION dtmv.remove_member(group_name text, member text) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv.remove_member(group_name text, member text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -183,7 +165,7 @@ END
 $$;
 COMMENT ON FUNCTION dtmv.remove_member(text, text) IS 'remove a subject from a group; dtmv_admin only';
 
-CREATE FUNCTION dtmv.act_as(subject text) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv.act_as(subject text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$

@@ -14,62 +14,27 @@
 --                          from the top. A busy twin's backlog is not in it.
 -- sync_schedule says when each periodically synchronised twin falls due.
 
-CREATE TABLE dtmv.sync_requests (
-	request_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	twin dtmv.twin_id NOT NULL REFERENCES dtmv.twin_registry ON DELETE CASCADE,
-	subject_id bigint REFERENCES dtmv.subjects ON DELETE SET NULL,
-	priority integer NOT NULL,
-	status text NOT NULL DEFAULT 'pending'
-		CHECK (status IN ('pending', 'running', 'succeeded', 'failed', 'superseded', 'rejected')),
-	batch bigint,
-	requested_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	started_at timestamptz,
-	finished_at timestamptz,
-	lease_until timestamptz,
-	session_lock boolean,
-	gateway_pid integer,
-	ready boolean NOT NULL DEFAULT false CHECK (NOT ready OR status = 'pending')
-);
-CREATE INDEX sync_requests_pending ON dtmv.sync_requests (twin, priority DESC, request_id)
-	WHERE status = 'pending';
-CREATE UNIQUE INDEX sync_requests_running ON dtmv.sync_requests (twin) WHERE status = 'running';
-CREATE INDEX sync_requests_ready ON dtmv.sync_requests (priority DESC, request_id) WHERE ready;
-COMMENT ON TABLE dtmv.sync_requests IS
-	'requests to synchronise a twin with its physical object, and their answers (REQ-DT-07, REQ-DT-08)';
-COMMENT ON COLUMN dtmv.sync_requests.subject_id IS 'who asked; NULL for a periodic sync queued by the twin system';
-COMMENT ON COLUMN dtmv.sync_requests.batch IS
-	'the running request whose completion answers this pending one (set when that request was claimed)';
-COMMENT ON COLUMN dtmv.sync_requests.ready IS
-	'the most urgent pending request of a twin on which nothing runs: the next a claim may take there';
-
-CREATE TABLE dtmv.sync_schedule (
-	twin dtmv.twin_id PRIMARY KEY REFERENCES dtmv.twin_registry ON DELETE CASCADE,
-	next_due timestamptz NOT NULL
-);
-CREATE INDEX sync_schedule_due ON dtmv.sync_schedule (next_due);
-COMMENT ON TABLE dtmv.sync_schedule IS 'when each twin with a sync period next falls due (REQ-DT-07)';
-
 -- What runs where: the running requests, for gateways and readers of the twin.
-CREATE VIEW dtmv.sync_runs WITH (security_barrier) AS
+CREATE OR REPLACE VIEW dtmv.sync_runs WITH (security_barrier) AS
 	SELECT r.twin, r.request_id, r.priority, r.started_at, r.lease_until, r.gateway_pid
 	  FROM dtmv.sync_requests r
 	 WHERE r.status = 'running'
-	   AND ((SELECT dtmv._outer_has_role('dtmv_gateway')) OR dtmv._effective_rights(r.twin) & 2 <> 0);
+	   AND ((SELECT dtmv._outer_has_role('dtmv_gateway')) OR dtmv._holds(r.twin, 'read'));
 COMMENT ON VIEW dtmv.sync_runs IS 'the sync running on each twin (at most one): visible with read on the twin, and to gateways';
 
-CREATE FUNCTION dtmv._require_gateway(what text) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv._require_gateway(what text) RETURNS void
 	AS 'MODULE_PATHNAME', 'dtmv_require_gateway' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._require_gateway(text) IS 'internal: 42501 unless the calling role has the privileges of dtmv_gateway';
 
 -- A running request whose gateway is gone (its run lock is free) or whose
 -- lease has expired goes back to pending, and so does its batch; call with
 -- the twin lock held. Returns whether it was requeued.
-CREATE FUNCTION dtmv._recover_if_dead(request bigint) RETURNS boolean
+CREATE OR REPLACE FUNCTION dtmv._recover_if_dead(request bigint) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'dtmv_recover_if_dead' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dtmv._recover_if_dead(bigint) IS
 	'internal: requeue a running request whose gateway session ended or whose lease expired';
 
-CREATE FUNCTION dtmv.recover_syncs() RETURNS integer
+CREATE OR REPLACE FUNCTION dtmv.recover_syncs() RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -104,30 +69,30 @@ COMMENT ON FUNCTION dtmv.recover_syncs() IS
 -- refused (TW001) while a sync of higher priority runs on the twin
 -- (REQ-DT-08 note 1); a subject's second request while its first is still
 -- pending returns the first.
-CREATE FUNCTION dtmv._queue_sync(twin dtmv.twin_id, subject bigint, priority integer) RETURNS bigint
+CREATE OR REPLACE FUNCTION dtmv._queue_sync(twin dtmv.twin_id, subject bigint, priority integer) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'dtmv_queue_sync' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dtmv._queue_sync(dtmv.twin_id, bigint, integer) IS
 	'internal: queue a sync request; refuses with TW001 while a higher-priority sync runs (REQ-DT-08)';
 
-CREATE FUNCTION dtmv.request_sync(twin dtmv.twin_id) RETURNS bigint
+CREATE OR REPLACE FUNCTION dtmv.request_sync(twin dtmv.twin_id) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'dtmv_request_sync' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dtmv.request_sync(dtmv.twin_id) IS
 	'ask that a twin be synchronised with its physical object, at the caller''s priority; needs sync; TW001 while a higher-priority sync runs (REQ-DT-07, REQ-DT-08)';
 
-CREATE FUNCTION dtmv.claim_sync(lease interval DEFAULT '5 minutes', session_lock boolean DEFAULT true)
+CREATE OR REPLACE FUNCTION dtmv.claim_sync(lease interval DEFAULT '5 minutes', session_lock boolean DEFAULT true)
 RETURNS TABLE (request_id bigint, twin dtmv.twin_id, priority integer, requested_by text,
 			   requested_at timestamptz, batch_size integer)
 	AS 'MODULE_PATHNAME', 'dtmv_claim_sync' LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1;
 COMMENT ON FUNCTION dtmv.claim_sync(interval, boolean) IS
 	'gateway: the most urgent pending request whose twin is free, now running, or no row; every request pending on that twin joins its batch (REQ-DT-07, REQ-DT-08)';
 
-CREATE FUNCTION dtmv.complete_sync(request_id bigint, ok boolean, reported jsonb DEFAULT NULL)
+CREATE OR REPLACE FUNCTION dtmv.complete_sync(request_id bigint, ok boolean, reported jsonb DEFAULT NULL)
 RETURNS text
 	AS 'MODULE_PATHNAME', 'dtmv_complete_sync' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dtmv.complete_sync(bigint, boolean, jsonb) IS
 	'gateway: finish a running sync; on success store the reported state and answer its batch "superseded", on failure queue the batch again';
 
-CREATE FUNCTION dtmv.sync_status(request_id bigint) RETURNS text
+CREATE OR REPLACE FUNCTION dtmv.sync_status(request_id bigint) RETURNS text
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -151,7 +116,7 @@ COMMENT ON FUNCTION dtmv.sync_status(bigint) IS
 	'pending, running, succeeded, failed, superseded or rejected; for the requester, gateways and admins of the twin';
 
 -- Periodic sync (REQ-DT-07): keep sync_schedule in step with sync_period.
-CREATE FUNCTION dtmv._schedule_twin() RETURNS trigger
+CREATE OR REPLACE FUNCTION dtmv._schedule_twin() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -166,12 +131,12 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv._schedule_twin() IS 'internal: keeps sync_schedule in step with twin_registry.sync_period';
-CREATE TRIGGER twin_registry_schedule_insert AFTER INSERT ON dtmv.twin_registry
+CREATE OR REPLACE TRIGGER twin_registry_schedule_insert AFTER INSERT ON dtmv.twin_registry
 	FOR EACH ROW WHEN (NEW.sync_period IS NOT NULL) EXECUTE FUNCTION dtmv._schedule_twin();
-CREATE TRIGGER twin_registry_schedule_update AFTER UPDATE OF sync_period ON dtmv.twin_registry
+CREATE OR REPLACE TRIGGER twin_registry_schedule_update AFTER UPDATE OF sync_period ON dtmv.twin_registry
 	FOR EACH ROW WHEN (OLD.sync_period IS DISTINCT FROM NEW.sync_period) EXECUTE FUNCTION dtmv._schedule_twin();
 
-CREATE FUNCTION dtmv.queue_due_syncs(max integer DEFAULT 1000) RETURNS integer
+CREATE OR REPLACE FUNCTION dtmv.queue_due_syncs(max integer DEFAULT 1000) RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -210,7 +175,7 @@ COMMENT ON FUNCTION dtmv.queue_due_syncs(integer) IS
 -- Retention: finished requests are kept for their requesters' sync_status
 -- until pruned. A batch only ever links pending requests to a running one,
 -- so no live request refers to a finished one.
-CREATE FUNCTION dtmv.prune_syncs(keep interval DEFAULT '7 days') RETURNS bigint
+CREATE OR REPLACE FUNCTION dtmv.prune_syncs(keep interval DEFAULT '7 days') RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -227,15 +192,12 @@ END
 $$;
 COMMENT ON FUNCTION dtmv.prune_syncs(interval) IS
 	'delete sync requests that finished longer ago than keep (their sync_status is gone with them); dtmv_admin only';
-
 GRANT SELECT ON dtmv.sync_requests, dtmv.sync_runs TO dtmv_user;
-ALTER TABLE dtmv.sync_requests ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS sync_requests_visible ON dtmv.sync_requests;
 CREATE POLICY sync_requests_visible ON dtmv.sync_requests FOR SELECT TO dtmv_user
 	USING (subject_id = ANY ((SELECT dtmv.current_subjects())::bigint[])
 		   OR (SELECT dtmv._outer_has_role('dtmv_gateway'))
-		   OR dtmv._effective_rights(twin) & 32 <> 0);
+		   OR dtmv._holds(twin, 'admin'));
 COMMENT ON POLICY sync_requests_visible ON dtmv.sync_requests IS
 	'a subject sees its own requests, gateways see all, admins of a twin see the twin''s';
-SELECT pg_catalog.pg_extension_config_dump('dtmv.sync_requests', '');
-SELECT pg_catalog.pg_extension_config_dump('dtmv.sync_requests_request_id_seq', '');
--- sync_schedule is not dumped: restoring twin_registry rebuilds it (its trigger).

@@ -10,100 +10,7 @@
 -- batch above the last: so a reader that continues after the last id it got
 -- can never skip one, whatever commits when. NOTIFY only wakes clients.
 
--- What a writer's call returns: the event's entry number, unique and known
--- at once; its place in the delivery order comes after its commit.
-CREATE SEQUENCE dtmv.event_entries;
-COMMENT ON SEQUENCE dtmv.event_entries IS 'entry numbers of events, given when they are written';
-
--- Events written by transactions, committed or not, that have no place in
--- the delivery order yet. No foreign keys: checking one would lock the
--- twin's registry row on every report, the hottest write path there is.
-CREATE TABLE dtmv.event_inbox (
-	entry_id bigint PRIMARY KEY,
-	twin dtmv.twin_id,
-	subject_id bigint,
-	kind text NOT NULL CHECK (dtmv._is_identifier(kind)),
-	payload jsonb NOT NULL DEFAULT '{}',
-	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	CHECK (twin IS NOT NULL OR subject_id IS NOT NULL)
-);
-COMMENT ON TABLE dtmv.event_inbox IS
-	'events just written, waiting for their place in the delivery order (given once their transaction has committed)';
-
--- The delivery order: only the orderer inserts here, moving rows from the
--- inbox. dtmv.drop_twin deletes a twin's events; an event whose twin is
--- gone is readable by nobody.
-CREATE TABLE dtmv.events (
-	event_id bigint PRIMARY KEY,
-	entry_id bigint NOT NULL,
-	twin dtmv.twin_id,
-	subject_id bigint,
-	kind text NOT NULL,
-	payload jsonb NOT NULL,
-	created_at timestamptz NOT NULL
-);
--- For pruning by age. BRIN: events are appended in time order, and a BRIN
--- entry costs next to nothing per insert.
-CREATE INDEX events_created ON dtmv.events USING brin (created_at);
-COMMENT ON TABLE dtmv.events IS
-	'the durable event log in delivery order: what happened to twins (REQ-DT-06, REQ-MV-04)';
-COMMENT ON COLUMN dtmv.events.event_id IS
-	'the place in the delivery order, given after the event committed; what dtmv.events_since returns as id';
-COMMENT ON COLUMN dtmv.events.entry_id IS 'the entry number the writer got back (dtmv.report and others)';
-COMMENT ON COLUMN dtmv.events.subject_id IS 'set for an event addressed to one subject only (a sync answer); NULL: for every reader of the twin';
-
--- The last event id given. No row before the first (pg_dump then restores
--- it without clashing with a row made by CREATE EXTENSION), and restored
--- with the log, so that new events get larger ids in a restored database.
-CREATE TABLE dtmv.event_order (
-	only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
-	last_id bigint NOT NULL
-);
-COMMENT ON TABLE dtmv.event_order IS 'the last place given in the delivery order of events';
-
--- One row once events were pruned (none before, as for event_order).
-CREATE TABLE dtmv.event_retention (
-	only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
-	pruned_through bigint NOT NULL
-);
-COMMENT ON TABLE dtmv.event_retention IS 'the id up to which events were pruned: a client behind it must resynchronise';
-
--- Which actions a kind of twin offers, and what each does to the desired state.
-CREATE TABLE dtmv.kind_actions (
-	kind text NOT NULL,
-	action text NOT NULL CHECK (dtmv._is_identifier(action)),
-	desired_patch jsonb,
-	builtin boolean NOT NULL DEFAULT false,
-	PRIMARY KEY (kind, action)
-);
-COMMENT ON TABLE dtmv.kind_actions IS
-	'the actions each kind of twin offers (REQ-DT-06), and the desired state each sets (merged into desired; reported once acknowledged)';
-INSERT INTO dtmv.kind_actions (kind, action, desired_patch, builtin) VALUES
-	('door', 'open', '{"door": "open"}', true),
-	('door', 'close', '{"door": "closed"}', true),
-	('door', 'lock', '{"door": "locked"}', true),
-	('door', 'view_camera', NULL, true),
-	('lamp', 'on', '{"light": "on"}', true),
-	('lamp', 'off', '{"light": "off"}', true),
-	('robot', 'stop', '{"motion": "stopped"}', true),
-	('robot', 'resume', '{"motion": "running"}', true);
-
-CREATE TABLE dtmv.commands (
-	command_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	twin dtmv.twin_id NOT NULL REFERENCES dtmv.twin_registry ON DELETE CASCADE,
-	subject_id bigint REFERENCES dtmv.subjects ON DELETE SET NULL,
-	action text NOT NULL,
-	args jsonb NOT NULL DEFAULT '{}',
-	status text NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'delivered', 'succeeded', 'failed')),
-	result jsonb,
-	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	delivered_at timestamptz,
-	acked_at timestamptz
-);
-CREATE INDEX commands_open ON dtmv.commands (command_id) WHERE status IN ('queued', 'delivered');
-COMMENT ON TABLE dtmv.commands IS 'virtual-side actions for physical objects (open the door), for the gateway to carry out and acknowledge';
-
-CREATE FUNCTION dtmv.define_action(kind text, action text, desired_patch jsonb DEFAULT NULL) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv.define_action(kind text, action text, desired_patch jsonb DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -122,11 +29,11 @@ COMMENT ON FUNCTION dtmv.define_action(text, text, jsonb) IS
 -- groups, less the denied. They depend on the twin's acl alone, so the
 -- orderer works them out once per distinct acl (src/wake_channels.c). In C
 -- (src/rights.c), with the same test as every other check.
-CREATE FUNCTION dtmv._acl_readers(acl bigint[]) RETURNS bigint[]
+CREATE OR REPLACE FUNCTION dtmv._acl_readers(acl bigint[]) RETURNS bigint[]
 	AS 'MODULE_PATHNAME', 'dtmv_acl_readers' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION dtmv._acl_readers(bigint[]) IS 'internal: the users and systems that may read a twin with this acl';
 
-CREATE FUNCTION dtmv._twin_readers(twin dtmv.twin_id) RETURNS bigint[]
+CREATE OR REPLACE FUNCTION dtmv._twin_readers(twin dtmv.twin_id) RETURNS bigint[]
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$ SELECT coalesce((SELECT dtmv._acl_readers(t.acl) FROM dtmv.twin_registry t WHERE t.id = twin), '{}') $$;
@@ -137,11 +44,11 @@ COMMENT ON FUNCTION dtmv._twin_readers(dtmv.twin_id) IS 'internal: the users and
 -- the channels of its twin's readers and of the worlds using the twin whose
 -- owners read it. Writers that NOTIFY themselves and the worker's rounds
 -- call it from C; this function shows it for one event.
-CREATE FUNCTION dtmv._event_channels(twin dtmv.twin_id, addressee bigint) RETURNS text[]
+CREATE OR REPLACE FUNCTION dtmv._event_channels(twin dtmv.twin_id, addressee bigint) RETURNS text[]
 	AS 'MODULE_PATHNAME', 'dtmv_event_channels' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION dtmv._event_channels(dtmv.twin_id, bigint) IS 'internal: the NOTIFY channels that should hear an event, sorted';
 
-CREATE FUNCTION dtmv._notifier_active() RETURNS boolean
+CREATE OR REPLACE FUNCTION dtmv._notifier_active() RETURNS boolean
 	AS 'MODULE_PATHNAME', 'dtmv_notifier_active' LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._notifier_active() IS 'internal: whether the background worker orders this database''s events and sends their wake-ups';
 
@@ -150,7 +57,7 @@ COMMENT ON FUNCTION dtmv._notifier_active() IS 'internal: whether the background
 -- number. With the worker running (dtmv preloaded), the wake-up is its job,
 -- sent coalesced once the event is ordered; otherwise NOTIFY (empty
 -- payload) on each of _event_channels(twin, addressee) at commit.
-CREATE FUNCTION dtmv._append_event(twin dtmv.twin_id, addressee bigint, kind text, payload jsonb)
+CREATE OR REPLACE FUNCTION dtmv._append_event(twin dtmv.twin_id, addressee bigint, kind text, payload jsonb)
 RETURNS bigint
 	AS 'MODULE_PATHNAME', 'dtmv_append_event' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dtmv._append_event(dtmv.twin_id, bigint, text, jsonb) IS
@@ -164,7 +71,7 @@ COMMENT ON FUNCTION dtmv._append_event(dtmv.twin_id, bigint, text, jsonb) IS
 -- calls the same C directly, each batch in a transaction of its own; no
 -- client should run it, since the lock is held to the end of the
 -- transaction (superusers only, like every internal function).
-CREATE FUNCTION dtmv._order_events(max integer, wake boolean, OUT ordered integer, OUT woken integer)
+CREATE OR REPLACE FUNCTION dtmv._order_events(max integer, wake boolean, OUT ordered integer, OUT woken integer)
 	AS 'MODULE_PATHNAME', 'dtmv_order_events' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dtmv._order_events(integer, boolean) IS
 	'internal: give committed events of the inbox their place in the delivery order, in this transaction; NULL if another transaction is ordering';
@@ -173,18 +80,18 @@ COMMENT ON FUNCTION dtmv._order_events(integer, boolean) IS
 -- if committed events wait in the inbox, start a worker that orders them in
 -- a transaction of its own and wait for it (bounded). Never in the
 -- caller's transaction, whose lock would hold back every other reader.
-CREATE FUNCTION dtmv._order_committed_events() RETURNS boolean
+CREATE OR REPLACE FUNCTION dtmv._order_committed_events() RETURNS boolean
 	AS 'MODULE_PATHNAME', 'dtmv_order_committed_events' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dtmv._order_committed_events() IS
 	'internal: without the background worker, have the committed events ordered by a worker of their own; true if one ran';
 
 -- In C (src/events.c): the hottest write path of the events.
-CREATE FUNCTION dtmv.report(twin dtmv.twin_id, kind text, payload jsonb DEFAULT '{}') RETURNS bigint
+CREATE OR REPLACE FUNCTION dtmv.report(twin dtmv.twin_id, kind text, payload jsonb DEFAULT '{}') RETURNS bigint
 	AS 'MODULE_PATHNAME', 'dtmv_report' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dtmv.report(dtmv.twin_id, text, jsonb) IS
 	'gateway: the physical object reports; merge the payload into the twin''s reported state and log an event in the same transaction (REQ-MV-04)';
 
-CREATE FUNCTION dtmv.listen() RETURNS SETOF text
+CREATE OR REPLACE FUNCTION dtmv.listen() RETURNS SETOF text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -208,7 +115,7 @@ COMMENT ON FUNCTION dtmv.listen() IS
 	'LISTEN on every channel the acting subject should hear (its own, its worlds'', and commands for gateways); returns them';
 
 -- TW002 if events after last_id were pruned: the client must resynchronise.
-CREATE FUNCTION dtmv._require_kept(last_id bigint) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv._require_kept(last_id bigint) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -229,7 +136,7 @@ COMMENT ON FUNCTION dtmv._require_kept(bigint) IS 'internal: TW002 if events aft
 -- record hold a larger one (rows being restored by pg_restore while an
 -- orderer runs; a log pruned whole whose event_order row was not
 -- restored), that one: no id is ever given twice.
-CREATE FUNCTION dtmv._last_event_id() RETURNS bigint
+CREATE OR REPLACE FUNCTION dtmv._last_event_id() RETURNS bigint
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -239,7 +146,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION dtmv._last_event_id() IS 'internal: the last event id given';
 
-CREATE FUNCTION dtmv.event_horizon() RETURNS bigint
+CREATE OR REPLACE FUNCTION dtmv.event_horizon() RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -253,7 +160,7 @@ $$;
 COMMENT ON FUNCTION dtmv.event_horizon() IS
 	'the last event id given so far: a new client starts here and receives every event ordered after it';
 
-CREATE FUNCTION dtmv.events_since(last_id bigint, max integer DEFAULT 1000)
+CREATE OR REPLACE FUNCTION dtmv.events_since(last_id bigint, max integer DEFAULT 1000)
 RETURNS TABLE (id bigint, twin dtmv.twin_id, kind text, payload jsonb, created_at timestamptz, entry_id bigint)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
@@ -295,7 +202,7 @@ $$;
 COMMENT ON FUNCTION dtmv.events_since(bigint, integer) IS
 	'every event after last_id, in delivery order, that the acting subject may read; TW002 if some were pruned (REQ-DT-06)';
 
-CREATE FUNCTION dtmv.prune_events(keep interval DEFAULT '7 days') RETURNS bigint
+CREATE OR REPLACE FUNCTION dtmv.prune_events(keep interval DEFAULT '7 days') RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -325,7 +232,7 @@ $$;
 COMMENT ON FUNCTION dtmv.prune_events(interval) IS
 	'delete events older than keep; clients behind them get TW002 and resynchronise; dtmv_admin only';
 
-CREATE FUNCTION dtmv.interact(twin dtmv.twin_id, action text, args jsonb DEFAULT '{}') RETURNS bigint
+CREATE OR REPLACE FUNCTION dtmv.interact(twin dtmv.twin_id, action text, args jsonb DEFAULT '{}') RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -357,7 +264,7 @@ $$;
 COMMENT ON FUNCTION dtmv.interact(dtmv.twin_id, text, jsonb) IS
 	'an avatar acts on a twin: needs interact and an action the twin''s kind offers; sets the desired state, queues a command and wakes the gateway (REQ-DT-06, REQ-MV-03)';
 
-CREATE FUNCTION dtmv.next_commands(max integer DEFAULT 10, redeliver_after interval DEFAULT '1 minute')
+CREATE OR REPLACE FUNCTION dtmv.next_commands(max integer DEFAULT 10, redeliver_after interval DEFAULT '1 minute')
 RETURNS TABLE (command_id bigint, twin dtmv.twin_id, action text, args jsonb,
 			   physical_binding text, requested_by text)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -387,7 +294,7 @@ $$;
 COMMENT ON FUNCTION dtmv.next_commands(integer, interval) IS
 	'gateway: take queued commands (and ones delivered but unacknowledged for too long), oldest first';
 
-CREATE FUNCTION dtmv.ack_command(command_id bigint, ok boolean, result jsonb DEFAULT NULL) RETURNS bigint
+CREATE OR REPLACE FUNCTION dtmv.ack_command(command_id bigint, ok boolean, result jsonb DEFAULT NULL) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -437,7 +344,7 @@ $$;
 COMMENT ON FUNCTION dtmv.ack_command(bigint, boolean, jsonb) IS
 	'gateway: a command was carried out (or not); on success the reported state follows the desired one; the outcome is an event for the twin''s readers; returns its entry number';
 
-CREATE FUNCTION dtmv.command_status(command_id bigint) RETURNS text
+CREATE OR REPLACE FUNCTION dtmv.command_status(command_id bigint) RETURNS text
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -458,7 +365,7 @@ COMMENT ON FUNCTION dtmv.command_status(bigint) IS 'queued, delivered, succeeded
 
 -- Retention: acknowledged commands are kept for command_status until
 -- pruned; the outcome stays in the event log (until prune_events).
-CREATE FUNCTION dtmv.prune_commands(keep interval DEFAULT '7 days') RETURNS bigint
+CREATE OR REPLACE FUNCTION dtmv.prune_commands(keep interval DEFAULT '7 days') RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -474,33 +381,26 @@ END
 $$;
 COMMENT ON FUNCTION dtmv.prune_commands(interval) IS
 	'delete commands acknowledged longer ago than keep (their command_status is gone with them); dtmv_admin only';
-
 GRANT SELECT ON dtmv.events, dtmv.commands, dtmv.kind_actions TO dtmv_user;
-ALTER TABLE dtmv.events ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS events_readable ON dtmv.events;
 CREATE POLICY events_readable ON dtmv.events FOR SELECT TO dtmv_user
 	USING (CASE WHEN subject_id IS NOT NULL THEN subject_id = (SELECT dtmv.current_subject())
-				ELSE dtmv._effective_rights(twin) & 2 <> 0 END);
+				ELSE dtmv._holds(twin, 'read') END);
 COMMENT ON POLICY events_readable ON dtmv.events IS
 	'an event is visible to its addressee, or, if it has none, to the readers of its twin';
-ALTER TABLE dtmv.commands ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS commands_own ON dtmv.commands;
 CREATE POLICY commands_own ON dtmv.commands FOR SELECT TO dtmv_user
 	USING (subject_id = ANY ((SELECT dtmv.current_subjects())::bigint[])
 		   OR (SELECT dtmv._outer_has_role('dtmv_gateway')));
 COMMENT ON POLICY commands_own ON dtmv.commands IS 'a subject sees its own commands; gateways see all';
-ALTER TABLE dtmv.kind_actions ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS kind_actions_directory ON dtmv.kind_actions;
 CREATE POLICY kind_actions_directory ON dtmv.kind_actions FOR SELECT TO dtmv_user USING (true);
 COMMENT ON POLICY kind_actions_directory ON dtmv.kind_actions IS 'what each kind of twin offers is public to dtmv users';
 
-SELECT pg_catalog.pg_extension_config_dump('dtmv.events', '');
-SELECT pg_catalog.pg_extension_config_dump('dtmv.event_inbox', '');
-SELECT pg_catalog.pg_extension_config_dump('dtmv.event_order', '');
-SELECT pg_catalog.pg_extension_config_dump('dtmv.event_entries', '');
-SELECT pg_catalog.pg_extension_config_dump('dtmv.event_retention', '');
-SELECT pg_catalog.pg_extension_config_dump('dtmv.kind_actions', 'WHERE NOT builtin');
-SELECT pg_catalog.pg_extension_config_dump('dtmv.commands', '');
-SELECT pg_catalog.pg_extension_config_dump('dtmv.commands_command_id_seq', '');
-
-CREATE FUNCTION dtmv.twin_by_binding(binding text) RETURNS dtmv.twin_id
+CREATE OR REPLACE FUNCTION dtmv.twin_by_binding(binding text) RETURNS dtmv.twin_id
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$

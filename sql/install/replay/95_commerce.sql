@@ -1,22 +1,10 @@
 -- 3rd parties and commerce: orders with a state machine, bills of materials
 -- compared with the inventory twins of a space, and binding a delivered
 -- product to its design (scenarios 7.1.1, 7.1.2; REQ-MV-06, REQ-MV-07,
--- REQ-SI-03, REQ-SI-04). Services come from 90_spatial.sql. See
+-- REQ-SI-03, REQ-SI-04). Services come from the spatial files. See
 -- docs/third-parties.md.
 
--- Units, by dimension, with the factor to the dimension's base unit.
-CREATE TABLE dtmv.units (
-	unit text PRIMARY KEY,
-	dimension text NOT NULL CHECK (dimension IN ('mass', 'volume', 'count')),
-	factor numeric NOT NULL CHECK (factor > 0)
-);
-INSERT INTO dtmv.units VALUES
-	('mg', 'mass', 0.001), ('g', 'mass', 1), ('kg', 'mass', 1000),
-	('ml', 'volume', 1), ('cl', 'volume', 10), ('dl', 'volume', 100), ('l', 'volume', 1000),
-	('pc', 'count', 1), ('piece', 'count', 1), ('pieces', 'count', 1);
-COMMENT ON TABLE dtmv.units IS 'units of quantities and how they convert (g/kg, ml/l, pieces)';
-
-CREATE FUNCTION dtmv.convert_quantity(quantity numeric, from_unit text, to_unit text) RETURNS numeric
+CREATE OR REPLACE FUNCTION dtmv.convert_quantity(quantity numeric, from_unit text, to_unit text) RETURNS numeric
 LANGUAGE plpgsql STABLE STRICT
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -41,26 +29,7 @@ $$;
 COMMENT ON FUNCTION dtmv.convert_quantity(numeric, text, text) IS
 	'a quantity in another unit of the same dimension (NULL for NULL); 22023 for an unknown unit or another dimension';
 
--- Bills of materials: a recipe, furniture instructions; each line a kind of item.
-CREATE TABLE dtmv.boms (
-	bom_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	name text NOT NULL CHECK (name <> ''),
-	kind text NOT NULL DEFAULT 'recipe' CHECK (kind IN ('recipe', 'instructions')),
-	servings integer NOT NULL DEFAULT 1 CHECK (servings > 0),
-	created_by bigint REFERENCES dtmv.subjects ON DELETE SET NULL,
-	created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
-);
-CREATE TABLE dtmv.bom_lines (
-	bom_id bigint NOT NULL REFERENCES dtmv.boms ON DELETE CASCADE,
-	item text NOT NULL CHECK (item <> ''),
-	quantity numeric NOT NULL CHECK (quantity > 0 AND quantity < 'Infinity'),	-- NaN sorts above Infinity
-	unit text NOT NULL REFERENCES dtmv.units,
-	PRIMARY KEY (bom_id, item)
-);
-COMMENT ON TABLE dtmv.boms IS 'bills of materials: recipes and instructions, for a number of servings (scenario 7.1.2)';
-COMMENT ON TABLE dtmv.bom_lines IS 'what a bill of materials needs: a kind of item, a quantity and a unit';
-
-CREATE FUNCTION dtmv.create_bom(name text, lines jsonb, kind text DEFAULT 'recipe', servings integer DEFAULT 1)
+CREATE OR REPLACE FUNCTION dtmv.create_bom(name text, lines jsonb, kind text DEFAULT 'recipe', servings integer DEFAULT 1)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
@@ -87,7 +56,7 @@ COMMENT ON FUNCTION dtmv.create_bom(text, jsonb, text, integer) IS
 -- What a bill of materials needs that the inventory of a space lacks. The
 -- inventory is the twins placed in the space (or below it) that the caller
 -- may read, whose properties say {"item", "quantity", "unit"}.
-CREATE FUNCTION dtmv.missing_items(bom bigint, space bigint, servings integer DEFAULT NULL)
+CREATE OR REPLACE FUNCTION dtmv.missing_items(bom bigint, space bigint, servings integer DEFAULT NULL)
 RETURNS TABLE (item text, needed numeric, have numeric, missing numeric, unit text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, dtmv, pg_temp
@@ -134,50 +103,7 @@ $$;
 COMMENT ON FUNCTION dtmv.missing_items(bigint, bigint, integer) IS
 	'what a bill of materials (scaled to servings) needs beyond the inventory twins of a space the caller may read, with unit conversion (scenario 7.1.2)';
 
--- Orders.
-CREATE TABLE dtmv.orders (
-	order_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	service_id bigint NOT NULL REFERENCES dtmv.services,
-	customer bigint NOT NULL REFERENCES dtmv.subjects,
-	request_key text NOT NULL,
-	status text NOT NULL DEFAULT 'placed'
-		CHECK (status IN ('placed', 'confirmed', 'in_production', 'shipped', 'delivered', 'cancelled', 'rejected')),
-	delivery jsonb NOT NULL DEFAULT '{}',
-	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	UNIQUE (customer, request_key)
-);
-CREATE INDEX orders_service ON dtmv.orders (service_id, order_id);
-CREATE TABLE dtmv.order_items (
-	order_id bigint NOT NULL REFERENCES dtmv.orders ON DELETE CASCADE,
-	line integer NOT NULL,
-	design dtmv.twin_id REFERENCES dtmv.twin_registry,
-	item text,
-	quantity numeric NOT NULL DEFAULT 1 CHECK (quantity > 0 AND quantity < 'Infinity'),	-- NaN sorts above Infinity
-	unit text NOT NULL DEFAULT 'pc' REFERENCES dtmv.units,
-	PRIMARY KEY (order_id, line),
-	CHECK ((design IS NULL) <> (item IS NULL))
-);
-COMMENT ON TABLE dtmv.orders IS
-	'orders placed by users with a 3rd-party service; request_key makes placing idempotent (REQ-MV-07, REQ-SI-03)';
-COMMENT ON TABLE dtmv.order_items IS 'what an order is for: a design twin (scenario 7.1.1) or a catalogue item with a quantity and unit (7.1.2)';
-
--- Who may move an order from one status to another: the customer or the
--- provider (the subject operating the service's system).
-CREATE TABLE dtmv.order_transitions (
-	from_status text NOT NULL,
-	to_status text NOT NULL,
-	party text NOT NULL CHECK (party IN ('customer', 'provider')),
-	PRIMARY KEY (from_status, to_status)
-);
-INSERT INTO dtmv.order_transitions VALUES
-	('placed', 'confirmed', 'provider'), ('placed', 'rejected', 'provider'),
-	('placed', 'cancelled', 'customer'), ('confirmed', 'cancelled', 'customer'),
-	('confirmed', 'in_production', 'provider'), ('confirmed', 'shipped', 'provider'),
-	('in_production', 'shipped', 'provider'), ('shipped', 'delivered', 'provider');
-COMMENT ON TABLE dtmv.order_transitions IS 'the order state machine: allowed transitions and the party that makes each';
-
-CREATE FUNCTION dtmv._order_event(order_id bigint, kind text) RETURNS bigint
+CREATE OR REPLACE FUNCTION dtmv._order_event(order_id bigint, kind text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -195,7 +121,7 @@ COMMENT ON FUNCTION dtmv._order_event(bigint, text) IS 'internal: tell the custo
 -- optional. Checked when the order is placed, so that delivering it cannot
 -- fail later: the space must exist and the customer control it (delivered
 -- items become twins placed there), the position be three numbers.
-CREATE FUNCTION dtmv._require_delivery(delivery jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv._require_delivery(delivery jsonb) RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -226,7 +152,7 @@ $$;
 COMMENT ON FUNCTION dtmv._require_delivery(jsonb) IS
 	'internal: 22023 for a malformed delivery, 42704 for no such space, 42501 without control on it';
 
-CREATE FUNCTION dtmv.place_order(service bigint, items jsonb, request_key text, delivery jsonb DEFAULT '{}')
+CREATE OR REPLACE FUNCTION dtmv.place_order(service bigint, items jsonb, request_key text, delivery jsonb DEFAULT '{}')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
@@ -280,7 +206,7 @@ COMMENT ON FUNCTION dtmv.place_order(bigint, jsonb, text, jsonb) IS
 
 -- Delivered catalogue items become inventory twins of the customer, in the
 -- space the delivery names ({"space": id, "position": [x, y, z]}).
-CREATE FUNCTION dtmv._stock_delivery(order_id bigint) RETURNS integer
+CREATE OR REPLACE FUNCTION dtmv._stock_delivery(order_id bigint) RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
@@ -320,7 +246,7 @@ COMMENT ON FUNCTION dtmv._stock_delivery(bigint) IS
 -- The parts the acting subject plays in an order: 'customer', 'provider'
 -- (the operator of the service's system), or both; 42501 if none, so that
 -- an order one is not party to looks like one that does not exist.
-CREATE FUNCTION dtmv._order_parties(order_id bigint) RETURNS text[]
+CREATE OR REPLACE FUNCTION dtmv._order_parties(order_id bigint) RETURNS text[]
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -343,7 +269,7 @@ $$;
 COMMENT ON FUNCTION dtmv._order_parties(bigint) IS
 	'internal: customer and/or provider, the parts the acting subject plays in an order; 42501 if none';
 
-CREATE FUNCTION dtmv.advance_order(order_id bigint, status text) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv.advance_order(order_id bigint, status text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -383,7 +309,7 @@ $$;
 COMMENT ON FUNCTION dtmv.advance_order(bigint, text) IS
 	'move an order along its state machine (dtmv.order_transitions), by the party allowed to; each step is an event to the customer';
 
-CREATE FUNCTION dtmv.order_missing(bom bigint, space bigint, service bigint, request_key text,
+CREATE OR REPLACE FUNCTION dtmv.order_missing(bom bigint, space bigint, service bigint, request_key text,
 								   servings integer DEFAULT NULL, delivery jsonb DEFAULT '{}')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -406,7 +332,7 @@ COMMENT ON FUNCTION dtmv.order_missing(bigint, bigint, bigint, text, integer, js
 -- What a party to an order may know of it: for the provider, the design it
 -- must build and the delivery address, and nothing else of the customer's
 -- twins (REQ-SI-04).
-CREATE FUNCTION dtmv.order_details(order_id bigint) RETURNS jsonb
+CREATE OR REPLACE FUNCTION dtmv.order_details(order_id bigint) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -430,7 +356,7 @@ $$;
 COMMENT ON FUNCTION dtmv.order_details(bigint) IS
 	'an order as its customer or provider may know it: items, and for designs what must be built (name, properties, 3D model) (REQ-SI-04)';
 
-CREATE FUNCTION dtmv.bind_product(design dtmv.twin_id, serial text) RETURNS bigint
+CREATE OR REPLACE FUNCTION dtmv.bind_product(design dtmv.twin_id, serial text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -449,37 +375,33 @@ END
 $$;
 COMMENT ON FUNCTION dtmv.bind_product(dtmv.twin_id, text) IS
 	'bind the delivered physical product (its serial number) to the design it was made from, which from then on is its twin (scenario 7.1.1); returns the event''s entry number';
-
 GRANT SELECT ON dtmv.units, dtmv.boms, dtmv.bom_lines, dtmv.orders, dtmv.order_items, dtmv.order_transitions TO dtmv_user;
-ALTER TABLE dtmv.units ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS units_public ON dtmv.units;
 CREATE POLICY units_public ON dtmv.units FOR SELECT TO dtmv_user USING (true);
 COMMENT ON POLICY units_public ON dtmv.units IS 'units are public';
-ALTER TABLE dtmv.order_transitions ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS order_transitions_public ON dtmv.order_transitions;
 CREATE POLICY order_transitions_public ON dtmv.order_transitions FOR SELECT TO dtmv_user USING (true);
 COMMENT ON POLICY order_transitions_public ON dtmv.order_transitions IS 'the state machine is public';
-ALTER TABLE dtmv.boms ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS boms_public ON dtmv.boms;
 CREATE POLICY boms_public ON dtmv.boms FOR SELECT TO dtmv_user USING (true);
 COMMENT ON POLICY boms_public ON dtmv.boms IS 'recipes and instructions are public';
-ALTER TABLE dtmv.bom_lines ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS bom_lines_public ON dtmv.bom_lines;
 CREATE POLICY bom_lines_public ON dtmv.bom_lines FOR SELECT TO dtmv_user USING (true);
 COMMENT ON POLICY bom_lines_public ON dtmv.bom_lines IS 'recipes and instructions are public';
--- A customer sees its orders; a 3rd party sees the orders of its services,
--- and nothing else of the customer (REQ-SI-04).
-ALTER TABLE dtmv.orders ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS orders_parties ON dtmv.orders;
 CREATE POLICY orders_parties ON dtmv.orders FOR SELECT TO dtmv_user
 	USING (customer = ANY ((SELECT dtmv.current_subjects())::bigint[])
 		   OR EXISTS (SELECT 1 FROM dtmv.services v JOIN dtmv.systems s ON s.system_no = v.system_no
 					   WHERE v.service_id = orders.service_id
 						 AND s.operator_subject = ANY ((SELECT dtmv.current_subjects())::bigint[])));
 COMMENT ON POLICY orders_parties ON dtmv.orders IS 'an order is visible to its customer and to the operator of its service';
-ALTER TABLE dtmv.order_items ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS order_items_parties ON dtmv.order_items;
 CREATE POLICY order_items_parties ON dtmv.order_items FOR SELECT TO dtmv_user
 	USING (EXISTS (SELECT 1 FROM dtmv.orders o WHERE o.order_id = order_items.order_id));
 COMMENT ON POLICY order_items_parties ON dtmv.order_items IS 'the items of the orders one may see';
-
-SELECT pg_catalog.pg_extension_config_dump('dtmv.boms', '');
-SELECT pg_catalog.pg_extension_config_dump('dtmv.boms_bom_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('dtmv.bom_lines', '');
-SELECT pg_catalog.pg_extension_config_dump('dtmv.orders', '');
-SELECT pg_catalog.pg_extension_config_dump('dtmv.orders_order_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('dtmv.order_items', '');

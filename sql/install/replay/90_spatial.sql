@@ -8,39 +8,14 @@
 -- anchored to WGS84 by a point (longitude, latitude, altitude) and a heading
 -- (degrees clockwise from true north to the site's +y axis).
 
-CREATE TABLE dtmv.spaces (
-	space_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	name text NOT NULL CHECK (name <> ''),
-	kind text NOT NULL CHECK (kind IN ('site', 'floor', 'room', 'area')),
-	parent bigint REFERENCES dtmv.spaces ON DELETE CASCADE,
-	site bigint NOT NULL,
-	anchor_lon double precision,
-	anchor_lat double precision,
-	anchor_alt double precision,
-	heading double precision NOT NULL DEFAULT 0,
-	z_min double precision,
-	z_max double precision,
-	outline geometry(Polygon, 0),
-	created_by bigint REFERENCES dtmv.subjects ON DELETE SET NULL,
-	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	CHECK ((kind = 'site') = (parent IS NULL)),
-	CHECK (kind <> 'site' OR (anchor_lon BETWEEN -180 AND 180 AND anchor_lat BETWEEN -85 AND 85
-							  AND anchor_alt IS NOT NULL)),
-	CHECK (z_min IS NULL OR z_max IS NULL OR z_min < z_max)
-);
-CREATE INDEX spaces_parent ON dtmv.spaces (parent);
-COMMENT ON TABLE dtmv.spaces IS
-	'sites (a factory, a home) with a local frame anchored to WGS84, and their floors, rooms and areas';
-COMMENT ON COLUMN dtmv.spaces.site IS 'the site whose local frame the space and its twins use (itself for a site)';
-
 -- In C (src/geometry.c): it checks every position given to dtmv, on the
 -- location update path too.
-CREATE FUNCTION dtmv._require_point3d(pos geometry, what text DEFAULT 'position') RETURNS geometry
+CREATE OR REPLACE FUNCTION dtmv._require_point3d(pos geometry, what text DEFAULT 'position') RETURNS geometry
 	AS 'MODULE_PATHNAME', 'dtmv_require_point3d' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION dtmv._require_point3d(geometry, text) IS
 	'internal: the position if it is a finite PointZ (no M) in a local frame (SRID 0); 22023 otherwise (22004 for NULL)';
 
-CREATE FUNCTION dtmv.create_space(name text, kind text, parent bigint DEFAULT NULL,
+CREATE OR REPLACE FUNCTION dtmv.create_space(name text, kind text, parent bigint DEFAULT NULL,
 								  anchor_lon double precision DEFAULT NULL, anchor_lat double precision DEFAULT NULL,
 								  anchor_alt double precision DEFAULT 0, heading double precision DEFAULT 0,
 								  z_min double precision DEFAULT NULL, z_max double precision DEFAULT NULL,
@@ -89,7 +64,7 @@ COMMENT ON FUNCTION dtmv.create_space(text, text, bigint, double precision, doub
 	'a site (anchored to WGS84 by a point and a heading) or a floor, room or area inside one (with a height range and outline)';
 
 -- A space and every space above it, up to its site.
-CREATE FUNCTION dtmv._space_ancestry(space bigint) RETURNS TABLE (space_id bigint)
+CREATE OR REPLACE FUNCTION dtmv._space_ancestry(space bigint) RETURNS TABLE (space_id bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
@@ -102,12 +77,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION dtmv._space_ancestry(bigint) IS 'internal: a space and all spaces above it';
 
--- Rights on a space cover the twins placed in it and in the spaces below it
--- (REQ-DT-05): acl keys -(space * 16 + r), see docs/rights.md.
-ALTER TABLE dtmv.grants ADD FOREIGN KEY (space_id) REFERENCES dtmv.spaces ON DELETE CASCADE;
-CREATE INDEX grants_space ON dtmv.grants (space_id) WHERE space_id IS NOT NULL;
-
-CREATE FUNCTION dtmv._require_space_owner(space bigint) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv._require_space_owner(space bigint) RETURNS void
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
@@ -122,7 +92,7 @@ END
 $$;
 COMMENT ON FUNCTION dtmv._require_space_owner(bigint) IS 'internal: 42501 unless the acting subject created the space''s site, or is dtmv_admin';
 
-CREATE FUNCTION dtmv.grant_space(space bigint, subject text, rights text) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv.grant_space(space bigint, subject text, rights text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
@@ -134,7 +104,7 @@ $$;
 COMMENT ON FUNCTION dtmv.grant_space(bigint, text, text) IS
 	'grant rights on every twin placed in a space or below it; for the creator of its site or dtmv_admin (REQ-DT-05)';
 
-CREATE FUNCTION dtmv.revoke_space(space bigint, subject text, rights text) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv.revoke_space(space bigint, subject text, rights text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
@@ -146,7 +116,7 @@ $$;
 COMMENT ON FUNCTION dtmv.revoke_space(bigint, text, text) IS
 	'deny rights on every twin in a space or below it, winning over any grant; for the creator of its site or dtmv_admin';
 
-CREATE FUNCTION dtmv.clear_space_rights(space bigint, subject text) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv.clear_space_rights(space bigint, subject text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
@@ -162,7 +132,7 @@ COMMENT ON FUNCTION dtmv.clear_space_rights(bigint, text) IS
 -- what is in a space? The same test as for a twin, on the keys a twin placed
 -- there would carry: the creator of its site, r granted on the space or a
 -- space above it or system-wide, and not revoked at any of those places.
-CREATE FUNCTION dtmv._space_right(space bigint, r integer, subjects bigint[] DEFAULT NULL) RETURNS boolean
+CREATE OR REPLACE FUNCTION dtmv._space_right(space bigint, r integer, subjects bigint[] DEFAULT NULL) RETURNS boolean
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
@@ -185,7 +155,7 @@ COMMENT ON FUNCTION dtmv._space_right(bigint, integer, bigint[]) IS
 
 -- 42501 unless the acting subject may control what is in a space (or is
 -- dtmv_admin): to place twins in it, to map it, to have things delivered there.
-CREATE FUNCTION dtmv._require_space_control(space bigint, what text) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv._require_space_control(space bigint, what text) RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -201,7 +171,7 @@ COMMENT ON FUNCTION dtmv._require_space_control(bigint, text) IS
 	'internal: 42501 unless the acting subject holds control on what is in a space, or is dtmv_admin';
 
 -- The site of a space (itself for a site); 42704 if there is no such space.
-CREATE FUNCTION dtmv._site_of(space bigint) RETURNS bigint
+CREATE OR REPLACE FUNCTION dtmv._site_of(space bigint) RETURNS bigint
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
@@ -220,7 +190,7 @@ COMMENT ON FUNCTION dtmv._site_of(bigint) IS 'internal: the site of a space; 427
 -- The PROJ definition of a site's local frame, before rotation: a transverse
 -- Mercator projection centred on the anchor, scale 1, so that metres near the
 -- site are metres on the ground.
-CREATE FUNCTION dtmv._site_proj(space bigint) RETURNS text
+CREATE OR REPLACE FUNCTION dtmv._site_proj(space bigint) RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
@@ -231,7 +201,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION dtmv._site_proj(bigint) IS 'internal: the PROJ string of a space''s site frame';
 
-CREATE FUNCTION dtmv.to_wgs84(space bigint, pos geometry) RETURNS geometry
+CREATE OR REPLACE FUNCTION dtmv.to_wgs84(space bigint, pos geometry) RETURNS geometry
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
@@ -249,7 +219,7 @@ $$;
 COMMENT ON FUNCTION dtmv.to_wgs84(bigint, geometry) IS
 	'a local PointZ of a space''s site as a WGS84 PointZ (longitude, latitude, altitude in metres)';
 
-CREATE FUNCTION dtmv.to_local(space bigint, pos geometry) RETURNS geometry
+CREATE OR REPLACE FUNCTION dtmv.to_local(space bigint, pos geometry) RETURNS geometry
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
@@ -270,34 +240,14 @@ $$;
 COMMENT ON FUNCTION dtmv.to_local(bigint, geometry) IS
 	'a WGS84 PointZ as a PointZ in the local frame of a space''s site';
 
--- Where twins are. The exact position is not indexed; the index holds a
--- coarse cell (the 2 m grid square around it), which changes only when the
--- twin crosses into another square: most moves are HOT updates that touch
--- no index. Nearest-neighbour search walks the cells in 2D distance order,
--- which is a lower bound of the 3D distance, and stops once it exceeds the
--- k-th best exact 3D distance.
-CREATE TABLE dtmv.twin_positions (
-	twin dtmv.twin_id PRIMARY KEY REFERENCES dtmv.twin_registry ON DELETE CASCADE,
-	site bigint NOT NULL REFERENCES dtmv.spaces ON DELETE CASCADE,
-	space bigint NOT NULL REFERENCES dtmv.spaces ON DELETE CASCADE,
-	position geometry(PointZ, 0) NOT NULL,
-	cell geometry(Polygon, 0) NOT NULL,
-	orientation double precision[],
-	footprint geometry,
-	moved_at timestamptz NOT NULL DEFAULT pg_catalog.now()
-) WITH (fillfactor = 70);
-CREATE INDEX twin_positions_cell ON dtmv.twin_positions USING gist (site, cell);
-COMMENT ON TABLE dtmv.twin_positions IS
-	'where each placed twin is: exact PointZ (not indexed) and a coarse 2 m cell (indexed) in its site''s frame';
-
-CREATE FUNCTION dtmv._cell(pos geometry) RETURNS geometry
+CREATE OR REPLACE FUNCTION dtmv._cell(pos geometry) RETURNS geometry
 	AS 'MODULE_PATHNAME', 'dtmv_cell' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION dtmv._cell(geometry) IS 'internal: the 2 m grid square that holds a position';
 
 -- A twin in a space carries that space's acl keys (and those of the spaces
 -- above): keep them in step when it is placed or changes space, whatever
 -- writes the row (place(), or pg_restore in any table order).
-CREATE FUNCTION dtmv._positions_refresh_acl() RETURNS trigger
+CREATE OR REPLACE FUNCTION dtmv._positions_refresh_acl() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
@@ -312,15 +262,15 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv._positions_refresh_acl() IS 'internal: a twin''s acl follows the space it is placed in';
-CREATE TRIGGER twin_positions_acl_insert AFTER INSERT ON dtmv.twin_positions
+CREATE OR REPLACE TRIGGER twin_positions_acl_insert AFTER INSERT ON dtmv.twin_positions
 	REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION dtmv._positions_refresh_acl();
-CREATE TRIGGER twin_positions_acl_update AFTER UPDATE OF space ON dtmv.twin_positions
+CREATE OR REPLACE TRIGGER twin_positions_acl_update AFTER UPDATE OF space ON dtmv.twin_positions
 	FOR EACH ROW WHEN (OLD.space IS DISTINCT FROM NEW.space) EXECUTE FUNCTION dtmv._positions_refresh_acl();
 
 -- An orientation is [yaw, pitch, roll] in degrees: yaw about z (up),
 -- counter-clockwise from the site's x axis, then pitch about the twin's y
 -- axis, then roll about its x axis.
-CREATE FUNCTION dtmv._require_orientation(orientation double precision[]) RETURNS double precision[]
+CREATE OR REPLACE FUNCTION dtmv._require_orientation(orientation double precision[]) RETURNS double precision[]
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -343,7 +293,7 @@ COMMENT ON FUNCTION dtmv._require_orientation(double precision[]) IS
 -- A footprint is the twin's body: a closed solid (a PolyhedralSurface Z or
 -- a TIN Z), in metres in the twin's own frame (origin at its position, z
 -- up), so that it moves with the twin.
-CREATE FUNCTION dtmv._require_footprint(footprint geometry) RETURNS geometry
+CREATE OR REPLACE FUNCTION dtmv._require_footprint(footprint geometry) RETURNS geometry
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
@@ -378,7 +328,7 @@ $$;
 COMMENT ON FUNCTION dtmv._require_footprint(geometry) IS
 	'internal: the footprint if it is a closed finite 3D solid (PolyhedralSurface Z or TIN Z) in SRID 0; 22023 otherwise';
 
-CREATE FUNCTION dtmv.footprint_box(width double precision, depth double precision, height double precision)
+CREATE OR REPLACE FUNCTION dtmv.footprint_box(width double precision, depth double precision, height double precision)
 RETURNS geometry
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, public, dtmv, pg_temp
@@ -394,7 +344,7 @@ $$;
 COMMENT ON FUNCTION dtmv.footprint_box(double precision, double precision, double precision) IS
 	'a footprint: a closed box (PolyhedralSurface Z) of width (x), depth (y) and height (z) metres, centred on the twin''s position and standing on it';
 
-CREATE FUNCTION dtmv.place(twin dtmv.twin_id, space bigint, pos geometry,
+CREATE OR REPLACE FUNCTION dtmv.place(twin dtmv.twin_id, space bigint, pos geometry,
 						   orientation double precision[] DEFAULT NULL, footprint geometry DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -433,32 +383,12 @@ COMMENT ON FUNCTION dtmv.place(dtmv.twin_id, bigint, geometry, double precision[
 	'put a twin in a space at a local PointZ (metres), with an optional orientation and footprint; control moves it within its space, putting it in a space takes admin on the twin and control on the space';
 
 -- In C (src/spatial.c): robots call it many times a second.
-CREATE FUNCTION dtmv.sync_location(twin dtmv.twin_id, pos geometry) RETURNS bigint
+CREATE OR REPLACE FUNCTION dtmv.sync_location(twin dtmv.twin_id, pos geometry) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'dtmv_sync_location' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dtmv.sync_location(dtmv.twin_id, geometry) IS
 	'a twin moved (by hand, or a robot by itself): store its new local PointZ and log a location event for its readers and worlds; returns the event''s entry number, the acknowledgement (scenario 7.3.2, REQ-MV-04)';
 
--- Services of 3rd-party systems, with a coverage area in a site: an outline
--- and a height range (REQ-MV-05).
-CREATE TABLE dtmv.services (
-	service_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	system_no integer NOT NULL REFERENCES dtmv.systems,
-	name text NOT NULL CHECK (name <> ''),
-	kind text NOT NULL,
-	description text,
-	site bigint REFERENCES dtmv.spaces ON DELETE CASCADE,
-	area geometry(Polygon, 0),
-	z_min double precision,
-	z_max double precision,
-	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	CHECK ((site IS NULL) = (area IS NULL)),
-	CHECK (z_min IS NULL OR z_max IS NULL OR z_min < z_max)
-);
-CREATE INDEX services_area ON dtmv.services USING gist (site, area);
-COMMENT ON TABLE dtmv.services IS
-	'services offered by 3rd-party systems, optionally covering an area of a site between two heights (REQ-MV-05..07)';
-
-CREATE FUNCTION dtmv.register_service(system_no integer, name text, kind text, site bigint DEFAULT NULL,
+CREATE OR REPLACE FUNCTION dtmv.register_service(system_no integer, name text, kind text, site bigint DEFAULT NULL,
 									  area geometry DEFAULT NULL, z_min double precision DEFAULT NULL,
 									  z_max double precision DEFAULT NULL, description text DEFAULT NULL)
 RETURNS bigint
@@ -485,7 +415,7 @@ $$;
 COMMENT ON FUNCTION dtmv.register_service(integer, text, text, bigint, geometry, double precision, double precision, text) IS
 	'register a service of a 3rd-party system, with its coverage area (outline and heights) in a site; dtmv_admin only (REQ-MV-05)';
 
-CREATE FUNCTION dtmv.services_at(space bigint, pos geometry)
+CREATE OR REPLACE FUNCTION dtmv.services_at(space bigint, pos geometry)
 RETURNS TABLE (service_id bigint, name text, kind text, system_no integer, description text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, dtmv, pg_temp
@@ -515,7 +445,7 @@ COMMENT ON FUNCTION dtmv.services_at(bigint, geometry) IS
 -- twins the caller may discover. Twins: walk the 2D cells in distance order
 -- (a lower bound of the 3D distance) and stop once that bound passes the
 -- radius or the k-th best exact distance.
-CREATE FUNCTION dtmv.localize(space bigint, pos geometry, radius double precision, k integer DEFAULT 10)
+CREATE OR REPLACE FUNCTION dtmv.localize(space bigint, pos geometry, radius double precision, k integer DEFAULT 10)
 RETURNS TABLE (twin dtmv.twin_id, name text, kind text, distance double precision, service_id bigint)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, dtmv, pg_temp
@@ -577,23 +507,7 @@ $$;
 COMMENT ON FUNCTION dtmv.localize(bigint, geometry, double precision, integer) IS
 	'the k nearest twins within radius that the caller may discover, nearest first by exact 3D distance, then the services covering the position (scenario 7.3.3)';
 
--- Captures from devices (scenario 7.3.1) and the map built from them.
-CREATE TABLE dtmv.captures (
-	capture_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	space bigint NOT NULL REFERENCES dtmv.spaces ON DELETE CASCADE,
-	device_position geometry(PointZ, 0) NOT NULL,
-	orientation double precision[],
-	media_uri text NOT NULL,
-	serials text[] NOT NULL DEFAULT '{}',
-	submitted_by bigint REFERENCES dtmv.subjects ON DELETE SET NULL,
-	submitted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	processed_at timestamptz
-);
-CREATE INDEX captures_unprocessed ON dtmv.captures (space, capture_id) WHERE processed_at IS NULL;
-COMMENT ON TABLE dtmv.captures IS
-	'what devices upload to build a spatial map: media, the device''s position and orientation, serial numbers seen (scenario 7.3.1)';
-
-CREATE FUNCTION dtmv.submit_capture(space bigint, pos geometry, media_uri text, serials text[] DEFAULT '{}',
+CREATE OR REPLACE FUNCTION dtmv.submit_capture(space bigint, pos geometry, media_uri text, serials text[] DEFAULT '{}',
 									orientation double precision[] DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -618,7 +532,7 @@ COMMENT ON FUNCTION dtmv.submit_capture(bigint, geometry, text, text[], double p
 -- that twin at the capture (if the submitter may control it); an unknown
 -- serial becomes a new twin of kind 'unconfirmed', owned by the submitter,
 -- pending confirmation. Returns how many twins were placed or created.
-CREATE FUNCTION dtmv.build_map(space bigint) RETURNS integer
+CREATE OR REPLACE FUNCTION dtmv.build_map(space bigint) RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
@@ -656,7 +570,7 @@ $$;
 COMMENT ON FUNCTION dtmv.build_map(bigint) IS
 	'turn the caller''s new captures of a space into twins placed in it (known serials) or new unconfirmed twins (unknown serials) (scenario 7.3.1)';
 
-CREATE FUNCTION dtmv.confirm_twin(twin dtmv.twin_id, kind text, name text) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv.confirm_twin(twin dtmv.twin_id, kind text, name text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
@@ -672,7 +586,7 @@ $$;
 COMMENT ON FUNCTION dtmv.confirm_twin(dtmv.twin_id, text, text) IS
 	'confirm a twin that build_map created for an unknown serial: give it its kind and name; needs control (scenario 7.3.1)';
 
-CREATE FUNCTION dtmv.spatial_map(space bigint) RETURNS jsonb
+CREATE OR REPLACE FUNCTION dtmv.spatial_map(space bigint) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
@@ -703,27 +617,22 @@ END
 $$;
 COMMENT ON FUNCTION dtmv.spatial_map(bigint) IS
 	'the 3D spatial map of a space as a GeoJSON FeatureCollection (PointZ, local metres), only the twins the caller may discover (scenarios 7.3.1, 7.3.2)';
-
 GRANT SELECT ON dtmv.spaces, dtmv.services, dtmv.twin_positions, dtmv.captures TO dtmv_user;
-ALTER TABLE dtmv.spaces ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS spaces_directory ON dtmv.spaces;
 CREATE POLICY spaces_directory ON dtmv.spaces FOR SELECT TO dtmv_user USING (true);
 COMMENT ON POLICY spaces_directory ON dtmv.spaces IS 'the directory of spaces is readable by every dtmv user';
-ALTER TABLE dtmv.services ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS services_directory ON dtmv.services;
 CREATE POLICY services_directory ON dtmv.services FOR SELECT TO dtmv_user USING (true);
 COMMENT ON POLICY services_directory ON dtmv.services IS 'the services on offer are readable by every dtmv user (REQ-MV-05)';
-ALTER TABLE dtmv.twin_positions ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS twin_positions_discover ON dtmv.twin_positions;
 CREATE POLICY twin_positions_discover ON dtmv.twin_positions FOR SELECT TO dtmv_user
 	USING (EXISTS (SELECT 1 FROM dtmv.twins t WHERE t.id = twin));
 COMMENT ON POLICY twin_positions_discover ON dtmv.twin_positions IS 'where a twin is, is visible with discover on it';
-ALTER TABLE dtmv.captures ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS captures_own ON dtmv.captures;
 CREATE POLICY captures_own ON dtmv.captures FOR SELECT TO dtmv_user
 	USING (submitted_by = (SELECT dtmv.current_subject()));
 COMMENT ON POLICY captures_own ON dtmv.captures IS 'a subject sees its own captures';
-
-SELECT pg_catalog.pg_extension_config_dump('dtmv.spaces', '');
-SELECT pg_catalog.pg_extension_config_dump('dtmv.spaces_space_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('dtmv.twin_positions', '');
-SELECT pg_catalog.pg_extension_config_dump('dtmv.services', '');
-SELECT pg_catalog.pg_extension_config_dump('dtmv.services_service_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('dtmv.captures', '');
-SELECT pg_catalog.pg_extension_config_dump('dtmv.captures_capture_id_seq', '');

@@ -5,13 +5,15 @@ CREATE TYPE dtmv.twin_id;
 
 CREATE FUNCTION dtmv.twin_id_in(cstring) RETURNS dtmv.twin_id
 	AS 'MODULE_PATHNAME', 'dtmv_twin_id_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 CREATE FUNCTION dtmv.twin_id_out(dtmv.twin_id) RETURNS cstring
 	AS 'MODULE_PATHNAME', 'dtmv_twin_id_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 CREATE FUNCTION dtmv.twin_id_recv(internal) RETURNS dtmv.twin_id
 	AS 'MODULE_PATHNAME', 'dtmv_twin_id_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 CREATE FUNCTION dtmv.twin_id_send(dtmv.twin_id) RETURNS bytea
 	AS 'MODULE_PATHNAME', 'dtmv_twin_id_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
 CREATE TYPE dtmv.twin_id (
 	INPUT = dtmv.twin_id_in,
 	OUTPUT = dtmv.twin_id_out,
@@ -26,25 +28,33 @@ COMMENT ON TYPE dtmv.twin_id IS
 
 CREATE FUNCTION dtmv.twin_id_eq(dtmv.twin_id, dtmv.twin_id) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'dtmv_twin_id_eq' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+
 CREATE FUNCTION dtmv.twin_id_ne(dtmv.twin_id, dtmv.twin_id) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'dtmv_twin_id_ne' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+
 CREATE FUNCTION dtmv.twin_id_lt(dtmv.twin_id, dtmv.twin_id) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'dtmv_twin_id_lt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+
 CREATE FUNCTION dtmv.twin_id_le(dtmv.twin_id, dtmv.twin_id) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'dtmv_twin_id_le' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+
 CREATE FUNCTION dtmv.twin_id_gt(dtmv.twin_id, dtmv.twin_id) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'dtmv_twin_id_gt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+
 CREATE FUNCTION dtmv.twin_id_ge(dtmv.twin_id, dtmv.twin_id) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'dtmv_twin_id_ge' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+
 CREATE FUNCTION dtmv.twin_id_cmp(dtmv.twin_id, dtmv.twin_id) RETURNS integer
 	AS 'MODULE_PATHNAME', 'dtmv_twin_id_cmp' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+
 CREATE FUNCTION dtmv.twin_id_sortsupport(internal) RETURNS void
 	AS 'MODULE_PATHNAME', 'dtmv_twin_id_sortsupport' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 CREATE FUNCTION dtmv.twin_id_hash(dtmv.twin_id) RETURNS integer
 	AS 'MODULE_PATHNAME', 'dtmv_twin_id_hash' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+
 CREATE FUNCTION dtmv.twin_id_hash_extended(dtmv.twin_id, bigint) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'dtmv_twin_id_hash_extended' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
-
 COMMENT ON FUNCTION dtmv.twin_id_in(cstring) IS 'twin_id input: canonical 8-4-4-4-12 hexadecimal form';
 COMMENT ON FUNCTION dtmv.twin_id_out(dtmv.twin_id) IS 'twin_id output: canonical 8-4-4-4-12 lower-case hexadecimal form';
 COMMENT ON FUNCTION dtmv.twin_id_recv(internal) IS 'twin_id binary input: 16 bytes';
@@ -59,7 +69,6 @@ COMMENT ON FUNCTION dtmv.twin_id_cmp(dtmv.twin_id, dtmv.twin_id) IS 'btree compa
 COMMENT ON FUNCTION dtmv.twin_id_sortsupport(internal) IS 'btree sort support for twin_id';
 COMMENT ON FUNCTION dtmv.twin_id_hash(dtmv.twin_id) IS 'hash for twin_id';
 COMMENT ON FUNCTION dtmv.twin_id_hash_extended(dtmv.twin_id, bigint) IS 'seeded 64-bit hash for twin_id';
-
 CREATE OPERATOR = (
 	LEFTARG = dtmv.twin_id, RIGHTARG = dtmv.twin_id, PROCEDURE = dtmv.twin_id_eq,
 	COMMUTATOR = =, NEGATOR = <>, RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES
@@ -84,7 +93,6 @@ CREATE OPERATOR >= (
 	LEFTARG = dtmv.twin_id, RIGHTARG = dtmv.twin_id, PROCEDURE = dtmv.twin_id_ge,
 	COMMUTATOR = <=, NEGATOR = <, RESTRICT = scalargesel, JOIN = scalargejoinsel
 );
-
 CREATE OPERATOR CLASS dtmv.twin_id_ops DEFAULT FOR TYPE dtmv.twin_id USING btree AS
 	OPERATOR 1 <,
 	OPERATOR 2 <=,
@@ -93,7 +101,6 @@ CREATE OPERATOR CLASS dtmv.twin_id_ops DEFAULT FOR TYPE dtmv.twin_id USING btree
 	OPERATOR 5 >,
 	FUNCTION 1 dtmv.twin_id_cmp(dtmv.twin_id, dtmv.twin_id),
 	FUNCTION 2 dtmv.twin_id_sortsupport(internal);
-
 CREATE OPERATOR CLASS dtmv.twin_id_hash_ops DEFAULT FOR TYPE dtmv.twin_id USING hash AS
 	OPERATOR 1 =,
 	FUNCTION 1 dtmv.twin_id_hash(dtmv.twin_id),
@@ -129,6 +136,7 @@ CREATE FUNCTION dtmv.twin_id_smaller(dtmv.twin_id, dtmv.twin_id) RETURNS dtmv.tw
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $$ SELECT CASE WHEN $1 OPERATOR(dtmv.<=) $2 THEN $1 ELSE $2 END $$;
 COMMENT ON FUNCTION dtmv.twin_id_smaller(dtmv.twin_id, dtmv.twin_id) IS 'the smaller of two twin_ids (for min)';
+
 CREATE FUNCTION dtmv.twin_id_larger(dtmv.twin_id, dtmv.twin_id) RETURNS dtmv.twin_id
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $$ SELECT CASE WHEN $1 OPERATOR(dtmv.>=) $2 THEN $1 ELSE $2 END $$;

@@ -18,30 +18,16 @@
 -- in C (src/rights.c), serves RLS and every function, so they cannot
 -- disagree.
 
-CREATE TABLE dtmv.grants (
-	subject_id bigint NOT NULL REFERENCES dtmv.subjects ON DELETE CASCADE,
-	twin dtmv.twin_id REFERENCES dtmv.twin_registry ON DELETE CASCADE,
-	space_id bigint,	-- a space's rights cover the twins in it; foreign key in 90_spatial.sql
-	granted integer NOT NULL DEFAULT 0 CHECK (granted BETWEEN 0 AND 63),
-	revoked integer NOT NULL DEFAULT 0 CHECK (revoked BETWEEN 0 AND 63),
-	CHECK (granted & revoked = 0),
-	CHECK (twin IS NULL OR space_id IS NULL),
-	UNIQUE NULLS NOT DISTINCT (subject_id, twin, space_id)
-);
-CREATE INDEX grants_twin ON dtmv.grants (twin);
-COMMENT ON TABLE dtmv.grants IS
-	'rights granted and revoked per subject, on one twin, on a space (covering the twins in it) or system-wide (both NULL); bit masks, see docs/rights.md (REQ-DT-05)';
-
-CREATE FUNCTION dtmv._right_names() RETURNS text[]
+CREATE OR REPLACE FUNCTION dtmv._right_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT '{discover,read,interact,sync,control,admin}'::text[] $$;
 COMMENT ON FUNCTION dtmv._right_names() IS 'internal: the rights, in bit order';
 
-CREATE FUNCTION dtmv._rights_mask(rights text) RETURNS integer
+CREATE OR REPLACE FUNCTION dtmv._rights_mask(rights text) RETURNS integer
 	AS 'MODULE_PATHNAME', 'dtmv_rights_mask' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION dtmv._rights_mask(text) IS 'internal: a comma list of rights as a bit mask; 22023 for an unknown right';
 
-CREATE FUNCTION dtmv._rights_text(mask integer) RETURNS text
+CREATE OR REPLACE FUNCTION dtmv._rights_text(mask integer) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -52,23 +38,23 @@ $$;
 COMMENT ON FUNCTION dtmv._rights_text(integer) IS 'internal: a bit mask of rights as a comma list';
 
 -- What granting the rights in mask grants: the rights and all they imply.
-CREATE FUNCTION dtmv._rights_implied(mask integer) RETURNS integer
+CREATE OR REPLACE FUNCTION dtmv._rights_implied(mask integer) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-	SELECT CASE WHEN mask & 32 <> 0 THEN 63
-				WHEN mask & (4 | 8 | 16) <> 0 THEN mask | 3
-				WHEN mask & 2 <> 0 THEN mask | 1
+	SELECT CASE WHEN mask & dtmv._rights_mask('admin') <> 0 THEN dtmv._rights_mask('discover,read,interact,sync,control,admin')
+				WHEN mask & dtmv._rights_mask('interact,sync,control') <> 0 THEN mask | dtmv._rights_mask('discover,read')
+				WHEN mask & dtmv._rights_mask('read') <> 0 THEN mask | dtmv._rights_mask('discover')
 				ELSE mask END
 $$;
 COMMENT ON FUNCTION dtmv._rights_implied(integer) IS 'internal: the rights and every right they imply';
 
 -- What revoking the rights in mask revokes: the rights and all that imply them.
-CREATE FUNCTION dtmv._rights_implying(mask integer) RETURNS integer
+CREATE OR REPLACE FUNCTION dtmv._rights_implying(mask integer) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-	SELECT CASE WHEN mask & 1 <> 0 THEN 63
-				WHEN mask & 2 <> 0 THEN mask | 62
-				WHEN mask & (4 | 8 | 16) <> 0 THEN mask | 32
+	SELECT CASE WHEN mask & dtmv._rights_mask('discover') <> 0 THEN dtmv._rights_mask('discover,read,interact,sync,control,admin')
+				WHEN mask & dtmv._rights_mask('read') <> 0 THEN mask | dtmv._rights_mask('read,interact,sync,control,admin')
+				WHEN mask & dtmv._rights_mask('interact,sync,control') <> 0 THEN mask | dtmv._rights_mask('admin')
 				ELSE mask END
 $$;
 COMMENT ON FUNCTION dtmv._rights_implying(integer) IS 'internal: the rights and every right that implies one of them';
@@ -81,19 +67,19 @@ COMMENT ON FUNCTION dtmv._rights_implying(integer) IS 'internal: the rights and 
 -- placed in a space carries those keys of it and of the spaces above it:
 -- _twin_acl). In C (src/rights.c), the one definition: RLS, functions and
 -- wake-ups all use it.
-CREATE FUNCTION dtmv._keys_for(subs bigint[]) RETURNS TABLE (r integer, probe bigint[], veto bigint[])
+CREATE OR REPLACE FUNCTION dtmv._keys_for(subs bigint[]) RETURNS TABLE (r integer, probe bigint[], veto bigint[])
 	AS 'MODULE_PATHNAME', 'dtmv_keys_for' LANGUAGE C STABLE PARALLEL SAFE ROWS 6;
 COMMENT ON FUNCTION dtmv._keys_for(bigint[]) IS
 	'internal: for each right number r, the acl keys under which these subjects hold it (probe) and those that deny it (veto)';
 
-CREATE FUNCTION dtmv.acl_probe(r integer) RETURNS bigint[]
+CREATE OR REPLACE FUNCTION dtmv.acl_probe(r integer) RETURNS bigint[]
 LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$ SELECT k.probe FROM dtmv._keys_for(dtmv.current_subjects()) k WHERE k.r = acl_probe.r $$;
 COMMENT ON FUNCTION dtmv.acl_probe(integer) IS
 	'acl keys under which the acting subject holds right number r (see docs/rights.md); empty if denied system-wide';
 
-CREATE FUNCTION dtmv.acl_veto(r integer) RETURNS bigint[]
+CREATE OR REPLACE FUNCTION dtmv.acl_veto(r integer) RETURNS bigint[]
 LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$ SELECT k.veto FROM dtmv._keys_for(dtmv.current_subjects()) k WHERE k.r = acl_veto.r $$;
@@ -101,7 +87,7 @@ COMMENT ON FUNCTION dtmv.acl_veto(integer) IS
 	'acl keys that deny right number r to the acting subject (see docs/rights.md)';
 
 -- The acl of one twin, from dtmv.grants.
-CREATE FUNCTION dtmv._twin_acl(twin dtmv.twin_id) RETURNS bigint[]
+CREATE OR REPLACE FUNCTION dtmv._twin_acl(twin dtmv.twin_id) RETURNS bigint[]
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -122,7 +108,7 @@ END
 $$;
 COMMENT ON FUNCTION dtmv._twin_acl(dtmv.twin_id) IS 'internal: the acl keys of a twin, derived from dtmv.grants';
 
-CREATE FUNCTION dtmv._grants_refresh_acl() RETURNS trigger
+CREATE OR REPLACE FUNCTION dtmv._grants_refresh_acl() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -139,42 +125,54 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv._grants_refresh_acl() IS 'internal: keeps twin_registry.acl in step with dtmv.grants';
-CREATE TRIGGER grants_acl_insert AFTER INSERT ON dtmv.grants
+CREATE OR REPLACE TRIGGER grants_acl_insert AFTER INSERT ON dtmv.grants
 	REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION dtmv._grants_refresh_acl();
-CREATE TRIGGER grants_acl_update AFTER UPDATE ON dtmv.grants
+CREATE OR REPLACE TRIGGER grants_acl_update AFTER UPDATE ON dtmv.grants
 	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION dtmv._grants_refresh_acl();
-CREATE TRIGGER grants_acl_delete AFTER DELETE ON dtmv.grants
+CREATE OR REPLACE TRIGGER grants_acl_delete AFTER DELETE ON dtmv.grants
 	REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION dtmv._grants_refresh_acl();
 
 -- The rights that holders of these subject keys (a subject and its groups)
 -- have on a twin, as a mask; 0 for a twin that does not exist, so that a
 -- missing twin and a hidden one look alike. In C (src/rights.c).
-CREATE FUNCTION dtmv._rights_for(twin dtmv.twin_id, subs bigint[]) RETURNS integer
+CREATE OR REPLACE FUNCTION dtmv._rights_for(twin dtmv.twin_id, subs bigint[]) RETURNS integer
 	AS 'MODULE_PATHNAME', 'dtmv_rights_for' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION dtmv._rights_for(dtmv.twin_id, bigint[]) IS
 	'internal: mask of the rights that a subject (given as itself and its groups) holds on a twin';
 
-CREATE FUNCTION dtmv._effective_rights(twin dtmv.twin_id) RETURNS integer
+CREATE OR REPLACE FUNCTION dtmv._effective_rights(twin dtmv.twin_id) RETURNS integer
 	AS 'MODULE_PATHNAME', 'dtmv_effective_rights' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._effective_rights(dtmv.twin_id) IS 'internal: mask of the rights the acting subject holds on a twin';
 
-CREATE FUNCTION dtmv.has_right(twin dtmv.twin_id, rights text) RETURNS boolean
+-- Whether the acting subject holds every right named in a comma list on a
+-- twin: what policies, views and functions ask, by name, instead of a mask
+-- literal. Plain SQL, so that PostgreSQL inlines it and folds the mask of
+-- constant names at plan time; its operators are qualified, since an inlined
+-- body is parsed with the caller's search_path.
+CREATE OR REPLACE FUNCTION dtmv._holds(twin dtmv.twin_id, rights text) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+AS $$
+	SELECT dtmv._effective_rights(twin) OPERATOR(pg_catalog.&) dtmv._rights_mask(rights)
+		   OPERATOR(pg_catalog.=) dtmv._rights_mask(rights)
+$$;
+COMMENT ON FUNCTION dtmv._holds(dtmv.twin_id, text) IS
+	'internal: whether the acting subject holds every right in a comma list on a twin (for policies and views)';
+
+CREATE OR REPLACE FUNCTION dtmv.has_right(twin dtmv.twin_id, rights text) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-	SELECT dtmv._effective_rights(twin) & dtmv._rights_mask(rights) = dtmv._rights_mask(rights)
-$$;
+AS $$ SELECT dtmv._holds(twin, rights) $$;
 COMMENT ON FUNCTION dtmv.has_right(dtmv.twin_id, text) IS
 	'whether the acting subject holds every right in a comma list on a twin (REQ-DT-05)';
 
-CREATE FUNCTION dtmv.my_rights(twin dtmv.twin_id) RETURNS text
+CREATE OR REPLACE FUNCTION dtmv.my_rights(twin dtmv.twin_id) RETURNS text
 LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$ SELECT dtmv._rights_text(dtmv._effective_rights(twin)) $$;
 COMMENT ON FUNCTION dtmv.my_rights(dtmv.twin_id) IS 'the rights the acting subject holds on a twin, as a comma list';
 
 -- 42501 naming the first missing right, unless the acting subject holds all.
-CREATE FUNCTION dtmv._require_rights(twin dtmv.twin_id, rights text) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv._require_rights(twin dtmv.twin_id, rights text) RETURNS void
 	AS 'MODULE_PATHNAME', 'dtmv_require_rights' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._require_rights(dtmv.twin_id, text) IS
 	'internal: raise 42501 naming the missing right unless the acting subject holds all the rights';
@@ -183,7 +181,7 @@ COMMENT ON FUNCTION dtmv._require_rights(dtmv.twin_id, text) IS
 -- docs/events.md): checked before (no lock is taken on a twin the caller
 -- may not touch) and again once held (a revoke or a move that committed
 -- while it waited counts).
-CREATE FUNCTION dtmv._lock_twin_for(twin dtmv.twin_id, rights text) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv._lock_twin_for(twin dtmv.twin_id, rights text) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -198,7 +196,7 @@ COMMENT ON FUNCTION dtmv._lock_twin_for(dtmv.twin_id, text) IS
 
 -- One writer of dtmv.grants for all four calls below: mask_on is added to
 -- one column and removed from the other.
-CREATE FUNCTION dtmv._set_rights(subject bigint, twin dtmv.twin_id, mask_on integer, deny boolean,
+CREATE OR REPLACE FUNCTION dtmv._set_rights(subject bigint, twin dtmv.twin_id, mask_on integer, deny boolean,
 								 space bigint DEFAULT NULL)
 RETURNS void
 LANGUAGE sql VOLATILE
@@ -218,7 +216,7 @@ COMMENT ON FUNCTION dtmv._set_rights(bigint, dtmv.twin_id, integer, boolean, big
 -- A grant or a revoke of a comma list of rights, for a named subject, at
 -- one place (a twin, a space, or system-wide when both are NULL): a grant
 -- adds what the rights imply, a revoke what implies them.
-CREATE FUNCTION dtmv._change_rights(subject text, rights text, deny boolean,
+CREATE OR REPLACE FUNCTION dtmv._change_rights(subject text, rights text, deny boolean,
 									twin dtmv.twin_id DEFAULT NULL, space bigint DEFAULT NULL)
 RETURNS void
 LANGUAGE sql VOLATILE
@@ -232,7 +230,7 @@ $$;
 COMMENT ON FUNCTION dtmv._change_rights(text, text, boolean, dtmv.twin_id, bigint) IS
 	'internal: record a grant or a revoke of a comma list of rights for a named subject at one place';
 
-CREATE FUNCTION dtmv.grant(twin dtmv.twin_id, subject text, rights text) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv.grant(twin dtmv.twin_id, subject text, rights text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -244,7 +242,7 @@ $$;
 COMMENT ON FUNCTION dtmv.grant(dtmv.twin_id, text, text) IS
 	'grant rights (comma list) on a twin to a subject or group, lifting an earlier revoke of them; needs admin on the twin (REQ-DT-05)';
 
-CREATE FUNCTION dtmv.revoke(twin dtmv.twin_id, subject text, rights text) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv.revoke(twin dtmv.twin_id, subject text, rights text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -256,7 +254,7 @@ $$;
 COMMENT ON FUNCTION dtmv.revoke(dtmv.twin_id, text, text) IS
 	'revoke rights (comma list) on a twin from a subject or group: a denial that wins over any grant; needs admin on the twin (REQ-DT-05)';
 
-CREATE FUNCTION dtmv.clear_rights(twin dtmv.twin_id, subject text) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv.clear_rights(twin dtmv.twin_id, subject text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -268,7 +266,7 @@ $$;
 COMMENT ON FUNCTION dtmv.clear_rights(dtmv.twin_id, text) IS
 	'forget every grant and revoke of a subject on a twin; needs admin on the twin';
 
-CREATE FUNCTION dtmv.grant_system(subject text, rights text) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv.grant_system(subject text, rights text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -280,7 +278,7 @@ $$;
 COMMENT ON FUNCTION dtmv.grant_system(text, text) IS
 	'grant rights on every twin of this system to a subject or group; dtmv_admin only (REQ-DT-05)';
 
-CREATE FUNCTION dtmv.revoke_system(subject text, rights text) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv.revoke_system(subject text, rights text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$

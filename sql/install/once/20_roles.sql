@@ -3,6 +3,7 @@
 --   dtmv_user     logins of metaverse users and applications
 --   dtmv_gateway  twin-system and metaverse-system services; may dtmv.act_as()
 --   dtmv_admin    manages subjects, groups, systems and system-wide rights
+
 DO $$
 DECLARE
 	r text;
@@ -16,5 +17,4 @@ END
 $$;
 GRANT dtmv_user TO dtmv_gateway;
 GRANT dtmv_user TO dtmv_admin;
-
 GRANT USAGE ON SCHEMA dtmv TO dtmv_user;

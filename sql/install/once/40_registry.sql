@@ -1,6 +1,7 @@
 -- Registry relations (REQ-DT-02..04, REQ-MV-01): systems, twins, their state,
 -- worlds and the twins each world uses. Clients read them through RLS
--- (50_rights.sql); they write only through the functions in 60_registry.sql.
+-- (replay/70_policies.sql); they write only through the functions of
+-- replay/60_registry.sql.
 
 CREATE TABLE dtmv.systems (
 	system_no integer PRIMARY KEY CHECK (system_no BETWEEN 0 AND 1073741823),
@@ -47,13 +48,6 @@ COMMENT ON COLUMN dtmv.twin_registry.sync_priority IS
 COMMENT ON COLUMN dtmv.twin_registry.acl IS
 	'access-control keys derived from dtmv.grants, indexed for RLS; see docs/rights.md';
 
-CREATE VIEW dtmv.twins WITH (security_invoker = true, security_barrier = true) AS
-	SELECT id, system_no, kind, name, properties, model_uri, sync_period, sync_priority,
-		   created_by, created_at, updated_at
-	  FROM dtmv.twin_registry;
-COMMENT ON VIEW dtmv.twins IS
-	'the twin registry as the acting subject may discover it (RLS: discover right) (REQ-DT-03, REQ-DT-04)';
-
 CREATE TABLE dtmv.twin_states (
 	twin dtmv.twin_id PRIMARY KEY REFERENCES dtmv.twin_registry ON DELETE CASCADE,
 	reported jsonb NOT NULL DEFAULT '{}',
@@ -97,12 +91,20 @@ CREATE TABLE dtmv.sync_priorities (
 COMMENT ON TABLE dtmv.sync_priorities IS
 	'the sync priority characteristic of a twin per subject (REQ-DT-08); higher wins';
 
--- The twin lock (src/sync_lock.c): every decision on a twin and every
--- writer of a twin's rows takes it first, then the rows (one lock order, so
--- no mix of dtmv calls on one twin can deadlock).
-CREATE FUNCTION dtmv._lock_twin(twin dtmv.twin_id) RETURNS void
-	AS 'MODULE_PATHNAME', 'dtmv_lock_twin' LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION dtmv._lock_twin(dtmv.twin_id) IS 'internal: wait for the twin''s decision lock, held to the end of the transaction';
-CREATE FUNCTION dtmv._try_lock_twin(twin dtmv.twin_id) RETURNS boolean
-	AS 'MODULE_PATHNAME', 'dtmv_try_lock_twin' LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION dtmv._try_lock_twin(dtmv.twin_id) IS 'internal: take the twin''s decision lock if free';
+-- Clients read these relations only through RLS (policies: replay/70_policies.sql).
+ALTER TABLE dtmv.twin_registry ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dtmv.twin_states ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dtmv.world_twins ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dtmv.sync_priorities ENABLE ROW LEVEL SECURITY;
+-- The directories of systems and worlds are public to dtmv users (their
+-- policies), but RLS is on, so that a later policy narrows them safely.
+ALTER TABLE dtmv.systems ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dtmv.worlds ENABLE ROW LEVEL SECURITY;
+-- pg_dump keeps the data of these (the extension recreates the relations).
+SELECT pg_catalog.pg_extension_config_dump('dtmv.systems', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.twin_registry', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.twin_states', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.worlds', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.worlds_world_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.world_twins', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.sync_priorities', '');

@@ -1,8 +1,10 @@
 -- Function privileges, for every function of every file above. Nothing of
 -- dtmv is executable by PUBLIC except what the twin_id type needs.
+
 REVOKE ALL ON ALL TABLES IN SCHEMA dtmv FROM PUBLIC;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA dtmv FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA dtmv TO dtmv_user;
+
 -- Internal functions (names starting with an underscore) serve dtmv's own
 -- functions, which run as the extension owner; clients call none of them.
 -- Some would tell a client about other subjects (who reads a twin, what
@@ -19,8 +21,11 @@ BEGIN
 	END LOOP;
 END
 $$;
+
 -- Row-level security policies call these as the querying role.
-GRANT EXECUTE ON FUNCTION dtmv._effective_rights(dtmv.twin_id), dtmv._outer_has_role(text) TO dtmv_user;
+GRANT EXECUTE ON FUNCTION dtmv._effective_rights(dtmv.twin_id), dtmv._holds(dtmv.twin_id, text),
+	dtmv._rights_mask(text), dtmv._outer_has_role(text) TO dtmv_user;
+
 -- Type I/O and operator support must stay callable by anyone using the type.
 GRANT EXECUTE ON FUNCTION
 	dtmv.twin_id_in(cstring), dtmv.twin_id_out(dtmv.twin_id),
@@ -33,6 +38,6 @@ GRANT EXECUTE ON FUNCTION
 	dtmv.twin_id(uuid), dtmv.twin_system(dtmv.twin_id), dtmv.twin_created_at(dtmv.twin_id),
 	dtmv.twin_id_smaller(dtmv.twin_id, dtmv.twin_id), dtmv.twin_id_larger(dtmv.twin_id, dtmv.twin_id)
 	TO PUBLIC;
+
 -- Called by CHECK constraints, which check EXECUTE as whoever writes the row.
 GRANT EXECUTE ON FUNCTION dtmv._is_identifier(text) TO PUBLIC;
-

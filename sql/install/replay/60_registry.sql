@@ -4,7 +4,7 @@
 -- first use with a random number (so that federated systems need not agree
 -- on numbers beforehand). Created lazily rather than at CREATE EXTENSION so
 -- that pg_dump restores the original number with the table's data.
-CREATE FUNCTION dtmv.local_system(kind text DEFAULT 'twin') RETURNS integer
+CREATE OR REPLACE FUNCTION dtmv.local_system(kind text DEFAULT 'twin') RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -33,7 +33,7 @@ $$;
 COMMENT ON FUNCTION dtmv.local_system(text) IS
 	'number of this database''s own twin or metaverse system, created on first use (REQ-DT-02)';
 
-CREATE FUNCTION dtmv.register_system(name text, kind text, system_no integer,
+CREATE OR REPLACE FUNCTION dtmv.register_system(name text, kind text, system_no integer,
 									 fdw_server name DEFAULT NULL, description text DEFAULT NULL,
 									 operator text DEFAULT NULL)
 RETURNS integer
@@ -54,7 +54,7 @@ COMMENT ON FUNCTION dtmv.register_system(text, text, integer, name, text, text) 
 
 -- Register a twin for an owner, who administers it: the one way twins are
 -- made (create_twin for the acting subject; deliveries for the customer).
-CREATE FUNCTION dtmv._new_twin(owner bigint, kind text, name text, properties jsonb DEFAULT '{}',
+CREATE OR REPLACE FUNCTION dtmv._new_twin(owner bigint, kind text, name text, properties jsonb DEFAULT '{}',
 							   model_uri text DEFAULT NULL, physical_binding text DEFAULT NULL,
 							   sync_period interval DEFAULT NULL, sync_priority integer DEFAULT 0)
 RETURNS dtmv.twin_id
@@ -78,7 +78,7 @@ $$;
 COMMENT ON FUNCTION dtmv._new_twin(bigint, text, text, jsonb, text, text, interval, integer) IS
 	'internal: register a twin in the local twin system, administered by its owner';
 
-CREATE FUNCTION dtmv.create_twin(kind text, name text, properties jsonb DEFAULT '{}',
+CREATE OR REPLACE FUNCTION dtmv.create_twin(kind text, name text, properties jsonb DEFAULT '{}',
 								 model_uri text DEFAULT NULL, physical_binding text DEFAULT NULL,
 								 sync_period interval DEFAULT NULL, sync_priority integer DEFAULT 0)
 RETURNS dtmv.twin_id
@@ -93,7 +93,7 @@ $$;
 COMMENT ON FUNCTION dtmv.create_twin(text, text, jsonb, text, text, interval, integer) IS
 	'register a twin in the local twin system; the creator gets admin on it (REQ-DT-01, REQ-DT-02)';
 
-CREATE FUNCTION dtmv.update_twin(twin dtmv.twin_id, name text DEFAULT NULL, properties jsonb DEFAULT NULL,
+CREATE OR REPLACE FUNCTION dtmv.update_twin(twin dtmv.twin_id, name text DEFAULT NULL, properties jsonb DEFAULT NULL,
 								 model_uri text DEFAULT NULL, sync_period interval DEFAULT NULL,
 								 sync_priority integer DEFAULT NULL)
 RETURNS void
@@ -115,7 +115,7 @@ $$;
 COMMENT ON FUNCTION dtmv.update_twin(dtmv.twin_id, text, jsonb, text, interval, integer) IS
 	'change the given attributes of a twin (NULL keeps one); needs control on the twin';
 
-CREATE FUNCTION dtmv.drop_twin(twin dtmv.twin_id) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv.drop_twin(twin dtmv.twin_id) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -138,7 +138,7 @@ END
 $$;
 COMMENT ON FUNCTION dtmv.drop_twin(dtmv.twin_id) IS 'remove a twin with its state, rights, world memberships, requests and events; needs admin';
 
-CREATE FUNCTION dtmv.twin_info(twin dtmv.twin_id) RETURNS jsonb
+CREATE OR REPLACE FUNCTION dtmv.twin_info(twin dtmv.twin_id) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -156,7 +156,7 @@ BEGIN
 			   'worlds', coalesce((SELECT jsonb_agg(w.name ORDER BY w.name)
 									 FROM dtmv.world_twins wt JOIN dtmv.worlds w USING (world_id)
 									WHERE wt.twin = t.id), '[]'))
-		   || CASE WHEN rights & 2 <> 0 THEN
+		   || CASE WHEN rights & dtmv._rights_mask('read') <> 0 THEN
 				  jsonb_build_object('reported', st.reported, 'desired', st.desired,
 									 'reported_at', st.reported_at, 'desired_at', st.desired_at,
 									 'physical_binding', st.physical_binding)
@@ -178,7 +178,7 @@ COMMENT ON FUNCTION dtmv.twin_info(dtmv.twin_id) IS
 -- ahead of the policy, so a search by properties or name could not use its
 -- index. Dynamic SQL, so that each search uses the index of the criteria
 -- actually given.
-CREATE FUNCTION dtmv.search_twins(kind text DEFAULT NULL, name text DEFAULT NULL,
+CREATE OR REPLACE FUNCTION dtmv.search_twins(kind text DEFAULT NULL, name text DEFAULT NULL,
 								  properties jsonb DEFAULT NULL, system integer DEFAULT NULL,
 								  max integer DEFAULT 100)
 RETURNS SETOF dtmv.twins
@@ -207,7 +207,7 @@ $$;
 COMMENT ON FUNCTION dtmv.search_twins(text, text, jsonb, integer, integer) IS
 	'twins the acting subject may discover, by kind, name substring (case-insensitive), jsonb properties containment and system, oldest first (REQ-DT-03)';
 
-CREATE FUNCTION dtmv.create_world(name text) RETURNS bigint
+CREATE OR REPLACE FUNCTION dtmv.create_world(name text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -223,7 +223,7 @@ $$;
 COMMENT ON FUNCTION dtmv.create_world(text) IS
 	'create a virtual world in the local metaverse system, owned by the acting subject';
 
-CREATE FUNCTION dtmv._require_world_owner(world bigint) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv._require_world_owner(world bigint) RETURNS void
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -238,7 +238,7 @@ END
 $$;
 COMMENT ON FUNCTION dtmv._require_world_owner(bigint) IS 'internal: 42501 unless the acting subject owns the world';
 
-CREATE FUNCTION dtmv.use_twin(world bigint, twin dtmv.twin_id) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv.use_twin(world bigint, twin dtmv.twin_id) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -252,7 +252,7 @@ $$;
 COMMENT ON FUNCTION dtmv.use_twin(bigint, dtmv.twin_id) IS
 	'use a twin in a world; needs ownership of the world and read on the twin (REQ-MV-02, scenario 7.1.3)';
 
-CREATE FUNCTION dtmv.unuse_twin(world bigint, twin dtmv.twin_id) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv.unuse_twin(world bigint, twin dtmv.twin_id) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -267,7 +267,7 @@ END
 $$;
 COMMENT ON FUNCTION dtmv.unuse_twin(bigint, dtmv.twin_id) IS 'stop using a twin in a world; needs ownership of the world';
 
-CREATE FUNCTION dtmv.set_sync_priority(twin dtmv.twin_id, subject text, priority integer) RETURNS void
+CREATE OR REPLACE FUNCTION dtmv.set_sync_priority(twin dtmv.twin_id, subject text, priority integer) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -281,7 +281,7 @@ $$;
 COMMENT ON FUNCTION dtmv.set_sync_priority(dtmv.twin_id, text, integer) IS
 	'the sync priority characteristic of a twin for a subject or group (REQ-DT-08); higher wins; needs admin on the twin';
 
-CREATE FUNCTION dtmv.sync_priority(twin dtmv.twin_id) RETURNS integer
+CREATE OR REPLACE FUNCTION dtmv.sync_priority(twin dtmv.twin_id) RETURNS integer
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$

@@ -1,0 +1,3 @@
+-- Update 0.1 -> 0.2: what changes in the run-once relations and types, and
+-- what must go before the replayed files (sql/install/replay/*.sql, appended
+-- to this by make) create the 0.2 functions, views and policies.

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# ALTER EXTENSION dtmv UPDATE from each released version (sql/install/released/)
+# keeps every row and ends with the objects that a fresh install of this
+# version creates. The demo fills the old version; both databases are then
+# described by pg_dump --binary-upgrade, which, unlike a plain dump, writes
+# out every member object of the extension (functions, tables, policies,
+# privileges, comments), and the descriptions are compared after removing
+# what names objects by oid. Runs inside a throwaway cluster. TAP output.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+n=0
+failed=0
+check() { n=$((n + 1)); if "${@:2}"; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=1; fi; }
+q() { psql -X -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
+work=$(mktemp -d)
+chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT
+
+# every row of every table and the state of every sequence of schema dtmv
+rows() {
+	psql -X -At -v ON_ERROR_STOP=1 -d "$1" <<-'SQL'
+		SELECT pg_catalog.format('SELECT %L, count(*), md5(coalesce(string_agg(x::text, ''|'' ORDER BY x::text), '''')) FROM %s x',
+								 c.relname, c.oid::regclass)
+		  FROM pg_catalog.pg_class c
+		 WHERE c.relnamespace = 'dtmv'::regnamespace AND c.relkind = 'r'
+		 ORDER BY c.relname
+		\gexec
+		SELECT pg_catalog.format('SELECT %L, last_value, is_called FROM %s', c.relname, c.oid::regclass)
+		  FROM pg_catalog.pg_class c
+		 WHERE c.relnamespace = 'dtmv'::regnamespace AND c.relkind = 'S'
+		 ORDER BY c.relname
+		\gexec
+	SQL
+}
+
+# the objects of the database, without what differs between any two
+# databases: binary_upgrade_* calls and the relfrozenxid updates name oids
+# (the extension's configuration tables are listed apart, by name), setval
+# the sequences' states (compared with the rows), \restrict a random key
+objects() {
+	pg_dump --schema-only --binary-upgrade -d "$1" |
+		grep -v -e 'binary_upgrade_' -e '^-- Dumped' -e '^SET ' -e '^SELECT pg_catalog.set_config' \
+			-e '^SELECT pg_catalog.setval' -e "^WHERE oid = '" -e '^\\restrict' -e '^\\unrestrict'
+	PGOPTIONS='-c search_path=pg_catalog' q "$1" \
+		"SELECT extversion, extconfig::regclass[]::text, extcondition::text FROM pg_catalog.pg_extension WHERE extname = 'dtmv'"
+}
+
+current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" dtmv.control)
+createdb dtmv_fresh
+q dtmv_fresh "CREATE EXTENSION dtmv CASCADE" >/dev/null
+objects dtmv_fresh >"$work/fresh"
+
+for script in sql/install/released/dtmv--*.sql; do
+	old=${script##*/dtmv--}
+	old=${old%.sql}
+	db=dtmv_demo
+	if ! DTMV_DEMO_VERSION=$old bash demo/run.sh >"$work/demo-$old.log" 2>&1; then
+		check "the demo plays on $old" false
+		tail -20 "$work/demo-$old.log"
+		continue
+	fi
+	check "the demo plays on $old" test "$(q $db "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'dtmv'")" = "$old"
+	rows $db >"$work/rows-before"
+	check "ALTER EXTENSION dtmv UPDATE from $old" q $db "ALTER EXTENSION dtmv UPDATE"
+	check "$old is updated to $current" \
+		test "$(q $db "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'dtmv'")" = "$current"
+	rows $db >"$work/rows-after"
+	check "every row and sequence of $old is kept" diff -u "$work/rows-before" "$work/rows-after"
+	check "the tables hold rows (the check compares something)" \
+		test "$(awk -F'|' '$2 > 0' "$work/rows-before" | wc -l)" -gt 10
+	objects $db >"$work/updated"
+	check "updated from $old: the objects of a fresh $current install" diff -u "$work/fresh" "$work/updated"
+	check "the updated database takes new twins and reports" \
+		test "$(q $db "SET ROLE demo_alice; SELECT dtmv.create_twin('lamp', 'New lamp') IS NOT NULL" | tail -1)" = t
+	dropdb $db
+done
+echo "1..$n"
+exit $failed
