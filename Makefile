@@ -17,9 +17,19 @@ ifdef DTMV_WERROR
 PG_CFLAGS += -Werror
 endif
 
-# pg_regress suites: sql/<name>.sql against expected/<name>.out
-REGRESS = identity registry rights sync events spatial commerce
-REGRESS_OPTS = --load-extension=postgis --load-extension=pg_trgm --load-extension=btree_gist --load-extension=dtmv
+# make installcheck, against a running server (PGHOST, PGPORT...), runs:
+# pg_regress suites: sql/<name>.sql against expected/<name>.out; the first
+# loads the tests' helpers (test/sql/test_helpers.sql) that the others call
+REGRESS = test_helpers identity registry rights sync events spatial commerce
+LOAD_DTMV = --load-extension=postgis --load-extension=pg_trgm --load-extension=btree_gist --load-extension=dtmv
+REGRESS_OPTS = $(LOAD_DTMV)
+# isolation specs: test/isolation/specs/<name>.spec against
+# test/isolation/expected/<name>.out (results in output_iso/)
+ISOLATION = $(sort $(basename $(notdir $(wildcard test/isolation/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=test/isolation $(LOAD_DTMV)
+# TAP tests: t/*.pl with PostgreSQL::Test::Cluster (clusters of their own;
+# shared helpers in test/lib/DtmvTest.pm). One file: PROVE_TESTS=t/<file>.pl
+TAP_TESTS = 1
 
 # The install script is the concatenation of one file per concern.
 INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
@@ -33,6 +43,7 @@ dtmv--$(EXTVERSION).sql: $(INSTALL_PARTS) Makefile
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
+PG_PROVE_FLAGS += -I test/lib
 endif
 
 .PHONY: setup demo test bench shell
