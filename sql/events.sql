@@ -1,6 +1,6 @@
 -- Events and commands (REQ-DT-06, REQ-MV-03, REQ-MV-04, scenario 7.2.1), in
 -- one session; concurrent commits are in test/isolation/specs/event_catch_up.spec
--- and real LISTEN sessions in test/events/door.sh.
+-- and real LISTEN sessions in t/002_door.pl.
 SET search_path = public, dtmv;
 \set SHOW_CONTEXT never
 CREATE ROLE regress_ev_alice LOGIN IN ROLE dtmv_user;
