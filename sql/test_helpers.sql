@@ -2,7 +2,7 @@
 -- which are not part of the extension: loaded once into the regression
 -- database, before the other files, which call them.
 \set ECHO none
-\ir ../test/sql/test_helpers.sql
+\i test/sql/test_helpers.sql
 \set ECHO all
 SELECT p.oid::regprocedure AS helper, p.provolatile AS volatility, l.lanname AS language,
 	   has_function_privilege('dtmv_user', p.oid, 'EXECUTE') AS users_may_call

@@ -58,7 +58,7 @@ ok($before ne '' && $before eq $after,
 	'preloaded: a failing part of the round does not stop the worker')
   or diag "worker pid before '$before', after '$after'";
 is($sent, '1', 'preloaded: the worker still orders events and sends wake-ups');
-ok($preloaded->log_contains(qr/a part of the round fails/),
-	'preloaded: the failing part is logged');
+ok($preloaded->log_contains(qr/ERROR:  a part of the round fails/),
+	'preloaded: the failing part is logged (as an ERROR)');
 
 done_testing();
