@@ -22,9 +22,19 @@ ifdef DTMV_WERROR
 PG_CFLAGS += -Werror
 endif
 
-# pg_regress suites: sql/<name>.sql against expected/<name>.out
-REGRESS = identity registry rights sync events spatial commerce
-REGRESS_OPTS = --load-extension=postgis --load-extension=pg_trgm --load-extension=btree_gist --load-extension=dtmv
+# make installcheck, against a running server (PGHOST, PGPORT...), runs:
+# pg_regress suites: sql/<name>.sql against expected/<name>.out; the first
+# loads the tests' helpers (test/sql/test_helpers.sql) that the others call
+REGRESS = test_helpers identity registry rights sync events spatial commerce
+LOAD_DTMV = --load-extension=postgis --load-extension=pg_trgm --load-extension=btree_gist --load-extension=dtmv
+REGRESS_OPTS = $(LOAD_DTMV)
+# isolation specs: test/isolation/specs/<name>.spec against
+# test/isolation/expected/<name>.out (results in output_iso/)
+ISOLATION = $(sort $(basename $(notdir $(wildcard test/isolation/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=test/isolation $(LOAD_DTMV)
+# TAP tests: t/*.pl with PostgreSQL::Test::Cluster (clusters of their own;
+# shared helpers in test/lib/DtmvTest.pm). One file: PROVE_TESTS=t/<file>.pl
+TAP_TESTS = 1
 
 # SQL in two kinds of files (docs/operations.md, "Install and update scripts"):
 #   sql/install/once/    roles, types, tables, indexes, keys: run once, by the
@@ -49,6 +59,7 @@ dtmv--%--$(EXTVERSION).sql: sql/install/updates/%--$(EXTVERSION).sql $(REPLAY_PA
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
+PG_PROVE_FLAGS += -I test/lib
 endif
 
 .PHONY: setup demo test bench shell

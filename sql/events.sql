@@ -1,6 +1,6 @@
 -- Events and commands (REQ-DT-06, REQ-MV-03, REQ-MV-04, scenario 7.2.1), in
 -- one session; concurrent commits are in test/isolation/specs/event_catch_up.spec
--- and real LISTEN sessions in test/events/door.sh.
+-- and real LISTEN sessions in t/002_door.pl.
 SET search_path = public, dtmv;
 \set SHOW_CONTEXT never
 CREATE ROLE regress_ev_alice LOGIN IN ROLE dtmv_user;
@@ -30,11 +30,11 @@ UNLISTEN *;
 -- Which channels an event on each twin wakes: only its readers', and worlds whose owner reads it.
 SELECT 'dtmv_s' || :alice = ANY (c) AS door_wakes_alice, 'dtmv_w' || :home = ANY (c) AS and_her_home,
 	   'dtmv_s' || :bob = ANY (c) AS and_bob
-  FROM dtmv._event_channels(:'door', NULL) c;
+  FROM dtmv_test._event_channels(:'door', NULL) c;
 SELECT 'dtmv_s' || :alice = ANY (c) AS lamp_wakes_alice, 'dtmv_s' || :bob = ANY (c) AS and_bob,
 	   'dtmv_w' || :home = ANY (c) AS and_her_home
-  FROM dtmv._event_channels(:'lamp', NULL) c;
-SELECT dtmv._event_channels(:'door', :bob) = ARRAY['dtmv_s' || :bob] AS addressed_wakes_only_bob;
+  FROM dtmv_test._event_channels(:'lamp', NULL) c;
+SELECT dtmv_test._event_channels(:'door', :bob) = ARRAY['dtmv_s' || :bob] AS addressed_wakes_only_bob;
 -- The orderer (src/event_order.c) over a batch: committed events get the
 -- next ids in entry order, at most max of them, and each channel they wake
 -- is woken once. Run here in this session's transaction (as the worker
@@ -50,11 +50,11 @@ SELECT count(*) AS in_the_log FROM dtmv.events WHERE event_id > :before_batch;
 -- (Subjects of other test files that read every twin hear them too, so the
 -- channels are counted against what each event wakes on its own.)
 SELECT ARRAY['dtmv_s' || :alice, 'dtmv_s' || :bob, 'dtmv_w' || :home] <@ array_agg(c) AS batch_wakes_alice_bob_home,
-	   NOT 'dtmv_s' || :bob = ANY (dtmv._event_channels(:'door', NULL)) AS but_not_bob_for_the_door
-  FROM unnest(dtmv._event_channels(:'door', NULL) || dtmv._event_channels(:'lamp', NULL)) c;
-SELECT count(DISTINCT c) AS door_channels FROM unnest(dtmv._event_channels(:'door', NULL)) c \gset
+	   NOT 'dtmv_s' || :bob = ANY (dtmv_test._event_channels(:'door', NULL)) AS but_not_bob_for_the_door
+  FROM unnest(dtmv_test._event_channels(:'door', NULL) || dtmv_test._event_channels(:'lamp', NULL)) c;
+SELECT count(DISTINCT c) AS door_channels FROM unnest(dtmv_test._event_channels(:'door', NULL)) c \gset
 SELECT count(DISTINCT c) AS lamp_bob_channels
-  FROM unnest(dtmv._event_channels(:'lamp', NULL) || dtmv._event_channels(:'door', :bob)) c \gset
+  FROM unnest(dtmv_test._event_channels(:'lamp', NULL) || dtmv_test._event_channels(:'door', :bob)) c \gset
 BEGIN;
 SELECT o.ordered AS first_only, o.woken = :door_channels AS its_channels FROM dtmv._order_events(1, true) o;
 SELECT o.ordered AS the_other_two, o.woken = :lamp_bob_channels AS each_channel_once FROM dtmv._order_events(100, true) o;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, where missing, what building and testing dtmv needs on Debian
 # bookworm: PostgreSQL 15 server and headers, PostGIS 3, pgTAP and pg_prove,
+# IPC::Run (for PostgreSQL::Test::Cluster, which the TAP tests in t/ use),
 # libpq, psycopg (the Python client tests use) and PgQ (the events benchmark
 # compares dtmv with it). As root it installs them from Debian's packages; otherwise it says
 # what to install and stops.
@@ -10,6 +11,7 @@ packages=(
 	postgresql-15 postgresql-server-dev-15 postgresql-common
 	postgresql-15-postgis-3
 	postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
+	libipc-run-perl
 	libpq-dev
 	python3-psycopg
 	postgresql-15-pgq3

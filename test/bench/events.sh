@@ -41,7 +41,8 @@ GRANT SELECT ON bench_twins TO bench_gw;
 GRANT INSERT ON bench_bare TO bench_gw;
 VACUUM ANALYZE;
 SQL
-echo "mode: $mode (wake-ups sent by the background worker: $(bsql -At -c 'SELECT dtmv._notifier_active()'))"
+bsql -o /dev/null -f "$here/../sql/test_helpers.sql"
+echo "mode: $mode (wake-ups sent by the background worker: $(bsql -At -c 'SELECT dtmv_test._notifier_active()'))"
 bench() { pgbench_tps bench_gw postgres "$here/events/$1" -M prepared; }
 
 echo "== 1. events/s, $CLIENTS writers, ${SECS}s each, prepared statements, order A B B A"

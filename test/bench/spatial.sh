@@ -20,6 +20,7 @@ createdb dtmv_bench
 psql -X -q -c "ALTER DATABASE dtmv_bench SET search_path = public, dtmv"
 bsql -o /dev/null <<SQL
 CREATE EXTENSION dtmv CASCADE;
+\i $here/../sql/test_helpers.sql
 CREATE ROLE bench_gw LOGIN IN ROLE dtmv_gateway;
 CREATE ROLE bench_viewer LOGIN IN ROLE dtmv_user;
 SELECT dtmv.create_subject('bench gateway', 'bench_gw', 'system');
@@ -54,11 +55,11 @@ site=$(bsql -At -c "SELECT space_id FROM dtmv.spaces WHERE kind = 'site'")
 # The worker retries its database every 10 s until it exists.
 if [[ $(bsql -At -c "SHOW shared_preload_libraries") == *dtmv* ]]; then
 	for _ in $(seq 60); do
-		[[ $(bsql -At -c "SELECT dtmv._notifier_active()") == t ]] && break
+		[[ $(bsql -At -c "SELECT dtmv_test._notifier_active()") == t ]] && break
 		sleep 1
 	done
 fi
-echo "wake-ups sent by the background worker: $(bsql -At -c "SELECT dtmv._notifier_active()")"
+echo "wake-ups sent by the background worker: $(bsql -At -c "SELECT dtmv_test._notifier_active()")"
 tps() { pgbench_tps "$1" dtmv_bench "$here/spatial/$2" -D space="$site" -D rows="$ROWS"; }
 
 echo "== 1. k=10 nearest in 3D on $ROWS twins, 8 clients, ${SECS}s each"

@@ -15,6 +15,7 @@ q() { psql -X -At -v ON_ERROR_STOP=1 -c "$1" | tail -1; }
 
 psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
 CREATE EXTENSION dtmv CASCADE;
+\i test/sql/test_helpers.sql
 CREATE ROLE os_owner LOGIN;
 CREATE ROLE os_alice LOGIN IN ROLE dtmv_user;
 CREATE ROLE os_gw LOGIN IN ROLE dtmv_gateway;
@@ -44,17 +45,17 @@ ALTER DATABASE postgres SET statement_timeout = '1ms';
 ALTER DATABASE postgres SET lock_timeout = '1ms';
 ALTER DATABASE postgres SET default_transaction_isolation = 'serializable';
 SQL
-echo "# the worker orders this database's events: $(PGOPTIONS="-c statement_timeout=0" q "SELECT dtmv._notifier_active()")"
+echo "# the worker orders this database's events: $(PGOPTIONS="-c statement_timeout=0" q "SELECT dtmv_test._notifier_active()")"
 # New sessions and new orderers see the settings; the worker, at its next
 # start: stop it and wait for it to be back (it restarts after 10 s).
-if [[ $(PGOPTIONS="-c statement_timeout=0" q "SELECT dtmv._notifier_active()") == t ]]; then
+if [[ $(PGOPTIONS="-c statement_timeout=0" q "SELECT dtmv_test._notifier_active()") == t ]]; then
 	PGOPTIONS="-c statement_timeout=0" q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'dtmv worker'" >/dev/null
 	sleep 1
 	for _ in $(seq 40); do
-		[[ $(PGOPTIONS="-c statement_timeout=0" q "SELECT dtmv._notifier_active()") == t ]] && break
+		[[ $(PGOPTIONS="-c statement_timeout=0" q "SELECT dtmv_test._notifier_active()") == t ]] && break
 		sleep 0.5
 	done
-	echo "# the worker is back: $(PGOPTIONS="-c statement_timeout=0" q "SELECT dtmv._notifier_active()")"
+	echo "# the worker is back: $(PGOPTIONS="-c statement_timeout=0" q "SELECT dtmv_test._notifier_active()")"
 fi
 twin=$(PGOPTIONS="-c role=os_alice -c statement_timeout=0" q "SELECT dtmv.create_twin('meter', 'Meter')")
 start=$(PGOPTIONS="-c role=os_alice -c statement_timeout=0" q "SELECT dtmv.event_horizon()")

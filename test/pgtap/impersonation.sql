@@ -1,7 +1,7 @@
 -- Nobody becomes another subject by a GUC, a forged argument, a direct call
 -- or a SECURITY DEFINER trick; only dtmv_gateway may act_as (REQ-DT-05).
 \ir psql.inc
-SELECT plan(19);
+SELECT plan(20);
 
 CREATE ROLE tap_alice LOGIN IN ROLE dtmv_user;
 CREATE ROLE tap_bob LOGIN IN ROLE dtmv_user;
@@ -34,10 +34,15 @@ SELECT throws_ok($$CREATE FUNCTION dtmv.current_subject() RETURNS bigint LANGUAG
 				 'a user cannot create or replace functions in schema dtmv');
 SELECT throws_ok(format($$SELECT dtmv.grant(%L, 'bob', 'admin')$$, :'door'), '42501', NULL,
 				 'a user cannot grant itself rights on a twin it does not administer');
-SELECT throws_ok(format($$SELECT dtmv._twin_readers(%L)$$, :'door'), '42501', NULL,
+SELECT throws_ok($$SELECT dtmv._acl_readers('{0,1,2,3,4,5}')$$, '42501', NULL,
 				 'a user cannot ask who may read a twin (internal functions are not theirs)');
-SELECT throws_ok(format($$SELECT dtmv._rights_for(%L, ARRAY[%s]::bigint[])$$, :'door', :alice), '42501', NULL,
+SELECT throws_ok(format($$SELECT dtmv._space_right(1, 2, ARRAY[%s]::bigint[])$$, :alice), '42501', NULL,
 				 'a user cannot compute another subject''s rights');
+SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
+				   WHERE p.pronamespace = 'dtmv'::regnamespace AND p.proname LIKE '\_%'
+					 AND has_function_privilege(p.oid, 'EXECUTE')
+					 AND p.proname NOT IN ('_effective_rights', '_outer_has_role', '_is_identifier')$$,
+				'no other internal function is executable by a user');
 SELECT throws_ok(format($$SELECT dtmv._lock_twin(%L)$$, :'door'), '42501', NULL,
 				 'a user cannot take the sync queue''s twin locks');
 RESET ROLE;
