@@ -35,11 +35,11 @@
 #include "catalog/dependency.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "nodes/makefuncs.h"
-#include "parser/parse_func.h"
+#include "storage/procarray.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"
@@ -550,8 +550,9 @@ request_recover_if_dead(SyncRequest *run)
 }
 
 /*
- * dtmv._recover_if_dead(request): the same for dtmv.recover_syncs, which
- * holds the twin's lock.
+ * dtmv._recover_if_dead(request): the same, for a caller that holds the
+ * twin's lock (version 0.1's recover_syncs, in PL/pgSQL; today's is
+ * sync_recover_dead).
  */
 PG_FUNCTION_INFO_V1(dtmv_recover_if_dead);
 Datum
@@ -634,7 +635,7 @@ sync_queue(const TwinId *twin, int64 subject, int32 priority)
 	return r.id;
 }
 
-/* dtmv._queue_sync(twin, subject, priority): for dtmv.queue_due_syncs */
+/* dtmv._queue_sync(twin, subject, priority): for version 0.1's queue_due_syncs (PL/pgSQL) */
 PG_FUNCTION_INFO_V1(dtmv_queue_sync);
 Datum
 dtmv_queue_sync(PG_FUNCTION_ARGS)
@@ -645,6 +646,190 @@ dtmv_queue_sync(PG_FUNCTION_ARGS)
 				 errmsg("a twin and a priority are required")));
 	PG_RETURN_INT64(sync_queue(PG_GETARG_TWINID_P(0), PG_ARGISNULL(1) ? -1 : PG_GETARG_INT64(1),
 							   PG_GETARG_INT32(2)));
+}
+
+/* recovering dead runs and queueing periodic syncs: the worker's sync steps */
+
+/*
+ * Is a run a suspect: its lease expired, or it took a session lock and its
+ * gateway backend is no longer there?  Only a first cut, from one read of
+ * the running requests: request_recover_if_dead decides by the run lock
+ * itself (a pid can be reused; the lock cannot lie).
+ */
+static bool
+request_suspect(const SyncRequest *r)
+{
+	return (r->has_lease && r->lease_until <= GetCurrentTransactionStartTimestamp()) ||
+		(r->has_session_lock && r->session_lock && r->has_gateway_pid &&
+		 BackendPidGetProc(r->gateway_pid) == NULL);
+}
+
+/*
+ * Requeue every running request whose gateway died or whose lease expired,
+ * with its batch; how many.  A twin someone is deciding on now is skipped
+ * (its lock is tried, never waited for): it is not dead, or the next round
+ * finds it.
+ */
+int
+sync_recover_dead(void)
+{
+	RequestScan rs = {NULL, 0, 0};
+	int			n = 0;
+	int			i;
+
+	table_scan_ordered("sync_requests", "sync_requests_running", request_scan_row, &rs);
+	for (i = 0; i < rs.n; i++)
+	{
+		SyncRequest run;
+		bool		requeued;
+
+		if (!request_is(&rs.rows[i], "running") || !request_suspect(&rs.rows[i]) ||
+			!sync_try_lock_twin(&rs.rows[i].twin))
+			continue;
+		sync_decision_snapshot_push();
+		requeued = request_by_id(rs.rows[i].id, &run) && request_recover_if_dead(&run);
+		PopActiveSnapshot();
+		if (requeued)
+			n++;
+	}
+	return n;
+}
+
+/* dtmv.recover_syncs(): gateways (and the worker, which calls sync_recover_dead) */
+PG_FUNCTION_INFO_V1(dtmv_recover_syncs);
+Datum
+dtmv_recover_syncs(PG_FUNCTION_ARGS)
+{
+	actor_require_role(GATEWAY_ROLE, "recover sync requests");
+	PG_RETURN_INT32(sync_recover_dead());
+}
+
+/*
+ * The twins due for a periodic sync, oldest due first, and the schedule's
+ * row of one taken for this transaction, as SQL statements: once a second,
+ * not a hot path, and a row lock that skips a row someone else holds
+ * (FOR UPDATE SKIP LOCKED) is the statement's to take.  Every operator is
+ * named with its schema: the worker runs with search_path pg_catalog.
+ */
+static const char *const due_select_sql =
+"SELECT s.twin, g.sync_period, g.sync_priority"
+"  FROM dtmv.sync_schedule s JOIN dtmv.twin_registry g ON g.id OPERATOR(dtmv.=) s.twin"
+" WHERE s.next_due OPERATOR(pg_catalog.<=) pg_catalog.now() AND g.sync_period IS NOT NULL"
+" ORDER BY s.next_due LIMIT $1";
+
+static const char *const due_lock_sql =
+"SELECT 1 FROM dtmv.sync_schedule s"
+" WHERE s.twin OPERATOR(dtmv.=) $1 AND s.next_due OPERATOR(pg_catalog.<=) pg_catalog.now()"
+"   FOR UPDATE SKIP LOCKED";
+
+static const char *const due_reschedule_sql =
+"UPDATE dtmv.sync_schedule s SET next_due = pg_catalog.now() OPERATOR(pg_catalog.+) $2"
+" WHERE s.twin OPERATOR(dtmv.=) $1";
+
+typedef struct DueTwin
+{
+	TwinId		twin;
+	Interval	period;
+	int32		priority;
+} DueTwin;
+
+/*
+ * Queue a sync for each twin whose sync period has elapsed (at most max,
+ * the oldest due first; no limit if has_max is false); how many.  Each
+ * due twin is rescheduled a period from now; one with a request pending or
+ * running is served by that one.  A twin someone is deciding on (its lock
+ * busy) or whose schedule row another transaction holds is skipped until
+ * the next call.
+ */
+int
+sync_queue_due(int32 max, bool has_max)
+{
+	Oid			select_types[1] = {INT4OID};
+	Oid			twin_types[2];
+	Datum		arg;
+	SPIPlanPtr	lock_plan;
+	SPIPlanPtr	reschedule_plan;
+	DueTwin    *due;
+	int			ndue;
+	int			n = 0;
+	int			i;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	arg = Int32GetDatum(max);
+	if (SPI_execute_with_args(due_select_sql, 1, select_types, &arg, has_max ? NULL : "n", false, 0) !=
+		SPI_OK_SELECT)
+		elog(ERROR, "dtmv: cannot read the sync schedule");
+	ndue = (int) SPI_processed;
+	if (ndue == 0)
+	{
+		SPI_finish();
+		return 0;
+	}
+	due = SPI_palloc(ndue * sizeof(DueTwin));
+	for (i = 0; i < ndue; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		due[i].twin = *DatumGetTwinIdP(SPI_getbinval(tuple, desc, 1, &isnull));
+		due[i].period = *DatumGetIntervalP(SPI_getbinval(tuple, desc, 2, &isnull));
+		due[i].priority = DatumGetInt32(SPI_getbinval(tuple, desc, 3, &isnull));
+	}
+	twin_types[0] = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
+	twin_types[1] = INTERVALOID;
+	lock_plan = SPI_prepare(due_lock_sql, 1, twin_types);
+	reschedule_plan = SPI_prepare(due_reschedule_sql, 2, twin_types);
+	if (lock_plan == NULL || reschedule_plan == NULL)
+		elog(ERROR, "dtmv: cannot plan the sync schedule's statements: %s", SPI_result_code_string(SPI_result));
+
+	for (i = 0; i < ndue; i++)
+	{
+		Datum		args[2] = {TwinIdPGetDatum(&due[i].twin), IntervalPGetDatum(&due[i].period)};
+		SyncRequest run;
+		int			npending;
+		bool		busy;
+
+		/* the twin's lock first, then its rows, as everywhere; never waited for */
+		if (!sync_try_lock_twin(&due[i].twin))
+			continue;
+		if (SPI_execute_plan(lock_plan, args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "dtmv: cannot lock a row of the sync schedule");
+		if (SPI_processed == 0)
+			continue;			/* rescheduled meanwhile, or held by another */
+		if (SPI_execute_plan(reschedule_plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "dtmv: cannot reschedule a sync");
+
+		/*
+		 * A sync already asked for or running serves; else queue one.  Under
+		 * the twin's lock nothing can start running meanwhile, so the queue
+		 * cannot refuse it (TW001).
+		 */
+		sync_decision_snapshot_push();
+		busy = request_running_on(&due[i].twin, &run);
+		if (!busy)
+		{
+			(void) requests_pending_on(&due[i].twin, &npending);
+			busy = npending > 0;
+		}
+		PopActiveSnapshot();
+		if (busy)
+			continue;
+		(void) sync_queue(&due[i].twin, -1, due[i].priority);
+		n++;
+	}
+	SPI_finish();
+	return n;
+}
+
+/* dtmv.queue_due_syncs(max): gateways (and the worker, which calls sync_queue_due) */
+PG_FUNCTION_INFO_V1(dtmv_queue_due_syncs);
+Datum
+dtmv_queue_due_syncs(PG_FUNCTION_ARGS)
+{
+	actor_require_role(GATEWAY_ROLE, "queue periodic syncs");
+	PG_RETURN_INT32(sync_queue_due(PG_ARGISNULL(0) ? 0 : PG_GETARG_INT32(0), !PG_ARGISNULL(0)));
 }
 
 /*
@@ -781,12 +966,8 @@ sync_run_current(int64 request, TimestampTz started)
 static void
 claim_sweep(void)
 {
-	Oid			recover;
-
-	if (!sync_sweep_due(1000))
-		return;
-	recover = LookupFuncName(list_make2(makeString("dtmv"), makeString("recover_syncs")), 0, NULL, false);
-	(void) OidFunctionCall0(recover);
+	if (sync_sweep_due(1000))
+		(void) sync_recover_dead();
 }
 
 /*
@@ -859,29 +1040,6 @@ dtmv_claim_sync(PG_FUNCTION_ARGS)
 
 /* completing */
 
-typedef struct StateReport
-{
-	Datum		reported;
-	bool		has_reported;
-} StateReport;
-
-/* the new version of a twin_states row: the reported state replaced, if given */
-static void
-complete_store_reported(TableWrite *tw, Datum *values, bool *nulls, void *arg)
-{
-	StateReport *sr = arg;
-	AttrNumber	reported = table_write_attnum(tw, "reported");
-	AttrNumber	reported_at = table_write_attnum(tw, "reported_at");
-
-	if (sr->has_reported)
-	{
-		values[reported - 1] = sr->reported;
-		nulls[reported - 1] = false;
-	}
-	values[reported_at - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	nulls[reported_at - 1] = false;
-}
-
 /* the new version of a sync_schedule row: next due a period from now */
 static void
 complete_reschedule(TableWrite *tw, Datum *values, bool *nulls, void *arg)
@@ -942,8 +1100,9 @@ complete_answer(const SyncRequest *r)
 }
 
 /*
- * dtmv.complete_sync(request, ok, reported): gateways only.  Finish a run:
- * on success store the reported state and answer its batch "superseded",
+ * dtmv.complete_sync(request, ok, reported, replace): gateways only.  Finish
+ * a run: on success merge the reported state into the twin's (as a report
+ * does; replace: store it instead) and answer its batch "superseded",
  * on failure send its batch back to the queue; either way the twin's most
  * urgent pending request becomes ready.  55000 if it is not running.
  */
@@ -953,7 +1112,9 @@ dtmv_complete_sync(PG_FUNCTION_ARGS)
 {
 	int64		id;
 	bool		ok;
-	StateReport sr;
+	Datum		reported;
+	bool		has_reported;
+	bool		replace;
 	SyncRequest req;
 	SyncRequest *pending;
 	SyncRequest *before;
@@ -975,8 +1136,10 @@ dtmv_complete_sync(PG_FUNCTION_ARGS)
 				 errmsg("a sync request id is required")));
 	id = PG_GETARG_INT64(0);
 	ok = PG_GETARG_BOOL(1);
-	sr.has_reported = !PG_ARGISNULL(2);
-	sr.reported = sr.has_reported ? PG_GETARG_DATUM(2) : (Datum) 0;
+	has_reported = !PG_ARGISNULL(2);
+	reported = has_reported ? PG_GETARG_DATUM(2) : (Datum) 0;
+	/* replace came with 0.2: the 0.1 declaration passes three arguments */
+	replace = PG_NARGS() > 3 && !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
 
 	sync_own_writes_snapshot_push();
 	found = request_by_id(id, &req);
@@ -1037,10 +1200,7 @@ dtmv_complete_sync(PG_FUNCTION_ARGS)
 
 	if (ok)
 	{
-		table_write_open(&tw, "twin_states");
-		(void) table_write_update_row(&tw, "twin_states_pkey", TwinIdPGetDatum(&req.twin),
-									  complete_store_reported, &sr);
-		table_write_close(&tw);
+		(void) twin_state_store_reported(TwinIdPGetDatum(&req.twin), reported, !has_reported, replace);
 		complete_reschedule_twin(&req.twin);
 	}
 	sync_run_unlock_at_commit(id);

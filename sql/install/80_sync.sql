@@ -69,33 +69,14 @@ CREATE FUNCTION dtmv._recover_if_dead(request bigint) RETURNS boolean
 COMMENT ON FUNCTION dtmv._recover_if_dead(bigint) IS
 	'internal: requeue a running request whose gateway session ended or whose lease expired';
 
+-- In C (src/sync_queue.c), as the worker and claim_sync call it: suspects
+-- in one read of the running requests (an expired lease, or a session-locked
+-- run whose gateway backend is no longer there), each twin's lock tried and
+-- a busy twin skipped, the run lock deciding (a pid can be reused; the lock
+-- cannot lie).
 CREATE FUNCTION dtmv.recover_syncs() RETURNS integer
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-DECLARE
-	r record;
-	n integer := 0;
-BEGIN
-	PERFORM dtmv._require_gateway('recover sync requests');
-	-- Suspects in one query (one index entry per running twin): an expired
-	-- lease, or a session-locked run whose gateway backend is no longer
-	-- there. _recover_if_dead then decides by the run lock itself (a pid can
-	-- be reused; the lock cannot lie).
-	FOR r IN SELECT s.request_id, s.twin FROM dtmv.sync_requests s
-			  WHERE s.status = 'running'
-				AND (s.lease_until <= now()
-					 OR (s.session_lock
-						 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_get_activity(s.gateway_pid) a
-										  WHERE a.pid IS NOT NULL))) LOOP
-		CONTINUE WHEN NOT dtmv._try_lock_twin(r.twin);	-- being decided on now: not dead
-		IF dtmv._recover_if_dead(r.request_id) THEN
-			n := n + 1;
-		END IF;
-	END LOOP;
-	RETURN n;
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_recover_syncs' LANGUAGE C VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+	SET search_path = pg_catalog, dtmv, pg_temp;
 COMMENT ON FUNCTION dtmv.recover_syncs() IS
 	'gateway: requeue every running sync whose gateway session ended or whose lease expired; returns how many';
 
@@ -121,11 +102,12 @@ RETURNS TABLE (request_id bigint, twin dtmv.twin_id, priority integer, requested
 COMMENT ON FUNCTION dtmv.claim_sync(interval, boolean) IS
 	'gateway: the most urgent pending request whose twin is free, now running, or no row; every request pending on that twin joins its batch (REQ-DT-07, REQ-DT-08)';
 
-CREATE FUNCTION dtmv.complete_sync(request_id bigint, ok boolean, reported jsonb DEFAULT NULL)
+CREATE FUNCTION dtmv.complete_sync(request_id bigint, ok boolean, reported jsonb DEFAULT NULL,
+								   replace boolean DEFAULT false)
 RETURNS text
 	AS 'MODULE_PATHNAME', 'dtmv_complete_sync' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION dtmv.complete_sync(bigint, boolean, jsonb) IS
-	'gateway: finish a running sync; on success store the reported state and answer its batch "superseded", on failure queue the batch again';
+COMMENT ON FUNCTION dtmv.complete_sync(bigint, boolean, jsonb, boolean) IS
+	'gateway: finish a running sync; on success merge the reported state into the twin''s, as report does (replace: store it instead), and answer its batch "superseded", on failure queue the batch again';
 
 CREATE FUNCTION dtmv.sync_status(request_id bigint) RETURNS text
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -171,39 +153,13 @@ CREATE TRIGGER twin_registry_schedule_insert AFTER INSERT ON dtmv.twin_registry
 CREATE TRIGGER twin_registry_schedule_update AFTER UPDATE OF sync_period ON dtmv.twin_registry
 	FOR EACH ROW WHEN (OLD.sync_period IS DISTINCT FROM NEW.sync_period) EXECUTE FUNCTION dtmv._schedule_twin();
 
+-- In C (src/sync_queue.c), as the worker calls it: for each due twin (oldest
+-- first, at most max), its lock tried and a busy twin skipped, its schedule
+-- row locked (SKIP LOCKED) and moved a period on, and a request queued unless
+-- one is pending or running there.
 CREATE FUNCTION dtmv.queue_due_syncs(max integer DEFAULT 1000) RETURNS integer
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-DECLARE
-	d record;
-	n integer := 0;
-BEGIN
-	PERFORM dtmv._require_gateway('queue periodic syncs');
-	FOR d IN SELECT s.twin, g.sync_period, g.sync_priority
-			   FROM dtmv.sync_schedule s JOIN dtmv.twin_registry g ON g.id = s.twin
-			  WHERE s.next_due <= now()
-			  ORDER BY s.next_due LIMIT max LOOP
-		-- The twin's lock first, then its rows, as everywhere; never waited
-		-- for: a twin that someone is deciding on is tried again next round.
-		CONTINUE WHEN NOT dtmv._try_lock_twin(d.twin);
-		PERFORM 1 FROM dtmv.sync_schedule s WHERE s.twin = d.twin AND s.next_due <= now()
-		   FOR UPDATE SKIP LOCKED;
-		CONTINUE WHEN NOT FOUND;
-		UPDATE dtmv.sync_schedule s SET next_due = now() + d.sync_period WHERE s.twin = d.twin;
-		-- A sync already asked for or running serves; else queue one.
-		CONTINUE WHEN EXISTS (SELECT 1 FROM dtmv.sync_requests r
-							   WHERE r.twin = d.twin AND r.status IN ('pending', 'running'));
-		BEGIN
-			PERFORM dtmv._queue_sync(d.twin, NULL, d.sync_priority);
-			n := n + 1;
-		EXCEPTION WHEN SQLSTATE 'TW001' THEN
-			NULL;	-- a higher-priority sync runs: that one serves
-		END;
-	END LOOP;
-	RETURN n;
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_queue_due_syncs' LANGUAGE C VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+	SET search_path = pg_catalog, dtmv, pg_temp;
 COMMENT ON FUNCTION dtmv.queue_due_syncs(integer) IS
 	'gateway or the background worker: queue a sync for each twin whose sync period has elapsed; returns how many (REQ-DT-07)';
 

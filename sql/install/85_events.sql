@@ -184,6 +184,14 @@ CREATE FUNCTION dtmv.report(twin dtmv.twin_id, kind text, payload jsonb DEFAULT 
 COMMENT ON FUNCTION dtmv.report(dtmv.twin_id, text, jsonb) IS
 	'gateway: the physical object reports; merge the payload into the twin''s reported state and log an event in the same transaction (REQ-MV-04)';
 
+-- The one writer of a twin's reported state (src/events.c), for the SQL
+-- functions that change it; report and complete_sync call it in C.
+CREATE FUNCTION dtmv._store_reported(twin dtmv.twin_id, patch jsonb, replace boolean DEFAULT false)
+RETURNS boolean
+	AS 'MODULE_PATHNAME', 'dtmv_store_reported' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dtmv._store_reported(dtmv.twin_id, jsonb, boolean) IS
+	'internal: merge patch (a JSON object) into a twin''s reported state, or replace it, under the twin''s lock; false if the twin does not exist';
+
 CREATE FUNCTION dtmv.listen() RETURNS SETOF text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
@@ -426,8 +434,7 @@ BEGIN
 		SELECT a.desired_patch INTO patch FROM dtmv.kind_actions a
 		  JOIN dtmv.twin_registry t ON t.kind = a.kind
 		 WHERE t.id = c.twin AND a.action = c.action;
-		UPDATE dtmv.twin_states s SET reported = s.reported || coalesce(patch, '{}'), reported_at = now()
-		 WHERE s.twin = c.twin;
+		PERFORM dtmv._store_reported(c.twin, coalesce(patch, '{}'), false);
 	END IF;
 	RETURN dtmv._append_event(c.twin, NULL, CASE WHEN ok THEN 'command_succeeded' ELSE 'command_failed' END,
 							  jsonb_build_object('command', c.command_id, 'action', c.action,
