@@ -6,7 +6,7 @@
 EXTENSION = dtmv
 EXTVERSION = 0.1
 MODULE_big = dtmv
-OBJS = src/dtmv.o src/twin_id.o src/actor.o src/rights.o src/sync_lock.o src/sync_queue.o src/worker.o src/events.o src/notifier.o src/table_write.o src/geometry.o src/spatial.o src/wake_channels.o src/event_order.o
+OBJS = src/dtmv.o src/twin_id.o src/actor.o src/rights.o src/sync_lock.o src/sync_queue.o src/worker.o src/events.o src/notifier.o src/table_write.o src/geometry.o src/spatial.o src/wake_channels.o src/event_order.o src/catalog.o src/table_read.o
 DATA_built = dtmv--$(EXTVERSION).sql
 EXTRA_CLEAN = results regression.diffs regression.out output_iso tmp_check gateway/dtmv-home
 
@@ -18,7 +18,7 @@ PG_CFLAGS += -Werror
 endif
 
 # pg_regress suites: sql/<name>.sql against expected/<name>.out
-REGRESS = identity registry rights sync events spatial commerce
+REGRESS = identity registry rights sync events spatial commerce catalog
 REGRESS_OPTS = --load-extension=postgis --load-extension=pg_trgm --load-extension=btree_gist --load-extension=dtmv
 
 # The install script is the concatenation of one file per concern.

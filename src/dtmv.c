@@ -9,11 +9,10 @@
 #include "utils/guc.h"
 
 #include "actor.h"
+#include "catalog.h"
 #include "geometry.h"
 #include "notifier.h"
-#include "rights.h"
 #include "sync_lock.h"
-#include "sync_queue.h"
 #include "table_write.h"
 #include "worker.h"
 
@@ -24,12 +23,11 @@ PGDLLEXPORT void _PG_init(void);
 void
 _PG_init(void)
 {
+	CatalogInit();
 	ActorInit();
-	RightsInit();
 	GeometryInit();
 	TableWriteInit();
 	SyncLockInit();
-	SyncQueueInit();
 	NotifierInit();
 	WorkerInit();
 

@@ -86,10 +86,10 @@ spatial_move(TableWrite *tw, Datum *values, bool *nulls, void *arg)
 {
 	SpatialMove *move = arg;
 
-	move->space = DatumGetInt64(values[table_write_attnum(tw, "space") - 1]);
-	values[table_write_attnum(tw, "position") - 1] = move->pos;
-	values[table_write_attnum(tw, "cell") - 1] = geometry_cell(move->xyz[0], move->xyz[1]);
-	values[table_write_attnum(tw, "moved_at") - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	move->space = DatumGetInt64(values[Anum_twin_positions_space - 1]);
+	values[Anum_twin_positions_position - 1] = move->pos;
+	values[Anum_twin_positions_cell - 1] = geometry_cell(move->xyz[0], move->xyz[1]);
+	values[Anum_twin_positions_moved_at - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 }
 
 /*
@@ -121,17 +121,23 @@ dtmv_sync_location(PG_FUNCTION_ARGS)
 		 * before (no lock on a twin the caller may not move) and again once
 		 * it is held (a revoke that committed meanwhile counts).
 		 */
-		rights_require(twin, 1 << RIGHT_CONTROL);
+		rights_require(twin, DTMV_RIGHT_CONTROL_MASK);
 		sync_lock_twin(twin);
 		/* what committed while it waited: a newer snapshot (READ COMMITTED) */
 		PushActiveSnapshot(IsolationUsesXactSnapshot() ? GetActiveSnapshot() : GetTransactionSnapshot());
-		rights_require(twin, 1 << RIGHT_CONTROL);
+		rights_require(twin, DTMV_RIGHT_CONTROL_MASK);
 		PopActiveSnapshot();
 	}
 	else
 		sync_lock_twin(twin);
-	table_write_open(&tw, "twin_positions");
-	if (!table_write_update_row(&tw, "twin_positions_pkey", TwinIdPGetDatum(twin), spatial_move, &move))
+	/*
+	 * A direct write (table_write.c): the write a moving robot makes many
+	 * times a second.  It gives up what an UPDATE has beyond one row's
+	 * update: rules, statement and BEFORE row triggers, privilege and RLS
+	 * checks (the right was checked above), the executor hooks.
+	 */
+	table_write_open(&tw, CATALOG_TWIN_POSITIONS);
+	if (!table_write_update_row(&tw, CATALOG_TWIN_POSITIONS_PKEY, TwinIdPGetDatum(twin), spatial_move, &move))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("twin %s has not been placed in a space", twin_id_to_cstring(twin)),

@@ -24,15 +24,21 @@
  * higher priority that had committed when the statement started is reason
  * enough, decided with index probes and no lock and no write.
  *
- * The writes go through table_write.c, as UPDATE and INSERT statements
- * would make them (constraints, indexes, foreign keys); as PL/pgSQL these
- * functions ran some twenty statements per cycle.
+ * The writes of a request, a claim and a completion go through
+ * table_write.c, as UPDATE and INSERT statements would make them
+ * (constraints, indexes, foreign keys); as PL/pgSQL these functions ran
+ * some twenty statements per cycle.  They give up what a statement has
+ * beyond one row's write: rules, statement and BEFORE row triggers
+ * (refused), column defaults (every column is set), privilege and RLS
+ * checks (the functions check the caller's role and rights), the executor
+ * hooks.  The periodic queueing (sync_queue_due), once a second, keeps
+ * SQL statements for its schedule rows.  Reads are index scans
+ * (table_read.c) with the snapshots described below.
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
-#include "catalog/dependency.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "executor/spi.h"
@@ -41,7 +47,6 @@
 #include "miscadmin.h"
 #include "storage/procarray.h"
 #include "utils/builtins.h"
-#include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
@@ -52,6 +57,7 @@
 #include "rights.h"
 #include "sync_lock.h"
 #include "sync_queue.h"
+#include "table_read.h"
 #include "table_write.h"
 #include "twin_id.h"
 
@@ -61,50 +67,6 @@
 /* how many candidate twins one claim tries before it says there is nothing */
 #define CLAIM_MAX_CANDIDATES 64
 
-typedef struct PriorityScan
-{
-	int64	   *subjects;		/* the caller and its groups, sorted */
-	int			nsubjects;
-	bool		found;
-	int32		priority;		/* the highest set for one of them */
-} PriorityScan;
-
-static bool
-sync_priority_row(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	PriorityScan *ps = arg;
-	Datum		subject;
-	Datum		priority;
-	int			i;
-
-	if (!table_column(tuple, desc, "subject_id", &subject) || !table_column(tuple, desc, "priority", &priority))
-		return true;
-	for (i = 0; i < ps->nsubjects; i++)
-		if (ps->subjects[i] == DatumGetInt64(subject))
-		{
-			if (!ps->found || DatumGetInt32(priority) > ps->priority)
-				ps->priority = DatumGetInt32(priority);
-			ps->found = true;
-		}
-	return true;
-}
-
-typedef struct ColumnScan
-{
-	const char *column;
-	bool		found;
-	Datum		value;
-} ColumnScan;
-
-static bool
-sync_first_value(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	ColumnScan *cs = arg;
-
-	cs->found = table_column(tuple, desc, cs->column, &cs->value);
-	return false;
-}
-
 /*
  * The caller's sync priority on a twin: the highest set for it or one of
  * its groups (sync_priorities), else the twin's default; NULL (false) if the
@@ -113,81 +75,39 @@ sync_first_value(HeapTuple tuple, TupleDesc desc, void *arg)
 static bool
 sync_priority_of(const TwinId *twin, int64 subject, int32 *priority)
 {
-	PriorityScan ps = {0};
-	ColumnScan	cs = {"sync_priority"};
+	Datum		d;
 
 	if (subject >= 0)
 	{
-		ps.subjects = rights_subjects_of(subject, &ps.nsubjects);
-		table_scan_key("sync_priorities", "sync_priorities_pkey", TwinIdPGetDatum(twin), sync_priority_row, &ps);
-		if (ps.found)
+		int			nsubjects;
+		int64	   *subjects = rights_subjects_of(subject, &nsubjects);
+		bool		found = false;
+		TableRead	tr;
+
+		table_read_begin(&tr, CATALOG_SYNC_PRIORITIES_PKEY, NULL);
+		table_read_key(&tr, 1, BTEqualStrategyNumber, TwinIdPGetDatum(twin));
+		while (table_read_next(&tr))
 		{
-			*priority = ps.priority;
-			return true;
+			bool		isnull;
+			int64		who = DatumGetInt64(table_read_value(&tr, Anum_sync_priorities_subject_id, &isnull));
+			int32		p = DatumGetInt32(table_read_value(&tr, Anum_sync_priorities_priority, &isnull));
+
+			if (bsearch(&who, subjects, nsubjects, sizeof(int64), int64_cmp) != NULL &&
+				(!found || p > *priority))
+			{
+				*priority = p;
+				found = true;
+			}
 		}
+		table_read_end(&tr);
+		if (found)
+			return true;
 	}
-	table_scan_key("twin_registry", "twin_registry_pkey", TwinIdPGetDatum(twin), sync_first_value, &cs);
-	if (cs.found)
-		*priority = DatumGetInt32(cs.value);
-	return cs.found;
-}
-
-
-/*
- * The columns of dtmv.sync_requests, found by name in its row type and
- * remembered until the table changes (a relcache invalidation), with the
- * sequence of its identity column.
- */
-typedef enum RequestColumn
-{
-	RC_ID,
-	RC_TWIN,
-	RC_SUBJECT,
-	RC_PRIORITY,
-	RC_STATUS,
-	RC_BATCH,
-	RC_REQUESTED_AT,
-	RC_STARTED_AT,
-	RC_FINISHED_AT,
-	RC_LEASE_UNTIL,
-	RC_SESSION_LOCK,
-	RC_GATEWAY_PID,
-	RC_READY,
-	RC_NCOLUMNS
-} RequestColumn;
-
-static const char *const request_column_names[RC_NCOLUMNS] = {
-	"request_id", "twin", "subject_id", "priority", "status", "batch", "requested_at",
-	"started_at", "finished_at", "lease_until", "session_lock", "gateway_pid", "ready"
-};
-
-static Oid	request_rowtype = InvalidOid;	/* whose columns these are */
-static AttrNumber request_attnum[RC_NCOLUMNS];
-static Oid	request_sequence = InvalidOid;
-
-static void
-sync_relcache_callback(Datum arg, Oid relid)
-{
-	request_rowtype = InvalidOid;
-	request_sequence = InvalidOid;
-}
-
-void
-SyncQueueInit(void)
-{
-	CacheRegisterRelcacheCallback(sync_relcache_callback, (Datum) 0);
-}
-
-static void
-request_columns(TupleDesc desc)
-{
-	int			c;
-
-	if (OidIsValid(request_rowtype) && request_rowtype == desc->tdtypeid)
-		return;
-	for (c = 0; c < RC_NCOLUMNS; c++)
-		request_attnum[c] = table_desc_attnum(desc, request_column_names[c]);
-	request_rowtype = desc->tdtypeid;
+	if (!table_read_first_value(CATALOG_TWIN_REGISTRY_PKEY, TwinIdPGetDatum(twin),
+								Anum_twin_registry_sync_priority, &d))
+		return false;
+	*priority = DatumGetInt32(d);
+	return true;
 }
 
 /* one request, as read from or to be written to its row */
@@ -215,37 +135,39 @@ typedef struct SyncRequest
 	bool		ready;
 } SyncRequest;
 
+/* the request a read found */
 static void
-request_from_tuple(HeapTuple tuple, TupleDesc desc, SyncRequest *r)
+request_from_read(TableRead *tr, SyncRequest *r)
 {
-	Datum		values[RC_NCOLUMNS];
-	bool		nulls[RC_NCOLUMNS];
-	int			c;
+	Datum	   *values;
+	bool	   *nulls;
 
-	request_columns(desc);
-	for (c = 0; c < RC_NCOLUMNS; c++)
-		values[c] = heap_getattr(tuple, request_attnum[c], desc, &nulls[c]);
+	slot_getallattrs(tr->slot);
+	values = tr->slot->tts_values;
+	nulls = tr->slot->tts_isnull;
+#define COL(col) (Anum_sync_requests_##col - 1)
 	memset(r, 0, sizeof(SyncRequest));
-	r->id = DatumGetInt64(values[RC_ID]);
-	memcpy(&r->twin, DatumGetTwinIdP(values[RC_TWIN]), sizeof(TwinId));
-	r->has_subject = !nulls[RC_SUBJECT];
-	r->subject = r->has_subject ? DatumGetInt64(values[RC_SUBJECT]) : 0;
-	r->priority = DatumGetInt32(values[RC_PRIORITY]);
-	text_to_cstring_buffer(DatumGetTextPP(values[RC_STATUS]), r->status, sizeof(r->status));
-	r->has_batch = !nulls[RC_BATCH];
-	r->batch = r->has_batch ? DatumGetInt64(values[RC_BATCH]) : 0;
-	r->requested_at = DatumGetTimestampTz(values[RC_REQUESTED_AT]);
-	r->has_started = !nulls[RC_STARTED_AT];
-	r->started_at = r->has_started ? DatumGetTimestampTz(values[RC_STARTED_AT]) : 0;
-	r->has_finished = !nulls[RC_FINISHED_AT];
-	r->finished_at = r->has_finished ? DatumGetTimestampTz(values[RC_FINISHED_AT]) : 0;
-	r->has_lease = !nulls[RC_LEASE_UNTIL];
-	r->lease_until = r->has_lease ? DatumGetTimestampTz(values[RC_LEASE_UNTIL]) : 0;
-	r->has_session_lock = !nulls[RC_SESSION_LOCK];
-	r->session_lock = r->has_session_lock && DatumGetBool(values[RC_SESSION_LOCK]);
-	r->has_gateway_pid = !nulls[RC_GATEWAY_PID];
-	r->gateway_pid = r->has_gateway_pid ? DatumGetInt32(values[RC_GATEWAY_PID]) : 0;
-	r->ready = !nulls[RC_READY] && DatumGetBool(values[RC_READY]);
+	r->id = DatumGetInt64(values[COL(request_id)]);
+	memcpy(&r->twin, DatumGetTwinIdP(values[COL(twin)]), sizeof(TwinId));
+	r->has_subject = !nulls[COL(subject_id)];
+	r->subject = r->has_subject ? DatumGetInt64(values[COL(subject_id)]) : 0;
+	r->priority = DatumGetInt32(values[COL(priority)]);
+	text_to_cstring_buffer(DatumGetTextPP(values[COL(status)]), r->status, sizeof(r->status));
+	r->has_batch = !nulls[COL(batch)];
+	r->batch = r->has_batch ? DatumGetInt64(values[COL(batch)]) : 0;
+	r->requested_at = DatumGetTimestampTz(values[COL(requested_at)]);
+	r->has_started = !nulls[COL(started_at)];
+	r->started_at = r->has_started ? DatumGetTimestampTz(values[COL(started_at)]) : 0;
+	r->has_finished = !nulls[COL(finished_at)];
+	r->finished_at = r->has_finished ? DatumGetTimestampTz(values[COL(finished_at)]) : 0;
+	r->has_lease = !nulls[COL(lease_until)];
+	r->lease_until = r->has_lease ? DatumGetTimestampTz(values[COL(lease_until)]) : 0;
+	r->has_session_lock = !nulls[COL(session_lock)];
+	r->session_lock = r->has_session_lock && DatumGetBool(values[COL(session_lock)]);
+	r->has_gateway_pid = !nulls[COL(gateway_pid)];
+	r->gateway_pid = r->has_gateway_pid ? DatumGetInt32(values[COL(gateway_pid)]) : 0;
+	r->ready = !nulls[COL(ready)] && DatumGetBool(values[COL(ready)]);
+#undef COL
 }
 
 /* the columns of a request into a row's values (the others left as they are) */
@@ -254,22 +176,22 @@ request_to_values(const SyncRequest *r, Datum *values, bool *nulls)
 {
 #define SET(col, value, isnull) \
 	do { \
-		values[request_attnum[col] - 1] = (isnull) ? (Datum) 0 : (value); \
-		nulls[request_attnum[col] - 1] = (isnull); \
+		values[Anum_sync_requests_##col - 1] = (isnull) ? (Datum) 0 : (value); \
+		nulls[Anum_sync_requests_##col - 1] = (isnull); \
 	} while (0)
-	SET(RC_ID, Int64GetDatum(r->id), false);
-	SET(RC_TWIN, TwinIdPGetDatum(&r->twin), false);
-	SET(RC_SUBJECT, Int64GetDatum(r->subject), !r->has_subject);
-	SET(RC_PRIORITY, Int32GetDatum(r->priority), false);
-	SET(RC_STATUS, CStringGetTextDatum(r->status), false);
-	SET(RC_BATCH, Int64GetDatum(r->batch), !r->has_batch);
-	SET(RC_REQUESTED_AT, TimestampTzGetDatum(r->requested_at), false);
-	SET(RC_STARTED_AT, TimestampTzGetDatum(r->started_at), !r->has_started);
-	SET(RC_FINISHED_AT, TimestampTzGetDatum(r->finished_at), !r->has_finished);
-	SET(RC_LEASE_UNTIL, TimestampTzGetDatum(r->lease_until), !r->has_lease);
-	SET(RC_SESSION_LOCK, BoolGetDatum(r->session_lock), !r->has_session_lock);
-	SET(RC_GATEWAY_PID, Int32GetDatum(r->gateway_pid), !r->has_gateway_pid);
-	SET(RC_READY, BoolGetDatum(r->ready), false);
+	SET(request_id, Int64GetDatum(r->id), false);
+	SET(twin, TwinIdPGetDatum(&r->twin), false);
+	SET(subject_id, Int64GetDatum(r->subject), !r->has_subject);
+	SET(priority, Int32GetDatum(r->priority), false);
+	SET(status, CStringGetTextDatum(r->status), false);
+	SET(batch, Int64GetDatum(r->batch), !r->has_batch);
+	SET(requested_at, TimestampTzGetDatum(r->requested_at), false);
+	SET(started_at, TimestampTzGetDatum(r->started_at), !r->has_started);
+	SET(finished_at, TimestampTzGetDatum(r->finished_at), !r->has_finished);
+	SET(lease_until, TimestampTzGetDatum(r->lease_until), !r->has_lease);
+	SET(session_lock, BoolGetDatum(r->session_lock), !r->has_session_lock);
+	SET(gateway_pid, Int32GetDatum(r->gateway_pid), !r->has_gateway_pid);
+	SET(ready, BoolGetDatum(r->ready), false);
 #undef SET
 }
 
@@ -322,59 +244,63 @@ request_urgency_cmp(const void *a, const void *b)
 
 /* reading requests */
 
-typedef struct RequestScan
+/*
+ * The requests an index holds (with key: those whose first index column
+ * equals it), in its order, at most max (0: all); *n gets the count.
+ */
+static SyncRequest *
+requests_read(CatalogIndex index, const Datum *key, int max, int *n)
 {
-	SyncRequest *rows;
-	int			n;
-	int			max;			/* stop after this many (0: all) */
-} RequestScan;
+	SyncRequest *rows = NULL;
+	int			cap = 0;
+	TableRead	tr;
 
-static bool
-request_scan_row(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	RequestScan *rs = arg;
-
-	if (rs->rows == NULL)
-		rs->rows = palloc(8 * sizeof(SyncRequest));
-	else if (rs->n > 0 && (rs->n & (rs->n - 1)) == 0 && rs->n >= 8)
-		rs->rows = repalloc(rs->rows, 2 * rs->n * sizeof(SyncRequest));
-	request_from_tuple(tuple, desc, &rs->rows[rs->n++]);
-	return rs->max == 0 || rs->n < rs->max;
+	*n = 0;
+	table_read_begin(&tr, index, NULL);
+	if (key)
+		table_read_key(&tr, 1, BTEqualStrategyNumber, *key);
+	while ((max == 0 || *n < max) && table_read_next(&tr))
+	{
+		rows = array_reserve(rows, *n, &cap, sizeof(SyncRequest));
+		request_from_read(&tr, &rows[(*n)++]);
+	}
+	table_read_end(&tr);
+	return rows;
 }
 
 /* the request with this id, as the active snapshot sees it */
 static bool
 request_by_id(int64 id, SyncRequest *r)
 {
-	RequestScan rs = {NULL, 0, 1};
+	Datum		key = Int64GetDatum(id);
+	int			n;
+	SyncRequest *rows = requests_read(CATALOG_SYNC_REQUESTS_PKEY, &key, 1, &n);
 
-	table_scan_key("sync_requests", "sync_requests_pkey", Int64GetDatum(id), request_scan_row, &rs);
-	if (rs.n == 1)
-		*r = rs.rows[0];
-	return rs.n == 1;
+	if (n == 1)
+		*r = rows[0];
+	return n == 1;
 }
 
 /* the request running on a twin, if any */
 static bool
 request_running_on(const TwinId *twin, SyncRequest *r)
 {
-	RequestScan rs = {NULL, 0, 1};
+	Datum		key = TwinIdPGetDatum(twin);
+	int			n;
+	SyncRequest *rows = requests_read(CATALOG_SYNC_REQUESTS_RUNNING, &key, 1, &n);
 
-	table_scan_key("sync_requests", "sync_requests_running", TwinIdPGetDatum(twin), request_scan_row, &rs);
-	if (rs.n == 1 && request_is(&rs.rows[0], "running"))
-		*r = rs.rows[0];
-	return rs.n == 1 && request_is(&rs.rows[0], "running");
+	if (n == 1 && request_is(&rows[0], "running"))
+		*r = rows[0];
+	return n == 1 && request_is(&rows[0], "running");
 }
 
 /* a twin's pending requests, most urgent first */
 static SyncRequest *
 requests_pending_on(const TwinId *twin, int *n)
 {
-	RequestScan rs = {NULL, 0, 0};
+	Datum		key = TwinIdPGetDatum(twin);
 
-	table_scan_key("sync_requests", "sync_requests_pending", TwinIdPGetDatum(twin), request_scan_row, &rs);
-	*n = rs.n;
-	return rs.rows;
+	return requests_read(CATALOG_SYNC_REQUESTS_PENDING, &key, 0, n);
 }
 
 /* writing requests */
@@ -387,9 +313,10 @@ requests_pending_on(const TwinId *twin, int *n)
 static void
 request_modify(TableWrite *tw, Datum *values, bool *nulls, void *arg)
 {
-	static const RequestColumn changed[] = {
-		RC_STATUS, RC_BATCH, RC_STARTED_AT, RC_FINISHED_AT, RC_LEASE_UNTIL, RC_SESSION_LOCK,
-		RC_GATEWAY_PID, RC_READY
+	static const AttrNumber changed[] = {
+		Anum_sync_requests_status, Anum_sync_requests_batch, Anum_sync_requests_started_at,
+		Anum_sync_requests_finished_at, Anum_sync_requests_lease_until, Anum_sync_requests_session_lock,
+		Anum_sync_requests_gateway_pid, Anum_sync_requests_ready
 	};
 	int			natts = RelationGetDescr(tw->rel)->natts;
 	Datum	   *ours = palloc(natts * sizeof(Datum));
@@ -399,7 +326,7 @@ request_modify(TableWrite *tw, Datum *values, bool *nulls, void *arg)
 	request_to_values((const SyncRequest *) arg, ours, ours_null);
 	for (i = 0; i < (int) lengthof(changed); i++)
 	{
-		AttrNumber	attno = request_attnum[changed[i]];
+		AttrNumber	attno = changed[i];
 
 		values[attno - 1] = ours[attno - 1];
 		nulls[attno - 1] = ours_null[attno - 1];
@@ -410,8 +337,7 @@ request_modify(TableWrite *tw, Datum *values, bool *nulls, void *arg)
 static void
 request_store(TableWrite *tw, SyncRequest *r)
 {
-	request_columns(RelationGetDescr(tw->rel));
-	(void) table_write_update_row(tw, "sync_requests_pkey", Int64GetDatum(r->id), request_modify, r);
+	(void) table_write_update_row(tw, CATALOG_SYNC_REQUESTS_PKEY, Int64GetDatum(r->id), request_modify, r);
 }
 
 /* insert a new request; its id from the table's identity sequence */
@@ -422,10 +348,7 @@ request_insert(TableWrite *tw, SyncRequest *r)
 	Datum	   *values = palloc0(desc->natts * sizeof(Datum));
 	bool	   *nulls = palloc(desc->natts * sizeof(bool));
 
-	request_columns(desc);
-	if (!OidIsValid(request_sequence))
-		request_sequence = getIdentitySequence(RelationGetRelid(tw->rel), request_attnum[RC_ID], false);
-	r->id = nextval_internal(request_sequence, false);
+	r->id = nextval_internal(catalog_sequence_relid(CATALOG_SYNC_REQUESTS_REQUEST_ID_SEQ), false);
 	memset(nulls, true, desc->natts * sizeof(bool));
 	request_to_values(r, values, nulls);
 	table_write_insert(tw, values, nulls);
@@ -539,7 +462,7 @@ request_recover_if_dead(SyncRequest *run)
 	for (i = 0; i < n - 1; i++)
 		if (rows[i].has_batch && rows[i].batch == run->id)
 			rows[i].has_batch = false;
-	table_write_open(&tw, "sync_requests");
+	table_write_open(&tw, CATALOG_SYNC_REQUESTS);
 	requests_store_pending(&tw, rows, before, n, false);
 	table_write_close(&tw);
 	sync_decision_snapshot_advance();
@@ -622,7 +545,7 @@ sync_queue(const TwinId *twin, int64 subject, int32 priority)
 	r.requested_at = GetCurrentTransactionStartTimestamp();
 	/* pending is most urgent first; a tie goes to the older request */
 	r.ready = !running && (n == 0 || priority > pending[0].priority);
-	table_write_open(&tw, "sync_requests");
+	table_write_open(&tw, CATALOG_SYNC_REQUESTS);
 	request_insert(&tw, &r);
 	before = requests_copy(pending, n);
 	for (i = 0; i < n && r.ready; i++)
@@ -673,21 +596,21 @@ request_suspect(const SyncRequest *r)
 int
 sync_recover_dead(void)
 {
-	RequestScan rs = {NULL, 0, 0};
+	int			nrunning;
+	SyncRequest *running = requests_read(CATALOG_SYNC_REQUESTS_RUNNING, NULL, 0, &nrunning);
 	int			n = 0;
 	int			i;
 
-	table_scan_ordered("sync_requests", "sync_requests_running", request_scan_row, &rs);
-	for (i = 0; i < rs.n; i++)
+	for (i = 0; i < nrunning; i++)
 	{
 		SyncRequest run;
 		bool		requeued;
 
-		if (!request_is(&rs.rows[i], "running") || !request_suspect(&rs.rows[i]) ||
-			!sync_try_lock_twin(&rs.rows[i].twin))
+		if (!request_is(&running[i], "running") || !request_suspect(&running[i]) ||
+			!sync_try_lock_twin(&running[i].twin))
 			continue;
 		sync_decision_snapshot_push();
-		requeued = request_by_id(rs.rows[i].id, &run) && request_recover_if_dead(&run);
+		requeued = request_by_id(running[i].id, &run) && request_recover_if_dead(&run);
 		PopActiveSnapshot();
 		if (requeued)
 			n++;
@@ -847,7 +770,7 @@ dtmv_request_sync(PG_FUNCTION_ARGS)
 	int32		priority = 0;
 	SyncRequest run;
 
-	rights_require(twin, 1 << RIGHT_SYNC);	/* a NULL twin never passes */
+	rights_require(twin, DTMV_RIGHT_SYNC_MASK);	/* a NULL twin never passes */
 	subject = rights_current_subject();
 	if (!sync_priority_of(twin, subject, &priority))
 		ereport(ERROR,
@@ -860,37 +783,44 @@ dtmv_request_sync(PG_FUNCTION_ARGS)
 
 /* claiming */
 
-typedef struct ClaimScan
-{
-	TwinId		tried[CLAIM_MAX_CANDIDATES];
-	int			ntried;
-	bool		locked;			/* on twin */
-	TwinId		twin;
-} ClaimScan;
-
-/* the next ready request whose twin's lock is free, not tried before */
+/*
+ * The next ready request, in the queue's order, whose twin is neither one
+ * of the ntried tried before nor being decided on by another session: its
+ * twin locked (until the end of the transaction) into *twin.  False if
+ * none, or once CLAIM_MAX_CANDIDATES twins have been tried.
+ */
 static bool
-claim_candidate(HeapTuple tuple, TupleDesc desc, void *arg)
+claim_candidate(TwinId *tried, int *ntried, TwinId *twin)
 {
-	ClaimScan  *cs = arg;
-	SyncRequest r;
-	int			i;
+	TableRead	tr;
+	bool		locked = false;
 
-	request_from_tuple(tuple, desc, &r);
-	if (!r.ready || !request_is(&r, "pending"))
-		return true;
-	for (i = 0; i < cs->ntried; i++)
-		if (memcmp(&cs->tried[i], &r.twin, sizeof(TwinId)) == 0)
-			return true;
-	if (cs->ntried == CLAIM_MAX_CANDIDATES)
-		return false;
-	cs->tried[cs->ntried++] = r.twin;
-	/* a twin another gateway is deciding on is skipped, not waited for */
-	if (!sync_try_lock_twin(&r.twin))
-		return true;
-	cs->locked = true;
-	cs->twin = r.twin;
-	return false;
+	table_read_begin(&tr, CATALOG_SYNC_REQUESTS_READY, NULL);
+	while (!locked && table_read_next(&tr))
+	{
+		SyncRequest r;
+		bool		seen = false;
+		int			i;
+
+		request_from_read(&tr, &r);
+		if (!r.ready || !request_is(&r, "pending"))
+			continue;
+		for (i = 0; i < *ntried && !seen; i++)
+			seen = memcmp(&tried[i], &r.twin, sizeof(TwinId)) == 0;
+		if (seen)
+			continue;
+		if (*ntried == CLAIM_MAX_CANDIDATES)
+			break;
+		tried[(*ntried)++] = r.twin;
+		/* a twin another gateway is deciding on is skipped, not waited for */
+		if (sync_try_lock_twin(&r.twin))
+		{
+			*twin = r.twin;
+			locked = true;
+		}
+	}
+	table_read_end(&tr);
+	return locked;
 }
 
 /*
@@ -921,7 +851,7 @@ claim_twin(const TwinId *twin, TimestampTz lease_until, bool session_lock, SyncR
 	pending[0].gateway_pid = MyProcPid;
 	pending[0].has_batch = false;
 	pending[0].ready = false;
-	table_write_open(&tw, "sync_requests");
+	table_write_open(&tw, CATALOG_SYNC_REQUESTS);
 	request_store(&tw, &pending[0]);
 	for (i = 1; i < n; i++)
 	{
@@ -936,16 +866,6 @@ claim_twin(const TwinId *twin, TimestampTz lease_until, bool session_lock, SyncR
 	*claimed = pending[0];
 	*batch_size = n;
 	return true;
-}
-
-/* the name of a subject, or NULL */
-static bool
-subject_name_row(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	Datum		name;
-
-	*(text **) arg = table_column(tuple, desc, "name", &name) ? DatumGetTextPCopy(name) : NULL;
-	return false;
 }
 
 /* is this run (request, start) still running? for the locks a session keeps */
@@ -983,7 +903,9 @@ dtmv_claim_sync(PG_FUNCTION_ARGS)
 	Interval   *lease = PG_ARGISNULL(0) ? NULL : PG_GETARG_INTERVAL_P(0);
 	bool		session_lock = PG_ARGISNULL(1) ? true : PG_GETARG_BOOL(1);
 	TimestampTz lease_until;
-	ClaimScan  *cs;
+	TwinId	   *tried;
+	int			ntried = 0;
+	TwinId		twin;
 	SyncRequest claimed;
 	int			batch_size = 0;
 	bool		found = false;
@@ -1003,17 +925,18 @@ dtmv_claim_sync(PG_FUNCTION_ARGS)
 	claim_sweep();
 	sync_run_locks_forget_stale(sync_run_current);
 
-	cs = palloc0(sizeof(ClaimScan));
+	tried = palloc(CLAIM_MAX_CANDIDATES * sizeof(TwinId));
 	while (!found)
 	{
-		cs->locked = false;
+		bool		locked;
+
 		sync_own_writes_snapshot_push();
-		table_scan_ordered("sync_requests", "sync_requests_ready", claim_candidate, cs);
+		locked = claim_candidate(tried, &ntried, &twin);
 		PopActiveSnapshot();
-		if (!cs->locked)
+		if (!locked)
 			break;
 		sync_decision_snapshot_push();
-		found = claim_twin(&cs->twin, lease_until, session_lock, &claimed, &batch_size);
+		found = claim_twin(&twin, lease_until, session_lock, &claimed, &batch_size);
 		PopActiveSnapshot();
 	}
 
@@ -1021,16 +944,16 @@ dtmv_claim_sync(PG_FUNCTION_ARGS)
 	{
 		Datum		values[6];
 		bool		nulls[6] = {false};
-		text	   *requested_by = NULL;
+		Datum		requested_by = (Datum) 0;
+		bool		has_name = claimed.has_subject &&
+			table_read_first_value(CATALOG_SUBJECTS_PKEY, Int64GetDatum(claimed.subject), Anum_subjects_name,
+								   &requested_by);
 
-		if (claimed.has_subject)
-			table_scan_key("subjects", "subjects_pkey", Int64GetDatum(claimed.subject), subject_name_row,
-						   &requested_by);
 		values[0] = Int64GetDatum(claimed.id);
 		values[1] = TwinIdPGetDatum(&claimed.twin);
 		values[2] = Int32GetDatum(claimed.priority);
-		values[3] = PointerGetDatum(requested_by);
-		nulls[3] = requested_by == NULL;
+		values[3] = requested_by;
+		nulls[3] = !has_name;
 		values[4] = TimestampTzGetDatum(claimed.requested_at);
 		values[5] = Int32GetDatum(batch_size);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -1044,7 +967,7 @@ dtmv_claim_sync(PG_FUNCTION_ARGS)
 static void
 complete_reschedule(TableWrite *tw, Datum *values, bool *nulls, void *arg)
 {
-	AttrNumber	next_due = table_write_attnum(tw, "next_due");
+	AttrNumber	next_due = Anum_sync_schedule_next_due;
 
 	values[next_due - 1] = DirectFunctionCall2(timestamptz_pl_interval,
 											   TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
@@ -1052,37 +975,19 @@ complete_reschedule(TableWrite *tw, Datum *values, bool *nulls, void *arg)
 	nulls[next_due - 1] = false;
 }
 
-typedef struct PeriodScan
-{
-	Interval   *period;
-} PeriodScan;
-
-static bool
-sync_period_row(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	Datum		period;
-
-	if (table_column(tuple, desc, "sync_period", &period))
-	{
-		((PeriodScan *) arg)->period = palloc(sizeof(Interval));
-		memcpy(((PeriodScan *) arg)->period, DatumGetIntervalP(period), sizeof(Interval));
-	}
-	return false;
-}
-
 /* a periodically synchronised twin is next due a period after this sync */
 static void
 complete_reschedule_twin(const TwinId *twin)
 {
-	PeriodScan	ps = {NULL};
+	Datum		period;
 	TableWrite	tw;
 
-	table_scan_key("twin_registry", "twin_registry_pkey", TwinIdPGetDatum(twin), sync_period_row, &ps);
-	if (ps.period == NULL)
+	if (!table_read_first_value(CATALOG_TWIN_REGISTRY_PKEY, TwinIdPGetDatum(twin), Anum_twin_registry_sync_period,
+								&period))
 		return;
-	table_write_open(&tw, "sync_schedule");
-	(void) table_write_update_row(&tw, "sync_schedule_pkey", TwinIdPGetDatum(twin), complete_reschedule,
-								  ps.period);
+	table_write_open(&tw, CATALOG_SYNC_SCHEDULE);
+	(void) table_write_update_row(&tw, CATALOG_SYNC_SCHEDULE_PKEY, TwinIdPGetDatum(twin), complete_reschedule,
+								  DatumGetPointer(period));
 	table_write_close(&tw);
 }
 
@@ -1193,7 +1098,7 @@ dtmv_complete_sync(PG_FUNCTION_ARGS)
 			else
 				pending[i].has_batch = false;	/* the object was not reached: wait for another run */
 		}
-	table_write_open(&tw, "sync_requests");
+	table_write_open(&tw, CATALOG_SYNC_REQUESTS);
 	request_store(&tw, &req);
 	requests_store_pending(&tw, pending, before, n, false);
 	table_write_close(&tw);

@@ -8,8 +8,6 @@
 
 #include "postgres.h"
 
-extern void SyncQueueInit(void);
-
 /* requeue the runs whose gateway died or whose lease expired; how many */
 extern int	sync_recover_dead(void);
 

@@ -51,7 +51,7 @@
 #include "event_order.h"
 #include "notifier.h"
 #include "sync_queue.h"
-#include "table_write.h"
+#include "catalog.h"
 #include "worker.h"
 
 static char *worker_database = NULL;
@@ -256,7 +256,7 @@ worker_vacuum_inbox(void)
 	worker_last_vacuum = GetCurrentTimestamp();
 	/* vacuum's arguments must outlive this transaction, which it commits */
 	MemoryContextSwitchTo(worker_step_context);
-	rels = list_make1(makeVacuumRelation(NULL, table_write_relid("event_inbox"), NIL));
+	rels = list_make1(makeVacuumRelation(NULL, catalog_table_relid(CATALOG_EVENT_INBOX), NIL));
 	memset(&params, 0, sizeof(params));
 	/* as autovacuum: a table someone else is vacuuming is skipped, not waited for */
 	params.options = VACOPT_VACUUM | VACOPT_PROCESS_TOAST | VACOPT_SKIP_LOCKED;

@@ -100,6 +100,16 @@ AS $$ SELECT k.veto FROM dtmv._keys_for(dtmv.current_subjects()) k WHERE k.r = a
 COMMENT ON FUNCTION dtmv.acl_veto(integer) IS
 	'acl keys that deny right number r to the acting subject (see docs/rights.md)';
 
+-- The acl key formulas, defined once in C (src/rights.c).
+CREATE FUNCTION dtmv._acl_key(subject bigint, r integer, veto boolean) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'dtmv_acl_key' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION dtmv._acl_key(bigint, integer, boolean) IS
+	'internal: the acl key of a subject''s grant (veto false) or denial (veto true) of right number r on a twin: subject * 16 + r, or subject * 16 + 8 + r';
+CREATE FUNCTION dtmv._acl_space_key(space bigint, r integer) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'dtmv_acl_space_key' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION dtmv._acl_space_key(bigint, integer) IS
+	'internal: the acl key of a twin in a space (or a space below it), which a grant or denial of right number r on that space matches: -(space * 16 + r)';
+
 -- The acl of one twin, from dtmv.grants.
 CREATE FUNCTION dtmv._twin_acl(twin dtmv.twin_id) RETURNS bigint[]
 LANGUAGE plpgsql STABLE
@@ -110,11 +120,11 @@ BEGIN
 	RETURN (SELECT array_agg(k ORDER BY k) FROM (
 		SELECT r::bigint AS k FROM generate_series(0, 5) r
 		UNION
-		SELECT g.subject_id * 16 + CASE WHEN g.granted & (1 << r) <> 0 THEN r ELSE 8 + r END
+		SELECT dtmv._acl_key(g.subject_id, r, g.granted & (1 << r) = 0)
 		  FROM dtmv.grants g CROSS JOIN generate_series(0, 5) r
 		 WHERE g.twin = _twin_acl.twin AND (g.granted | g.revoked) & (1 << r) <> 0
 		UNION
-		SELECT -(a.space_id * 16 + r)
+		SELECT dtmv._acl_space_key(a.space_id, r)
 		  FROM dtmv._space_ancestry((SELECT p.space FROM dtmv.twin_positions p WHERE p.twin = _twin_acl.twin)) a
 		 CROSS JOIN generate_series(0, 5) r
 	) keys);
