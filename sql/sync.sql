@@ -288,4 +288,5 @@ SELECT request_id = :door_req AS claimed FROM dtmv.claim_sync();
 SELECT dtmv.complete_sync(:door_req, true, '{"battery": 78}', replace => true);
 SET ROLE regress_sy_owner;
 SELECT reported FROM dtmv.twin_states WHERE twin = :'door';
+SELECT dtmv.drop_twin(:'door');
 RESET ROLE;

@@ -36,8 +36,9 @@ export -f check
 survive() {
 	psql -X -q -v ON_ERROR_STOP=1 <<'SQL' >/dev/null || return 1
 CREATE EXTENSION dtmv CASCADE;
-CREATE OR REPLACE FUNCTION dtmv.recover_syncs() RETURNS integer LANGUAGE plpgsql
-	AS $$ BEGIN RAISE EXCEPTION 'a part of the round fails'; END $$;
+-- the library no longer matches sync_requests: the recovery of dead syncs
+-- (C, src/sync_queue.c) fails on every round (src/catalog.c)
+ALTER TABLE dtmv.sync_requests RENAME COLUMN ready TO ready_renamed;
 SQL
 	sleep 2	# a few failing rounds (sync_check_interval=200)
 	local before after id sent=f
