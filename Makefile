@@ -6,7 +6,7 @@
 EXTENSION = dtmv
 EXTVERSION = 0.2
 MODULE_big = dtmv
-OBJS = src/dtmv.o src/twin_id.o src/actor.o src/rights.o src/sync_lock.o src/sync_queue.o src/worker.o src/events.o src/notifier.o src/table_write.o src/geometry.o src/spatial.o src/wake_channels.o src/event_order.o
+OBJS = src/dtmv.o src/twin_id.o src/actor.o src/rights.o src/sync_lock.o src/sync_queue.o src/worker.o src/events.o src/notifier.o src/table_write.o src/geometry.o src/spatial.o src/wake_channels.o src/event_order.o src/catalog.o src/table_read.o
 # The install script of this version and the update script from each
 # released one are generated (below); released install scripts are kept as
 # they shipped, never edited (sql/install/released/).
@@ -25,7 +25,7 @@ endif
 # make installcheck, against a running server (PGHOST, PGPORT...), runs:
 # pg_regress suites: sql/<name>.sql against expected/<name>.out; the first
 # loads the tests' helpers (test/sql/test_helpers.sql) that the others call
-REGRESS = test_helpers identity registry rights sync events spatial commerce
+REGRESS = test_helpers identity registry rights sync events spatial commerce catalog
 LOAD_DTMV = --load-extension=postgis --load-extension=pg_trgm --load-extension=btree_gist --load-extension=dtmv
 REGRESS_OPTS = $(LOAD_DTMV)
 # isolation specs: test/isolation/specs/<name>.spec against
@@ -36,7 +36,7 @@ ISOLATION_OPTS = --inputdir=test/isolation $(LOAD_DTMV)
 # shared helpers in test/lib/DtmvTest.pm). One file: PROVE_TESTS=t/<file>.pl
 TAP_TESTS = 1
 
-# SQL in two kinds of files (docs/operations.md, "Install and update scripts"):
+# SQL in two kinds of files (docs/operations.md, "Versions and upgrades"):
 #   sql/install/once/    roles, types, tables, indexes, keys: run once, by the
 #                        install script; an update script changes them with
 #                        its own statements (sql/install/updates/)

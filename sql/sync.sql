@@ -268,3 +268,34 @@ SET ROLE regress_sy_gw;
 SELECT request_id = :waiting AS claimed FROM dtmv.claim_sync();
 SELECT dtmv.complete_sync(:waiting, true);
 RESET ROLE;
+
+-- One state merge (issue 17): a completion's reported state is merged into
+-- what reports merged before, as a report is; replace => true replaces it.
+SET ROLE regress_sy_owner;
+SELECT dtmv.create_twin('door', 'Front door') AS door \gset
+SET ROLE regress_sy_gw;
+SELECT dtmv.report(:'door', 'doorbell', '{"door": "closed", "camera": "cam/front/0001.jpg"}') > 0 AS reported;
+SET ROLE regress_sy_owner;
+SELECT dtmv.request_sync(:'door') AS door_req \gset
+SET ROLE regress_sy_gw;
+SELECT request_id = :door_req AS claimed FROM dtmv.claim_sync();
+SELECT dtmv.complete_sync(:door_req, true, '{"battery": 79}');
+SET ROLE regress_sy_owner;
+SELECT reported FROM dtmv.twin_states WHERE twin = :'door';
+SELECT dtmv.request_sync(:'door') AS door_req \gset
+SET ROLE regress_sy_gw;
+SELECT request_id = :door_req AS claimed FROM dtmv.claim_sync();
+SELECT dtmv.complete_sync(:door_req, true, '{"battery": 78}', replace => true);
+SET ROLE regress_sy_owner;
+SELECT reported FROM dtmv.twin_states WHERE twin = :'door';
+-- merged or replaced, reported state stays a JSON object
+SELECT dtmv.request_sync(:'door') AS door_req \gset
+SET ROLE regress_sy_gw;
+SELECT request_id = :door_req AS claimed FROM dtmv.claim_sync();
+SELECT regress_sync.attempt(format('SELECT dtmv.complete_sync(%s, true, %L, replace => true)', :door_req, '[78]'));
+SELECT regress_sync.attempt(format('SELECT dtmv.complete_sync(%s, true, %L)', :door_req, '"78"'));
+SELECT dtmv.complete_sync(:door_req, false);
+SET ROLE regress_sy_owner;
+SELECT reported FROM dtmv.twin_states WHERE twin = :'door';
+SELECT dtmv.drop_twin(:'door');
+RESET ROLE;

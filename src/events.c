@@ -31,7 +31,7 @@
 static int64
 event_next_entry(void)
 {
-	return nextval_internal(table_write_relid("event_entries"), false);
+	return nextval_internal(catalog_sequence_relid(CATALOG_EVENT_ENTRIES), false);
 }
 
 /*
@@ -67,7 +67,14 @@ event_append(Datum twin, bool twin_isnull, Datum addressee, bool addressee_isnul
 	int			natts;
 	int64		id;
 
-	table_write_open(&tw, "event_inbox");
+	/*
+	 * A direct insert (table_write.c): every event goes through here, many
+	 * thousand a second.  It gives up what an INSERT statement has beyond
+	 * one row's insert: rules, statement and BEFORE row triggers (refused),
+	 * column defaults (every column is set here), privilege and RLS checks
+	 * (callers check the caller's right), the executor hooks.
+	 */
+	table_write_open(&tw, CATALOG_EVENT_INBOX);
 	id = event_next_entry();		/* after the read-only check */
 	natts = RelationGetDescr(tw.rel)->natts;
 	values = palloc0(natts * sizeof(Datum));
@@ -75,16 +82,15 @@ event_append(Datum twin, bool twin_isnull, Datum addressee, bool addressee_isnul
 	memset(nulls, true, natts * sizeof(bool));
 #define EVENT_SET(column, value, isnull) \
 	do { \
-		AttrNumber	attno = table_write_attnum(&tw, column); \
-		values[attno - 1] = (value); \
-		nulls[attno - 1] = (isnull); \
+		values[Anum_event_inbox_##column - 1] = (value); \
+		nulls[Anum_event_inbox_##column - 1] = (isnull); \
 	} while (0)
-	EVENT_SET("entry_id", Int64GetDatum(id), false);
-	EVENT_SET("twin", twin, twin_isnull);
-	EVENT_SET("subject_id", addressee, addressee_isnull);
-	EVENT_SET("kind", CStringGetTextDatum(kind), false);
-	EVENT_SET("payload", payload_isnull ? DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")) : payload, false);
-	EVENT_SET("created_at", TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), false);
+	EVENT_SET(entry_id, Int64GetDatum(id), false);
+	EVENT_SET(twin, twin, twin_isnull);
+	EVENT_SET(subject_id, addressee, addressee_isnull);
+	EVENT_SET(kind, CStringGetTextDatum(kind), false);
+	EVENT_SET(payload, payload_isnull ? DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")) : payload, false);
+	EVENT_SET(created_at, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), false);
 #undef EVENT_SET
 	table_write_insert(&tw, values, nulls);
 	table_write_close(&tw);
@@ -110,18 +116,83 @@ dtmv_append_event(PG_FUNCTION_ARGS)
 								 PG_GETARG_DATUM(3), PG_ARGISNULL(3)));
 }
 
-/* the new version of a twin_states row: the report merged into the reported state */
-static void
-event_merge_reported(TableWrite *tw, Datum *values, bool *nulls, void *arg)
+/* a change of a twin's reported state: a patch merged into it, or replacing it */
+typedef struct ReportedChange
 {
-	AttrNumber	reported = table_write_attnum(tw, "reported");
-	AttrNumber	reported_at = table_write_attnum(tw, "reported_at");
+	Datum		patch;
+	bool		has_patch;
+	bool		replace;
+} ReportedChange;
 
+/* the new version of a twin_states row: the patch applied, reported_at now */
+static void
+twin_state_modify(TableWrite *tw, Datum *values, bool *nulls, void *arg)
+{
+	ReportedChange *change = arg;
+	AttrNumber	reported = Anum_twin_states_reported;
+	AttrNumber	reported_at = Anum_twin_states_reported_at;
+
+	if (change->has_patch && change->replace)
+	{
+		values[reported - 1] = change->patch;
+		nulls[reported - 1] = false;
+	}
 	/* NOT NULL: a NULL would make the constraint check fail, as in SQL */
-	if (!nulls[reported - 1])
-		values[reported - 1] = DirectFunctionCall2(jsonb_concat, values[reported - 1], *(Datum *) arg);
+	else if (change->has_patch && !nulls[reported - 1])
+		values[reported - 1] = DirectFunctionCall2(jsonb_concat, values[reported - 1], change->patch);
 	values[reported_at - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	nulls[reported_at - 1] = false;
+}
+
+/*
+ * The one writer of a twin's reported state (dtmv.report, complete_sync,
+ * ack_command): the patch, a JSON object, is merged into it (its keys
+ * replace the same keys, the others stay) unless replace is asked for;
+ * reported_at becomes now either way, also for no patch.  Call with the
+ * twin's lock held.  False if the twin has no state row (no such twin).
+ */
+bool
+twin_state_store_reported(Datum twin, Datum patch, bool patch_isnull, bool replace)
+{
+	ReportedChange change = {patch, !patch_isnull, replace};
+	TableWrite	tw;
+	bool		found;
+
+	/* merged or replaced, a twin's reported state stays a JSON object */
+	if (!patch_isnull && !JB_ROOT_IS_OBJECT(DatumGetJsonbP(patch)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a reported state is a JSON object, not %s",
+						TextDatumGetCString(DirectFunctionCall1(jsonb_typeof, patch)))));
+
+	/*
+	 * A direct write (table_write.c): a report is the hottest write of the
+	 * events.  It gives up what an UPDATE statement has beyond one row's
+	 * update: rules, statement triggers, BEFORE row triggers (refused),
+	 * privilege and RLS checks (callers check the caller's right), and the
+	 * executor hooks (pg_stat_statements sees the calling statement).
+	 */
+	table_write_open(&tw, CATALOG_TWIN_STATES);
+	found = table_write_update_row(&tw, CATALOG_TWIN_STATES_PKEY, twin, twin_state_modify, &change);
+	table_write_close(&tw);
+	return found;
+}
+
+/*
+ * dtmv._store_reported(twin, patch, replace): the same for the SQL functions
+ * that change a twin's reported state (ack_command); takes the twin's lock.
+ */
+PG_FUNCTION_INFO_V1(dtmv_store_reported);
+Datum
+dtmv_store_reported(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a twin is required")));
+	sync_lock_twin(PG_GETARG_TWINID_P(0));
+	PG_RETURN_BOOL(twin_state_store_reported(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_ARGISNULL(1),
+											 !PG_ARGISNULL(2) && PG_GETARG_BOOL(2)));
 }
 
 /*
@@ -138,7 +209,6 @@ Datum
 dtmv_report(PG_FUNCTION_ARGS)
 {
 	Datum		payload;
-	TableWrite	tw;
 
 	actor_require_role(GATEWAY_ROLE, "report events");
 	payload = PG_ARGISNULL(2) ? DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")) : PG_GETARG_DATUM(2);
@@ -157,12 +227,10 @@ dtmv_report(PG_FUNCTION_ARGS)
 				 errmsg("an event kind is required")));
 
 	sync_lock_twin(PG_GETARG_TWINID_P(0));
-	table_write_open(&tw, "twin_states");
-	if (!table_write_update_row(&tw, "twin_states_pkey", PG_GETARG_DATUM(0), event_merge_reported, &payload))
+	if (!twin_state_store_reported(PG_GETARG_DATUM(0), payload, false, false))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("twin %s does not exist", twin_id_to_cstring(PG_GETARG_TWINID_P(0)))));
-	table_write_close(&tw);
 
 	PG_RETURN_INT64(event_append(PG_GETARG_DATUM(0), false, (Datum) 0, true,
 								 text_to_cstring(PG_GETARG_TEXT_PP(1)), payload, false));

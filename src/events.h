@@ -15,4 +15,11 @@
 extern int64 event_append(Datum twin, bool twin_isnull, Datum addressee, bool addressee_isnull,
 						  const char *kind, Datum payload, bool payload_isnull);
 
+/*
+ * Merge a patch (a JSON object) into a twin's reported state, or replace it;
+ * reported_at becomes now.  Call with the twin's lock held; false if the
+ * twin does not exist.  Every writer of reported state goes through here.
+ */
+extern bool twin_state_store_reported(Datum twin, Datum patch, bool patch_isnull, bool replace);
+
 #endif							/* DTMV_EVENTS_H */

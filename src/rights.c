@@ -28,11 +28,7 @@
  */
 #include "postgres.h"
 
-#include "access/genam.h"
-#include "access/htup_details.h"
 #include "access/stratnum.h"
-#include "access/table.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -40,277 +36,69 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/datum.h"
 #include "utils/formatting.h"
-#include "utils/inval.h"
-#include "utils/lsyscache.h"
-#include "utils/rel.h"
-#include "utils/snapmgr.h"
 
 #include "actor.h"
 #include "rights.h"
-#include "table_write.h"
+#include "table_read.h"
 
 static const char *const right_names[DTMV_NRIGHTS] =
 {"discover", "read", "interact", "sync", "control", "admin"};
 
 /*
- * The tables read here, each through one index on one key column (and,
- * where nullcol is set, only rows where the index's next column is NULL:
- * an index condition, so the other rows are never read).  Looked up by name
- * on first use and forgotten on any relcache invalidation of
- * them (DROP EXTENSION, ALTER TABLE), so a dropped and re-created extension
- * is found again.
+ * The tables read here (subjects, group_members, grants, twin_registry) are
+ * read through one index each on one key column, and where a grant must be
+ * system-wide or a space's, with "twin IS NULL" as a second index key: an
+ * index condition, so the other rows are never read (table_read.c).
  */
-typedef struct RightsRel
+
+/* ---- acl keys: the one definition (docs/rights.md) ---- */
+
+int64
+rights_acl_key(int64 subject, int r, bool veto)
 {
-	const char *table;
-	const char *index;
-	const char *keycol;
-	const char *nullcol;
-	Oid			relid;
-	Oid			indexid;
-	RegProcedure eqproc;		/* equality of the key, from the index's opfamily */
-	AttrNumber	keycolno;		/* the key's column of the index */
-	AttrNumber	nullcolno;		/* the IS NULL column's, or InvalidAttrNumber */
-} RightsRel;
-
-enum
-{
-	REL_TWINS,
-	REL_SUBJECTS_BY_LOGIN,
-	REL_SUBJECTS_BY_ID,
-	REL_MEMBERS,
-	REL_WIDE_GRANTS,			/* a subject's system-wide and space grants */
-	REL_MEMBERS_BY_GROUP,
-	REL_GRANTS_BY_TWIN,
-	NRELS
-};
-
-static RightsRel rels[NRELS] = {
-	{"twin_registry", "twin_registry_pkey", "id"},
-	{"subjects", "subjects_login_key", "login"},
-	{"subjects", "subjects_pkey", "subject_id"},
-	{"group_members", "group_members_member_id_idx", "member_id"},
-	{"grants", "grants_subject_id_twin_space_id_key", "subject_id", "twin"},
-	{"group_members", "group_members_pkey", "group_id"},
-	{"grants", "grants_twin", "twin"},
-};
-
-/* the other columns read */
-static struct
-{
-	AttrNumber	twin_acl;
-	AttrNumber	subject_id;
-	AttrNumber	subject_name;
-	AttrNumber	subject_kind;
-	AttrNumber	member_group;
-	AttrNumber	member_member;
-	AttrNumber	grant_subject;
-	AttrNumber	grant_space;
-	AttrNumber	grant_granted;
-	AttrNumber	grant_revoked;
-}			cols;
-
-static bool rels_valid = false;
-
-static void
-rights_relcache_callback(Datum arg, Oid relid)
-{
-	int			i;
-
-	if (!OidIsValid(relid))
-	{
-		rels_valid = false;
-		return;
-	}
-	for (i = 0; i < NRELS; i++)
-		if (rels[i].relid == relid || rels[i].indexid == relid)
-			rels_valid = false;
+	return subject * RIGHTS_KEY_STRIDE + (veto ? RIGHTS_KEY_VETO : 0) + r;
 }
 
-void
-RightsInit(void)
+int64
+rights_space_key(int64 space, int r)
 {
-	CacheRegisterRelcacheCallback(rights_relcache_callback, (Datum) 0);
+	return -(space * RIGHTS_KEY_STRIDE + r);
 }
 
-static AttrNumber
-rights_attnum(Oid relid, const char *table, const char *column)
+int64
+rights_system_key(int r)
 {
-	AttrNumber	attno = get_attnum(relid, column);
-
-	if (attno == InvalidAttrNumber)
-		elog(ERROR, "column dtmv.%s.%s is missing", table, column);
-	return attno;
+	return r;
 }
 
-/* the column of an index that holds a table's column attno */
-static AttrNumber
-rights_index_column(Relation index, AttrNumber attno)
+static int
+rights_arg_right(FunctionCallInfo fcinfo, int argno)
 {
-	int			i;
+	int32		r = PG_GETARG_INT32(argno);
 
-	for (i = 0; i < index->rd_index->indnkeyatts; i++)
-		if (index->rd_index->indkey.values[i] == attno)
-			return i + 1;
-	return InvalidAttrNumber;
+	if (r < 0 || r >= DTMV_NRIGHTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("right number %d is out of range", r),
+				 errhint("Right numbers go from 0 (discover) to %d (admin).", DTMV_NRIGHTS - 1)));
+	return r;
 }
 
-static void
-rights_lookup_rels(void)
+/* dtmv._acl_key(subject, r, veto): the acl key of a subject's grant (or veto) of right r */
+PG_FUNCTION_INFO_V1(dtmv_acl_key);
+Datum
+dtmv_acl_key(PG_FUNCTION_ARGS)
 {
-	Oid			nsp;
-	int			i;
-
-	if (rels_valid)
-		return;
-	nsp = get_namespace_oid("dtmv", false);
-	for (i = 0; i < NRELS; i++)
-	{
-		RightsRel  *r = &rels[i];
-		Relation	index;
-
-		r->relid = get_relname_relid(r->table, nsp);
-		r->indexid = get_relname_relid(r->index, nsp);
-		if (!OidIsValid(r->relid) || !OidIsValid(r->indexid))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("dtmv table %s or its index %s is missing", r->table, r->index),
-					 errhint("Reinstall the extension: DROP EXTENSION dtmv; CREATE EXTENSION dtmv.")));
-		index = index_open(r->indexid, AccessShareLock);
-		r->eqproc = table_index_eqproc(index, r->relid, false);
-		r->keycolno = rights_index_column(index, rights_attnum(r->relid, r->table, r->keycol));
-		r->nullcolno = r->nullcol ?
-			rights_index_column(index, rights_attnum(r->relid, r->table, r->nullcol)) : InvalidAttrNumber;
-		if (r->keycolno != 1 || (r->nullcol && r->nullcolno != 2))
-			elog(ERROR, "dtmv index %s does not lead with %s%s%s", r->index, r->keycol,
-				 r->nullcol ? ", " : "", r->nullcol ? r->nullcol : "");
-		index_close(index, AccessShareLock);
-	}
-	cols.twin_acl = rights_attnum(rels[REL_TWINS].relid, "twin_registry", "acl");
-	cols.subject_id = rights_attnum(rels[REL_SUBJECTS_BY_ID].relid, "subjects", "subject_id");
-	cols.subject_name = rights_attnum(rels[REL_SUBJECTS_BY_ID].relid, "subjects", "name");
-	cols.subject_kind = rights_attnum(rels[REL_SUBJECTS_BY_ID].relid, "subjects", "kind");
-	cols.member_group = rights_attnum(rels[REL_MEMBERS].relid, "group_members", "group_id");
-	cols.member_member = rights_attnum(rels[REL_MEMBERS].relid, "group_members", "member_id");
-	cols.grant_subject = rights_attnum(rels[REL_WIDE_GRANTS].relid, "grants", "subject_id");
-	cols.grant_space = rights_attnum(rels[REL_WIDE_GRANTS].relid, "grants", "space_id");
-	cols.grant_granted = rights_attnum(rels[REL_WIDE_GRANTS].relid, "grants", "granted");
-	cols.grant_revoked = rights_attnum(rels[REL_WIDE_GRANTS].relid, "grants", "revoked");
-	rels_valid = true;
+	PG_RETURN_INT64(rights_acl_key(PG_GETARG_INT64(0), rights_arg_right(fcinfo, 1), PG_GETARG_BOOL(2)));
 }
 
-
-/* a scan key "attno IS NULL" */
-static void
-rights_is_null_key(ScanKey skey, AttrNumber attno)
+/* dtmv._acl_space_key(space, r): the acl key of a twin in a space, for right r */
+PG_FUNCTION_INFO_V1(dtmv_acl_space_key);
+Datum
+dtmv_acl_space_key(PG_FUNCTION_ARGS)
 {
-	ScanKeyEntryInitialize(skey, SK_ISNULL | SK_SEARCHNULL, attno,
-						   InvalidStrategy, InvalidOid, InvalidOid, InvalidOid, (Datum) 0);
-}
-
-/*
- * Visit the rows of one of the tables whose key column equals key (or is
- * NULL, if key_is_null), as the running statement sees them.  Through its
- * index always (table_index_visit): a heap scan, which systable_beginscan
- * falls back to under ignore_system_indexes, matches no row for an IS NULL
- * key, and would then lose system-wide grants and revocations.
- */
-static void
-rights_scan_key(int which, Datum key, bool key_is_null, TableRowFn fn, void *arg)
-{
-	RightsRel  *r;
-	Relation	rel;
-	Relation	index;
-	ScanKeyData skey[2];
-	int			nkeys = 1;
-	Snapshot	snapshot;
-
-	rights_lookup_rels();
-	r = &rels[which];
-	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
-	rel = table_open(r->relid, AccessShareLock);
-	index = index_open(r->indexid, AccessShareLock);
-	if (key_is_null)
-		rights_is_null_key(&skey[0], r->keycolno);
-	else
-		ScanKeyInit(&skey[0], r->keycolno, BTEqualStrategyNumber, r->eqproc, key);
-	if (r->nullcolno != InvalidAttrNumber)
-		rights_is_null_key(&skey[nkeys++], r->nullcolno);
-	table_index_visit(rel, index, snapshot, skey, nkeys, fn, arg);
-	index_close(index, AccessShareLock);
-	table_close(rel, AccessShareLock);
-}
-
-static inline void
-rights_scan(int which, Datum key, TableRowFn fn, void *arg)
-{
-	rights_scan_key(which, key, false, fn, arg);
-}
-
-typedef struct FirstValue
-{
-	AttrNumber	col;
-	bool		found;
-	Datum		value;
-} FirstValue;
-
-static bool
-rights_copy_value(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	FirstValue *fv = arg;
-	Form_pg_attribute att = TupleDescAttr(desc, fv->col - 1);
-	bool		isnull;
-	Datum		d = heap_getattr(tuple, fv->col, desc, &isnull);
-
-	if (!isnull)
-	{
-		fv->found = true;
-		fv->value = datumCopy(d, att->attbyval, att->attlen);
-	}
-	return false;
-}
-
-/* column col of the row whose key column equals key; false if none (or NULL) */
-static bool
-rights_lookup(int which, Datum key, AttrNumber col, Datum *value)
-{
-	FirstValue	fv = {col, false, (Datum) 0};
-
-	rights_scan(which, key, rights_copy_value, &fv);
-	*value = fv.value;
-	return fv.found;
-}
-
-/* a growable array of int64 */
-typedef struct KeyList
-{
-	int64	   *v;
-	int			n;
-	int			cap;
-} KeyList;
-
-static void
-keylist_add(KeyList *l, int64 k)
-{
-	if (l->n == l->cap)
-	{
-		l->cap = l->cap ? l->cap * 2 : 8;
-		l->v = l->v ? repalloc(l->v, l->cap * sizeof(int64)) : palloc(l->cap * sizeof(int64));
-	}
-	l->v[l->n++] = k;
-}
-
-static bool
-keylist_has(const KeyList *l, int64 k)
-{
-	int			i;
-
-	for (i = 0; i < l->n; i++)
-		if (l->v[i] == k)
-			return true;
-	return false;
+	PG_RETURN_INT64(rights_space_key(PG_GETARG_INT64(0), rights_arg_right(fcinfo, 1)));
 }
 
 /* the order of the id lists this file returns (qsort/bsearch comparator) */
@@ -333,28 +121,10 @@ rights_current_subject(void)
 
 	if (ActorActingSubject(&subject))
 		return subject;
-	rights_lookup_rels();
-	if (rights_lookup(REL_SUBJECTS_BY_LOGIN, ObjectIdGetDatum(GetOuterUserId()), cols.subject_id, &d))
+	if (table_read_first_value(CATALOG_SUBJECTS_LOGIN_KEY, ObjectIdGetDatum(GetOuterUserId()),
+							   Anum_subjects_subject_id, &d))
 		subject = DatumGetInt64(d);
 	return subject;
-}
-
-typedef struct ClosureScan
-{
-	KeyList    *found;
-	AttrNumber	col;
-} ClosureScan;
-
-static bool
-rights_collect_column(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	ClosureScan *cs = arg;
-	bool		isnull;
-	Datum		d = heap_getattr(tuple, cs->col, desc, &isnull);
-
-	if (!isnull && !keylist_has(cs->found, DatumGetInt64(d)))
-		keylist_add(cs->found, DatumGetInt64(d));
-	return true;
 }
 
 /*
@@ -363,22 +133,35 @@ rights_collect_column(HeapTuple tuple, TupleDesc desc, void *arg)
  * it is walked, so each new one is asked in turn.
  */
 static void
-rights_membership_closure(KeyList *found, bool up)
+rights_membership_closure(Int64Array *found, bool up)
 {
-	ClosureScan cs = {found, up ? cols.member_group : cols.member_member};
 	int			i;
 
 	for (i = 0; i < found->n; i++)
-		rights_scan(up ? REL_MEMBERS : REL_MEMBERS_BY_GROUP, Int64GetDatum(found->v[i]),
-					rights_collect_column, &cs);
+	{
+		TableRead	tr;
+
+		table_read_begin(&tr, up ? CATALOG_GROUP_MEMBERS_MEMBER_ID_IDX : CATALOG_GROUP_MEMBERS_PKEY, NULL);
+		table_read_key(&tr, 1, BTEqualStrategyNumber, Int64GetDatum(found->v[i]));
+		while (table_read_next(&tr))
+		{
+			bool		isnull;
+			Datum		d = table_read_value(&tr, up ? Anum_group_members_group_id : Anum_group_members_member_id,
+											 &isnull);
+
+			if (!isnull && !int64_array_has(found, DatumGetInt64(d)))
+				int64_array_add(found, DatumGetInt64(d));
+		}
+		table_read_end(&tr);
+	}
 }
 
 int64 *
 rights_subjects_of(int64 subject, int *n)
 {
-	KeyList		found = {0};
+	Int64Array	found = {0};
 
-	keylist_add(&found, subject);
+	int64_array_add(&found, subject);
 	rights_membership_closure(&found, true);
 	qsort(found.v, found.n, sizeof(int64), int64_cmp);
 	*n = found.n;
@@ -409,8 +192,8 @@ int64_array_values(ArrayType *a, int *n)
 
 typedef struct RightsKeys
 {
-	KeyList		probe[DTMV_NRIGHTS];
-	KeyList		veto[DTMV_NRIGHTS];
+	Int64Array	probe[DTMV_NRIGHTS];
+	Int64Array	veto[DTMV_NRIGHTS];
 } RightsKeys;
 
 typedef struct GrantRow
@@ -420,74 +203,77 @@ typedef struct GrantRow
 	int			revoked;
 } GrantRow;
 
-typedef struct GrantScan
+/* the system-wide and space grants of subjects (grants on one twin are in the twin's acl) */
+static GrantRow *
+rights_wide_grants(const int64 *subs, int nsubs, int *n)
 {
-	GrantRow   *rows;
-	int			n;
-	int			cap;
-} GrantScan;
+	GrantRow   *rows = NULL;
+	int			cap = 0;
+	int			i;
 
-/* a system-wide or space grant (grants on one twin are in the twin's acl) */
-static bool
-rights_collect_grant(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	GrantScan  *g = arg;
-	bool		isnull;
-	Datum		space;
-	bool		space_null;
-
-	space = heap_getattr(tuple, cols.grant_space, desc, &space_null);
-	if (g->n == g->cap)
+	*n = 0;
+	for (i = 0; i < nsubs; i++)
 	{
-		g->cap = g->cap ? g->cap * 2 : 8;
-		g->rows = g->rows ? repalloc(g->rows, g->cap * sizeof(GrantRow)) : palloc(g->cap * sizeof(GrantRow));
+		TableRead	tr;
+
+		table_read_begin(&tr, CATALOG_GRANTS_SUBJECT_ID_TWIN_SPACE_ID_KEY, NULL);
+		table_read_key(&tr, 1, BTEqualStrategyNumber, Int64GetDatum(subs[i]));
+		table_read_key_null(&tr, 2);	/* twin IS NULL */
+		while (table_read_next(&tr))
+		{
+			bool		isnull;
+			Datum		space = table_read_value(&tr, Anum_grants_space_id, &isnull);
+
+			rows = array_reserve(rows, *n, &cap, sizeof(GrantRow));
+			rows[*n].space = isnull ? 0 : DatumGetInt64(space);
+			rows[*n].granted = DatumGetInt32(table_read_value(&tr, Anum_grants_granted, &isnull));
+			rows[*n].revoked = DatumGetInt32(table_read_value(&tr, Anum_grants_revoked, &isnull));
+			(*n)++;
+		}
+		table_read_end(&tr);
 	}
-	g->rows[g->n].space = space_null ? 0 : DatumGetInt64(space);
-	g->rows[g->n].granted = DatumGetInt32(heap_getattr(tuple, cols.grant_granted, desc, &isnull));
-	g->rows[g->n].revoked = DatumGetInt32(heap_getattr(tuple, cols.grant_revoked, desc, &isnull));
-	g->n++;
-	return true;
+	return rows;
 }
 
 static void
 rights_keys_for(const int64 *subs, int nsubs, RightsKeys *keys)
 {
-	GrantScan	g = {0};
+	GrantRow   *grants;
+	int			ngrants;
 	int			sys_granted = 0;
 	int			sys_revoked = 0;
 	int			i,
 				r;
 
 	memset(keys, 0, sizeof(*keys));
-	for (i = 0; i < nsubs; i++)
-		rights_scan(REL_WIDE_GRANTS, Int64GetDatum(subs[i]), rights_collect_grant, &g);
-	for (i = 0; i < g.n; i++)
-		if (g.rows[i].space == 0)
+	grants = rights_wide_grants(subs, nsubs, &ngrants);
+	for (i = 0; i < ngrants; i++)
+		if (grants[i].space == 0)
 		{
-			sys_granted |= g.rows[i].granted;
-			sys_revoked |= g.rows[i].revoked;
+			sys_granted |= grants[i].granted;
+			sys_revoked |= grants[i].revoked;
 		}
 	for (r = 0; r < DTMV_NRIGHTS; r++)
 	{
 		for (i = 0; i < nsubs; i++)
-			keylist_add(&keys->veto[r], subs[i] * 16 + 8 + r);
-		for (i = 0; i < g.n; i++)
-			if (g.rows[i].space != 0 && (g.rows[i].revoked & (1 << r)))
-				keylist_add(&keys->veto[r], -(g.rows[i].space * 16 + r));
-		if (sys_revoked & (1 << r))
+			int64_array_add(&keys->veto[r], rights_acl_key(subs[i], r, true));
+		for (i = 0; i < ngrants; i++)
+			if (grants[i].space != 0 && (grants[i].revoked & RIGHT_MASK(r)))
+				int64_array_add(&keys->veto[r], rights_space_key(grants[i].space, r));
+		if (sys_revoked & RIGHT_MASK(r))
 			continue;			/* revoked system-wide: no probe key at all */
 		for (i = 0; i < nsubs; i++)
-			keylist_add(&keys->probe[r], subs[i] * 16 + r);
-		if (sys_granted & (1 << r))
-			keylist_add(&keys->probe[r], r);
-		for (i = 0; i < g.n; i++)
-			if (g.rows[i].space != 0 && (g.rows[i].granted & (1 << r)))
-				keylist_add(&keys->probe[r], -(g.rows[i].space * 16 + r));
+			int64_array_add(&keys->probe[r], rights_acl_key(subs[i], r, false));
+		if (sys_granted & RIGHT_MASK(r))
+			int64_array_add(&keys->probe[r], rights_system_key(r));
+		for (i = 0; i < ngrants; i++)
+			if (grants[i].space != 0 && (grants[i].granted & RIGHT_MASK(r)))
+				int64_array_add(&keys->probe[r], rights_space_key(grants[i].space, r));
 	}
 }
 
 static bool
-keys_overlap(const int64 *acl, int nacl, const KeyList *keys)
+keys_overlap(const int64 *acl, int nacl, const Int64Array *keys)
 {
 	int			i,
 				j;
@@ -508,7 +294,7 @@ rights_mask_of_acl(const int64 *acl, int nacl, const RightsKeys *keys)
 
 	for (r = 0; r < DTMV_NRIGHTS; r++)
 		if (keys_overlap(acl, nacl, &keys->probe[r]) && !keys_overlap(acl, nacl, &keys->veto[r]))
-			mask |= 1 << r;
+			mask |= RIGHT_MASK(r);
 	return mask;
 }
 
@@ -518,8 +304,7 @@ rights_twin_acl(const TwinId *twin, int64 **acl, int *nacl)
 {
 	Datum		d;
 
-	rights_lookup_rels();
-	if (!rights_lookup(REL_TWINS, PointerGetDatum(twin), cols.twin_acl, &d))
+	if (!table_read_first_value(CATALOG_TWIN_REGISTRY_PKEY, PointerGetDatum(twin), Anum_twin_registry_acl, &d))
 		return false;
 	*acl = int64_array_values(DatumGetArrayTypeP(d), nacl);
 	return true;
@@ -563,39 +348,6 @@ rights_effective(const TwinId *twin)
 
 /* ---- who may read: the wake-ups of events ---- */
 
-typedef struct ReaderScan
-{
-	KeyList    *found;
-	const int64 *acl;
-	int			nacl;
-} ReaderScan;
-
-/* a system-wide read grant, or a read grant on a space the twin is in */
-static bool
-rights_collect_read_grant(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	ReaderScan *rs = arg;
-	bool		isnull;
-	bool		space_null;
-	int			granted = DatumGetInt32(heap_getattr(tuple, cols.grant_granted, desc, &isnull));
-	Datum		space = heap_getattr(tuple, cols.grant_space, desc, &space_null);
-	int64		subject = DatumGetInt64(heap_getattr(tuple, cols.grant_subject, desc, &isnull));
-	int			i;
-
-	if (!(granted & (1 << 1)) || keylist_has(rs->found, subject))
-		return true;
-	if (space_null)
-		keylist_add(rs->found, subject);
-	else
-		for (i = 0; i < rs->nacl; i++)
-			if (rs->acl[i] == -(DatumGetInt64(space) * 16 + 1))
-			{
-				keylist_add(rs->found, subject);
-				break;
-			}
-	return true;
-}
-
 /*
  * The users and systems (not groups) that may read a twin with this acl,
  * sorted: the holders of read on it, on a space it is in or system-wide,
@@ -605,15 +357,44 @@ rights_collect_read_grant(HeapTuple tuple, TupleDesc desc, void *arg)
 int64 *
 rights_acl_readers(const int64 *acl, int nacl, int *n)
 {
-	KeyList		found = {0};
-	KeyList		readers = {0};
-	ReaderScan	rs = {&found, acl, nacl};
+	Int64Array	found = {0};
+	Int64Array	readers = {0};
+	TableRead	tr;
 	int			i;
 
+	/* the subjects granted read on the twin itself: keys subject * 16 + read */
 	for (i = 0; i < nacl; i++)
-		if (acl[i] >= 16 && acl[i] % 16 == 1 && !keylist_has(&found, acl[i] / 16))
-			keylist_add(&found, acl[i] / 16);
-	rights_scan_key(REL_GRANTS_BY_TWIN, (Datum) 0, true, rights_collect_read_grant, &rs);
+	{
+		int64		subject = acl[i] / RIGHTS_KEY_STRIDE;
+
+		if (subject > 0 && acl[i] == rights_acl_key(subject, RIGHT_READ, false) &&
+			!int64_array_has(&found, subject))
+			int64_array_add(&found, subject);
+	}
+	/* a system-wide read grant, or a read grant on a space the twin is in */
+	table_read_begin(&tr, CATALOG_GRANTS_TWIN, NULL);
+	table_read_key_null(&tr, 1);	/* twin IS NULL */
+	while (table_read_next(&tr))
+	{
+		bool		isnull;
+		bool		space_null;
+		int			granted = DatumGetInt32(table_read_value(&tr, Anum_grants_granted, &isnull));
+		Datum		space = table_read_value(&tr, Anum_grants_space_id, &space_null);
+		int64		subject = DatumGetInt64(table_read_value(&tr, Anum_grants_subject_id, &isnull));
+
+		if (!(granted & DTMV_RIGHT_READ_MASK) || int64_array_has(&found, subject))
+			continue;
+		if (space_null)
+			int64_array_add(&found, subject);
+		else
+			for (i = 0; i < nacl; i++)
+				if (acl[i] == rights_space_key(DatumGetInt64(space), RIGHT_READ))
+				{
+					int64_array_add(&found, subject);
+					break;
+				}
+	}
+	table_read_end(&tr);
 	rights_membership_closure(&found, false);	/* and the members of groups among them */
 	for (i = 0; i < found.n; i++)
 	{
@@ -622,13 +403,13 @@ rights_acl_readers(const int64 *acl, int nacl, int *n)
 		int64	   *subs;
 		RightsKeys	keys;
 
-		if (!rights_lookup(REL_SUBJECTS_BY_ID, Int64GetDatum(found.v[i]), cols.subject_kind, &kind)
+		if (!table_read_first_value(CATALOG_SUBJECTS_PKEY, Int64GetDatum(found.v[i]), Anum_subjects_kind, &kind)
 			|| strcmp(TextDatumGetCString(kind), "group") == 0)
 			continue;			/* gone, or a group */
 		subs = rights_subjects_of(found.v[i], &nsubs);
 		rights_keys_for(subs, nsubs, &keys);
-		if (rights_mask_of_acl(acl, nacl, &keys) & (1 << 1))
-			keylist_add(&readers, found.v[i]);
+		if (rights_mask_of_acl(acl, nacl, &keys) & DTMV_RIGHT_READ_MASK)
+			int64_array_add(&readers, found.v[i]);
 	}
 	if (readers.n > 1)
 		qsort(readers.v, readers.n, sizeof(int64), int64_cmp);
@@ -664,15 +445,33 @@ rights_parse(const char *list)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown right \"%s\"", word),
-					 errhint("Rights are a comma list of discover, read, interact, sync, control, admin.")));
-		mask |= 1 << r;
+					 errhint("Rights are a comma list of %s.", rights_text(DTMV_RIGHTS_ALL_MASK))));
+		mask |= RIGHT_MASK(r);
 	}
 	if (mask == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("no right named in \"%s\"", list ? list : ""),
-				 errhint("Rights are a comma list of discover, read, interact, sync, control, admin.")));
+				 errhint("Rights are a comma list of %s.", rights_text(DTMV_RIGHTS_ALL_MASK))));
 	return mask;
+}
+
+/* the names of the rights in mask, as a comma list in bit order ("" for none) */
+char *
+rights_text(int mask)
+{
+	StringInfoData list;
+	int			r;
+
+	initStringInfo(&list);
+	for (r = 0; r < DTMV_NRIGHTS; r++)
+		if (mask & RIGHT_MASK(r))
+		{
+			if (list.len > 0)
+				appendStringInfoChar(&list, ',');
+			appendStringInfoString(&list, right_names[r]);
+		}
+	return list.data;
 }
 
 void
@@ -683,31 +482,21 @@ rights_require(const TwinId *twin, int mask)
 	Datum		d;
 	const char *twin_text = twin ? twin_id_to_cstring(twin) : "NULL";
 	char	   *name = NULL;
-	StringInfoData list;
-	int			r;
-	int			first = -1;
+	int			first = 0;
 
 	if (missing == 0)
 		return;
 	me = rights_current_subject();
-	if (me >= 0 && rights_lookup(REL_SUBJECTS_BY_ID, Int64GetDatum(me), cols.subject_name, &d))
+	if (me >= 0 && table_read_first_value(CATALOG_SUBJECTS_PKEY, Int64GetDatum(me), Anum_subjects_name, &d))
 		name = TextDatumGetCString(d);
-	initStringInfo(&list);
-	for (r = 0; r < DTMV_NRIGHTS; r++)
-		if (missing & (1 << r))
-		{
-			if (first < 0)
-				first = r;
-			else
-				appendStringInfoChar(&list, ',');
-			appendStringInfoString(&list, right_names[r]);
-		}
+	while (!(missing & RIGHT_MASK(first)))
+		first++;
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("permission denied: %s right on twin %s is required",
 					right_names[first], twin_text),
 			 errdetail("Subject %s lacks the right(s) %s on twin %s, or the twin does not exist.",
-					   name ? quote_identifier(name) : "(none)", list.data,
+					   name ? quote_identifier(name) : "(none)", rights_text(missing),
 					   twin_text)));
 }
 
@@ -829,6 +618,14 @@ dtmv_acl_readers(PG_FUNCTION_ARGS)
 }
 
 /* a comma list of rights as a bit mask */
+/* dtmv._rights_text(mask): the rights of a mask as a comma list ('' for NULL) */
+PG_FUNCTION_INFO_V1(dtmv_rights_text);
+Datum
+dtmv_rights_text(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(rights_text(PG_ARGISNULL(0) ? 0 : PG_GETARG_INT32(0))));
+}
+
 PG_FUNCTION_INFO_V1(dtmv_rights_mask);
 Datum
 dtmv_rights_mask(PG_FUNCTION_ARGS)

@@ -1,12 +1,19 @@
 /*
  * spatial.c
- *		Location updates (scenario 7.3.2, REQ-MV-04).
+ *		Location updates (scenario 7.3.2, REQ-MV-04): dtmv.sync_location.
  *
- * dtmv.sync_location is the write a moving robot makes many times a
- * second, so it is in C: the position checked (geometry.c), the row of
+ * The rest of the spatial concern (sites and their frames, place, localize,
+ * services, captures and the map) is SQL over PostGIS, in
+ * sql/install/replay/90_spatial.sql; see docs/spatial.md.  This file holds
+ * the one spatial call on a hot path.  A moving robot reports its position
+ * many times a second, so the move is C from end to end: the position
+ * checked and its grid square computed (geometry.c); the caller's control
+ * right checked, the twin's lock taken and the right checked again
+ * (rights.c, sync_lock.c; a gateway needs the role only); the row of
  * twin_positions rewritten (table_write.c: a HOT update while the twin
- * stays in its grid square, since no indexed column changes), and the
+ * stays in its grid square, since no indexed column changes); and the
  * location event appended (events.c), with no SQL statement in between.
+ * No header file: only its SQL function calls it.
  */
 #include "postgres.h"
 
@@ -86,10 +93,10 @@ spatial_move(TableWrite *tw, Datum *values, bool *nulls, void *arg)
 {
 	SpatialMove *move = arg;
 
-	move->space = DatumGetInt64(values[table_write_attnum(tw, "space") - 1]);
-	values[table_write_attnum(tw, "position") - 1] = move->pos;
-	values[table_write_attnum(tw, "cell") - 1] = geometry_cell(move->xyz[0], move->xyz[1]);
-	values[table_write_attnum(tw, "moved_at") - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	move->space = DatumGetInt64(values[Anum_twin_positions_space - 1]);
+	values[Anum_twin_positions_position - 1] = move->pos;
+	values[Anum_twin_positions_cell - 1] = geometry_cell(move->xyz[0], move->xyz[1]);
+	values[Anum_twin_positions_moved_at - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 }
 
 /*
@@ -121,17 +128,23 @@ dtmv_sync_location(PG_FUNCTION_ARGS)
 		 * before (no lock on a twin the caller may not move) and again once
 		 * it is held (a revoke that committed meanwhile counts).
 		 */
-		rights_require(twin, 1 << RIGHT_CONTROL);
+		rights_require(twin, DTMV_RIGHT_CONTROL_MASK);
 		sync_lock_twin(twin);
 		/* what committed while it waited: a newer snapshot (READ COMMITTED) */
 		PushActiveSnapshot(IsolationUsesXactSnapshot() ? GetActiveSnapshot() : GetTransactionSnapshot());
-		rights_require(twin, 1 << RIGHT_CONTROL);
+		rights_require(twin, DTMV_RIGHT_CONTROL_MASK);
 		PopActiveSnapshot();
 	}
 	else
 		sync_lock_twin(twin);
-	table_write_open(&tw, "twin_positions");
-	if (!table_write_update_row(&tw, "twin_positions_pkey", TwinIdPGetDatum(twin), spatial_move, &move))
+	/*
+	 * A direct write (table_write.c): the write a moving robot makes many
+	 * times a second.  It gives up what an UPDATE has beyond one row's
+	 * update: rules, statement and BEFORE row triggers, privilege and RLS
+	 * checks (the right was checked above), the executor hooks.
+	 */
+	table_write_open(&tw, CATALOG_TWIN_POSITIONS);
+	if (!table_write_update_row(&tw, CATALOG_TWIN_POSITIONS_PKEY, TwinIdPGetDatum(twin), spatial_move, &move))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("twin %s has not been placed in a space", twin_id_to_cstring(twin)),

@@ -24,24 +24,29 @@
  * higher priority that had committed when the statement started is reason
  * enough, decided with index probes and no lock and no write.
  *
- * The writes go through table_write.c, as UPDATE and INSERT statements
- * would make them (constraints, indexes, foreign keys); as PL/pgSQL these
- * functions ran some twenty statements per cycle.
+ * The writes of a request, a claim and a completion go through
+ * table_write.c, as UPDATE and INSERT statements would make them
+ * (constraints, indexes, foreign keys); as PL/pgSQL these functions ran
+ * some twenty statements per cycle.  They give up what a statement has
+ * beyond one row's write: rules, statement and BEFORE row triggers
+ * (refused), column defaults (every column is set), privilege and RLS
+ * checks (the functions check the caller's role and rights), the executor
+ * hooks.  The periodic queueing (sync_queue_due), once a second, keeps
+ * SQL statements for its schedule rows.  Reads are index scans
+ * (table_read.c) with the snapshots described below.
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
-#include "catalog/dependency.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "nodes/makefuncs.h"
-#include "parser/parse_func.h"
+#include "storage/procarray.h"
 #include "utils/builtins.h"
-#include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
@@ -52,6 +57,7 @@
 #include "rights.h"
 #include "sync_lock.h"
 #include "sync_queue.h"
+#include "table_read.h"
 #include "table_write.h"
 #include "twin_id.h"
 
@@ -61,50 +67,6 @@
 /* how many candidate twins one claim tries before it says there is nothing */
 #define CLAIM_MAX_CANDIDATES 64
 
-typedef struct PriorityScan
-{
-	int64	   *subjects;		/* the caller and its groups, sorted */
-	int			nsubjects;
-	bool		found;
-	int32		priority;		/* the highest set for one of them */
-} PriorityScan;
-
-static bool
-sync_priority_row(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	PriorityScan *ps = arg;
-	Datum		subject;
-	Datum		priority;
-	int			i;
-
-	if (!table_column(tuple, desc, "subject_id", &subject) || !table_column(tuple, desc, "priority", &priority))
-		return true;
-	for (i = 0; i < ps->nsubjects; i++)
-		if (ps->subjects[i] == DatumGetInt64(subject))
-		{
-			if (!ps->found || DatumGetInt32(priority) > ps->priority)
-				ps->priority = DatumGetInt32(priority);
-			ps->found = true;
-		}
-	return true;
-}
-
-typedef struct ColumnScan
-{
-	const char *column;
-	bool		found;
-	Datum		value;
-} ColumnScan;
-
-static bool
-sync_first_value(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	ColumnScan *cs = arg;
-
-	cs->found = table_column(tuple, desc, cs->column, &cs->value);
-	return false;
-}
-
 /*
  * The caller's sync priority on a twin: the highest set for it or one of
  * its groups (sync_priorities), else the twin's default; NULL (false) if the
@@ -113,81 +75,39 @@ sync_first_value(HeapTuple tuple, TupleDesc desc, void *arg)
 static bool
 sync_priority_of(const TwinId *twin, int64 subject, int32 *priority)
 {
-	PriorityScan ps = {0};
-	ColumnScan	cs = {"sync_priority"};
+	Datum		d;
 
 	if (subject >= 0)
 	{
-		ps.subjects = rights_subjects_of(subject, &ps.nsubjects);
-		table_scan_key("sync_priorities", "sync_priorities_pkey", TwinIdPGetDatum(twin), sync_priority_row, &ps);
-		if (ps.found)
+		int			nsubjects;
+		int64	   *subjects = rights_subjects_of(subject, &nsubjects);
+		bool		found = false;
+		TableRead	tr;
+
+		table_read_begin(&tr, CATALOG_SYNC_PRIORITIES_PKEY, NULL);
+		table_read_key(&tr, 1, BTEqualStrategyNumber, TwinIdPGetDatum(twin));
+		while (table_read_next(&tr))
 		{
-			*priority = ps.priority;
-			return true;
+			bool		isnull;
+			int64		who = DatumGetInt64(table_read_value(&tr, Anum_sync_priorities_subject_id, &isnull));
+			int32		p = DatumGetInt32(table_read_value(&tr, Anum_sync_priorities_priority, &isnull));
+
+			if (bsearch(&who, subjects, nsubjects, sizeof(int64), int64_cmp) != NULL &&
+				(!found || p > *priority))
+			{
+				*priority = p;
+				found = true;
+			}
 		}
+		table_read_end(&tr);
+		if (found)
+			return true;
 	}
-	table_scan_key("twin_registry", "twin_registry_pkey", TwinIdPGetDatum(twin), sync_first_value, &cs);
-	if (cs.found)
-		*priority = DatumGetInt32(cs.value);
-	return cs.found;
-}
-
-
-/*
- * The columns of dtmv.sync_requests, found by name in its row type and
- * remembered until the table changes (a relcache invalidation), with the
- * sequence of its identity column.
- */
-typedef enum RequestColumn
-{
-	RC_ID,
-	RC_TWIN,
-	RC_SUBJECT,
-	RC_PRIORITY,
-	RC_STATUS,
-	RC_BATCH,
-	RC_REQUESTED_AT,
-	RC_STARTED_AT,
-	RC_FINISHED_AT,
-	RC_LEASE_UNTIL,
-	RC_SESSION_LOCK,
-	RC_GATEWAY_PID,
-	RC_READY,
-	RC_NCOLUMNS
-} RequestColumn;
-
-static const char *const request_column_names[RC_NCOLUMNS] = {
-	"request_id", "twin", "subject_id", "priority", "status", "batch", "requested_at",
-	"started_at", "finished_at", "lease_until", "session_lock", "gateway_pid", "ready"
-};
-
-static Oid	request_rowtype = InvalidOid;	/* whose columns these are */
-static AttrNumber request_attnum[RC_NCOLUMNS];
-static Oid	request_sequence = InvalidOid;
-
-static void
-sync_relcache_callback(Datum arg, Oid relid)
-{
-	request_rowtype = InvalidOid;
-	request_sequence = InvalidOid;
-}
-
-void
-SyncQueueInit(void)
-{
-	CacheRegisterRelcacheCallback(sync_relcache_callback, (Datum) 0);
-}
-
-static void
-request_columns(TupleDesc desc)
-{
-	int			c;
-
-	if (OidIsValid(request_rowtype) && request_rowtype == desc->tdtypeid)
-		return;
-	for (c = 0; c < RC_NCOLUMNS; c++)
-		request_attnum[c] = table_desc_attnum(desc, request_column_names[c]);
-	request_rowtype = desc->tdtypeid;
+	if (!table_read_first_value(CATALOG_TWIN_REGISTRY_PKEY, TwinIdPGetDatum(twin),
+								Anum_twin_registry_sync_priority, &d))
+		return false;
+	*priority = DatumGetInt32(d);
+	return true;
 }
 
 /* one request, as read from or to be written to its row */
@@ -215,37 +135,39 @@ typedef struct SyncRequest
 	bool		ready;
 } SyncRequest;
 
+/* the request a read found */
 static void
-request_from_tuple(HeapTuple tuple, TupleDesc desc, SyncRequest *r)
+request_from_read(TableRead *tr, SyncRequest *r)
 {
-	Datum		values[RC_NCOLUMNS];
-	bool		nulls[RC_NCOLUMNS];
-	int			c;
+	Datum	   *values;
+	bool	   *nulls;
 
-	request_columns(desc);
-	for (c = 0; c < RC_NCOLUMNS; c++)
-		values[c] = heap_getattr(tuple, request_attnum[c], desc, &nulls[c]);
+	slot_getallattrs(tr->slot);
+	values = tr->slot->tts_values;
+	nulls = tr->slot->tts_isnull;
+#define COL(col) (Anum_sync_requests_##col - 1)
 	memset(r, 0, sizeof(SyncRequest));
-	r->id = DatumGetInt64(values[RC_ID]);
-	memcpy(&r->twin, DatumGetTwinIdP(values[RC_TWIN]), sizeof(TwinId));
-	r->has_subject = !nulls[RC_SUBJECT];
-	r->subject = r->has_subject ? DatumGetInt64(values[RC_SUBJECT]) : 0;
-	r->priority = DatumGetInt32(values[RC_PRIORITY]);
-	text_to_cstring_buffer(DatumGetTextPP(values[RC_STATUS]), r->status, sizeof(r->status));
-	r->has_batch = !nulls[RC_BATCH];
-	r->batch = r->has_batch ? DatumGetInt64(values[RC_BATCH]) : 0;
-	r->requested_at = DatumGetTimestampTz(values[RC_REQUESTED_AT]);
-	r->has_started = !nulls[RC_STARTED_AT];
-	r->started_at = r->has_started ? DatumGetTimestampTz(values[RC_STARTED_AT]) : 0;
-	r->has_finished = !nulls[RC_FINISHED_AT];
-	r->finished_at = r->has_finished ? DatumGetTimestampTz(values[RC_FINISHED_AT]) : 0;
-	r->has_lease = !nulls[RC_LEASE_UNTIL];
-	r->lease_until = r->has_lease ? DatumGetTimestampTz(values[RC_LEASE_UNTIL]) : 0;
-	r->has_session_lock = !nulls[RC_SESSION_LOCK];
-	r->session_lock = r->has_session_lock && DatumGetBool(values[RC_SESSION_LOCK]);
-	r->has_gateway_pid = !nulls[RC_GATEWAY_PID];
-	r->gateway_pid = r->has_gateway_pid ? DatumGetInt32(values[RC_GATEWAY_PID]) : 0;
-	r->ready = !nulls[RC_READY] && DatumGetBool(values[RC_READY]);
+	r->id = DatumGetInt64(values[COL(request_id)]);
+	memcpy(&r->twin, DatumGetTwinIdP(values[COL(twin)]), sizeof(TwinId));
+	r->has_subject = !nulls[COL(subject_id)];
+	r->subject = r->has_subject ? DatumGetInt64(values[COL(subject_id)]) : 0;
+	r->priority = DatumGetInt32(values[COL(priority)]);
+	text_to_cstring_buffer(DatumGetTextPP(values[COL(status)]), r->status, sizeof(r->status));
+	r->has_batch = !nulls[COL(batch)];
+	r->batch = r->has_batch ? DatumGetInt64(values[COL(batch)]) : 0;
+	r->requested_at = DatumGetTimestampTz(values[COL(requested_at)]);
+	r->has_started = !nulls[COL(started_at)];
+	r->started_at = r->has_started ? DatumGetTimestampTz(values[COL(started_at)]) : 0;
+	r->has_finished = !nulls[COL(finished_at)];
+	r->finished_at = r->has_finished ? DatumGetTimestampTz(values[COL(finished_at)]) : 0;
+	r->has_lease = !nulls[COL(lease_until)];
+	r->lease_until = r->has_lease ? DatumGetTimestampTz(values[COL(lease_until)]) : 0;
+	r->has_session_lock = !nulls[COL(session_lock)];
+	r->session_lock = r->has_session_lock && DatumGetBool(values[COL(session_lock)]);
+	r->has_gateway_pid = !nulls[COL(gateway_pid)];
+	r->gateway_pid = r->has_gateway_pid ? DatumGetInt32(values[COL(gateway_pid)]) : 0;
+	r->ready = !nulls[COL(ready)] && DatumGetBool(values[COL(ready)]);
+#undef COL
 }
 
 /* the columns of a request into a row's values (the others left as they are) */
@@ -254,22 +176,22 @@ request_to_values(const SyncRequest *r, Datum *values, bool *nulls)
 {
 #define SET(col, value, isnull) \
 	do { \
-		values[request_attnum[col] - 1] = (isnull) ? (Datum) 0 : (value); \
-		nulls[request_attnum[col] - 1] = (isnull); \
+		values[Anum_sync_requests_##col - 1] = (isnull) ? (Datum) 0 : (value); \
+		nulls[Anum_sync_requests_##col - 1] = (isnull); \
 	} while (0)
-	SET(RC_ID, Int64GetDatum(r->id), false);
-	SET(RC_TWIN, TwinIdPGetDatum(&r->twin), false);
-	SET(RC_SUBJECT, Int64GetDatum(r->subject), !r->has_subject);
-	SET(RC_PRIORITY, Int32GetDatum(r->priority), false);
-	SET(RC_STATUS, CStringGetTextDatum(r->status), false);
-	SET(RC_BATCH, Int64GetDatum(r->batch), !r->has_batch);
-	SET(RC_REQUESTED_AT, TimestampTzGetDatum(r->requested_at), false);
-	SET(RC_STARTED_AT, TimestampTzGetDatum(r->started_at), !r->has_started);
-	SET(RC_FINISHED_AT, TimestampTzGetDatum(r->finished_at), !r->has_finished);
-	SET(RC_LEASE_UNTIL, TimestampTzGetDatum(r->lease_until), !r->has_lease);
-	SET(RC_SESSION_LOCK, BoolGetDatum(r->session_lock), !r->has_session_lock);
-	SET(RC_GATEWAY_PID, Int32GetDatum(r->gateway_pid), !r->has_gateway_pid);
-	SET(RC_READY, BoolGetDatum(r->ready), false);
+	SET(request_id, Int64GetDatum(r->id), false);
+	SET(twin, TwinIdPGetDatum(&r->twin), false);
+	SET(subject_id, Int64GetDatum(r->subject), !r->has_subject);
+	SET(priority, Int32GetDatum(r->priority), false);
+	SET(status, CStringGetTextDatum(r->status), false);
+	SET(batch, Int64GetDatum(r->batch), !r->has_batch);
+	SET(requested_at, TimestampTzGetDatum(r->requested_at), false);
+	SET(started_at, TimestampTzGetDatum(r->started_at), !r->has_started);
+	SET(finished_at, TimestampTzGetDatum(r->finished_at), !r->has_finished);
+	SET(lease_until, TimestampTzGetDatum(r->lease_until), !r->has_lease);
+	SET(session_lock, BoolGetDatum(r->session_lock), !r->has_session_lock);
+	SET(gateway_pid, Int32GetDatum(r->gateway_pid), !r->has_gateway_pid);
+	SET(ready, BoolGetDatum(r->ready), false);
 #undef SET
 }
 
@@ -322,59 +244,63 @@ request_urgency_cmp(const void *a, const void *b)
 
 /* reading requests */
 
-typedef struct RequestScan
+/*
+ * The requests an index holds (with key: those whose first index column
+ * equals it), in its order, at most max (0: all); *n gets the count.
+ */
+static SyncRequest *
+requests_read(CatalogIndex index, const Datum *key, int max, int *n)
 {
-	SyncRequest *rows;
-	int			n;
-	int			max;			/* stop after this many (0: all) */
-} RequestScan;
+	SyncRequest *rows = NULL;
+	int			cap = 0;
+	TableRead	tr;
 
-static bool
-request_scan_row(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	RequestScan *rs = arg;
-
-	if (rs->rows == NULL)
-		rs->rows = palloc(8 * sizeof(SyncRequest));
-	else if (rs->n > 0 && (rs->n & (rs->n - 1)) == 0 && rs->n >= 8)
-		rs->rows = repalloc(rs->rows, 2 * rs->n * sizeof(SyncRequest));
-	request_from_tuple(tuple, desc, &rs->rows[rs->n++]);
-	return rs->max == 0 || rs->n < rs->max;
+	*n = 0;
+	table_read_begin(&tr, index, NULL);
+	if (key)
+		table_read_key(&tr, 1, BTEqualStrategyNumber, *key);
+	while ((max == 0 || *n < max) && table_read_next(&tr))
+	{
+		rows = array_reserve(rows, *n, &cap, sizeof(SyncRequest));
+		request_from_read(&tr, &rows[(*n)++]);
+	}
+	table_read_end(&tr);
+	return rows;
 }
 
 /* the request with this id, as the active snapshot sees it */
 static bool
 request_by_id(int64 id, SyncRequest *r)
 {
-	RequestScan rs = {NULL, 0, 1};
+	Datum		key = Int64GetDatum(id);
+	int			n;
+	SyncRequest *rows = requests_read(CATALOG_SYNC_REQUESTS_PKEY, &key, 1, &n);
 
-	table_scan_key("sync_requests", "sync_requests_pkey", Int64GetDatum(id), request_scan_row, &rs);
-	if (rs.n == 1)
-		*r = rs.rows[0];
-	return rs.n == 1;
+	if (n == 1)
+		*r = rows[0];
+	return n == 1;
 }
 
 /* the request running on a twin, if any */
 static bool
 request_running_on(const TwinId *twin, SyncRequest *r)
 {
-	RequestScan rs = {NULL, 0, 1};
+	Datum		key = TwinIdPGetDatum(twin);
+	int			n;
+	SyncRequest *rows = requests_read(CATALOG_SYNC_REQUESTS_RUNNING, &key, 1, &n);
 
-	table_scan_key("sync_requests", "sync_requests_running", TwinIdPGetDatum(twin), request_scan_row, &rs);
-	if (rs.n == 1 && request_is(&rs.rows[0], "running"))
-		*r = rs.rows[0];
-	return rs.n == 1 && request_is(&rs.rows[0], "running");
+	if (n == 1 && request_is(&rows[0], "running"))
+		*r = rows[0];
+	return n == 1 && request_is(&rows[0], "running");
 }
 
 /* a twin's pending requests, most urgent first */
 static SyncRequest *
 requests_pending_on(const TwinId *twin, int *n)
 {
-	RequestScan rs = {NULL, 0, 0};
+	Datum		key = TwinIdPGetDatum(twin);
 
-	table_scan_key("sync_requests", "sync_requests_pending", TwinIdPGetDatum(twin), request_scan_row, &rs);
-	*n = rs.n;
-	return rs.rows;
+	return requests_read(CATALOG_SYNC_REQUESTS_PENDING, &key, 0, n);
 }
 
 /* writing requests */
@@ -387,9 +313,10 @@ requests_pending_on(const TwinId *twin, int *n)
 static void
 request_modify(TableWrite *tw, Datum *values, bool *nulls, void *arg)
 {
-	static const RequestColumn changed[] = {
-		RC_STATUS, RC_BATCH, RC_STARTED_AT, RC_FINISHED_AT, RC_LEASE_UNTIL, RC_SESSION_LOCK,
-		RC_GATEWAY_PID, RC_READY
+	static const AttrNumber changed[] = {
+		Anum_sync_requests_status, Anum_sync_requests_batch, Anum_sync_requests_started_at,
+		Anum_sync_requests_finished_at, Anum_sync_requests_lease_until, Anum_sync_requests_session_lock,
+		Anum_sync_requests_gateway_pid, Anum_sync_requests_ready
 	};
 	int			natts = RelationGetDescr(tw->rel)->natts;
 	Datum	   *ours = palloc(natts * sizeof(Datum));
@@ -399,7 +326,7 @@ request_modify(TableWrite *tw, Datum *values, bool *nulls, void *arg)
 	request_to_values((const SyncRequest *) arg, ours, ours_null);
 	for (i = 0; i < (int) lengthof(changed); i++)
 	{
-		AttrNumber	attno = request_attnum[changed[i]];
+		AttrNumber	attno = changed[i];
 
 		values[attno - 1] = ours[attno - 1];
 		nulls[attno - 1] = ours_null[attno - 1];
@@ -410,8 +337,7 @@ request_modify(TableWrite *tw, Datum *values, bool *nulls, void *arg)
 static void
 request_store(TableWrite *tw, SyncRequest *r)
 {
-	request_columns(RelationGetDescr(tw->rel));
-	(void) table_write_update_row(tw, "sync_requests_pkey", Int64GetDatum(r->id), request_modify, r);
+	(void) table_write_update_row(tw, CATALOG_SYNC_REQUESTS_PKEY, Int64GetDatum(r->id), request_modify, r);
 }
 
 /* insert a new request; its id from the table's identity sequence */
@@ -422,10 +348,7 @@ request_insert(TableWrite *tw, SyncRequest *r)
 	Datum	   *values = palloc0(desc->natts * sizeof(Datum));
 	bool	   *nulls = palloc(desc->natts * sizeof(bool));
 
-	request_columns(desc);
-	if (!OidIsValid(request_sequence))
-		request_sequence = getIdentitySequence(RelationGetRelid(tw->rel), request_attnum[RC_ID], false);
-	r->id = nextval_internal(request_sequence, false);
+	r->id = nextval_internal(catalog_sequence_relid(CATALOG_SYNC_REQUESTS_REQUEST_ID_SEQ), false);
 	memset(nulls, true, desc->natts * sizeof(bool));
 	request_to_values(r, values, nulls);
 	table_write_insert(tw, values, nulls);
@@ -539,7 +462,7 @@ request_recover_if_dead(SyncRequest *run)
 	for (i = 0; i < n - 1; i++)
 		if (rows[i].has_batch && rows[i].batch == run->id)
 			rows[i].has_batch = false;
-	table_write_open(&tw, "sync_requests");
+	table_write_open(&tw, CATALOG_SYNC_REQUESTS);
 	requests_store_pending(&tw, rows, before, n, false);
 	table_write_close(&tw);
 	sync_decision_snapshot_advance();
@@ -550,8 +473,9 @@ request_recover_if_dead(SyncRequest *run)
 }
 
 /*
- * dtmv._recover_if_dead(request): the same for dtmv.recover_syncs, which
- * holds the twin's lock.
+ * dtmv._recover_if_dead(request): the same, for a caller that holds the
+ * twin's lock (version 0.1's recover_syncs, in PL/pgSQL; today's is
+ * sync_recover_dead).
  */
 PG_FUNCTION_INFO_V1(dtmv_recover_if_dead);
 Datum
@@ -621,7 +545,7 @@ sync_queue(const TwinId *twin, int64 subject, int32 priority)
 	r.requested_at = GetCurrentTransactionStartTimestamp();
 	/* pending is most urgent first; a tie goes to the older request */
 	r.ready = !running && (n == 0 || priority > pending[0].priority);
-	table_write_open(&tw, "sync_requests");
+	table_write_open(&tw, CATALOG_SYNC_REQUESTS);
 	request_insert(&tw, &r);
 	before = requests_copy(pending, n);
 	for (i = 0; i < n && r.ready; i++)
@@ -634,7 +558,7 @@ sync_queue(const TwinId *twin, int64 subject, int32 priority)
 	return r.id;
 }
 
-/* dtmv._queue_sync(twin, subject, priority): for dtmv.queue_due_syncs */
+/* dtmv._queue_sync(twin, subject, priority): for version 0.1's queue_due_syncs (PL/pgSQL) */
 PG_FUNCTION_INFO_V1(dtmv_queue_sync);
 Datum
 dtmv_queue_sync(PG_FUNCTION_ARGS)
@@ -645,6 +569,190 @@ dtmv_queue_sync(PG_FUNCTION_ARGS)
 				 errmsg("a twin and a priority are required")));
 	PG_RETURN_INT64(sync_queue(PG_GETARG_TWINID_P(0), PG_ARGISNULL(1) ? -1 : PG_GETARG_INT64(1),
 							   PG_GETARG_INT32(2)));
+}
+
+/* recovering dead runs and queueing periodic syncs: the worker's sync steps */
+
+/*
+ * Is a run a suspect: its lease expired, or it took a session lock and its
+ * gateway backend is no longer there?  Only a first cut, from one read of
+ * the running requests: request_recover_if_dead decides by the run lock
+ * itself (a pid can be reused; the lock cannot lie).
+ */
+static bool
+request_suspect(const SyncRequest *r)
+{
+	return (r->has_lease && r->lease_until <= GetCurrentTransactionStartTimestamp()) ||
+		(r->has_session_lock && r->session_lock && r->has_gateway_pid &&
+		 BackendPidGetProc(r->gateway_pid) == NULL);
+}
+
+/*
+ * Requeue every running request whose gateway died or whose lease expired,
+ * with its batch; how many.  A twin someone is deciding on now is skipped
+ * (its lock is tried, never waited for): it is not dead, or the next round
+ * finds it.
+ */
+int
+sync_recover_dead(void)
+{
+	int			nrunning;
+	SyncRequest *running = requests_read(CATALOG_SYNC_REQUESTS_RUNNING, NULL, 0, &nrunning);
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < nrunning; i++)
+	{
+		SyncRequest run;
+		bool		requeued;
+
+		if (!request_is(&running[i], "running") || !request_suspect(&running[i]) ||
+			!sync_try_lock_twin(&running[i].twin))
+			continue;
+		sync_decision_snapshot_push();
+		requeued = request_by_id(running[i].id, &run) && request_recover_if_dead(&run);
+		PopActiveSnapshot();
+		if (requeued)
+			n++;
+	}
+	return n;
+}
+
+/* dtmv.recover_syncs(): gateways (and the worker, which calls sync_recover_dead) */
+PG_FUNCTION_INFO_V1(dtmv_recover_syncs);
+Datum
+dtmv_recover_syncs(PG_FUNCTION_ARGS)
+{
+	actor_require_role(GATEWAY_ROLE, "recover sync requests");
+	PG_RETURN_INT32(sync_recover_dead());
+}
+
+/*
+ * The twins due for a periodic sync, oldest due first, and the schedule's
+ * row of one taken for this transaction, as SQL statements: once a second,
+ * not a hot path, and a row lock that skips a row someone else holds
+ * (FOR UPDATE SKIP LOCKED) is the statement's to take.  Every operator is
+ * named with its schema: the worker runs with search_path pg_catalog.
+ */
+static const char *const due_select_sql =
+"SELECT s.twin, g.sync_period, g.sync_priority"
+"  FROM dtmv.sync_schedule s JOIN dtmv.twin_registry g ON g.id OPERATOR(dtmv.=) s.twin"
+" WHERE s.next_due OPERATOR(pg_catalog.<=) pg_catalog.now() AND g.sync_period IS NOT NULL"
+" ORDER BY s.next_due LIMIT $1";
+
+static const char *const due_lock_sql =
+"SELECT 1 FROM dtmv.sync_schedule s"
+" WHERE s.twin OPERATOR(dtmv.=) $1 AND s.next_due OPERATOR(pg_catalog.<=) pg_catalog.now()"
+"   FOR UPDATE SKIP LOCKED";
+
+static const char *const due_reschedule_sql =
+"UPDATE dtmv.sync_schedule s SET next_due = pg_catalog.now() OPERATOR(pg_catalog.+) $2"
+" WHERE s.twin OPERATOR(dtmv.=) $1";
+
+typedef struct DueTwin
+{
+	TwinId		twin;
+	Interval	period;
+	int32		priority;
+} DueTwin;
+
+/*
+ * Queue a sync for each twin whose sync period has elapsed (at most max,
+ * the oldest due first; no limit if has_max is false); how many.  Each
+ * due twin is rescheduled a period from now; one with a request pending or
+ * running is served by that one.  A twin someone is deciding on (its lock
+ * busy) or whose schedule row another transaction holds is skipped until
+ * the next call.
+ */
+int
+sync_queue_due(int32 max, bool has_max)
+{
+	Oid			select_types[1] = {INT4OID};
+	Oid			twin_types[2];
+	Datum		arg;
+	SPIPlanPtr	lock_plan;
+	SPIPlanPtr	reschedule_plan;
+	DueTwin    *due;
+	int			ndue;
+	int			n = 0;
+	int			i;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	arg = Int32GetDatum(max);
+	if (SPI_execute_with_args(due_select_sql, 1, select_types, &arg, has_max ? NULL : "n", false, 0) !=
+		SPI_OK_SELECT)
+		elog(ERROR, "dtmv: cannot read the sync schedule");
+	ndue = (int) SPI_processed;
+	if (ndue == 0)
+	{
+		SPI_finish();
+		return 0;
+	}
+	due = SPI_palloc(ndue * sizeof(DueTwin));
+	for (i = 0; i < ndue; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		due[i].twin = *DatumGetTwinIdP(SPI_getbinval(tuple, desc, 1, &isnull));
+		due[i].period = *DatumGetIntervalP(SPI_getbinval(tuple, desc, 2, &isnull));
+		due[i].priority = DatumGetInt32(SPI_getbinval(tuple, desc, 3, &isnull));
+	}
+	twin_types[0] = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
+	twin_types[1] = INTERVALOID;
+	lock_plan = SPI_prepare(due_lock_sql, 1, twin_types);
+	reschedule_plan = SPI_prepare(due_reschedule_sql, 2, twin_types);
+	if (lock_plan == NULL || reschedule_plan == NULL)
+		elog(ERROR, "dtmv: cannot plan the sync schedule's statements: %s", SPI_result_code_string(SPI_result));
+
+	for (i = 0; i < ndue; i++)
+	{
+		Datum		args[2] = {TwinIdPGetDatum(&due[i].twin), IntervalPGetDatum(&due[i].period)};
+		SyncRequest run;
+		int			npending;
+		bool		busy;
+
+		/* the twin's lock first, then its rows, as everywhere; never waited for */
+		if (!sync_try_lock_twin(&due[i].twin))
+			continue;
+		if (SPI_execute_plan(lock_plan, args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "dtmv: cannot lock a row of the sync schedule");
+		if (SPI_processed == 0)
+			continue;			/* rescheduled meanwhile, or held by another */
+		if (SPI_execute_plan(reschedule_plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "dtmv: cannot reschedule a sync");
+
+		/*
+		 * A sync already asked for or running serves; else queue one.  Under
+		 * the twin's lock nothing can start running meanwhile, so the queue
+		 * cannot refuse it (TW001).
+		 */
+		sync_decision_snapshot_push();
+		busy = request_running_on(&due[i].twin, &run);
+		if (!busy)
+		{
+			(void) requests_pending_on(&due[i].twin, &npending);
+			busy = npending > 0;
+		}
+		PopActiveSnapshot();
+		if (busy)
+			continue;
+		(void) sync_queue(&due[i].twin, -1, due[i].priority);
+		n++;
+	}
+	SPI_finish();
+	return n;
+}
+
+/* dtmv.queue_due_syncs(max): gateways (and the worker, which calls sync_queue_due) */
+PG_FUNCTION_INFO_V1(dtmv_queue_due_syncs);
+Datum
+dtmv_queue_due_syncs(PG_FUNCTION_ARGS)
+{
+	actor_require_role(GATEWAY_ROLE, "queue periodic syncs");
+	PG_RETURN_INT32(sync_queue_due(PG_ARGISNULL(0) ? 0 : PG_GETARG_INT32(0), !PG_ARGISNULL(0)));
 }
 
 /*
@@ -662,7 +770,7 @@ dtmv_request_sync(PG_FUNCTION_ARGS)
 	int32		priority = 0;
 	SyncRequest run;
 
-	rights_require(twin, 1 << RIGHT_SYNC);	/* a NULL twin never passes */
+	rights_require(twin, DTMV_RIGHT_SYNC_MASK);	/* a NULL twin never passes */
 	subject = rights_current_subject();
 	if (!sync_priority_of(twin, subject, &priority))
 		ereport(ERROR,
@@ -675,37 +783,44 @@ dtmv_request_sync(PG_FUNCTION_ARGS)
 
 /* claiming */
 
-typedef struct ClaimScan
-{
-	TwinId		tried[CLAIM_MAX_CANDIDATES];
-	int			ntried;
-	bool		locked;			/* on twin */
-	TwinId		twin;
-} ClaimScan;
-
-/* the next ready request whose twin's lock is free, not tried before */
+/*
+ * The next ready request, in the queue's order, whose twin is neither one
+ * of the ntried tried before nor being decided on by another session: its
+ * twin locked (until the end of the transaction) into *twin.  False if
+ * none, or once CLAIM_MAX_CANDIDATES twins have been tried.
+ */
 static bool
-claim_candidate(HeapTuple tuple, TupleDesc desc, void *arg)
+claim_candidate(TwinId *tried, int *ntried, TwinId *twin)
 {
-	ClaimScan  *cs = arg;
-	SyncRequest r;
-	int			i;
+	TableRead	tr;
+	bool		locked = false;
 
-	request_from_tuple(tuple, desc, &r);
-	if (!r.ready || !request_is(&r, "pending"))
-		return true;
-	for (i = 0; i < cs->ntried; i++)
-		if (memcmp(&cs->tried[i], &r.twin, sizeof(TwinId)) == 0)
-			return true;
-	if (cs->ntried == CLAIM_MAX_CANDIDATES)
-		return false;
-	cs->tried[cs->ntried++] = r.twin;
-	/* a twin another gateway is deciding on is skipped, not waited for */
-	if (!sync_try_lock_twin(&r.twin))
-		return true;
-	cs->locked = true;
-	cs->twin = r.twin;
-	return false;
+	table_read_begin(&tr, CATALOG_SYNC_REQUESTS_READY, NULL);
+	while (!locked && table_read_next(&tr))
+	{
+		SyncRequest r;
+		bool		seen = false;
+		int			i;
+
+		request_from_read(&tr, &r);
+		if (!r.ready || !request_is(&r, "pending"))
+			continue;
+		for (i = 0; i < *ntried && !seen; i++)
+			seen = memcmp(&tried[i], &r.twin, sizeof(TwinId)) == 0;
+		if (seen)
+			continue;
+		if (*ntried == CLAIM_MAX_CANDIDATES)
+			break;
+		tried[(*ntried)++] = r.twin;
+		/* a twin another gateway is deciding on is skipped, not waited for */
+		if (sync_try_lock_twin(&r.twin))
+		{
+			*twin = r.twin;
+			locked = true;
+		}
+	}
+	table_read_end(&tr);
+	return locked;
 }
 
 /*
@@ -736,7 +851,7 @@ claim_twin(const TwinId *twin, TimestampTz lease_until, bool session_lock, SyncR
 	pending[0].gateway_pid = MyProcPid;
 	pending[0].has_batch = false;
 	pending[0].ready = false;
-	table_write_open(&tw, "sync_requests");
+	table_write_open(&tw, CATALOG_SYNC_REQUESTS);
 	request_store(&tw, &pending[0]);
 	for (i = 1; i < n; i++)
 	{
@@ -751,16 +866,6 @@ claim_twin(const TwinId *twin, TimestampTz lease_until, bool session_lock, SyncR
 	*claimed = pending[0];
 	*batch_size = n;
 	return true;
-}
-
-/* the name of a subject, or NULL */
-static bool
-subject_name_row(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	Datum		name;
-
-	*(text **) arg = table_column(tuple, desc, "name", &name) ? DatumGetTextPCopy(name) : NULL;
-	return false;
 }
 
 /* is this run (request, start) still running? for the locks a session keeps */
@@ -781,12 +886,8 @@ sync_run_current(int64 request, TimestampTz started)
 static void
 claim_sweep(void)
 {
-	Oid			recover;
-
-	if (!sync_sweep_due(1000))
-		return;
-	recover = LookupFuncName(list_make2(makeString("dtmv"), makeString("recover_syncs")), 0, NULL, false);
-	(void) OidFunctionCall0(recover);
+	if (sync_sweep_due(1000))
+		(void) sync_recover_dead();
 }
 
 /*
@@ -802,7 +903,9 @@ dtmv_claim_sync(PG_FUNCTION_ARGS)
 	Interval   *lease = PG_ARGISNULL(0) ? NULL : PG_GETARG_INTERVAL_P(0);
 	bool		session_lock = PG_ARGISNULL(1) ? true : PG_GETARG_BOOL(1);
 	TimestampTz lease_until;
-	ClaimScan  *cs;
+	TwinId	   *tried;
+	int			ntried = 0;
+	TwinId		twin;
 	SyncRequest claimed;
 	int			batch_size = 0;
 	bool		found = false;
@@ -822,17 +925,18 @@ dtmv_claim_sync(PG_FUNCTION_ARGS)
 	claim_sweep();
 	sync_run_locks_forget_stale(sync_run_current);
 
-	cs = palloc0(sizeof(ClaimScan));
+	tried = palloc(CLAIM_MAX_CANDIDATES * sizeof(TwinId));
 	while (!found)
 	{
-		cs->locked = false;
+		bool		locked;
+
 		sync_own_writes_snapshot_push();
-		table_scan_ordered("sync_requests", "sync_requests_ready", claim_candidate, cs);
+		locked = claim_candidate(tried, &ntried, &twin);
 		PopActiveSnapshot();
-		if (!cs->locked)
+		if (!locked)
 			break;
 		sync_decision_snapshot_push();
-		found = claim_twin(&cs->twin, lease_until, session_lock, &claimed, &batch_size);
+		found = claim_twin(&twin, lease_until, session_lock, &claimed, &batch_size);
 		PopActiveSnapshot();
 	}
 
@@ -840,16 +944,16 @@ dtmv_claim_sync(PG_FUNCTION_ARGS)
 	{
 		Datum		values[6];
 		bool		nulls[6] = {false};
-		text	   *requested_by = NULL;
+		Datum		requested_by = (Datum) 0;
+		bool		has_name = claimed.has_subject &&
+			table_read_first_value(CATALOG_SUBJECTS_PKEY, Int64GetDatum(claimed.subject), Anum_subjects_name,
+								   &requested_by);
 
-		if (claimed.has_subject)
-			table_scan_key("subjects", "subjects_pkey", Int64GetDatum(claimed.subject), subject_name_row,
-						   &requested_by);
 		values[0] = Int64GetDatum(claimed.id);
 		values[1] = TwinIdPGetDatum(&claimed.twin);
 		values[2] = Int32GetDatum(claimed.priority);
-		values[3] = PointerGetDatum(requested_by);
-		nulls[3] = requested_by == NULL;
+		values[3] = requested_by;
+		nulls[3] = !has_name;
 		values[4] = TimestampTzGetDatum(claimed.requested_at);
 		values[5] = Int32GetDatum(batch_size);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -859,34 +963,11 @@ dtmv_claim_sync(PG_FUNCTION_ARGS)
 
 /* completing */
 
-typedef struct StateReport
-{
-	Datum		reported;
-	bool		has_reported;
-} StateReport;
-
-/* the new version of a twin_states row: the reported state replaced, if given */
-static void
-complete_store_reported(TableWrite *tw, Datum *values, bool *nulls, void *arg)
-{
-	StateReport *sr = arg;
-	AttrNumber	reported = table_write_attnum(tw, "reported");
-	AttrNumber	reported_at = table_write_attnum(tw, "reported_at");
-
-	if (sr->has_reported)
-	{
-		values[reported - 1] = sr->reported;
-		nulls[reported - 1] = false;
-	}
-	values[reported_at - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	nulls[reported_at - 1] = false;
-}
-
 /* the new version of a sync_schedule row: next due a period from now */
 static void
 complete_reschedule(TableWrite *tw, Datum *values, bool *nulls, void *arg)
 {
-	AttrNumber	next_due = table_write_attnum(tw, "next_due");
+	AttrNumber	next_due = Anum_sync_schedule_next_due;
 
 	values[next_due - 1] = DirectFunctionCall2(timestamptz_pl_interval,
 											   TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
@@ -894,37 +975,19 @@ complete_reschedule(TableWrite *tw, Datum *values, bool *nulls, void *arg)
 	nulls[next_due - 1] = false;
 }
 
-typedef struct PeriodScan
-{
-	Interval   *period;
-} PeriodScan;
-
-static bool
-sync_period_row(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	Datum		period;
-
-	if (table_column(tuple, desc, "sync_period", &period))
-	{
-		((PeriodScan *) arg)->period = palloc(sizeof(Interval));
-		memcpy(((PeriodScan *) arg)->period, DatumGetIntervalP(period), sizeof(Interval));
-	}
-	return false;
-}
-
 /* a periodically synchronised twin is next due a period after this sync */
 static void
 complete_reschedule_twin(const TwinId *twin)
 {
-	PeriodScan	ps = {NULL};
+	Datum		period;
 	TableWrite	tw;
 
-	table_scan_key("twin_registry", "twin_registry_pkey", TwinIdPGetDatum(twin), sync_period_row, &ps);
-	if (ps.period == NULL)
+	if (!table_read_first_value(CATALOG_TWIN_REGISTRY_PKEY, TwinIdPGetDatum(twin), Anum_twin_registry_sync_period,
+								&period))
 		return;
-	table_write_open(&tw, "sync_schedule");
-	(void) table_write_update_row(&tw, "sync_schedule_pkey", TwinIdPGetDatum(twin), complete_reschedule,
-								  ps.period);
+	table_write_open(&tw, CATALOG_SYNC_SCHEDULE);
+	(void) table_write_update_row(&tw, CATALOG_SYNC_SCHEDULE_PKEY, TwinIdPGetDatum(twin), complete_reschedule,
+								  DatumGetPointer(period));
 	table_write_close(&tw);
 }
 
@@ -942,8 +1005,9 @@ complete_answer(const SyncRequest *r)
 }
 
 /*
- * dtmv.complete_sync(request, ok, reported): gateways only.  Finish a run:
- * on success store the reported state and answer its batch "superseded",
+ * dtmv.complete_sync(request, ok, reported, replace): gateways only.  Finish
+ * a run: on success merge the reported state into the twin's (as a report
+ * does; replace: store it instead) and answer its batch "superseded",
  * on failure send its batch back to the queue; either way the twin's most
  * urgent pending request becomes ready.  55000 if it is not running.
  */
@@ -953,7 +1017,9 @@ dtmv_complete_sync(PG_FUNCTION_ARGS)
 {
 	int64		id;
 	bool		ok;
-	StateReport sr;
+	Datum		reported;
+	bool		has_reported;
+	bool		replace;
 	SyncRequest req;
 	SyncRequest *pending;
 	SyncRequest *before;
@@ -975,8 +1041,10 @@ dtmv_complete_sync(PG_FUNCTION_ARGS)
 				 errmsg("a sync request id is required")));
 	id = PG_GETARG_INT64(0);
 	ok = PG_GETARG_BOOL(1);
-	sr.has_reported = !PG_ARGISNULL(2);
-	sr.reported = sr.has_reported ? PG_GETARG_DATUM(2) : (Datum) 0;
+	has_reported = !PG_ARGISNULL(2);
+	reported = has_reported ? PG_GETARG_DATUM(2) : (Datum) 0;
+	/* replace came with 0.2: the 0.1 declaration passes three arguments */
+	replace = PG_NARGS() > 3 && !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
 
 	sync_own_writes_snapshot_push();
 	found = request_by_id(id, &req);
@@ -1030,17 +1098,14 @@ dtmv_complete_sync(PG_FUNCTION_ARGS)
 			else
 				pending[i].has_batch = false;	/* the object was not reached: wait for another run */
 		}
-	table_write_open(&tw, "sync_requests");
+	table_write_open(&tw, CATALOG_SYNC_REQUESTS);
 	request_store(&tw, &req);
 	requests_store_pending(&tw, pending, before, n, false);
 	table_write_close(&tw);
 
 	if (ok)
 	{
-		table_write_open(&tw, "twin_states");
-		(void) table_write_update_row(&tw, "twin_states_pkey", TwinIdPGetDatum(&req.twin),
-									  complete_store_reported, &sr);
-		table_write_close(&tw);
+		(void) twin_state_store_reported(TwinIdPGetDatum(&req.twin), reported, !has_reported, replace);
 		complete_reschedule_twin(&req.twin);
 	}
 	sync_run_unlock_at_commit(id);

@@ -6,6 +6,12 @@
 #ifndef DTMV_SYNC_QUEUE_H
 #define DTMV_SYNC_QUEUE_H
 
-extern void SyncQueueInit(void);
+#include "postgres.h"
+
+/* requeue the runs whose gateway died or whose lease expired; how many */
+extern int	sync_recover_dead(void);
+
+/* queue a sync for each twin whose period elapsed (at most max if has_max); how many */
+extern int	sync_queue_due(int32 max, bool has_max);
 
 #endif							/* DTMV_SYNC_QUEUE_H */

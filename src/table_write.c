@@ -1,35 +1,40 @@
 /*
  * table_write.c
- *		Writing rows of dtmv's own tables from C.
+ *		Writing one row of dtmv's own tables from C, where a benchmark shows
+ *		that an SQL statement would cost more than the write itself.
  *
- * A location update, a report and an event append are each one row written
- * (or two), many thousand times a second.  Done as SQL statements inside
- * PL/pgSQL they cost several times the write itself: a plan to check and
- * an executor to start per statement, and a GUC nest level per function
- * with SET search_path.  Here they go through the executor's own
- * single-row entry points: ExecSimpleRelationInsert, the one logical
- * replication applies rows with, and table_tuple_update with what ExecUpdate
- * does around it.  Constraints are checked, indexes opened and maintained
- * only when an update is not HOT, row triggers queued and fired as for a
- * statement, WAL written as for any heap change.  Table privileges
- * and row-level security are not checked: the callers are dtmv functions
- * that have checked the caller's rights themselves, as the SECURITY DEFINER
- * functions they replace did.
+ * Used by: the event append (events.c), the reported state (events.c),
+ * the location update (spatial.c), and the sync queue's request, claim
+ * and completion (sync_queue.c).  Done as SQL statements inside PL/pgSQL
+ * these cost several times the write itself: a plan to check and an
+ * executor to start per statement, and a GUC nest level per function with
+ * SET search_path.  Here they go through the executor's own single-row
+ * entry points: ExecSimpleRelationInsert, the one logical replication
+ * applies rows with, and table_tuple_update with what ExecUpdate does
+ * around it.  Constraints are checked, indexes opened and maintained only
+ * when an update is not HOT, AFTER row triggers queued and fired as for a
+ * statement, WAL written as for any heap change.
  *
- * An update is what UPDATE does to one row found by its key (see
- * table_write_update_row), concurrency included.  table_scan_key reads the
- * rows that decide a write (is a sync running on this twin?).
+ * What a caller gives up compared with an INSERT or UPDATE statement, and
+ * must say so where it calls: rules, statement triggers and BEFORE or
+ * INSTEAD OF row triggers (refused, not skipped), generated columns
+ * (refused), table privileges and row-level security (not checked: the
+ * callers are dtmv functions that check the caller's rights themselves, as
+ * the SECURITY DEFINER functions they replace did), and the executor hooks
+ * (pg_stat_statements and pgaudit see the calling statement).  The UPDATE
+ * semantics (a concurrent update followed in READ COMMITTED, 40001 above)
+ * are re-implemented here and must be audited for each major version.
+ *
+ * The rows are found and read with table_read.c; the relations named
+ * through catalog.c.
  */
 #include "postgres.h"
 
 #include "access/genam.h"
-#include "access/relscan.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_am.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
@@ -68,8 +73,6 @@ typedef struct CheckCache
 
 static CheckCache check_cache[CHECK_CACHE_SIZE];
 
-static void table_write_forget_attnums(Oid relid);
-
 static void
 table_write_forget_checks(CheckCache *entry)
 {
@@ -88,7 +91,6 @@ table_write_relcache_callback(Datum arg, Oid relid)
 	for (i = 0; i < CHECK_CACHE_SIZE; i++)
 		if (OidIsValid(check_cache[i].relid) && (!OidIsValid(relid) || check_cache[i].relid == relid))
 			table_write_forget_checks(&check_cache[i]);
-	table_write_forget_attnums(relid);
 }
 
 void
@@ -158,150 +160,9 @@ table_write_checks(Relation rel)
 	return exprs;
 }
 
-/* the oid of a relation of schema dtmv (a table, an index, a sequence); 42P01 if missing */
-Oid
-table_write_relid(const char *name)
-{
-	Oid			relid = get_relname_relid(name, get_namespace_oid("dtmv", false));
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("dtmv relation %s is missing", name),
-				 errhint("Reinstall the extension: DROP EXTENSION dtmv; CREATE EXTENSION dtmv.")));
-	return relid;
-}
-
-/*
- * The procedure of a btree strategy (equality, greater than, ...) on the
- * first key column of a btree index of the table relid, for a scan key;
- * with unique, the index must also be unique on that column alone.  elog
- * otherwise: dtmv's own indexes are all that is ever passed.
- */
-static RegProcedure
-table_index_proc(Relation indexrel, Oid relid, StrategyNumber strategy, bool unique)
-{
-	Oid			type = indexrel->rd_opcintype[0];
-	Oid			op = get_opfamily_member(indexrel->rd_opfamily[0], type, type, strategy);
-
-	if (indexrel->rd_rel->relam != BTREE_AM_OID || !OidIsValid(op) ||
-		indexrel->rd_index->indkey.values[0] == 0 || indexrel->rd_index->indrelid != relid ||
-		(unique && (!indexrel->rd_index->indisunique || indexrel->rd_index->indnkeyatts != 1)))
-		elog(ERROR, "dtmv.%s is not a %sbtree index on a column of %s",
-			 RelationGetRelationName(indexrel), unique ? "unique one-column " : "", get_rel_name(relid));
-	return get_opcode(op);
-}
-
-/* the equality procedure of a btree index's first key column */
-RegProcedure
-table_index_eqproc(Relation indexrel, Oid relid, bool unique)
-{
-	return table_index_proc(indexrel, relid, BTEqualStrategyNumber, unique);
-}
-
-/*
- * Visit the rows that scan keys on index columns select, in the index's
- * order, as snapshot sees them; fn returns false to stop.  An index scan
- * proper, not systable_beginscan: that one falls back to a heap scan under
- * ignore_system_indexes (a setting any session may take), which would lose
- * a partial index's predicate and its order, and match no row at all for
- * an IS NULL key.
- */
-void
-table_index_visit(Relation rel, Relation indexrel, Snapshot snapshot, ScanKey keys, int nkeys,
-				  TableRowFn fn, void *arg)
-{
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	IndexScanDesc scan = index_beginscan(rel, indexrel, snapshot, nkeys, 0);
-
-	index_rescan(scan, keys, nkeys, NULL, 0);
-	while (index_getnext_slot(scan, ForwardScanDirection, slot))
-	{
-		bool		should_free;
-		HeapTuple	tuple = ExecFetchSlotHeapTuple(slot, false, &should_free);
-		bool		more = fn(tuple, RelationGetDescr(rel), arg);
-
-		if (should_free)
-			heap_freetuple(tuple);
-		if (!more)
-			break;
-	}
-	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-}
-
-/*
- * Visit rows through an index of a dtmv table, in its order, with the
- * active snapshot: with key, those whose first column compares to key by
- * strategy (equal, greater); without, all.
- */
-static void
-table_scan_index(const char *table, const char *index, const Datum *key, StrategyNumber strategy,
-				 TableRowFn fn, void *arg)
-{
-	Relation	rel = table_open(table_write_relid(table), AccessShareLock);
-	Relation	indexrel = index_open(table_write_relid(index), AccessShareLock);
-	ScanKeyData skey;
-
-	if (key)
-		ScanKeyInit(&skey, 1, strategy, table_index_proc(indexrel, RelationGetRelid(rel), strategy, false), *key);
-	table_index_visit(rel, indexrel, GetActiveSnapshot(), key ? &skey : NULL, key ? 1 : 0, fn, arg);
-	index_close(indexrel, AccessShareLock);
-	table_close(rel, AccessShareLock);
-}
-
-/*
- * Visit the rows of a table of schema dtmv whose value in the first column
- * of index equals key, in the index's order, as the active snapshot sees
- * them; fn returns false to stop.  For the reads that decide a write (is a
- * sync running?).
- */
-void
-table_scan_key(const char *table, const char *index, Datum key, TableRowFn fn, void *arg)
-{
-	table_scan_index(table, index, &key, BTEqualStrategyNumber, fn, arg);
-}
-
-/* the rows whose value in the first column of index is above key, in order */
-void
-table_scan_after(const char *table, const char *index, Datum key, TableRowFn fn, void *arg)
-{
-	table_scan_index(table, index, &key, BTGreaterStrategyNumber, fn, arg);
-}
-
-/* every row an index (a partial one: a queue) holds, in its order */
-void
-table_scan_ordered(const char *table, const char *index, TableRowFn fn, void *arg)
-{
-	table_scan_index(table, index, NULL, InvalidStrategy, fn, arg);
-}
-
-/* the number of a column of a dtmv table's row type, found by name (elog if missing) */
-AttrNumber
-table_desc_attnum(TupleDesc desc, const char *column)
-{
-	int			i;
-
-	for (i = 0; i < desc->natts; i++)
-		if (!TupleDescAttr(desc, i)->attisdropped && strcmp(NameStr(TupleDescAttr(desc, i)->attname), column) == 0)
-			return i + 1;
-	elog(ERROR, "a column %s of a dtmv table is missing", column);
-	return InvalidAttrNumber;	/* keep the compiler quiet */
-}
-
-/* a column's value in a row read by a table scan, or false if NULL */
-bool
-table_column(HeapTuple tuple, TupleDesc desc, const char *column, Datum *value)
-{
-	bool		isnull;
-
-	*value = heap_getattr(tuple, table_desc_attnum(desc, column), desc, &isnull);
-	return !isnull;
-}
-
 /* open a table of schema dtmv for writing rows, as a one-row statement would */
 void
-table_write_open(TableWrite *tw, const char *table)
+table_write_open(TableWrite *tw, CatalogTable table)
 {
 	RangeTblEntry *rte;
 
@@ -309,15 +170,24 @@ table_write_open(TableWrite *tw, const char *table)
 	if (XactReadOnly)
 		ereport(ERROR,
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-				 errmsg("cannot write dtmv.%s in a read-only transaction", table)));
+				 errmsg("cannot write dtmv.%s in a read-only transaction", catalog_table_name(table))));
 	PreventCommandIfParallelMode("a dtmv write");
 
 	/* see what earlier statements and calls of this statement wrote */
 	CommandCounterIncrement();
 
-	tw->rel = table_open(table_write_relid(table), RowExclusiveLock);
+	tw->table = table;
+	tw->rel = catalog_table_open(table, RowExclusiveLock);
+	/* what a statement would apply and this does not: refused, not skipped */
 	if (RelationGetDescr(tw->rel)->constr && RelationGetDescr(tw->rel)->constr->has_generated_stored)
-		elog(ERROR, "generated columns in dtmv.%s are not supported", table);
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("generated columns in dtmv.%s are not supported", catalog_table_name(table))));
+	if (tw->rel->rd_rules != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("rules on dtmv.%s are not supported", catalog_table_name(table)),
+				 errdetail("dtmv writes this table's rows directly, without applying rules.")));
 	tw->estate = CreateExecutorState();
 	rte = makeNode(RangeTblEntry);
 	rte->rtekind = RTE_RELATION;
@@ -351,64 +221,20 @@ table_write_close(TableWrite *tw)
 	table_close(tw->rel, NoLock);
 }
 
-/*
- * Column numbers asked for by name, remembered per backend: the hot paths
- * ask for the same few columns of the same tables on every call.  Keyed by
- * table and name (a copy of it), and forgotten, with the compiled checks,
- * when the table changes.
- */
-#define ATTNUM_CACHE_SIZE 32
-
-typedef struct AttnumCache
-{
-	Oid			relid;
-	char		column[NAMEDATALEN];
-	AttrNumber	attno;
-} AttnumCache;
-
-static AttnumCache attnum_cache[ATTNUM_CACHE_SIZE];
-static int	attnum_cache_next = 0;
-
-static void
-table_write_forget_attnums(Oid relid)
-{
-	int			i;
-
-	for (i = 0; i < ATTNUM_CACHE_SIZE; i++)
-		if (!OidIsValid(relid) || attnum_cache[i].relid == relid)
-			attnum_cache[i].relid = InvalidOid;
-}
-
-AttrNumber
-table_write_attnum(TableWrite *tw, const char *column)
-{
-	Oid			relid = RelationGetRelid(tw->rel);
-	AttrNumber	attno;
-	int			i;
-
-	for (i = 0; i < ATTNUM_CACHE_SIZE; i++)
-		if (attnum_cache[i].relid == relid && strcmp(attnum_cache[i].column, column) == 0)
-			return attnum_cache[i].attno;
-	attno = get_attnum(relid, column);
-	if (attno == InvalidAttrNumber)
-		elog(ERROR, "column dtmv.%s.%s is missing", RelationGetRelationName(tw->rel), column);
-	attnum_cache[attnum_cache_next].relid = relid;
-	strlcpy(attnum_cache[attnum_cache_next].column, column, NAMEDATALEN);
-	attnum_cache[attnum_cache_next].attno = attno;
-	attnum_cache_next = (attnum_cache_next + 1) % ATTNUM_CACHE_SIZE;
-	return attno;
-}
-
-/* the row with this key, as snapshot sees it, into tw->found */
+/* the row with this key in a unique one-column index, as snapshot sees it, into tw->found */
 static bool
-table_write_fetch(TableWrite *tw, const char *index, Datum key, Snapshot snapshot)
+table_write_fetch(TableWrite *tw, CatalogIndex index, Datum key, Snapshot snapshot)
 {
-	Relation	indexrel = index_open(table_write_relid(index), RowExclusiveLock);
+	Relation	indexrel = catalog_index_open(index, RowExclusiveLock);
 	ScanKeyData skey;
 	IndexScanDesc scan;
 	bool		found;
 
-	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, table_index_eqproc(indexrel, RelationGetRelid(tw->rel), true), key);
+	if (catalog_index_table(index) != tw->table || !indexrel->rd_index->indisunique ||
+		indexrel->rd_index->indnkeyatts != 1)
+		elog(ERROR, "dtmv.%s is not a unique one-column index of dtmv.%s",
+			 RelationGetRelationName(indexrel), RelationGetRelationName(tw->rel));
+	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, catalog_index_eqproc(index, indexrel), key);
 	if (tw->found == NULL)
 		tw->found = table_slot_create(tw->rel, &tw->estate->es_tupleTable);
 	scan = index_beginscan(tw->rel, indexrel, snapshot, 1, 0);
@@ -464,7 +290,7 @@ table_write_changed_columns(TableWrite *tw)
  * the lock, as for UPDATE.
  */
 bool
-table_write_update_row(TableWrite *tw, const char *index, Datum key, TableWriteModify modify, void *arg)
+table_write_update_row(TableWrite *tw, CatalogIndex index, Datum key, TableWriteModify modify, void *arg)
 {
 	TupleDesc	desc = RelationGetDescr(tw->rel);
 	TriggerDesc *triggers = tw->rri->ri_TrigDesc;

@@ -1,7 +1,12 @@
 /*
  * table_write.h
- *		Writing rows of dtmv's own tables from C, for the hottest write paths
- *		(a location update, a report, an event append).
+ *		Writing one row of dtmv's own tables from C (an INSERT, or an UPDATE
+ *		of the row with a key), without an SQL statement: for the writes
+ *		where a benchmark shows a statement costs more than the write (the
+ *		event append, twin_states, twin_positions, and the sync queue:
+ *		a request's insert, its claim, completion and recovery, and the
+ *		twin's next due time on completion).  What it gives up against a statement: see
+ *		table_write.c.  Reads are in table_read.h.
  */
 #ifndef DTMV_TABLE_WRITE_H
 #define DTMV_TABLE_WRITE_H
@@ -9,9 +14,10 @@
 #include "postgres.h"
 
 #include "access/htup.h"
-#include "access/skey.h"
 #include "executor/executor.h"
 #include "utils/rel.h"
+
+#include "catalog.h"
 
 /*
  * One table of schema dtmv opened for writing for the length of one call:
@@ -20,6 +26,7 @@
  */
 typedef struct TableWrite
 {
+	CatalogTable table;
 	Relation	rel;
 	EState	   *estate;
 	ResultRelInfo *rri;
@@ -31,35 +38,8 @@ typedef struct TableWrite
 
 extern void TableWriteInit(void);
 
-/* the oid of a relation of schema dtmv (a table, an index, a sequence); 42P01 if missing */
-extern Oid	table_write_relid(const char *name);
-
-/* the equality procedure of a btree index's first key column (with unique: a unique one-column index) */
-extern RegProcedure table_index_eqproc(Relation indexrel, Oid relid, bool unique);
-
-/* called for each row found; returns false to stop */
-typedef bool (*TableRowFn) (HeapTuple tuple, TupleDesc desc, void *arg);
-
-/* visit the rows that scan keys on index columns select, in index order (an index scan, always) */
-extern void table_index_visit(Relation rel, Relation indexrel, Snapshot snapshot, ScanKey keys, int nkeys,
-							  TableRowFn fn, void *arg);
-/* visit the rows whose first column of index equals key, with the active snapshot */
-extern void table_scan_key(const char *table, const char *index, Datum key, TableRowFn fn, void *arg);
-
-/* visit the rows whose first column of index is above key, in its order */
-extern void table_scan_after(const char *table, const char *index, Datum key, TableRowFn fn, void *arg);
-/* visit every row an index holds, in its order, with the active snapshot */
-extern void table_scan_ordered(const char *table, const char *index, TableRowFn fn, void *arg);
-/* the number of a column of a row type, by name (elog if missing) */
-extern AttrNumber table_desc_attnum(TupleDesc desc, const char *column);
-/* a column's value in a row a scan visits, by name; false if NULL */
-extern bool table_column(HeapTuple tuple, TupleDesc desc, const char *column, Datum *value);
-
-extern void table_write_open(TableWrite *tw, const char *table);
+extern void table_write_open(TableWrite *tw, CatalogTable table);
 extern void table_write_close(TableWrite *tw);
-
-/* attribute number of a column (elog if missing) */
-extern AttrNumber table_write_attnum(TableWrite *tw, const char *column);
 
 /* change the values (every column) of a row into those of its new version */
 typedef void (*TableWriteModify) (TableWrite *tw, Datum *values, bool *nulls, void *arg);
@@ -70,7 +50,7 @@ typedef void (*TableWriteModify) (TableWrite *tw, Datum *values, bool *nulls, vo
  * is called again with the newer version if a concurrent transaction
  * changed the row first, in READ COMMITTED).  False if there is no row.
  */
-extern bool table_write_update_row(TableWrite *tw, const char *index, Datum key,
+extern bool table_write_update_row(TableWrite *tw, CatalogIndex index, Datum key,
 								   TableWriteModify modify, void *arg);
 
 /* insert a row of values/nulls (every column; no defaults are applied) */

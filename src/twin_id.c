@@ -113,18 +113,6 @@ dtmv_twin_id_in(PG_FUNCTION_ARGS)
 	PG_RETURN_TWINID_P(id);
 }
 
-/* the oid of type dtmv.twin_id, to look up functions that take one */
-Oid
-twin_id_type_oid(void)
-{
-	Oid			type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("twin_id"),
-									   ObjectIdGetDatum(get_namespace_oid("dtmv", false)));
-
-	if (!OidIsValid(type))
-		elog(ERROR, "type dtmv.twin_id is missing");
-	return type;
-}
-
 char *
 twin_id_to_cstring(const TwinId *id)
 {

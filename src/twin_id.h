@@ -34,9 +34,6 @@ typedef struct TwinId
 #define PG_GETARG_TWINID_P(n)	DatumGetTwinIdP(PG_GETARG_DATUM(n))
 #define PG_RETURN_TWINID_P(x)	return TwinIdPGetDatum(x)
 
-/* the oid of type dtmv.twin_id */
-extern Oid	twin_id_type_oid(void);
-
 /* the canonical text form, palloc'd */
 extern char *twin_id_to_cstring(const TwinId *id);
 

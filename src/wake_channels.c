@@ -25,7 +25,7 @@
 #include "utils/lsyscache.h"
 
 #include "rights.h"
-#include "table_write.h"
+#include "table_read.h"
 #include "twin_id.h"
 #include "wake_channels.h"
 
@@ -47,12 +47,7 @@ typedef struct WakeList
 static void
 wake_add(WakeList *l, char kind, int64 id, int64 newest)
 {
-	if (l->n == l->cap)
-	{
-		l->cap = l->cap ? l->cap * 2 : 16;
-		l->v = l->v ? repalloc_huge(l->v, (Size) l->cap * sizeof(Wake)) :
-			palloc_extended((Size) l->cap * sizeof(Wake), MCXT_ALLOC_HUGE);
-	}
+	l->v = array_reserve(l->v, l->n, &l->cap, sizeof(Wake));
 	l->v[l->n].kind = kind;
 	l->v[l->n].id = id;
 	l->v[l->n].newest = newest;
@@ -100,64 +95,36 @@ twin_wake_by_acl(const void *a, const void *b)
 	return 0;
 }
 
-typedef struct WorldScan
-{
-	int64	   *worlds;
-	int			n;
-	int			cap;
-} WorldScan;
-
-static bool
-world_of_row(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	WorldScan  *ws = arg;
-	Datum		world;
-
-	if (table_column(tuple, desc, "world_id", &world))
-	{
-		if (ws->n == ws->cap)
-		{
-			ws->cap = ws->cap ? ws->cap * 2 : 4;
-			ws->worlds = ws->worlds ? repalloc(ws->worlds, ws->cap * sizeof(int64)) : palloc(ws->cap * sizeof(int64));
-		}
-		ws->worlds[ws->n++] = DatumGetInt64(world);
-	}
-	return true;
-}
-
-typedef struct OwnerScan
-{
-	bool		found;
-	int64		owner;
-} OwnerScan;
-
-static bool
-owner_of_row(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	OwnerScan  *os = arg;
-	Datum		owner;
-
-	os->found = table_column(tuple, desc, "owner_subject", &owner);
-	os->owner = os->found ? DatumGetInt64(owner) : 0;
-	return false;
-}
-
 /* the worlds using a twin whose owner is among its readers (sorted) */
 static void
 wake_worlds_of(const TwinWake *tw, const int64 *readers, int nreaders, WakeList *out)
 {
-	WorldScan	ws = {NULL, 0, 0};
+	Int64Array	worlds = {0};
+	TableRead	tr;
 	int			i;
 
-	table_scan_key("world_twins", "world_twins_twin", TwinIdPGetDatum(&tw->twin), world_of_row, &ws);
-	for (i = 0; i < ws.n; i++)
+	table_read_begin(&tr, CATALOG_WORLD_TWINS_TWIN, NULL);
+	table_read_key(&tr, 1, BTEqualStrategyNumber, TwinIdPGetDatum(&tw->twin));
+	while (table_read_next(&tr))
 	{
-		OwnerScan	os = {false, 0};
+		bool		isnull;
+		Datum		world = table_read_value(&tr, Anum_world_twins_world_id, &isnull);
 
-		table_scan_key("worlds", "worlds_pkey", Int64GetDatum(ws.worlds[i]), owner_of_row, &os);
-		if (os.found && nreaders > 0 &&
-			bsearch(&os.owner, readers, nreaders, sizeof(int64), int64_cmp) != NULL)
-			wake_add(out, 'w', ws.worlds[i], tw->newest);
+		if (!isnull)
+			int64_array_add(&worlds, DatumGetInt64(world));
+	}
+	table_read_end(&tr);
+	for (i = 0; i < worlds.n; i++)
+	{
+		Datum		d;
+		int64		owner;
+
+		if (nreaders == 0 ||
+			!table_read_first_value(CATALOG_WORLDS_PKEY, Int64GetDatum(worlds.v[i]), Anum_worlds_owner_subject, &d))
+			continue;
+		owner = DatumGetInt64(d);
+		if (bsearch(&owner, readers, nreaders, sizeof(int64), int64_cmp) != NULL)
+			wake_add(out, 'w', worlds.v[i], tw->newest);
 	}
 }
 

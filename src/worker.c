@@ -12,8 +12,9 @@
  *	   when they commit (notifier.c); rounds at least dtmv.notify_interval
  *	   apart coalesce what commits in between;
  *	 - every dtmv.sync_check_interval: requeue syncs whose gateway died or
- *	   whose lease expired (dtmv.recover_syncs), and queue a sync for each
- *	   twin whose period has elapsed (dtmv.queue_due_syncs);
+ *	   whose lease expired (sync_recover_dead, as dtmv.recover_syncs), and
+ *	   queue a sync for each twin whose period has elapsed (sync_queue_due,
+ *	   as dtmv.queue_due_syncs);
  *	 - at most once a second, VACUUM the event inbox (worker_vacuum_inbox).
  *
  * No part waits for a lock without a bound: busy twins are skipped
@@ -32,7 +33,6 @@
 #include "catalog/namespace.h"
 #include "commands/extension.h"
 #include "commands/vacuum.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "pgstat.h"
@@ -50,7 +50,8 @@
 
 #include "event_order.h"
 #include "notifier.h"
-#include "table_write.h"
+#include "sync_queue.h"
+#include "catalog.h"
 #include "worker.h"
 
 static char *worker_database = NULL;
@@ -63,7 +64,7 @@ WorkerInit(void)
 	BackgroundWorker worker;
 
 	DefineCustomIntVariable("dtmv.sync_check_interval",
-							"How often the dtmv background worker looks for twins due to sync.",
+							"How often the dtmv background worker recovers dead syncs and queues the syncs that fell due.",
 							NULL, &worker_interval_ms, 1000, 10, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 
@@ -83,7 +84,7 @@ WorkerInit(void)
 		return;
 
 	DefineCustomStringVariable("dtmv.database",
-							   "Database in which the dtmv background worker queues periodic syncs.",
+							   "Database whose events the dtmv background worker orders and whose syncs it recovers and queues.",
 							   NULL, &worker_database, "postgres",
 							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
 
@@ -203,29 +204,18 @@ worker_order_events(void)
 	worker_part_more = n == EVENT_ORDER_BATCH;
 }
 
-/* run a statement of the worker's own */
-static void
-worker_sql(const char *sql)
-{
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute(sql, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "dtmv worker query failed: %s", sql);
-	SPI_finish();
-}
-
-/* queue the syncs that fell due (REQ-DT-07) */
+/* queue the syncs that fell due (REQ-DT-07), a thousand at most per round */
 static void
 worker_queue_due_syncs(void)
 {
-	worker_sql("SELECT dtmv.queue_due_syncs(1000)");
+	(void) sync_queue_due(1000, true);
 }
 
 /* requeue the syncs whose gateway died or whose lease expired */
 static void
 worker_recover_syncs(void)
 {
-	worker_sql("SELECT dtmv.recover_syncs()");
+	(void) sync_recover_dead();
 }
 
 /*
@@ -266,7 +256,7 @@ worker_vacuum_inbox(void)
 	worker_last_vacuum = GetCurrentTimestamp();
 	/* vacuum's arguments must outlive this transaction, which it commits */
 	MemoryContextSwitchTo(worker_step_context);
-	rels = list_make1(makeVacuumRelation(NULL, table_write_relid("event_inbox"), NIL));
+	rels = list_make1(makeVacuumRelation(NULL, catalog_table_relid(CATALOG_EVENT_INBOX), NIL));
 	memset(&params, 0, sizeof(params));
 	/* as autovacuum: a table someone else is vacuuming is skipped, not waited for */
 	params.options = VACOPT_VACUUM | VACOPT_PROCESS_TOAST | VACOPT_SKIP_LOCKED;

@@ -7,11 +7,6 @@ CREATE OR REPLACE FUNCTION dtmv._set_acting_subject(subject bigint) RETURNS void
 COMMENT ON FUNCTION dtmv._set_acting_subject(bigint) IS
 	'internal: act as a subject until the end of the transaction; checks dtmv_gateway itself';
 
-CREATE OR REPLACE FUNCTION dtmv._acting_subject() RETURNS bigint
-	AS 'MODULE_PATHNAME', 'dtmv_acting_subject' LANGUAGE C STABLE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION dtmv._acting_subject() IS
-	'internal: the subject set by dtmv.act_as() in this transaction, or NULL';
-
 CREATE OR REPLACE FUNCTION dtmv._outer_role() RETURNS oid
 	AS 'MODULE_PATHNAME', 'dtmv_outer_role' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._outer_role() IS

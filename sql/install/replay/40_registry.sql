@@ -16,6 +16,3 @@ CREATE OR REPLACE FUNCTION dtmv._lock_twin(twin dtmv.twin_id) RETURNS void
 	AS 'MODULE_PATHNAME', 'dtmv_lock_twin' LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._lock_twin(dtmv.twin_id) IS 'internal: wait for the twin''s decision lock, held to the end of the transaction';
 
-CREATE OR REPLACE FUNCTION dtmv._try_lock_twin(twin dtmv.twin_id) RETURNS boolean
-	AS 'MODULE_PATHNAME', 'dtmv_try_lock_twin' LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION dtmv._try_lock_twin(dtmv.twin_id) IS 'internal: take the twin''s decision lock if free';

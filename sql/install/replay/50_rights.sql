@@ -18,23 +18,13 @@
 -- in C (src/rights.c), serves RLS and every function, so they cannot
 -- disagree.
 
-CREATE OR REPLACE FUNCTION dtmv._right_names() RETURNS text[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT '{discover,read,interact,sync,control,admin}'::text[] $$;
-COMMENT ON FUNCTION dtmv._right_names() IS 'internal: the rights, in bit order';
-
 CREATE OR REPLACE FUNCTION dtmv._rights_mask(rights text) RETURNS integer
 	AS 'MODULE_PATHNAME', 'dtmv_rights_mask' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION dtmv._rights_mask(text) IS 'internal: a comma list of rights as a bit mask; 22023 for an unknown right';
 
+-- The rights' names are in C (src/rights.c), once.
 CREATE OR REPLACE FUNCTION dtmv._rights_text(mask integer) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-	SELECT coalesce(string_agg(n, ',' ORDER BY i), '')
-	  FROM unnest(dtmv._right_names()) WITH ORDINALITY AS r(n, i)
-	 WHERE mask & (1 << (i::integer - 1)) <> 0
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_rights_text' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION dtmv._rights_text(integer) IS 'internal: a bit mask of rights as a comma list';
 
 -- What granting the rights in mask grants: the rights and all they imply.
@@ -86,6 +76,16 @@ AS $$ SELECT k.veto FROM dtmv._keys_for(dtmv.current_subjects()) k WHERE k.r = a
 COMMENT ON FUNCTION dtmv.acl_veto(integer) IS
 	'acl keys that deny right number r to the acting subject (see docs/rights.md)';
 
+-- The acl key formulas, defined once in C (src/rights.c).
+CREATE OR REPLACE FUNCTION dtmv._acl_key(subject bigint, r integer, veto boolean) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'dtmv_acl_key' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION dtmv._acl_key(bigint, integer, boolean) IS
+	'internal: the acl key of a subject''s grant (veto false) or denial (veto true) of right number r on a twin: subject * 16 + r, or subject * 16 + 8 + r';
+CREATE OR REPLACE FUNCTION dtmv._acl_space_key(space bigint, r integer) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'dtmv_acl_space_key' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION dtmv._acl_space_key(bigint, integer) IS
+	'internal: the acl key of a twin in a space (or a space below it), which a grant or denial of right number r on that space matches: -(space * 16 + r)';
+
 -- The acl of one twin, from dtmv.grants.
 CREATE OR REPLACE FUNCTION dtmv._twin_acl(twin dtmv.twin_id) RETURNS bigint[]
 LANGUAGE plpgsql STABLE
@@ -96,11 +96,11 @@ BEGIN
 	RETURN (SELECT array_agg(k ORDER BY k) FROM (
 		SELECT r::bigint AS k FROM generate_series(0, 5) r
 		UNION
-		SELECT g.subject_id * 16 + CASE WHEN g.granted & (1 << r) <> 0 THEN r ELSE 8 + r END
+		SELECT dtmv._acl_key(g.subject_id, r, g.granted & (1 << r) = 0)
 		  FROM dtmv.grants g CROSS JOIN generate_series(0, 5) r
 		 WHERE g.twin = _twin_acl.twin AND (g.granted | g.revoked) & (1 << r) <> 0
 		UNION
-		SELECT -(a.space_id * 16 + r)
+		SELECT dtmv._acl_space_key(a.space_id, r)
 		  FROM dtmv._space_ancestry((SELECT p.space FROM dtmv.twin_positions p WHERE p.twin = _twin_acl.twin)) a
 		 CROSS JOIN generate_series(0, 5) r
 	) keys);
@@ -131,14 +131,6 @@ CREATE OR REPLACE TRIGGER grants_acl_update AFTER UPDATE ON dtmv.grants
 	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION dtmv._grants_refresh_acl();
 CREATE OR REPLACE TRIGGER grants_acl_delete AFTER DELETE ON dtmv.grants
 	REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION dtmv._grants_refresh_acl();
-
--- The rights that holders of these subject keys (a subject and its groups)
--- have on a twin, as a mask; 0 for a twin that does not exist, so that a
--- missing twin and a hidden one look alike. In C (src/rights.c).
-CREATE OR REPLACE FUNCTION dtmv._rights_for(twin dtmv.twin_id, subs bigint[]) RETURNS integer
-	AS 'MODULE_PATHNAME', 'dtmv_rights_for' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION dtmv._rights_for(dtmv.twin_id, bigint[]) IS
-	'internal: mask of the rights that a subject (given as itself and its groups) holds on a twin';
 
 CREATE OR REPLACE FUNCTION dtmv._effective_rights(twin dtmv.twin_id) RETURNS integer
 	AS 'MODULE_PATHNAME', 'dtmv_effective_rights' LANGUAGE C STABLE PARALLEL RESTRICTED;

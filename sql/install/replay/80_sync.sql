@@ -26,53 +26,16 @@ CREATE OR REPLACE FUNCTION dtmv._require_gateway(what text) RETURNS void
 	AS 'MODULE_PATHNAME', 'dtmv_require_gateway' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._require_gateway(text) IS 'internal: 42501 unless the calling role has the privileges of dtmv_gateway';
 
--- A running request whose gateway is gone (its run lock is free) or whose
--- lease has expired goes back to pending, and so does its batch; call with
--- the twin lock held. Returns whether it was requeued.
-CREATE OR REPLACE FUNCTION dtmv._recover_if_dead(request bigint) RETURNS boolean
-	AS 'MODULE_PATHNAME', 'dtmv_recover_if_dead' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION dtmv._recover_if_dead(bigint) IS
-	'internal: requeue a running request whose gateway session ended or whose lease expired';
-
+-- In C (src/sync_queue.c), as the worker and claim_sync call it: suspects
+-- in one read of the running requests (an expired lease, or a session-locked
+-- run whose gateway backend is no longer there), each twin's lock tried and
+-- a busy twin skipped, the run lock deciding (a pid can be reused; the lock
+-- cannot lie).
 CREATE OR REPLACE FUNCTION dtmv.recover_syncs() RETURNS integer
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-DECLARE
-	r record;
-	n integer := 0;
-BEGIN
-	PERFORM dtmv._require_gateway('recover sync requests');
-	-- Suspects in one query (one index entry per running twin): an expired
-	-- lease, or a session-locked run whose gateway backend is no longer
-	-- there. _recover_if_dead then decides by the run lock itself (a pid can
-	-- be reused; the lock cannot lie).
-	FOR r IN SELECT s.request_id, s.twin FROM dtmv.sync_requests s
-			  WHERE s.status = 'running'
-				AND (s.lease_until <= now()
-					 OR (s.session_lock
-						 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_get_activity(s.gateway_pid) a
-										  WHERE a.pid IS NOT NULL))) LOOP
-		CONTINUE WHEN NOT dtmv._try_lock_twin(r.twin);	-- being decided on now: not dead
-		IF dtmv._recover_if_dead(r.request_id) THEN
-			n := n + 1;
-		END IF;
-	END LOOP;
-	RETURN n;
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_recover_syncs' LANGUAGE C VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+	SET search_path = pg_catalog, dtmv, pg_temp;
 COMMENT ON FUNCTION dtmv.recover_syncs() IS
 	'gateway: requeue every running sync whose gateway session ended or whose lease expired; returns how many';
-
--- The way a request enters the queue, for users (dtmv.request_sync) and the
--- periodic worker (dtmv.queue_due_syncs) alike: under the twin's lock,
--- refused (TW001) while a sync of higher priority runs on the twin
--- (REQ-DT-08 note 1); a subject's second request while its first is still
--- pending returns the first.
-CREATE OR REPLACE FUNCTION dtmv._queue_sync(twin dtmv.twin_id, subject bigint, priority integer) RETURNS bigint
-	AS 'MODULE_PATHNAME', 'dtmv_queue_sync' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION dtmv._queue_sync(dtmv.twin_id, bigint, integer) IS
-	'internal: queue a sync request; refuses with TW001 while a higher-priority sync runs (REQ-DT-08)';
 
 CREATE OR REPLACE FUNCTION dtmv.request_sync(twin dtmv.twin_id) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'dtmv_request_sync' LANGUAGE C VOLATILE PARALLEL UNSAFE;
@@ -86,11 +49,12 @@ RETURNS TABLE (request_id bigint, twin dtmv.twin_id, priority integer, requested
 COMMENT ON FUNCTION dtmv.claim_sync(interval, boolean) IS
 	'gateway: the most urgent pending request whose twin is free, now running, or no row; every request pending on that twin joins its batch (REQ-DT-07, REQ-DT-08)';
 
-CREATE OR REPLACE FUNCTION dtmv.complete_sync(request_id bigint, ok boolean, reported jsonb DEFAULT NULL)
+CREATE OR REPLACE FUNCTION dtmv.complete_sync(request_id bigint, ok boolean, reported jsonb DEFAULT NULL,
+								   replace boolean DEFAULT false)
 RETURNS text
 	AS 'MODULE_PATHNAME', 'dtmv_complete_sync' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION dtmv.complete_sync(bigint, boolean, jsonb) IS
-	'gateway: finish a running sync; on success store the reported state and answer its batch "superseded", on failure queue the batch again';
+COMMENT ON FUNCTION dtmv.complete_sync(bigint, boolean, jsonb, boolean) IS
+	'gateway: finish a running sync; on success merge the reported state into the twin''s, as report does (replace: store it instead), and answer its batch "superseded", on failure queue the batch again';
 
 CREATE OR REPLACE FUNCTION dtmv.sync_status(request_id bigint) RETURNS text
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -113,7 +77,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv.sync_status(bigint) IS
-	'pending, running, succeeded, failed, superseded or rejected; for the requester, gateways and admins of the twin';
+	'pending, running, succeeded, failed or superseded; for the requester, gateways and admins of the twin';
 
 -- Periodic sync (REQ-DT-07): keep sync_schedule in step with sync_period.
 CREATE OR REPLACE FUNCTION dtmv._schedule_twin() RETURNS trigger
@@ -136,39 +100,13 @@ CREATE OR REPLACE TRIGGER twin_registry_schedule_insert AFTER INSERT ON dtmv.twi
 CREATE OR REPLACE TRIGGER twin_registry_schedule_update AFTER UPDATE OF sync_period ON dtmv.twin_registry
 	FOR EACH ROW WHEN (OLD.sync_period IS DISTINCT FROM NEW.sync_period) EXECUTE FUNCTION dtmv._schedule_twin();
 
+-- In C (src/sync_queue.c), as the worker calls it: for each due twin (oldest
+-- first, at most max), its lock tried and a busy twin skipped, its schedule
+-- row locked (SKIP LOCKED) and moved a period on, and a request queued unless
+-- one is pending or running there.
 CREATE OR REPLACE FUNCTION dtmv.queue_due_syncs(max integer DEFAULT 1000) RETURNS integer
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-DECLARE
-	d record;
-	n integer := 0;
-BEGIN
-	PERFORM dtmv._require_gateway('queue periodic syncs');
-	FOR d IN SELECT s.twin, g.sync_period, g.sync_priority
-			   FROM dtmv.sync_schedule s JOIN dtmv.twin_registry g ON g.id = s.twin
-			  WHERE s.next_due <= now()
-			  ORDER BY s.next_due LIMIT max LOOP
-		-- The twin's lock first, then its rows, as everywhere; never waited
-		-- for: a twin that someone is deciding on is tried again next round.
-		CONTINUE WHEN NOT dtmv._try_lock_twin(d.twin);
-		PERFORM 1 FROM dtmv.sync_schedule s WHERE s.twin = d.twin AND s.next_due <= now()
-		   FOR UPDATE SKIP LOCKED;
-		CONTINUE WHEN NOT FOUND;
-		UPDATE dtmv.sync_schedule s SET next_due = now() + d.sync_period WHERE s.twin = d.twin;
-		-- A sync already asked for or running serves; else queue one.
-		CONTINUE WHEN EXISTS (SELECT 1 FROM dtmv.sync_requests r
-							   WHERE r.twin = d.twin AND r.status IN ('pending', 'running'));
-		BEGIN
-			PERFORM dtmv._queue_sync(d.twin, NULL, d.sync_priority);
-			n := n + 1;
-		EXCEPTION WHEN SQLSTATE 'TW001' THEN
-			NULL;	-- a higher-priority sync runs: that one serves
-		END;
-	END LOOP;
-	RETURN n;
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_queue_due_syncs' LANGUAGE C VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+	SET search_path = pg_catalog, dtmv, pg_temp;
 COMMENT ON FUNCTION dtmv.queue_due_syncs(integer) IS
 	'gateway or the background worker: queue a sync for each twin whose sync period has elapsed; returns how many (REQ-DT-07)';
 

@@ -33,30 +33,12 @@ CREATE OR REPLACE FUNCTION dtmv._acl_readers(acl bigint[]) RETURNS bigint[]
 	AS 'MODULE_PATHNAME', 'dtmv_acl_readers' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION dtmv._acl_readers(bigint[]) IS 'internal: the users and systems that may read a twin with this acl';
 
-CREATE OR REPLACE FUNCTION dtmv._twin_readers(twin dtmv.twin_id) RETURNS bigint[]
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$ SELECT coalesce((SELECT dtmv._acl_readers(t.acl) FROM dtmv.twin_registry t WHERE t.id = twin), '{}') $$;
-COMMENT ON FUNCTION dtmv._twin_readers(dtmv.twin_id) IS 'internal: the users and systems that may read a twin';
-
--- Who hears an event (src/wake_channels.c, the one definition): an event
--- addressed to a subject wakes that subject's channel only; any other wakes
--- the channels of its twin's readers and of the worlds using the twin whose
--- owners read it. Writers that NOTIFY themselves and the worker's rounds
--- call it from C; this function shows it for one event.
-CREATE OR REPLACE FUNCTION dtmv._event_channels(twin dtmv.twin_id, addressee bigint) RETURNS text[]
-	AS 'MODULE_PATHNAME', 'dtmv_event_channels' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION dtmv._event_channels(dtmv.twin_id, bigint) IS 'internal: the NOTIFY channels that should hear an event, sorted';
-
-CREATE OR REPLACE FUNCTION dtmv._notifier_active() RETURNS boolean
-	AS 'MODULE_PATHNAME', 'dtmv_notifier_active' LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION dtmv._notifier_active() IS 'internal: whether the background worker orders this database''s events and sends their wake-ups';
-
 -- Append an event to the inbox; the one writer of the log, in C
 -- (src/events.c) since every report and move calls it. Returns the entry
 -- number. With the worker running (dtmv preloaded), the wake-up is its job,
 -- sent coalesced once the event is ordered; otherwise NOTIFY (empty
--- payload) on each of _event_channels(twin, addressee) at commit.
+-- payload) at commit on each channel that should hear the event
+-- (src/wake_channels.c).
 CREATE OR REPLACE FUNCTION dtmv._append_event(twin dtmv.twin_id, addressee bigint, kind text, payload jsonb)
 RETURNS bigint
 	AS 'MODULE_PATHNAME', 'dtmv_append_event' LANGUAGE C VOLATILE PARALLEL UNSAFE;
@@ -90,6 +72,14 @@ CREATE OR REPLACE FUNCTION dtmv.report(twin dtmv.twin_id, kind text, payload jso
 	AS 'MODULE_PATHNAME', 'dtmv_report' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dtmv.report(dtmv.twin_id, text, jsonb) IS
 	'gateway: the physical object reports; merge the payload into the twin''s reported state and log an event in the same transaction (REQ-MV-04)';
+
+-- The one writer of a twin's reported state (src/events.c), for the SQL
+-- functions that change it; report and complete_sync call it in C.
+CREATE OR REPLACE FUNCTION dtmv._store_reported(twin dtmv.twin_id, patch jsonb, replace boolean DEFAULT false)
+RETURNS boolean
+	AS 'MODULE_PATHNAME', 'dtmv_store_reported' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dtmv._store_reported(dtmv.twin_id, jsonb, boolean) IS
+	'internal: merge patch (a JSON object) into a twin''s reported state, or replace it, under the twin''s lock; false if the twin does not exist';
 
 CREATE OR REPLACE FUNCTION dtmv.listen() RETURNS SETOF text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -333,8 +323,7 @@ BEGIN
 		SELECT a.desired_patch INTO patch FROM dtmv.kind_actions a
 		  JOIN dtmv.twin_registry t ON t.kind = a.kind
 		 WHERE t.id = c.twin AND a.action = c.action;
-		UPDATE dtmv.twin_states s SET reported = s.reported || coalesce(patch, '{}'), reported_at = now()
-		 WHERE s.twin = c.twin;
+		PERFORM dtmv._store_reported(c.twin, coalesce(patch, '{}'), false);
 	END IF;
 	RETURN dtmv._append_event(c.twin, NULL, CASE WHEN ok THEN 'command_succeeded' ELSE 'command_failed' END,
 							  jsonb_build_object('command', c.command_id, 'action', c.action,

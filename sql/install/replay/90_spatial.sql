@@ -145,7 +145,7 @@ BEGIN
 		RETURN true;
 	END IF;
 	keys := ARRAY(SELECT k::bigint FROM generate_series(0, 5) k)
-			|| ARRAY(SELECT -(a.space_id * 16 + k) FROM dtmv._space_ancestry(space) a, generate_series(0, 5) k);
+			|| ARRAY(SELECT dtmv._acl_space_key(a.space_id, k) FROM dtmv._space_ancestry(space) a, generate_series(0, 5) k);
 	RETURN coalesce((SELECT keys && k.probe AND NOT keys && k.veto
 					   FROM dtmv._keys_for(subs) k WHERE k.r = _space_right.r), false);
 END
