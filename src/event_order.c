@@ -93,9 +93,17 @@ static const char *const order_move_sql =
 "   FROM moved m"
 " RETURNING event_id, twin, subject_id";
 
-/* the last id given (dtmv._last_event_id, which event_horizon reads too) */
+/*
+ * The last id given: the recorded one, or should the log or the pruning
+ * record hold a larger one (rows being restored by pg_restore while an
+ * orderer runs; a log pruned whole whose event_order row was not restored),
+ * that one: no id is ever given twice.  The orderer reads it, and SQL
+ * through dtmv._last_event_id (event_horizon, events_since).
+ */
 static const char *const order_last_sql =
-"SELECT dtmv._last_event_id()";
+"SELECT coalesce(GREATEST((SELECT o.last_id FROM dtmv.event_order o),"
+"                         (SELECT pg_catalog.max(e.event_id) FROM dtmv.events e),"
+"                         (SELECT r.pruned_through FROM dtmv.event_retention r)), 0)";
 
 static const char *const order_record_sql =
 "INSERT INTO dtmv.event_order AS o (last_id) VALUES ($1)"
@@ -149,6 +157,30 @@ order_execute(const char *sql, int nargs, Oid *types, Datum *values, int expect)
 	rc = SPI_execute_plan(plan, values, NULL, false, 0);
 	if (rc != expect)
 		elog(ERROR, "dtmv event orderer: unexpected result %s", SPI_result_code_string(rc));
+}
+
+/* the last id given (order_last_sql), inside SPI */
+static int64
+order_last_id(void)
+{
+	bool		isnull;
+
+	order_execute(order_last_sql, 0, NULL, NULL, SPI_OK_SELECT);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* dtmv._last_event_id(): the last event id given (0 before the first) */
+PG_FUNCTION_INFO_V1(dtmv_last_event_id);
+Datum
+dtmv_last_event_id(PG_FUNCTION_ARGS)
+{
+	int64		last_id;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	last_id = order_last_id();
+	SPI_finish();
+	PG_RETURN_INT64(last_id);
 }
 
 /*
@@ -238,10 +270,7 @@ event_order_batch(int max, bool wait, bool wake, int *woken)
 	nestlevel = order_batch_settings();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	order_execute(order_last_sql, 0, NULL, NULL, SPI_OK_SELECT);
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	if (!isnull)
-		last_id = DatumGetInt64(d);
+	last_id = order_last_id();
 	args[0] = Int64GetDatum(last_id);
 	args[1] = Int32GetDatum(max);
 	order_execute(order_move_sql, 2, types, args, SPI_OK_INSERT_RETURNING);

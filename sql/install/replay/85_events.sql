@@ -122,18 +122,9 @@ END
 $$;
 COMMENT ON FUNCTION dtmv._require_kept(bigint) IS 'internal: TW002 if events after this id were pruned';
 
--- The last id given: the recorded one, or should the log or the pruning
--- record hold a larger one (rows being restored by pg_restore while an
--- orderer runs; a log pruned whole whose event_order row was not
--- restored), that one: no id is ever given twice.
+-- The last id given, in C (src/event_order.c) with the orderer that reads it.
 CREATE OR REPLACE FUNCTION dtmv._last_event_id() RETURNS bigint
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT coalesce(GREATEST((SELECT o.last_id FROM dtmv.event_order o),
-							 (SELECT pg_catalog.max(e.event_id) FROM dtmv.events e),
-							 (SELECT r.pruned_through FROM dtmv.event_retention r)), 0)
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_last_event_id' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._last_event_id() IS 'internal: the last event id given';
 
 CREATE OR REPLACE FUNCTION dtmv.event_horizon() RETURNS bigint
