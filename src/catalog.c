@@ -21,20 +21,34 @@
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "catalog.h"
+
+/*
+ * A column as the library reads or writes it: its name and its type's name
+ * (pg_type.typname; "_int8" is bigint[]), compared with what the table has.
+ * The name catches a column moved or renamed; the type, one that another
+ * version changed (the C code reads each column with its type's macros).
+ */
+typedef struct CatalogColumnDef
+{
+	const char *name;
+	const char *type;
+} CatalogColumnDef;
 
 typedef struct CatalogTableDef
 {
 	const char *name;
 	int			natts;
-	const char *const *columns; /* column attnum - 1's name */
+	const CatalogColumnDef *columns;	/* column attnum - 1 */
 } CatalogTableDef;
 
 typedef struct CatalogIndexDef
@@ -45,29 +59,54 @@ typedef struct CatalogIndexDef
 	AttrNumber	keys[3];		/* the table's columns, in index key order */
 } CatalogIndexDef;
 
-static const char *const subjects_columns[] = {"subject_id", "name", "kind", "login", "created_at"};
-static const char *const group_members_columns[] = {"group_id", "member_id"};
-static const char *const grants_columns[] = {"subject_id", "twin", "space_id", "granted", "revoked"};
-static const char *const twin_registry_columns[] = {
-	"id", "system_no", "kind", "name", "properties", "model_uri", "sync_period", "sync_priority",
-	"created_by", "created_at", "updated_at", "acl"
+static const CatalogColumnDef subjects_columns[] = {
+	{"subject_id", "int8"}, {"name", "text"}, {"kind", "text"}, {"login", "regrole"},
+	{"created_at", "timestamptz"}
 };
-static const char *const twin_states_columns[] = {
-	"twin", "reported", "desired", "reported_at", "desired_at", "physical_binding"
+static const CatalogColumnDef group_members_columns[] = {
+	{"group_id", "int8"}, {"member_id", "int8"}
 };
-static const char *const twin_positions_columns[] = {
-	"twin", "site", "space", "position", "cell", "orientation", "footprint", "moved_at"
+static const CatalogColumnDef grants_columns[] = {
+	{"subject_id", "int8"}, {"twin", "twin_id"}, {"space_id", "int8"}, {"granted", "int4"},
+	{"revoked", "int4"}
 };
-static const char *const worlds_columns[] = {"world_id", "name", "system_no", "owner_subject", "created_at"};
-static const char *const world_twins_columns[] = {"world_id", "twin", "added_by", "added_at"};
-static const char *const sync_priorities_columns[] = {"twin", "subject_id", "priority"};
-static const char *const sync_requests_columns[] = {
-	"request_id", "twin", "subject_id", "priority", "status", "batch", "requested_at", "started_at",
-	"finished_at", "lease_until", "session_lock", "gateway_pid", "ready"
+static const CatalogColumnDef twin_registry_columns[] = {
+	{"id", "twin_id"}, {"system_no", "int4"}, {"kind", "text"}, {"name", "text"},
+	{"properties", "jsonb"}, {"model_uri", "text"}, {"sync_period", "interval"},
+	{"sync_priority", "int4"}, {"created_by", "int8"}, {"created_at", "timestamptz"},
+	{"updated_at", "timestamptz"}, {"acl", "_int8"}
 };
-static const char *const sync_schedule_columns[] = {"twin", "next_due"};
-static const char *const event_inbox_columns[] = {
-	"entry_id", "twin", "subject_id", "kind", "payload", "created_at"
+static const CatalogColumnDef twin_states_columns[] = {
+	{"twin", "twin_id"}, {"reported", "jsonb"}, {"desired", "jsonb"},
+	{"reported_at", "timestamptz"}, {"desired_at", "timestamptz"}, {"physical_binding", "text"}
+};
+static const CatalogColumnDef twin_positions_columns[] = {
+	{"twin", "twin_id"}, {"site", "int8"}, {"space", "int8"}, {"position", "geometry"},
+	{"cell", "geometry"}, {"orientation", "_float8"}, {"footprint", "geometry"},
+	{"moved_at", "timestamptz"}
+};
+static const CatalogColumnDef worlds_columns[] = {
+	{"world_id", "int8"}, {"name", "text"}, {"system_no", "int4"}, {"owner_subject", "int8"},
+	{"created_at", "timestamptz"}
+};
+static const CatalogColumnDef world_twins_columns[] = {
+	{"world_id", "int8"}, {"twin", "twin_id"}, {"added_by", "int8"}, {"added_at", "timestamptz"}
+};
+static const CatalogColumnDef sync_priorities_columns[] = {
+	{"twin", "twin_id"}, {"subject_id", "int8"}, {"priority", "int4"}
+};
+static const CatalogColumnDef sync_requests_columns[] = {
+	{"request_id", "int8"}, {"twin", "twin_id"}, {"subject_id", "int8"}, {"priority", "int4"},
+	{"status", "text"}, {"batch", "int8"}, {"requested_at", "timestamptz"},
+	{"started_at", "timestamptz"}, {"finished_at", "timestamptz"}, {"lease_until", "timestamptz"},
+	{"session_lock", "bool"}, {"gateway_pid", "int4"}, {"ready", "bool"}
+};
+static const CatalogColumnDef sync_schedule_columns[] = {
+	{"twin", "twin_id"}, {"next_due", "timestamptz"}
+};
+static const CatalogColumnDef event_inbox_columns[] = {
+	{"entry_id", "int8"}, {"twin", "twin_id"}, {"subject_id", "int8"}, {"kind", "text"},
+	{"payload", "jsonb"}, {"created_at", "timestamptz"}
 };
 
 /* a table's names and its Anum_ enum must agree (the compiler checks the count) */
@@ -155,12 +194,15 @@ catalog_relcache_callback(Datum arg, Oid relid)
 		if (OidIsValid(cache.tables[i]) && (!OidIsValid(relid) || cache.tables[i] == relid))
 		{
 			cache.tables[i] = InvalidOid;
+			cache.table_checked[i] = false;
 			cache.nsp = InvalidOid;
 		}
 	for (i = 0; i < _CATALOG_NINDEXES; i++)
 		if (OidIsValid(cache.indexes[i]) && (!OidIsValid(relid) || cache.indexes[i] == relid))
 		{
 			cache.indexes[i] = InvalidOid;
+			cache.index_checked[i] = false;
+			cache.index_eqproc[i] = InvalidOid;
 			cache.nsp = InvalidOid;
 		}
 	for (i = 0; i < _CATALOG_NSEQUENCES; i++)
@@ -177,13 +219,26 @@ CatalogInit(void)
 	CacheRegisterRelcacheCallback(catalog_relcache_callback, (Datum) 0);
 }
 
-/* the relation of schema dtmv named name, or InvalidOid */
+/*
+ * The relation of schema dtmv named name, or InvalidOid.  The schema's oid
+ * is cached too, and looked up again on a miss: the schema may have been
+ * dropped and created again while no relation of it was cached (so no
+ * relcache callback forgot it).
+ */
 static Oid
 catalog_lookup(const char *name)
 {
-	if (!OidIsValid(cache.nsp))
+	Oid			relid = InvalidOid;
+
+	if (OidIsValid(cache.nsp))
+		relid = get_relname_relid(name, cache.nsp);
+	if (!OidIsValid(relid))
+	{
 		cache.nsp = get_namespace_oid("dtmv", true);
-	return OidIsValid(cache.nsp) ? get_relname_relid(name, cache.nsp) : InvalidOid;
+		if (OidIsValid(cache.nsp))
+			relid = get_relname_relid(name, cache.nsp);
+	}
+	return relid;
 }
 
 static Oid
@@ -254,19 +309,28 @@ catalog_index_table(CatalogIndex index)
 typedef void (*CatalogMismatch) (const char *relation, int attnum, const char *expected,
 								 const char *actual, void *arg);
 
-/* the name of a live column, or NULL */
+/* a live column as "name type" (typname), or NULL */
 static const char *
-catalog_column_name(TupleDesc desc, AttrNumber attnum)
+catalog_column_text(TupleDesc desc, AttrNumber attnum)
 {
 	Form_pg_attribute att;
+	HeapTuple	type;
+	char	   *text;
 
 	if (attnum < 1 || attnum > desc->natts)
 		return NULL;
 	att = TupleDescAttr(desc, attnum - 1);
-	return att->attisdropped ? NULL : NameStr(att->attname);
+	if (att->attisdropped)
+		return NULL;
+	type = SearchSysCache1(TYPEOID, ObjectIdGetDatum(att->atttypid));
+	if (!HeapTupleIsValid(type))
+		elog(ERROR, "cache lookup failed for type %u", att->atttypid);
+	text = psprintf("%s %s", NameStr(att->attname), NameStr(((Form_pg_type) GETSTRUCT(type))->typname));
+	ReleaseSysCache(type);
+	return text;
 }
 
-/* each Anum_ constant against the column the table has at that number */
+/* each Anum_ constant against the column (name and type) the table has at that number */
 static void
 catalog_compare_table(CatalogTable table, Relation rel, CatalogMismatch mismatch, void *arg)
 {
@@ -276,10 +340,11 @@ catalog_compare_table(CatalogTable table, Relation rel, CatalogMismatch mismatch
 
 	for (i = 0; i < def->natts; i++)
 	{
-		const char *actual = catalog_column_name(desc, i + 1);
+		const char *expected = psprintf("%s %s", def->columns[i].name, def->columns[i].type);
+		const char *actual = catalog_column_text(desc, i + 1);
 
-		if (actual == NULL || strcmp(actual, def->columns[i]) != 0)
-			mismatch(def->name, i + 1, def->columns[i], actual, arg);
+		if (actual == NULL || strcmp(actual, expected) != 0)
+			mismatch(def->name, i + 1, expected, actual, arg);
 	}
 }
 
@@ -304,7 +369,7 @@ catalog_compare_index(CatalogIndex index, Relation indexrel, CatalogMismatch mis
 		AttrNumber	actual = k < indexrel->rd_index->indnkeyatts ? indexrel->rd_index->indkey.values[k] : 0;
 
 		if (actual != def->keys[k])
-			mismatch(def->name, k + 1, table->columns[def->keys[k] - 1],
+			mismatch(def->name, k + 1, table->columns[def->keys[k] - 1].name,
 					 actual > 0 ? get_attname(table_relid, actual, true) : NULL, arg);
 	}
 }
@@ -316,7 +381,7 @@ catalog_mismatch_error(const char *relation, int attnum, const char *expected, c
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("dtmv relation %s does not match the dtmv library", relation),
 			 errdetail("The library expects %s at position %d, and finds %s.", expected, attnum,
-					   actual ? quote_identifier(actual) : "none"),
+					   actual ? actual : "none"),
 			 errhint("The installed library and the extension's SQL objects come from different versions: "
 					 "run ALTER EXTENSION dtmv UPDATE, and see SELECT * FROM dtmv.catalog_check().")));
 }

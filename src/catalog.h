@@ -7,8 +7,8 @@
  * One place for the names the library relies on.  The column numbers are
  * those of the install script: a column is only ever added at the end of
  * a table (an upgrade script never drops or reorders one), so they hold in
- * every version.  Each table's columns are checked against its tuple
- * descriptor when the library first opens it (an ERROR on a mismatch: a
+ * every version.  Each table's columns (name and type) are checked against
+ * its tuple descriptor when the library first opens it (an ERROR on a mismatch: a
  * library and schema of different versions), and dtmv.catalog_check()
  * lists every mismatch for an operator (docs/operations.md).
  *

@@ -22,6 +22,7 @@
 #include "fmgr.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -129,11 +130,18 @@ array_reserve(void *v, int n, int *cap, Size elemsize)
 {
 	if (v == NULL || n >= *cap)
 	{
-		*cap = v == NULL ? Max(*cap, 8) : *cap * 2;
-		while (*cap <= n)
-			*cap *= 2;
-		v = v == NULL ? palloc_extended((Size) *cap * elemsize, MCXT_ALLOC_HUGE) :
-			repalloc_huge(v, (Size) *cap * elemsize);
+		Size		newcap = v == NULL ? Max(*cap, 8) : (Size) *cap * 2;
+
+		while (newcap <= (Size) n)
+			newcap *= 2;
+		/* an int count, and an allocation palloc can make */
+		if (newcap > (Size) INT_MAX || newcap > MaxAllocHugeSize / elemsize)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many elements: %d", n)));
+		*cap = (int) newcap;
+		v = v == NULL ? palloc_extended(newcap * elemsize, MCXT_ALLOC_HUGE) :
+			repalloc_huge(v, newcap * elemsize);
 	}
 	return v;
 }

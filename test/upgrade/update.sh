@@ -74,5 +74,21 @@ for script in sql/install/released/dtmv--*.sql; do
 		test "$(q $db "SET ROLE demo_alice; SELECT dtmv.create_twin('lamp', 'New lamp') IS NOT NULL" | tail -1)" = t
 	dropdb $db
 done
+
+# An object outside dtmv that depends on a function the update drops (a
+# SQL-standard body records the dependency): the update refuses, naming it,
+# before it changes anything; without it, the update goes through.
+createdb dtmv_dependent
+q dtmv_dependent "CREATE EXTENSION dtmv VERSION '0.1' CASCADE" >/dev/null
+q dtmv_dependent "CREATE FUNCTION public.finish(r bigint) RETURNS text LANGUAGE sql
+	BEGIN ATOMIC SELECT dtmv.complete_sync(r, true, '{\"x\": 1}'::jsonb); END" >/dev/null
+refusal=$(psql -X -At -d dtmv_dependent -v ON_ERROR_STOP=1 -v VERBOSITY=verbose \
+	-c "ALTER EXTENSION dtmv UPDATE" 2>&1)
+check "an update that would drop a function a user's object depends on is refused with 2BP01, naming it" \
+	grep -q '2BP01.*function public.finish(bigint)' <<<"$refusal"
+check "... and changes nothing" \
+	test "$(q dtmv_dependent "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'dtmv'")" = 0.1
+q dtmv_dependent "DROP FUNCTION public.finish(bigint)" >/dev/null
+check "without the dependent object, the update goes through" q dtmv_dependent "ALTER EXTENSION dtmv UPDATE"
 echo "1..$n"
 exit $failed

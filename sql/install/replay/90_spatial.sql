@@ -128,7 +128,7 @@ $$;
 COMMENT ON FUNCTION dtmv.clear_space_rights(bigint, text) IS
 	'forget every grant and revoke of a subject on a space; for the creator of its site or dtmv_admin';
 
--- May the acting subject exercise right number r (see dtmv._right_names) on
+-- May the acting subject exercise right number r (rights.h: 0 discover .. 5 admin) on
 -- what is in a space? The same test as for a twin, on the keys a twin placed
 -- there would carry: the creator of its site, r granted on the space or a
 -- space above it or system-wide, and not revoked at any of those places.
