@@ -299,3 +299,25 @@ SET ROLE regress_sy_owner;
 SELECT reported FROM dtmv.twin_states WHERE twin = :'door';
 SELECT dtmv.drop_twin(:'door');
 RESET ROLE;
+
+-- Least privilege (issue 14). A twin's default sync priority is admin's, as
+-- set_sync_priority is: control changes the twin's other attributes only.
+SET ROLE regress_sy_owner;
+SELECT dtmv.create_twin('press', 'Press') AS press \gset
+SELECT dtmv.grant(:'press', 'sy_mid', 'control');
+SET ROLE regress_sy_mid;
+SELECT regress_sync.attempt(format('SELECT dtmv.update_twin(%L, sync_priority => 9)', :'press'));
+SELECT regress_sync.attempt(format('SELECT dtmv.update_twin(%L, name => %L)', :'press', 'Hydraulic press'));
+SET ROLE regress_sy_owner;
+SELECT regress_sync.attempt(format('SELECT dtmv.update_twin(%L, sync_priority => 3)', :'press'));
+SELECT name, sync_priority FROM dtmv.twins WHERE id = :'press';
+-- A lease has a maximum (dtmv.max_sync_lease): no gateway pins a twin for
+-- longer than the operator allows.
+SELECT dtmv.request_sync(:'press') AS press_req \gset
+SET ROLE regress_sy_gw;
+SELECT regress_sync.attempt($$SELECT dtmv.claim_sync(lease => '100 years')$$);
+SELECT request_id = :press_req AS claimed FROM dtmv.claim_sync(lease => '1 hour');
+SELECT dtmv.complete_sync(:press_req, true);
+SET ROLE regress_sy_owner;
+SELECT dtmv.drop_twin(:'press');
+RESET ROLE;

@@ -30,6 +30,7 @@
 #include "geometry.h"
 #include "notifier.h"
 #include "sync_lock.h"
+#include "sync_queue.h"
 #include "table_write.h"
 #include "worker.h"
 
@@ -45,6 +46,7 @@ _PG_init(void)
 	GeometryInit();
 	TableWriteInit();
 	SyncLockInit();
+	SyncQueueInit();
 	NotifierInit();
 	WorkerInit();
 

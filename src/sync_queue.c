@@ -68,6 +68,24 @@
 #define CLAIM_MAX_CANDIDATES 64
 
 /*
+ * dtmv.max_sync_lease: the longest lease a claim may take, in seconds.  A
+ * run holds its twin until it completes or its lease expires; without a
+ * bound, a gateway's claim with a lease of a century would pin the twin
+ * for everyone (only the gateway's own death frees a session-locked run).
+ */
+static int	max_sync_lease_s = 3600;
+
+void
+SyncQueueInit(void)
+{
+	DefineCustomIntVariable("dtmv.max_sync_lease",
+							"Longest lease a gateway's dtmv.claim_sync may take.",
+							"A run holds its twin until it completes or its lease expires.",
+							&max_sync_lease_s, 3600, 1, INT_MAX,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+}
+
+/*
  * The caller's sync priority on a twin: the highest set for it or one of
  * its groups (sync_priorities), else the twin's default; NULL (false) if the
  * twin has none.  What dtmv.sync_priority(twin) says.
@@ -890,6 +908,14 @@ claim_sweep(void)
 		(void) sync_recover_dead();
 }
 
+/* an interval's length in seconds, a month as 30 days (as date_part('epoch') counts it) */
+static double
+interval_seconds(const Interval *iv)
+{
+	return DatumGetFloat8(DirectFunctionCall2(interval_part, CStringGetTextDatum("epoch"),
+											  IntervalPGetDatum(iv)));
+}
+
 /*
  * dtmv.claim_sync(lease, session_lock): gateways only.  The most urgent
  * ready request whose twin is free, now running, as one row; no row if
@@ -918,6 +944,13 @@ dtmv_claim_sync(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("lease must be positive, not %s",
 						lease ? DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(lease))) : "NULL")));
+	if (interval_seconds(lease) > max_sync_lease_s)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lease %s is longer than dtmv.max_sync_lease (%d s)",
+						DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(lease))),
+						max_sync_lease_s),
+				 errhint("Claim with a shorter lease; the operator sets the maximum.")));
 	lease_until = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 														  TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
 														  IntervalPGetDatum(lease)));

@@ -8,6 +8,9 @@
 
 #include "postgres.h"
 
+/* defines dtmv.max_sync_lease */
+extern void SyncQueueInit(void);
+
 /* requeue the runs whose gateway died or whose lease expired; how many */
 extern int	sync_recover_dead(void);
 

@@ -101,7 +101,9 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
-	PERFORM dtmv._lock_twin_for(twin, 'control');	-- the twin's lock before its rows
+	-- the twin's lock before its rows; a priority is admin's, as for
+	-- set_sync_priority (control would otherwise win every sync queue)
+	PERFORM dtmv._lock_twin_for(twin, CASE WHEN update_twin.sync_priority IS NULL THEN 'control' ELSE 'admin' END);
 	UPDATE dtmv.twin_registry t
 	   SET name = coalesce(update_twin.name, t.name),
 		   properties = coalesce(update_twin.properties, t.properties),
@@ -113,7 +115,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv.update_twin(dtmv.twin_id, text, jsonb, text, interval, integer) IS
-	'change the given attributes of a twin (NULL keeps one); needs control on the twin';
+	'change the given attributes of a twin (NULL keeps one); needs control on the twin, and admin to change its sync priority';
 
 CREATE OR REPLACE FUNCTION dtmv.drop_twin(twin dtmv.twin_id) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
