@@ -358,12 +358,13 @@ DECLARE
 	current_space bigint;
 BEGIN
 	s := dtmv._site_of(place.space);
-	-- The twin's position row is locked first, so that the checks below see
-	-- a concurrent move (and the rights it changed) rather than decide on
-	-- the row it replaces; the twin's lock comes before it, as everywhere.
-	PERFORM dtmv._lock_twin(twin);
+	-- Control is checked before the twin's lock, so that no caller waits on
+	-- (or, by waiting, learns of) a twin it may not control, and again once
+	-- the lock is held: every writer of the twin's rows takes that lock
+	-- first, so the second check and the position read below see the last
+	-- committed move (and the rights it changed), not the row it replaced.
+	PERFORM dtmv._lock_twin_for(twin, 'control');
 	SELECT tp.space INTO current_space FROM dtmv.twin_positions tp WHERE tp.twin = place.twin FOR UPDATE;
-	PERFORM dtmv._require_rights(twin, 'control');
 	-- Where a twin is decides who holds rights on it through the spaces, so
 	-- putting it in a space, or in another one, asks for more than moving it
 	-- within its space: admin on the twin, and control on the space.
