@@ -241,3 +241,21 @@ RESET ROLE;
 
 -- Wake-ups go to exactly the readers the rights test finds (sql/readers_match.inc).
 \i sql/readers_match.inc
+
+-- A revoke binds the creator of a site too (issue 14): dtmv_admin denies
+-- alice control on the first floor of her own site; it then takes no twin
+-- from her, until the denial is cleared.
+SET ROLE regress_sp_alice;
+SELECT dtmv.create_twin('crate', 'Crate') AS crate \gset
+RESET ROLE;
+SELECT dtmv.revoke_space(:floor1, 'sp_alice', 'control');
+SET ROLE regress_sp_alice;
+\set VERBOSITY sqlstate
+SELECT dtmv.place(:'crate', :floor1, ST_MakePoint(1, 1, 5));
+\set VERBOSITY default
+RESET ROLE;
+SELECT dtmv.clear_space_rights(:floor1, 'sp_alice');
+SET ROLE regress_sp_alice;
+SELECT dtmv.place(:'crate', :floor1, ST_MakePoint(1, 1, 5));
+SELECT dtmv.drop_twin(:'crate');
+RESET ROLE;

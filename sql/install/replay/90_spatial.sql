@@ -130,8 +130,9 @@ COMMENT ON FUNCTION dtmv.clear_space_rights(bigint, text) IS
 
 -- May the acting subject exercise right number r (rights.h: 0 discover .. 5 admin) on
 -- what is in a space? The same test as for a twin, on the keys a twin placed
--- there would carry: the creator of its site, r granted on the space or a
--- space above it or system-wide, and not revoked at any of those places.
+-- there would carry: r granted on the space or a space above it or
+-- system-wide, or the creator of its site; and, for the creator too, not
+-- revoked at any of those places (a revoke wins over any grant).
 CREATE OR REPLACE FUNCTION dtmv._space_right(space bigint, r integer, subjects bigint[] DEFAULT NULL) RETURNS boolean
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, dtmv, pg_temp
@@ -139,19 +140,24 @@ AS $$
 DECLARE
 	subs bigint[] := coalesce(subjects, dtmv.current_subjects());	-- another subject and its groups, or the acting one
 	keys bigint[];
+	probe bigint[];
+	veto bigint[];
 BEGIN
-	IF EXISTS (SELECT 1 FROM dtmv.spaces s JOIN dtmv.spaces site ON site.space_id = s.site
-				WHERE s.space_id = _space_right.space AND site.created_by = ANY (subs)) THEN
-		RETURN true;
-	END IF;
 	keys := ARRAY(SELECT k::bigint FROM generate_series(0, 5) k)
 			|| ARRAY(SELECT dtmv._acl_space_key(a.space_id, k) FROM dtmv._space_ancestry(space) a, generate_series(0, 5) k);
-	RETURN coalesce((SELECT keys && k.probe AND NOT keys && k.veto
-					   FROM dtmv._keys_for(subs) k WHERE k.r = _space_right.r), false);
+	SELECT k.probe, k.veto INTO probe, veto FROM dtmv._keys_for(subs) k WHERE k.r = _space_right.r;
+	-- Denied at the space or above it (a veto key), or system-wide (no probe
+	-- key at all): for everyone, the site's creator too.
+	IF veto IS NULL OR keys && veto OR pg_catalog.cardinality(probe) = 0 THEN
+		RETURN false;
+	END IF;
+	RETURN keys && probe
+		OR EXISTS (SELECT 1 FROM dtmv.spaces s JOIN dtmv.spaces site ON site.space_id = s.site
+					WHERE s.space_id = _space_right.space AND site.created_by = ANY (subs));
 END
 $$;
 COMMENT ON FUNCTION dtmv._space_right(bigint, integer, bigint[]) IS
-	'internal: whether the acting subject (or the given subjects) holds right number r on what is in a space (its site''s creator, or r on it, above it or system-wide, not revoked)';
+	'internal: whether the acting subject (or the given subjects) holds right number r on what is in a space (r on it, above it or system-wide, or its site''s creator; in either case not revoked there)';
 
 -- 42501 unless the acting subject may control what is in a space (or is
 -- dtmv_admin): to place twins in it, to map it, to have things delivered there.
