@@ -252,8 +252,17 @@ SELECT dtmv.revoke_space(:floor1, 'sp_alice', 'control');
 SET ROLE regress_sp_alice;
 \set VERBOSITY sqlstate
 SELECT dtmv.place(:'crate', :floor1, ST_MakePoint(1, 1, 5));
+-- nor may she lift it herself, by clearing or granting over it
+SELECT dtmv.clear_space_rights(:floor1, 'sp_alice');
+SELECT dtmv.grant_space(:floor1, 'sp_alice', 'control');
+-- and with admin revoked on her site, she manages no rights there
+RESET ROLE;
+SELECT dtmv.revoke_space(:site, 'sp_alice', 'admin');
+SET ROLE regress_sp_alice;
+SELECT dtmv.grant_space(:site, 'sp_bob', 'discover');
 \set VERBOSITY default
 RESET ROLE;
+SELECT dtmv.clear_space_rights(:site, 'sp_alice');
 SELECT dtmv.clear_space_rights(:floor1, 'sp_alice');
 SET ROLE regress_sp_alice;
 SELECT dtmv.place(:'crate', :floor1, ST_MakePoint(1, 1, 5));

@@ -316,6 +316,8 @@ SELECT name, sync_priority FROM dtmv.twins WHERE id = :'press';
 SELECT dtmv.request_sync(:'press') AS press_req \gset
 SET ROLE regress_sy_gw;
 SELECT regress_sync.attempt($$SELECT dtmv.claim_sync(lease => '100 years')$$);
+-- as applied: 11 calendar months less 330 days is not the hour it compares as
+SELECT regress_sync.attempt($$SELECT dtmv.claim_sync(lease => '11 mon -330 days 1 hour')$$);
 SELECT request_id = :press_req AS claimed FROM dtmv.claim_sync(lease => '1 hour');
 SELECT dtmv.complete_sync(:press_req, true);
 SET ROLE regress_sy_owner;

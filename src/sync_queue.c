@@ -908,14 +908,6 @@ claim_sweep(void)
 		(void) sync_recover_dead();
 }
 
-/* an interval's length in seconds, a month as 30 days (as date_part('epoch') counts it) */
-static double
-interval_seconds(const Interval *iv)
-{
-	return DatumGetFloat8(DirectFunctionCall2(interval_part, CStringGetTextDatum("epoch"),
-											  IntervalPGetDatum(iv)));
-}
-
 /*
  * dtmv.claim_sync(lease, session_lock): gateways only.  The most urgent
  * ready request whose twin is free, now running, as one row; no row if
@@ -944,16 +936,18 @@ dtmv_claim_sync(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("lease must be positive, not %s",
 						lease ? DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(lease))) : "NULL")));
-	if (interval_seconds(lease) > max_sync_lease_s)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("lease %s is longer than dtmv.max_sync_lease (%d s)",
-						DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(lease))),
-						max_sync_lease_s),
-				 errhint("Claim with a shorter lease; the operator sets the maximum.")));
 	lease_until = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 														  TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
 														  IntervalPGetDatum(lease)));
+	/* the lease as applied (calendar months and days), not as an interval compares */
+	if (lease_until <= GetCurrentTransactionStartTimestamp() ||
+		lease_until - GetCurrentTransactionStartTimestamp() > (int64) max_sync_lease_s * USECS_PER_SEC)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lease %s is not positive or is longer than dtmv.max_sync_lease (%d s)",
+						DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(lease))),
+						max_sync_lease_s),
+				 errhint("Claim with a shorter lease; the operator sets the maximum.")));
 	InitMaterializedSRF(fcinfo, 0);
 	claim_sweep();
 	sync_run_locks_forget_stale(sync_run_current);

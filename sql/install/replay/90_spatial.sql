@@ -82,15 +82,39 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM dtmv.spaces s JOIN dtmv.spaces site ON site.space_id = s.site
-					WHERE s.space_id = _require_space_owner.space AND site.created_by = dtmv.current_subject())
+	-- The creator manages rights while she holds admin there: a revoke binds
+	-- her too (_space_right), of admin or of what implies it.
+	IF NOT (EXISTS (SELECT 1 FROM dtmv.spaces s JOIN dtmv.spaces site ON site.space_id = s.site
+					 WHERE s.space_id = _require_space_owner.space AND site.created_by = dtmv.current_subject())
+			AND dtmv._space_right(space, 5))
 	   AND NOT dtmv._outer_has_role('dtmv_admin') THEN
 		RAISE EXCEPTION 'permission denied: only the creator of the site of space % manages rights on it', space
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION dtmv._require_space_owner(bigint) IS 'internal: 42501 unless the acting subject created the space''s site, or is dtmv_admin';
+COMMENT ON FUNCTION dtmv._require_space_owner(bigint) IS 'internal: 42501 unless the acting subject created the space''s site and holds admin there (not revoked), or is dtmv_admin';
+
+-- A revoke on a space that applies to the caller (to her or to a group of
+-- hers) is lifted only by dtmv_admin: a site's creator would otherwise
+-- clear, or grant over, a denial meant for her.
+CREATE OR REPLACE FUNCTION dtmv._require_not_own_revoke(space bigint, subject text) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	IF NOT dtmv._outer_has_role('dtmv_admin')
+	   AND EXISTS (SELECT 1 FROM dtmv.grants g
+				    WHERE g.space_id = _require_not_own_revoke.space AND g.revoked <> 0
+					  AND g.subject_id = dtmv._subject_id(subject)
+					  AND g.subject_id = ANY (dtmv.current_subjects())) THEN
+		RAISE EXCEPTION 'permission denied: a revoke on space % that applies to you is lifted only by dtmv_admin', space
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dtmv._require_not_own_revoke(bigint, text) IS
+	'internal: 42501 if the subject is the acting one or a group of it and holds a revoke on the space, unless dtmv_admin';
 
 CREATE OR REPLACE FUNCTION dtmv.grant_space(space bigint, subject text, rights text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -98,6 +122,7 @@ SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_space_owner(space);
+	PERFORM dtmv._require_not_own_revoke(space, subject);
 	PERFORM dtmv._change_rights(subject, rights, false, space => space);
 END
 $$;
@@ -122,6 +147,7 @@ SET search_path = pg_catalog, public, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_space_owner(space);
+	PERFORM dtmv._require_not_own_revoke(space, subject);
 	DELETE FROM dtmv.grants g WHERE g.space_id = clear_space_rights.space AND g.subject_id = dtmv._subject_id(subject);
 END
 $$;
