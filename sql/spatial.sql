@@ -98,6 +98,8 @@ SELECT jsonb_array_length(dtmv.spatial_map(:site) -> 'features') AS features_bob
 SELECT count(*) AS positions_bob_sees FROM dtmv.twin_positions;
 \set VERBOSITY sqlstate
 SELECT dtmv.sync_location(:'cabinet', ST_MakePoint(1, 1, 1));   -- discover is not control: 42501
+-- refused before the space is looked up: a stranger learns nothing of spaces
+SELECT dtmv.place(:'cabinet', -1, ST_MakePoint(1, 1, 1));        -- 42501, not 42704
 \set VERBOSITY default
 
 -- Rights on a space cover the twins in it: discover on the first floor lets

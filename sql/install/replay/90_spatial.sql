@@ -389,13 +389,14 @@ DECLARE
 	s bigint;
 	current_space bigint;
 BEGIN
-	s := dtmv._site_of(place.space);
 	-- Control is checked before the twin's lock, so that no caller waits on
 	-- (or, by waiting, learns of) a twin it may not control, and again once
 	-- the lock is held: every writer of the twin's rows takes that lock
 	-- first, so the second check and the position read below see the last
 	-- committed move (and the rights it changed), not the row it replaced.
+	-- The space is looked up after: a stranger learns nothing of spaces.
 	PERFORM dtmv._lock_twin_for(twin, 'control');
+	s := dtmv._site_of(place.space);
 	SELECT tp.space INTO current_space FROM dtmv.twin_positions tp WHERE tp.twin = place.twin FOR UPDATE;
 	-- Where a twin is decides who holds rights on it through the spaces, so
 	-- putting it in a space, or in another one, asks for more than moving it
