@@ -490,6 +490,19 @@ request_recover_if_dead(SyncRequest *run)
 	return true;
 }
 
+/* the same for a request read afresh, under a decision snapshot, by its id */
+static bool
+request_recover_by_id(int64 id)
+{
+	SyncRequest run;
+	bool		requeued;
+
+	sync_decision_snapshot_push();
+	requeued = request_by_id(id, &run) && request_recover_if_dead(&run);
+	PopActiveSnapshot();
+	return requeued;
+}
+
 /*
  * dtmv._recover_if_dead(request): the same, for a caller that holds the
  * twin's lock (version 0.1's recover_syncs, in PL/pgSQL; today's is
@@ -499,13 +512,7 @@ PG_FUNCTION_INFO_V1(dtmv_recover_if_dead);
 Datum
 dtmv_recover_if_dead(PG_FUNCTION_ARGS)
 {
-	SyncRequest run;
-	bool		requeued;
-
-	sync_decision_snapshot_push();
-	requeued = request_by_id(PG_GETARG_INT64(0), &run) && request_recover_if_dead(&run);
-	PopActiveSnapshot();
-	PG_RETURN_BOOL(requeued);
+	PG_RETURN_BOOL(request_recover_by_id(PG_GETARG_INT64(0)));
 }
 
 /* TW001, naming the running request and priority that hold the twin */
@@ -620,19 +627,9 @@ sync_recover_dead(void)
 	int			i;
 
 	for (i = 0; i < nrunning; i++)
-	{
-		SyncRequest run;
-		bool		requeued;
-
-		if (!request_is(&running[i], "running") || !request_suspect(&running[i]) ||
-			!sync_try_lock_twin(&running[i].twin))
-			continue;
-		sync_decision_snapshot_push();
-		requeued = request_by_id(running[i].id, &run) && request_recover_if_dead(&run);
-		PopActiveSnapshot();
-		if (requeued)
+		if (request_is(&running[i], "running") && request_suspect(&running[i]) &&
+			sync_try_lock_twin(&running[i].twin) && request_recover_by_id(running[i].id))
 			n++;
-	}
 	return n;
 }
 
