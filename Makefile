@@ -6,7 +6,7 @@
 EXTENSION = dtmv
 EXTVERSION = 0.2
 MODULE_big = dtmv
-OBJS = src/dtmv.o src/twin_id.o src/actor.o src/rights.o src/sync_lock.o src/sync_queue.o src/worker.o src/events.o src/notifier.o src/table_write.o src/geometry.o src/spatial.o src/wake_channels.o src/event_order.o src/catalog.o src/table_read.o
+OBJS = src/dtmv.o src/twin_id.o src/actor.o src/rights.o src/sync_lock.o src/sync_queue.o src/worker.o src/events.o src/notifier.o src/table_write.o src/geometry.o src/spatial.o src/wake_channels.o src/event_order.o src/catalog.o src/table_read.o src/agents.o
 # The install script of this version and the update script from each
 # released one are generated (below); released install scripts are kept as
 # they shipped, never edited (sql/install/released/).
@@ -52,8 +52,13 @@ SCRIPT_GUARD = printf '%s\n' '-- generated from sql/install/ by make; edit those
 dtmv--$(EXTVERSION).sql: $(ONCE_PARTS) $(REPLAY_PARTS) Makefile
 	{ $(call SCRIPT_GUARD,CREATE EXTENSION dtmv); cat $(ONCE_PARTS) $(REPLAY_PARTS); } > $@
 
-dtmv--%--$(EXTVERSION).sql: sql/install/updates/%--$(EXTVERSION).sql $(REPLAY_PARTS) Makefile
-	{ $(call SCRIPT_GUARD,ALTER EXTENSION dtmv UPDATE); cat $< $(REPLAY_PARTS); } > $@
+# An update runs the run-once files added since the release it starts from
+# (new relations, made exactly as a fresh install makes them), then its own
+# changes to the relations that existed, then every replayed file.
+ONCE_NEW_SINCE_0.1 = sql/install/once/35_agents.sql
+
+dtmv--%--$(EXTVERSION).sql: sql/install/updates/%--$(EXTVERSION).sql $(ONCE_PARTS) $(REPLAY_PARTS) Makefile
+	{ $(call SCRIPT_GUARD,ALTER EXTENSION dtmv UPDATE); cat $(ONCE_NEW_SINCE_$*) $< $(REPLAY_PARTS); } > $@
 
 # Without the PostgreSQL server headers only the set-up targets below work.
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)

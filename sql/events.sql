@@ -12,18 +12,21 @@ SELECT count(*) FROM (VALUES
 	(dtmv.create_subject('ev_gateway', 'regress_ev_gw', 'system'))) s;
 SELECT subject_id AS alice FROM dtmv.subjects WHERE name = 'ev_alice' \gset
 SELECT subject_id AS bob FROM dtmv.subjects WHERE name = 'ev_bob' \gset
+-- The home gateway serves alice's devices (sql/agents.sql: gateways and bindings).
+SELECT dtmv.register_gateway('ev_gateway', 'ev_alice') AS gateway \gset
 
 SET ROLE regress_ev_alice;
-SELECT dtmv.create_twin('door', 'Front door') AS door \gset
-SELECT dtmv.create_twin('lamp', 'Lamp') AS lamp \gset
+SELECT dtmv.create_twin('door', 'Front door', physical_binding => 'EV-DOOR') AS door \gset
+SELECT dtmv.create_twin('lamp', 'Lamp', physical_binding => 'EV-LAMP') AS lamp \gset
 SELECT dtmv.create_world('ev home') AS home \gset
 SELECT dtmv.use_twin(:home, :'door');
 SELECT dtmv.grant(:'lamp', 'ev_bob', 'read');   -- bob may read the lamp, not the door
--- Clients listen on their own channel (and their worlds'); gateways on commands too.
+-- Clients listen on their own channel (and their worlds'); a gateway on its commands too.
 SELECT count(*) = 2 AS alice_channels FROM dtmv.listen() c
  WHERE c IN ('dtmv_s' || :alice, 'dtmv_w' || :home);
 SET ROLE regress_ev_gw;
-SELECT count(*) AS gateway_hears_commands FROM dtmv.listen() c WHERE c = 'dtmv_commands';
+SELECT dtmv.confirm_binding('EV-DOOR') = :'door' AS door_served, dtmv.confirm_binding('EV-LAMP') = :'lamp' AS lamp_served;
+SELECT count(*) AS gateway_hears_its_commands FROM dtmv.listen() c WHERE c = 'dtmv_g' || :gateway;
 UNLISTEN *;
 RESET ROLE;
 UNLISTEN *;
@@ -87,7 +90,7 @@ SELECT dtmv.report(:'door', 'doorbell', '{"doorbell": "ringing", "camera": "cam/
 SELECT dtmv.report(:'lamp', 'light', '{"light": "on"}') > 0 AS reported;
 SELECT dtmv.report(:'door', 'bad', '[1]');
 SELECT dtmv.report(:'door', 'bad', '"a string"');
-SELECT dtmv.report('0192f0c4-5a1e-8abc-8000-2a00000000ff', 'doorbell', '{}');  -- no such twin: 42704
+SELECT dtmv.report('0192f0c4-5a1e-8abc-8000-2a00000000ff', 'doorbell', '{}');  -- no such twin: not served (42501)
 -- The log's constraints hold for events written from C: an event kind is
 -- an identifier (checked twice: the constraint is compiled once per backend).
 SELECT dtmv.report(:'door', 'Not A Kind', '{}');

@@ -129,7 +129,13 @@ SELECT count(*) AS grants_alice_sees FROM dtmv.grants;
 SET ROLE regress_carol;
 SELECT name, kind FROM dtmv.subjects ORDER BY name;
 
--- Acting as someone else: only dtmv_gateway, only for the transaction.
+-- Acting as someone else: only dtmv_gateway, only for users who delegated
+-- to it (the limits of a delegation: sql/agents.sql), only for the
+-- transaction. Alice and carol delegate every right; bob does not.
+SET ROLE regress_alice;
+SELECT dtmv.delegate('home gateway', 'discover,read,interact,sync,control,admin');
+SET ROLE regress_carol;
+SELECT dtmv.delegate('home gateway', 'discover,read,interact,sync,control,admin');
 SET ROLE regress_bob;
 SELECT dtmv.act_as('alice');
 SELECT dtmv._set_acting_subject(1);
@@ -146,7 +152,10 @@ BEGIN;
 SELECT dtmv.act_as('family');                    -- a group does not act
 ROLLBACK;
 BEGIN;
-SELECT dtmv.act_as('nobody');
+SELECT dtmv.act_as('nobody');                    -- the same refusal as for bob: no name is told
+ROLLBACK;
+BEGIN;
+SELECT dtmv.act_as('bob');                       -- bob did not delegate
 ROLLBACK;
 SELECT dtmv.whoami();                            -- over with the transaction
 BEGIN;

@@ -29,11 +29,16 @@ SELECT count(*) FROM (VALUES
 	(dtmv.create_subject('sy_mid', 'regress_sy_mid')),
 	(dtmv.create_subject('sy_high', 'regress_sy_high')),
 	(dtmv.create_subject('sy_gateway', 'regress_sy_gw', 'system'))) s;
+-- The factory's gateway serves the owner's devices (sql/agents.sql).
+SELECT dtmv.register_gateway('sy_gateway', 'sy_owner') > 0 AS registered;
 
 -- One robot twin used in three worlds; three users with different priorities.
 SET ROLE regress_sy_owner;
-SELECT dtmv.create_twin('robot', 'Welding robot', sync_priority => 0) AS robot \gset
-SELECT dtmv.create_twin('lamp', 'Lamp') AS lamp \gset
+SELECT dtmv.create_twin('robot', 'Welding robot', sync_priority => 0, physical_binding => 'SY-ROBOT') AS robot \gset
+SELECT dtmv.create_twin('lamp', 'Lamp', physical_binding => 'SY-LAMP') AS lamp \gset
+SET ROLE regress_sy_gw;
+SELECT count(dtmv.confirm_binding(b)) AS confirmed FROM unnest('{SY-ROBOT,SY-LAMP}'::text[]) b;
+SET ROLE regress_sy_owner;
 SELECT dtmv.use_twin(dtmv.create_world(w), :'robot') FROM unnest('{sy factory,sy training,sy showroom}'::text[]) w;
 SELECT dtmv.grant(:'robot', u, 'sync') FROM unnest('{sy_low,sy_mid,sy_high}'::text[]) u;
 SELECT dtmv.set_sync_priority(:'robot', 'sy_low', 1);
@@ -193,8 +198,9 @@ SELECT dtmv.complete_sync(:stale, true);
 
 -- Periodic sync: a twin whose period has elapsed gets a request (REQ-DT-07).
 SET ROLE regress_sy_owner;
-SELECT dtmv.create_twin('meter', 'Water meter', sync_period => '1 hour') AS meter \gset
+SELECT dtmv.create_twin('meter', 'Water meter', sync_period => '1 hour', physical_binding => 'SY-METER') AS meter \gset
 SET ROLE regress_sy_gw;
+SELECT dtmv.confirm_binding('SY-METER') = :'meter' AS confirmed;
 SELECT dtmv.queue_due_syncs() AS due_now;        -- not yet due
 RESET ROLE;
 UPDATE dtmv.sync_schedule SET next_due = now() - interval '1 second' WHERE twin = :'meter';
@@ -272,8 +278,9 @@ RESET ROLE;
 -- One state merge (issue 17): a completion's reported state is merged into
 -- what reports merged before, as a report is; replace => true replaces it.
 SET ROLE regress_sy_owner;
-SELECT dtmv.create_twin('door', 'Front door') AS door \gset
+SELECT dtmv.create_twin('door', 'Front door', physical_binding => 'SY-DOOR') AS door \gset
 SET ROLE regress_sy_gw;
+SELECT dtmv.confirm_binding('SY-DOOR') = :'door' AS confirmed;
 SELECT dtmv.report(:'door', 'doorbell', '{"door": "closed", "camera": "cam/front/0001.jpg"}') > 0 AS reported;
 SET ROLE regress_sy_owner;
 SELECT dtmv.request_sync(:'door') AS door_req \gset
@@ -303,7 +310,10 @@ RESET ROLE;
 -- Least privilege (issue 14). A twin's default sync priority is admin's, as
 -- set_sync_priority is: control changes the twin's other attributes only.
 SET ROLE regress_sy_owner;
-SELECT dtmv.create_twin('press', 'Press') AS press \gset
+SELECT dtmv.create_twin('press', 'Press', physical_binding => 'SY-PRESS') AS press \gset
+SET ROLE regress_sy_gw;
+SELECT dtmv.confirm_binding('SY-PRESS') = :'press' AS confirmed;
+SET ROLE regress_sy_owner;
 SELECT dtmv.grant(:'press', 'sy_mid', 'control');
 SET ROLE regress_sy_mid;
 SELECT regress_sync.attempt(format('SELECT dtmv.update_twin(%L, sync_priority => 9)', :'press'));

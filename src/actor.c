@@ -4,11 +4,14 @@
  *
  * By default a statement acts as the subject mapped to the role in effect
  * outside any function (GetOuterUserId(), which SECURITY DEFINER functions
- * do not change).  A role with the privileges of dtmv_gateway may act for
- * another subject until the transaction ends.  That choice lives only in
- * this backend's memory: there is no GUC a client could set, and the
- * setter checks the caller's role itself, so granting EXECUTE on it by
- * mistake would still not let anyone impersonate.
+ * do not change).  A service (a role with the privileges of dtmv_gateway,
+ * mapped to a subject) may act for a user who delegated to it
+ * (dtmv.delegate), until the transaction ends, with at most the rights the
+ * delegation names: every rights check intersects the user's rights with
+ * them (rights.c).  That choice lives only in this backend's memory: there
+ * is no GUC a client could set, and the setter checks the caller's role
+ * and the delegation itself, so granting EXECUTE on it by mistake would
+ * still not let anyone impersonate.
  */
 #include "postgres.h"
 
@@ -20,9 +23,12 @@
 #include "utils/memutils.h"
 
 #include "actor.h"
+#include "agents.h"
+#include "rights.h"
 
 static bool acting_set = false;
 static int64 acting_subject = 0;
+static int	acting_rights = DTMV_RIGHTS_ALL_MASK;	/* what the delegation allows */
 
 /*
  * What each act_as() in a subtransaction replaced, so that rolling back to
@@ -34,6 +40,7 @@ typedef struct ActingUndo
 	SubTransactionId subid;		/* the subtransaction that called act_as() */
 	bool		prev_set;
 	int64		prev_subject;
+	int			prev_rights;
 	struct ActingUndo *next;	/* an older one */
 } ActingUndo;
 
@@ -51,6 +58,7 @@ actor_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PREPARE:
 			acting_set = false;
 			acting_subject = 0;
+			acting_rights = DTMV_RIGHTS_ALL_MASK;
 			acting_undo = NULL;
 			break;
 		default:
@@ -71,6 +79,7 @@ actor_subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransact
 			{
 				acting_set = acting_undo->prev_set;
 				acting_subject = acting_undo->prev_subject;
+				acting_rights = acting_undo->prev_rights;
 				acting_undo = acting_undo->next;
 			}
 			break;
@@ -149,12 +158,18 @@ dtmv_require_admin_role(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* act as the given subject until the end of the transaction (dtmv_gateway only) */
+/*
+ * Act as the given subject until the end of the transaction: a service
+ * (dtmv_gateway) for a user who delegated to it, with the rights delegated;
+ * a superuser for anyone.  The same 42501 whether the subject does not
+ * exist or did not delegate: a service learns no names this way.
+ */
 PG_FUNCTION_INFO_V1(dtmv_set_acting_subject);
 Datum
 dtmv_set_acting_subject(PG_FUNCTION_ARGS)
 {
-	int64		subject = PG_GETARG_INT64(0);
+	int64		subject = PG_ARGISNULL(0) ? -1 : PG_GETARG_INT64(0);
+	int			rights = DTMV_RIGHTS_ALL_MASK;
 
 	if (!actor_outer_has_role(GATEWAY_ROLE))
 		ereport(ERROR,
@@ -162,6 +177,21 @@ dtmv_set_acting_subject(PG_FUNCTION_ARGS)
 				 errmsg("permission denied to act as another subject"),
 				 errdetail("Only roles with the privileges of %s may call dtmv.act_as().",
 						   GATEWAY_ROLE)));
+	if (!superuser_arg(GetOuterUserId()))
+	{
+		int64		service = agents_login_subject();
+
+		if (subject < 0 || service < 0 || !agents_delegated_rights(subject, service, &rights))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to act as this subject"),
+					 errdetail("A service acts only for a user who delegated to it."),
+					 errhint("The user calls dtmv.delegate() naming the service's subject.")));
+	}
+	else if (subject < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a subject is required")));
 	if (!IsTransactionBlock())
 		ereport(WARNING,
 				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
@@ -173,12 +203,21 @@ dtmv_set_acting_subject(PG_FUNCTION_ARGS)
 		u->subid = GetCurrentSubTransactionId();
 		u->prev_set = acting_set;
 		u->prev_subject = acting_subject;
+		u->prev_rights = acting_rights;
 		u->next = acting_undo;
 		acting_undo = u;
 	}
 	acting_subject = subject;
+	acting_rights = rights;
 	acting_set = true;
 	PG_RETURN_VOID();
+}
+
+/* the rights the acting service may use: all unless acting for a user */
+int
+ActorActingRights(void)
+{
+	return acting_set ? acting_rights : DTMV_RIGHTS_ALL_MASK;
 }
 
 bool

@@ -19,4 +19,6 @@ extern void actor_require_role(const char *rolename, const char *what);
 /* the subject set by dtmv.act_as() in this transaction: true and *subject, or false */
 extern bool ActorActingSubject(int64 *subject);
 
+extern int	ActorActingRights(void);
+
 #endif							/* DTMV_ACTOR_H */

@@ -42,6 +42,8 @@ typedef struct CatalogColumnDef
 {
 	const char *name;
 	const char *type;
+	bool		later;			/* added after release 0.1: a schema still at
+								 * 0.1 ends before it (catalog_table_has) */
 } CatalogColumnDef;
 
 typedef struct CatalogTableDef
@@ -78,7 +80,8 @@ static const CatalogColumnDef twin_registry_columns[] = {
 };
 static const CatalogColumnDef twin_states_columns[] = {
 	{"twin", "twin_id"}, {"reported", "jsonb"}, {"desired", "jsonb"},
-	{"reported_at", "timestamptz"}, {"desired_at", "timestamptz"}, {"physical_binding", "text"}
+	{"reported_at", "timestamptz"}, {"desired_at", "timestamptz"}, {"physical_binding", "text"},
+	{"gateway", "int8", true}, {"binding_confirmed_at", "timestamptz", true}
 };
 static const CatalogColumnDef twin_positions_columns[] = {
 	{"twin", "twin_id"}, {"site", "int8"}, {"space", "int8"}, {"position", "geometry"},
@@ -108,6 +111,12 @@ static const CatalogColumnDef event_inbox_columns[] = {
 	{"entry_id", "int8"}, {"twin", "twin_id"}, {"subject_id", "int8"}, {"kind", "text"},
 	{"payload", "jsonb"}, {"created_at", "timestamptz"}
 };
+static const CatalogColumnDef gateways_columns[] = {
+	{"subject_id", "int8"}, {"owner_subject", "int8"}, {"registered_at", "timestamptz"}
+};
+static const CatalogColumnDef delegations_columns[] = {
+	{"subject_id", "int8"}, {"service_id", "int8"}, {"rights", "int4"}, {"created_at", "timestamptz"}
+};
 
 /* a table's names and its Anum_ enum must agree (the compiler checks the count) */
 #define TABLE_DEF(name, anum_max) \
@@ -126,6 +135,8 @@ static const CatalogTableDef sync_priorities_def = TABLE_DEF(sync_priorities, _A
 static const CatalogTableDef sync_requests_def = TABLE_DEF(sync_requests, _Anum_sync_requests_max);
 static const CatalogTableDef sync_schedule_def = TABLE_DEF(sync_schedule, _Anum_sync_schedule_max);
 static const CatalogTableDef event_inbox_def = TABLE_DEF(event_inbox, _Anum_event_inbox_max);
+static const CatalogTableDef gateways_def = TABLE_DEF(gateways, _Anum_gateways_max);
+static const CatalogTableDef delegations_def = TABLE_DEF(delegations, _Anum_delegations_max);
 
 static const CatalogTableDef *const tables[_CATALOG_NTABLES] = {
 	[CATALOG_SUBJECTS] = &subjects_def,
@@ -140,6 +151,8 @@ static const CatalogTableDef *const tables[_CATALOG_NTABLES] = {
 	[CATALOG_SYNC_REQUESTS] = &sync_requests_def,
 	[CATALOG_SYNC_SCHEDULE] = &sync_schedule_def,
 	[CATALOG_EVENT_INBOX] = &event_inbox_def,
+	[CATALOG_GATEWAYS] = &gateways_def,
+	[CATALOG_DELEGATIONS] = &delegations_def,
 };
 
 static const CatalogIndexDef indexes[_CATALOG_NINDEXES] = {
@@ -166,6 +179,9 @@ static const CatalogIndexDef indexes[_CATALOG_NINDEXES] = {
 	[CATALOG_SYNC_REQUESTS_READY] = {"sync_requests_ready", CATALOG_SYNC_REQUESTS, 2,
 	{Anum_sync_requests_priority, Anum_sync_requests_request_id}},
 	[CATALOG_SYNC_SCHEDULE_PKEY] = {"sync_schedule_pkey", CATALOG_SYNC_SCHEDULE, 1, {Anum_sync_schedule_twin}},
+	[CATALOG_GATEWAYS_PKEY] = {"gateways_pkey", CATALOG_GATEWAYS, 1, {Anum_gateways_subject_id}},
+	[CATALOG_DELEGATIONS_PKEY] = {"delegations_pkey", CATALOG_DELEGATIONS, 2,
+	{Anum_delegations_subject_id, Anum_delegations_service_id}},
 };
 
 static const char *const sequences[_CATALOG_NSEQUENCES] = {
@@ -343,6 +359,8 @@ catalog_compare_table(CatalogTable table, Relation rel, CatalogMismatch mismatch
 		const char *expected = psprintf("%s %s", def->columns[i].name, def->columns[i].type);
 		const char *actual = catalog_column_text(desc, i + 1);
 
+		if (def->columns[i].later && i >= desc->natts)
+			continue;			/* a schema not yet updated: the code asks catalog_table_has */
 		if (actual == NULL || strcmp(actual, expected) != 0)
 			mismatch(def->name, i + 1, expected, actual, arg);
 	}
@@ -384,6 +402,12 @@ catalog_mismatch_error(const char *relation, int attnum, const char *expected, c
 					   actual ? actual : "none"),
 			 errhint("The installed library and the extension's SQL objects come from different versions: "
 					 "run ALTER EXTENSION dtmv UPDATE, and see SELECT * FROM dtmv.catalog_check().")));
+}
+
+bool
+catalog_table_has(Relation rel, AttrNumber attnum)
+{
+	return attnum <= RelationGetDescr(rel)->natts;
 }
 
 Relation

@@ -37,6 +37,8 @@ typedef enum CatalogTable
 	CATALOG_SYNC_REQUESTS,
 	CATALOG_SYNC_SCHEDULE,
 	CATALOG_EVENT_INBOX,
+	CATALOG_GATEWAYS,
+	CATALOG_DELEGATIONS,
 	_CATALOG_NTABLES
 } CatalogTable;
 
@@ -97,6 +99,8 @@ enum
 	Anum_twin_states_reported_at,
 	Anum_twin_states_desired_at,
 	Anum_twin_states_physical_binding,
+	Anum_twin_states_gateway,
+	Anum_twin_states_binding_confirmed_at,
 	_Anum_twin_states_max
 };
 
@@ -183,6 +187,25 @@ enum
 	_Anum_event_inbox_max
 };
 
+/* dtmv.gateways */
+enum
+{
+	Anum_gateways_subject_id = 1,
+	Anum_gateways_owner_subject,
+	Anum_gateways_registered_at,
+	_Anum_gateways_max
+};
+
+/* dtmv.delegations */
+enum
+{
+	Anum_delegations_subject_id = 1,
+	Anum_delegations_service_id,
+	Anum_delegations_rights,
+	Anum_delegations_created_at,
+	_Anum_delegations_max
+};
+
 /* the btree indexes C reads through (and writes find rows with) */
 typedef enum CatalogIndex
 {
@@ -206,6 +229,8 @@ typedef enum CatalogIndex
 	CATALOG_SYNC_REQUESTS_READY,	/* (priority DESC, request_id) WHERE
 									 * ready */
 	CATALOG_SYNC_SCHEDULE_PKEY, /* (twin) */
+	CATALOG_GATEWAYS_PKEY,		/* (subject_id) */
+	CATALOG_DELEGATIONS_PKEY,	/* (subject_id, service_id) */
 	_CATALOG_NINDEXES
 } CatalogIndex;
 
@@ -232,6 +257,14 @@ extern CatalogTable catalog_index_table(CatalogIndex index);
  * expected, checked likewise).
  */
 extern Relation catalog_table_open(CatalogTable table, LOCKMODE lockmode);
+
+/*
+ * Does an open table have this column?  Only a column added after release
+ * 0.1 may be missing: from a database whose library was replaced but whose
+ * schema is not updated yet (ALTER EXTENSION dtmv UPDATE), where the rules
+ * of 0.1 hold until the update.
+ */
+extern bool catalog_table_has(Relation rel, AttrNumber attnum);
 extern Relation catalog_index_open(CatalogIndex index, LOCKMODE lockmode);
 
 /* the equality procedure of an index's first key column, from its opfamily */

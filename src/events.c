@@ -20,6 +20,7 @@
 #include "utils/timestamp.h"
 
 #include "actor.h"
+#include "agents.h"
 #include "events.h"
 #include "notifier.h"
 #include "sync_lock.h"
@@ -226,7 +227,10 @@ dtmv_report(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("an event kind is required")));
 
+	/* only the gateway that serves the twin: checked before its lock, and again under it */
+	agents_require_serves(PG_GETARG_TWINID_P(0), "report events");
 	sync_lock_twin(PG_GETARG_TWINID_P(0));
+	agents_require_serves(PG_GETARG_TWINID_P(0), "report events");
 	if (!twin_state_store_reported(PG_GETARG_DATUM(0), payload, false, false))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

@@ -39,6 +39,7 @@
 #include "utils/formatting.h"
 
 #include "actor.h"
+#include "agents.h"
 #include "rights.h"
 #include "table_read.h"
 
@@ -117,14 +118,10 @@ int64
 rights_current_subject(void)
 {
 	int64		subject = -1;
-	Datum		d;
 
 	if (ActorActingSubject(&subject))
 		return subject;
-	if (table_read_first_value(CATALOG_SUBJECTS_LOGIN_KEY, ObjectIdGetDatum(GetOuterUserId()),
-							   Anum_subjects_subject_id, &d))
-		subject = DatumGetInt64(d);
-	return subject;
+	return agents_login_subject();
 }
 
 /*
@@ -343,7 +340,8 @@ rights_effective(const TwinId *twin)
 	int			n;
 	int64	   *subs = rights_current_subjects(&n);
 
-	return rights_for(twin, subs, n);
+	/* a service acting for a user: the user's rights, within the delegation's */
+	return rights_for(twin, subs, n) & ActorActingRights();
 }
 
 /* ---- who may read: the wake-ups of events ---- */
@@ -549,31 +547,59 @@ dtmv_subjects_of(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(int64_array(subs, n));
 }
 
-/* for each right number r, the probe and veto keys of a set of subjects */
-PG_FUNCTION_INFO_V1(dtmv_keys_for);
-Datum
-dtmv_keys_for(PG_FUNCTION_ARGS)
+/*
+ * One row per right number r: the probe and veto keys of a set of
+ * subjects; no probe key for a right outside allowed.
+ */
+static void
+keys_rows(FunctionCallInfo fcinfo, const int64 *subs, int nsubs, int allowed)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	RightsKeys	keys;
-	int			nsubs = 0;
-	int64	   *subs = NULL;
 	int			r;
 
 	InitMaterializedSRF(fcinfo, 0);
-	if (!PG_ARGISNULL(0))
-		subs = int64_array_values(PG_GETARG_ARRAYTYPE_P(0), &nsubs);
 	rights_keys_for(subs, nsubs, &keys);
 	for (r = 0; r < DTMV_NRIGHTS; r++)
 	{
 		Datum		values[3];
 		bool		nulls[3] = {false, false, false};
+		bool		probes = (allowed & RIGHT_MASK(r)) != 0;
 
 		values[0] = Int32GetDatum(r);
-		values[1] = PointerGetDatum(int64_array(keys.probe[r].v, keys.probe[r].n));
+		values[1] = PointerGetDatum(int64_array(keys.probe[r].v, probes ? keys.probe[r].n : 0));
 		values[2] = PointerGetDatum(int64_array(keys.veto[r].v, keys.veto[r].n));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+}
+
+/* for each right number r, the probe and veto keys of a set of subjects */
+PG_FUNCTION_INFO_V1(dtmv_keys_for);
+Datum
+dtmv_keys_for(PG_FUNCTION_ARGS)
+{
+	int			nsubs = 0;
+	int64	   *subs = NULL;
+
+	if (!PG_ARGISNULL(0))
+		subs = int64_array_values(PG_GETARG_ARRAYTYPE_P(0), &nsubs);
+	keys_rows(fcinfo, subs, nsubs, DTMV_RIGHTS_ALL_MASK);
+	return (Datum) 0;
+}
+
+/*
+ * The keys of the acting subject and its groups: those of dtmv._keys_for,
+ * less the probes of rights that a service acting for a user was not
+ * delegated (so that every filter by keys is limited as rights_effective is).
+ */
+PG_FUNCTION_INFO_V1(dtmv_acting_keys);
+Datum
+dtmv_acting_keys(PG_FUNCTION_ARGS)
+{
+	int			nsubs;
+	int64	   *subs = rights_current_subjects(&nsubs);
+
+	keys_rows(fcinfo, subs, nsubs, ActorActingRights());
 	return (Datum) 0;
 }
 

@@ -53,6 +53,7 @@
 #include "utils/timestamp.h"
 
 #include "actor.h"
+#include "agents.h"
 #include "events.h"
 #include "rights.h"
 #include "sync_lock.h"
@@ -820,6 +821,9 @@ claim_candidate(TwinId *tried, int *ntried, TwinId *twin)
 		request_from_read(&tr, &r);
 		if (!r.ready || !request_is(&r, "pending"))
 			continue;
+		/* only the twins this gateway serves */
+		if (!agents_serves(&r.twin))
+			continue;
 		for (i = 0; i < *ntried && !seen; i++)
 			seen = memcmp(&tried[i], &r.twin, sizeof(TwinId)) == 0;
 		if (seen)
@@ -1073,11 +1077,22 @@ dtmv_complete_sync(PG_FUNCTION_ARGS)
 	sync_own_writes_snapshot_push();
 	found = request_by_id(id, &req);
 	PopActiveSnapshot();
+	/*
+	 * Only the gateway that serves the twin, checked before its lock; the
+	 * same refusal for a request that does not exist, so that no gateway
+	 * learns of others' requests.
+	 */
+	if (!superuser_arg(GetOuterUserId()) && (!found || !agents_serves(&req.twin)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to complete sync request " INT64_FORMAT, id),
+				 errdetail("It does not exist, or its twin is not served by this gateway.")));
 	if (!found)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("sync request " INT64_FORMAT " does not exist", id)));
 	sync_lock_twin(&req.twin);
+	agents_require_serves(&req.twin, "complete sync requests");
 	sync_decision_snapshot_push();
 	if (!request_by_id(id, &req))
 		ereport(ERROR,

@@ -54,14 +54,24 @@ CREATE TABLE dtmv.twin_states (
 	desired jsonb NOT NULL DEFAULT '{}',
 	reported_at timestamptz,
 	desired_at timestamptz,
-	physical_binding text
+	physical_binding text,
+	gateway bigint REFERENCES dtmv.gateways ON DELETE SET NULL,
+	binding_confirmed_at timestamptz
 ) WITH (fillfactor = 80);
-CREATE UNIQUE INDEX twin_states_binding ON dtmv.twin_states (physical_binding)
-	WHERE physical_binding IS NOT NULL;
+-- A gateway routes a device to one twin; until the gateway (or dtmv_admin)
+-- confirms a binding it is pending, routes nothing, and may name a serial
+-- that other pending bindings name too, so that no one can squat a serial
+-- or learn whether it is bound.
+CREATE UNIQUE INDEX twin_states_binding ON dtmv.twin_states (gateway, physical_binding)
+	WHERE binding_confirmed_at IS NOT NULL;
 COMMENT ON TABLE dtmv.twin_states IS
 	'what the physical object last reported and what the virtual side desires, and the binding to the physical object (RLS: read right)';
 COMMENT ON COLUMN dtmv.twin_states.physical_binding IS
 	'serial number or device address of the physical object the twin mirrors';
+COMMENT ON COLUMN dtmv.twin_states.gateway IS
+	'the gateway that serves (or, until confirmed, is to serve) the physical object';
+COMMENT ON COLUMN dtmv.twin_states.binding_confirmed_at IS
+	'when the gateway or dtmv_admin confirmed the binding; NULL while it is pending';
 
 CREATE TABLE dtmv.worlds (
 	world_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

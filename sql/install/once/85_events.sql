@@ -102,6 +102,8 @@ CREATE TABLE dtmv.commands (
 	acked_at timestamptz
 );
 CREATE INDEX commands_open ON dtmv.commands (command_id) WHERE status IN ('queued', 'delivered');
+-- a gateway takes the open commands of the twins it serves
+CREATE INDEX commands_open_twin ON dtmv.commands (twin, command_id) WHERE status IN ('queued', 'delivered');
 COMMENT ON TABLE dtmv.commands IS 'virtual-side actions for physical objects (open the door), for the gateway to carry out and acknowledge';
 ALTER TABLE dtmv.events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE dtmv.commands ENABLE ROW LEVEL SECURITY;

@@ -3,9 +3,9 @@
 
 -- The acting subject, in C (src/actor.c): no GUC is involved.
 CREATE OR REPLACE FUNCTION dtmv._set_acting_subject(subject bigint) RETURNS void
-	AS 'MODULE_PATHNAME', 'dtmv_set_acting_subject' LANGUAGE C STRICT PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'dtmv_set_acting_subject' LANGUAGE C PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._set_acting_subject(bigint) IS
-	'internal: act as a subject until the end of the transaction; checks dtmv_gateway itself';
+	'internal: act as a subject until the end of the transaction; checks dtmv_gateway and the subject''s delegation itself';
 
 CREATE OR REPLACE FUNCTION dtmv._outer_role() RETURNS oid
 	AS 'MODULE_PATHNAME', 'dtmv_outer_role' LANGUAGE C STABLE PARALLEL RESTRICTED;
@@ -175,8 +175,9 @@ BEGIN
 			USING ERRCODE = 'insufficient_privilege',
 				  DETAIL = 'Only roles with the privileges of dtmv_gateway may call dtmv.act_as().';
 	END IF;
-	id := dtmv._subject_id(subject);
-	SELECT s.kind INTO k FROM dtmv.subjects s WHERE s.subject_id = id;
+	-- no 42704 for an unknown name: the C refuses it as it refuses a
+	-- subject that did not delegate, so a service learns no names
+	SELECT s.subject_id, s.kind INTO id, k FROM dtmv.subjects s WHERE s.name = subject;
 	IF k = 'group' THEN
 		RAISE EXCEPTION 'cannot act as group "%"', subject
 			USING ERRCODE = 'wrong_object_type',
@@ -186,4 +187,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv.act_as(text) IS
-	'act for a subject until the transaction ends; dtmv_gateway only, 42501 for anyone else (REQ-DT-05)';
+	'a service acts for a user who delegated to it (dtmv.delegate), with at most the rights delegated, until the transaction ends; dtmv_gateway only, 42501 for anyone else and for a user who did not delegate (REQ-DT-05)';

@@ -62,17 +62,22 @@ CREATE OR REPLACE FUNCTION dtmv._keys_for(subs bigint[]) RETURNS TABLE (r intege
 COMMENT ON FUNCTION dtmv._keys_for(bigint[]) IS
 	'internal: for each right number r, the acl keys under which these subjects hold it (probe) and those that deny it (veto)';
 
+CREATE OR REPLACE FUNCTION dtmv._acting_keys() RETURNS TABLE (r integer, probe bigint[], veto bigint[])
+	AS 'MODULE_PATHNAME', 'dtmv_acting_keys' LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 6;
+COMMENT ON FUNCTION dtmv._acting_keys() IS
+	'internal: the keys of dtmv._keys_for for the acting subject and its groups, without probes for rights a service acting for a user was not delegated';
+
 CREATE OR REPLACE FUNCTION dtmv.acl_probe(r integer) RETURNS bigint[]
 LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$ SELECT k.probe FROM dtmv._keys_for(dtmv.current_subjects()) k WHERE k.r = acl_probe.r $$;
+AS $$ SELECT k.probe FROM dtmv._acting_keys() k WHERE k.r = acl_probe.r $$;
 COMMENT ON FUNCTION dtmv.acl_probe(integer) IS
 	'acl keys under which the acting subject holds right number r (see docs/rights.md); empty if denied system-wide';
 
 CREATE OR REPLACE FUNCTION dtmv.acl_veto(r integer) RETURNS bigint[]
 LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
-AS $$ SELECT k.veto FROM dtmv._keys_for(dtmv.current_subjects()) k WHERE k.r = acl_veto.r $$;
+AS $$ SELECT k.veto FROM dtmv._acting_keys() k WHERE k.r = acl_veto.r $$;
 COMMENT ON FUNCTION dtmv.acl_veto(integer) IS
 	'acl keys that deny right number r to the acting subject (see docs/rights.md)';
 

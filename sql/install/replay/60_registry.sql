@@ -80,18 +80,29 @@ COMMENT ON FUNCTION dtmv._new_twin(bigint, text, text, jsonb, text, text, interv
 
 CREATE OR REPLACE FUNCTION dtmv.create_twin(kind text, name text, properties jsonb DEFAULT '{}',
 								 model_uri text DEFAULT NULL, physical_binding text DEFAULT NULL,
-								 sync_period interval DEFAULT NULL, sync_priority integer DEFAULT 0)
+								 sync_period interval DEFAULT NULL, sync_priority integer DEFAULT 0,
+								 gateway text DEFAULT NULL)
 RETURNS dtmv.twin_id
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
+DECLARE
+	id dtmv.twin_id;
 BEGIN
-	RETURN (SELECT dtmv._new_twin(dtmv._require_subject(), kind, name, properties, model_uri, physical_binding,
-							  sync_period, sync_priority));
+	IF physical_binding = '' THEN
+		RAISE EXCEPTION 'a binding is a serial number or device address, not an empty string'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	id := dtmv._new_twin(dtmv._require_subject(), kind, name, properties, model_uri, NULL,
+						 sync_period, sync_priority);
+	IF physical_binding IS NOT NULL THEN	-- pending until its gateway confirms it
+		PERFORM dtmv._bind(id, physical_binding, dtmv._usable_gateway(gateway));
+	END IF;
+	RETURN id;
 END
 $$;
-COMMENT ON FUNCTION dtmv.create_twin(text, text, jsonb, text, text, interval, integer) IS
-	'register a twin in the local twin system; the creator gets admin on it (REQ-DT-01, REQ-DT-02)';
+COMMENT ON FUNCTION dtmv.create_twin(text, text, jsonb, text, text, interval, integer, text) IS
+	'register a twin in the local twin system; the creator gets admin on it; a physical binding is through the gateway named (or the creator''s only one) and pending until confirmed (REQ-DT-01, REQ-DT-02)';
 
 CREATE OR REPLACE FUNCTION dtmv.update_twin(twin dtmv.twin_id, name text DEFAULT NULL, properties jsonb DEFAULT NULL,
 								 model_uri text DEFAULT NULL, sync_period interval DEFAULT NULL,
@@ -202,7 +213,7 @@ BEGIN
 	IF properties IS NOT NULL THEN q := q || ' AND t.properties @> $3'; END IF;
 	IF system IS NOT NULL THEN q := q || ' AND t.system_no = $4'; END IF;
 	q := q || ' ORDER BY t.id LIMIT $5';
-	SELECT x.probe, x.veto INTO probe, veto FROM dtmv._keys_for(dtmv.current_subjects()) x WHERE x.r = 0;
+	SELECT x.probe, x.veto INTO probe, veto FROM dtmv._acting_keys() x WHERE x.r = 0;
 	RETURN QUERY EXECUTE q USING kind, name, properties, system, max, probe, veto;
 END
 $$;

@@ -14,13 +14,13 @@
 --                          from the top. A busy twin's backlog is not in it.
 -- sync_schedule says when each periodically synchronised twin falls due.
 
--- What runs where: the running requests, for gateways and readers of the twin.
+-- What runs where: the running requests, for readers of the twin and the gateway that serves it.
 CREATE OR REPLACE VIEW dtmv.sync_runs WITH (security_barrier) AS
 	SELECT r.twin, r.request_id, r.priority, r.started_at, r.lease_until, r.gateway_pid
 	  FROM dtmv.sync_requests r
 	 WHERE r.status = 'running'
-	   AND ((SELECT dtmv._outer_has_role('dtmv_gateway')) OR dtmv._holds(r.twin, 'read'));
-COMMENT ON VIEW dtmv.sync_runs IS 'the sync running on each twin (at most one): visible with read on the twin, and to gateways';
+	   AND (dtmv._serves(r.twin) OR dtmv._holds(r.twin, 'read'));
+COMMENT ON VIEW dtmv.sync_runs IS 'the sync running on each twin (at most one): visible with read on the twin, and to the gateway that serves it';
 
 CREATE OR REPLACE FUNCTION dtmv._require_gateway(what text) RETURNS void
 	AS 'MODULE_PATHNAME', 'dtmv_require_gateway' LANGUAGE C STABLE PARALLEL RESTRICTED;
@@ -47,14 +47,14 @@ RETURNS TABLE (request_id bigint, twin dtmv.twin_id, priority integer, requested
 			   requested_at timestamptz, batch_size integer)
 	AS 'MODULE_PATHNAME', 'dtmv_claim_sync' LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1;
 COMMENT ON FUNCTION dtmv.claim_sync(interval, boolean) IS
-	'gateway: the most urgent pending request whose twin is free, now running, or no row; every request pending on that twin joins its batch (REQ-DT-07, REQ-DT-08)';
+	'gateway: the most urgent pending request, among the twins it serves, whose twin is free, now running, or no row; every request pending on that twin joins its batch (REQ-DT-07, REQ-DT-08)';
 
 CREATE OR REPLACE FUNCTION dtmv.complete_sync(request_id bigint, ok boolean, reported jsonb DEFAULT NULL,
 								   replace boolean DEFAULT false)
 RETURNS text
 	AS 'MODULE_PATHNAME', 'dtmv_complete_sync' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dtmv.complete_sync(bigint, boolean, jsonb, boolean) IS
-	'gateway: finish a running sync; on success merge the reported state into the twin''s, as report does (replace: store it instead), and answer its batch "superseded", on failure queue the batch again';
+	'gateway that serves the twin: finish a running sync; on success merge the reported state into the twin''s, as report does (replace: store it instead), and answer its batch "superseded", on failure queue the batch again';
 
 CREATE OR REPLACE FUNCTION dtmv.sync_status(request_id bigint) RETURNS text
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -67,17 +67,17 @@ BEGIN
 	 WHERE s.request_id = sync_status.request_id;
 	-- IS NOT TRUE: a periodic request has no requester (NULL), and NULL must not let anyone in
 	IF NOT FOUND OR (r.subject_id = ANY (dtmv.current_subjects())
-					 OR dtmv._outer_has_role('dtmv_gateway')
+					 OR dtmv._serves(r.twin)
 					 OR dtmv.has_right(r.twin, 'admin')) IS NOT TRUE THEN
 		RAISE EXCEPTION 'permission denied: sync request % is not yours', request_id
 			USING ERRCODE = 'insufficient_privilege',
-				  DETAIL = 'Only its requester, a gateway or an admin of the twin may see a sync request, or it does not exist.';
+				  DETAIL = 'Only its requester, the gateway that serves the twin or an admin of the twin may see a sync request, or it does not exist.';
 	END IF;
 	RETURN r.status;
 END
 $$;
 COMMENT ON FUNCTION dtmv.sync_status(bigint) IS
-	'pending, running, succeeded, failed or superseded; for the requester, gateways and admins of the twin';
+	'pending, running, succeeded, failed or superseded; for the requester, the gateway that serves the twin and admins of the twin';
 
 -- Periodic sync (REQ-DT-07): keep sync_schedule in step with sync_period.
 CREATE OR REPLACE FUNCTION dtmv._schedule_twin() RETURNS trigger
@@ -135,7 +135,7 @@ GRANT SELECT ON dtmv.sync_requests, dtmv.sync_runs TO dtmv_user;
 DROP POLICY IF EXISTS sync_requests_visible ON dtmv.sync_requests;
 CREATE POLICY sync_requests_visible ON dtmv.sync_requests FOR SELECT TO dtmv_user
 	USING (subject_id = ANY ((SELECT dtmv.current_subjects())::bigint[])
-		   OR (SELECT dtmv._outer_has_role('dtmv_gateway'))
+		   OR dtmv._serves(twin)
 		   OR dtmv._holds(twin, 'admin'));
 COMMENT ON POLICY sync_requests_visible ON dtmv.sync_requests IS
-	'a subject sees its own requests, gateways see all, admins of a twin see the twin''s';
+	'a subject sees its own requests, the gateway that serves a twin and its admins see the twin''s';

@@ -94,7 +94,7 @@ BEGIN
 		UNION ALL
 		SELECT 'dtmv_w' || w.world_id FROM dtmv.worlds w WHERE w.owner_subject = me
 		UNION ALL
-		SELECT 'dtmv_commands' WHERE dtmv._outer_has_role('dtmv_gateway')
+		SELECT 'dtmv_g' || g.subject_id FROM dtmv.gateways g WHERE g.subject_id = dtmv._login_subject()
 	LOOP
 		EXECUTE pg_catalog.format('LISTEN %I', channel);
 		RETURN NEXT channel;
@@ -102,7 +102,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv.listen() IS
-	'LISTEN on every channel the acting subject should hear (its own, its worlds'', and commands for gateways); returns them';
+	'LISTEN on every channel the acting subject should hear (its own, its worlds'', and a gateway''s commands); returns them';
 
 -- TW002 if events after last_id were pruned: the client must resynchronise.
 CREATE OR REPLACE FUNCTION dtmv._require_kept(last_id bigint) RETURNS void
@@ -147,7 +147,6 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
-	subs bigint[] := dtmv.current_subjects();
 	me bigint := dtmv.current_subject();
 	keys record;
 BEGIN
@@ -160,7 +159,7 @@ BEGIN
 	-- (VOLATILE, in READ COMMITTED) and so see them.
 	PERFORM dtmv._order_committed_events();
 	PERFORM dtmv._require_kept(last_id);
-	SELECT k.probe, k.veto INTO keys FROM dtmv._keys_for(subs) k WHERE k.r = 1;	-- read
+	SELECT k.probe, k.veto INTO keys FROM dtmv._acting_keys() k WHERE k.r = 1;	-- read
 	-- Every id was given after its event committed, each orderer's batch
 	-- above the ones before it: no event can appear later below the last
 	-- id a reader got, so "after last_id" never skips one.
@@ -238,12 +237,15 @@ BEGIN
 	IF patch IS NOT NULL THEN
 		UPDATE dtmv.twin_states s SET desired = s.desired || patch, desired_at = now() WHERE s.twin = interact.twin;
 	END IF;
-	PERFORM pg_notify('dtmv_commands', id::text);
+	-- wake the gateway that serves the twin, if any (next_commands hands the
+	-- command to that gateway alone, once the binding is confirmed)
+	PERFORM pg_notify('dtmv_g' || s.gateway, id::text)
+	   FROM dtmv.twin_states s WHERE s.twin = interact.twin AND s.binding_confirmed_at IS NOT NULL;
 	RETURN id;
 END
 $$;
 COMMENT ON FUNCTION dtmv.interact(dtmv.twin_id, text, jsonb) IS
-	'an avatar acts on a twin: needs interact and an action the twin''s kind offers; sets the desired state, queues a command and wakes the gateway (REQ-DT-06, REQ-MV-03)';
+	'an avatar acts on a twin: needs interact and an action the twin''s kind offers; sets the desired state, queues a command and wakes the gateway that serves the twin (REQ-DT-06, REQ-MV-03)';
 
 CREATE OR REPLACE FUNCTION dtmv.next_commands(max integer DEFAULT 10, redeliver_after interval DEFAULT '1 minute')
 RETURNS TABLE (command_id bigint, twin dtmv.twin_id, action text, args jsonb,
@@ -251,13 +253,21 @@ RETURNS TABLE (command_id bigint, twin dtmv.twin_id, action text, args jsonb,
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
+DECLARE
+	-- the twins this gateway serves (every twin for a superuser)
+	served dtmv.twin_id[];
 BEGIN
 	PERFORM dtmv._require_gateway('take commands');
+	IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = dtmv._outer_role()) THEN
+		served := ARRAY(SELECT s.twin FROM dtmv.twin_states s
+						 WHERE s.gateway = dtmv._login_subject() AND s.binding_confirmed_at IS NOT NULL);
+	END IF;
 	RETURN QUERY
 		WITH picked AS (
 			SELECT c.command_id FROM dtmv.commands c
-			 WHERE c.status = 'queued'
-				OR (c.status = 'delivered' AND c.delivered_at < now() - redeliver_after)
+			 WHERE (c.status = 'queued'
+					OR (c.status = 'delivered' AND c.delivered_at < now() - redeliver_after))
+			   AND (served IS NULL OR c.twin = ANY (served))
 			 ORDER BY c.command_id LIMIT max
 			 FOR UPDATE SKIP LOCKED
 		), delivered AS (
@@ -273,7 +283,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv.next_commands(integer, interval) IS
-	'gateway: take queued commands (and ones delivered but unacknowledged for too long), oldest first';
+	'gateway: take the queued commands for the twins it serves (and ones delivered but unacknowledged for too long), oldest first';
 
 CREATE OR REPLACE FUNCTION dtmv.ack_command(command_id bigint, ok boolean, result jsonb DEFAULT NULL) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -286,6 +296,15 @@ BEGIN
 	PERFORM dtmv._require_gateway('acknowledge commands');
 	IF ok IS NULL THEN
 		RAISE EXCEPTION 'ok must be true or false' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	-- Only the gateway that serves the twin, checked before any lock; the
+	-- same refusal for a command that does not exist, so that no gateway
+	-- learns of others' commands.
+	IF NOT EXISTS (SELECT 1 FROM dtmv.commands x WHERE x.command_id = ack_command.command_id
+					  AND dtmv._serves(x.twin)) THEN
+		RAISE EXCEPTION 'permission denied to acknowledge command %', command_id
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'It does not exist, or its twin is not served by this gateway.';
 	END IF;
 	-- The twin's lock before its rows (the command's, its state's).
 	PERFORM dtmv._lock_twin(x.twin) FROM dtmv.commands x WHERE x.command_id = ack_command.command_id;
@@ -322,7 +341,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv.ack_command(bigint, boolean, jsonb) IS
-	'gateway: a command was carried out (or not); on success the reported state follows the desired one; the outcome is an event for the twin''s readers; returns its entry number';
+	'gateway that serves the twin: a command was carried out (or not); on success the reported state follows the desired one; the outcome is an event for the twin''s readers; returns its entry number';
 
 CREATE OR REPLACE FUNCTION dtmv.command_status(command_id bigint) RETURNS text
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -331,17 +350,17 @@ AS $$
 DECLARE
 	c record;
 BEGIN
-	SELECT x.status, x.subject_id INTO c FROM dtmv.commands x WHERE x.command_id = command_status.command_id;
+	SELECT x.status, x.subject_id, x.twin INTO c FROM dtmv.commands x WHERE x.command_id = command_status.command_id;
 	-- IS NOT TRUE: a command whose requester is gone has none (NULL), and NULL must not let anyone in
 	IF NOT FOUND OR (c.subject_id = ANY (dtmv.current_subjects())
-					 OR dtmv._outer_has_role('dtmv_gateway')) IS NOT TRUE THEN
+					 OR dtmv._serves(c.twin)) IS NOT TRUE THEN
 		RAISE EXCEPTION 'permission denied: command % is not yours', command_id
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
 	RETURN c.status;
 END
 $$;
-COMMENT ON FUNCTION dtmv.command_status(bigint) IS 'queued, delivered, succeeded or failed; for the requester and gateways';
+COMMENT ON FUNCTION dtmv.command_status(bigint) IS 'queued, delivered, succeeded or failed; for the requester and the gateway that serves the twin';
 
 -- Retention: acknowledged commands are kept for command_status until
 -- pruned; the outcome stays in the event log (until prune_events).
@@ -373,8 +392,8 @@ COMMENT ON POLICY events_readable ON dtmv.events IS
 DROP POLICY IF EXISTS commands_own ON dtmv.commands;
 CREATE POLICY commands_own ON dtmv.commands FOR SELECT TO dtmv_user
 	USING (subject_id = ANY ((SELECT dtmv.current_subjects())::bigint[])
-		   OR (SELECT dtmv._outer_has_role('dtmv_gateway')));
-COMMENT ON POLICY commands_own ON dtmv.commands IS 'a subject sees its own commands; gateways see all';
+		   OR dtmv._serves(twin));
+COMMENT ON POLICY commands_own ON dtmv.commands IS 'a subject sees its own commands; a gateway those for the twins it serves';
 
 DROP POLICY IF EXISTS kind_actions_directory ON dtmv.kind_actions;
 CREATE POLICY kind_actions_directory ON dtmv.kind_actions FOR SELECT TO dtmv_user USING (true);
@@ -388,12 +407,16 @@ DECLARE
 	id dtmv.twin_id;
 BEGIN
 	PERFORM dtmv._require_gateway('look twins up by physical binding');
-	SELECT s.twin INTO id FROM dtmv.twin_states s WHERE s.physical_binding = binding;
+	SELECT s.twin INTO id FROM dtmv.twin_states s
+	 WHERE s.physical_binding = binding AND s.gateway = dtmv._login_subject()
+	   AND s.binding_confirmed_at IS NOT NULL;
 	IF id IS NULL THEN
-		RAISE EXCEPTION 'no twin is bound to physical object "%"', binding USING ERRCODE = 'undefined_object';
+		RAISE EXCEPTION 'no twin is bound to physical object "%" through this gateway', binding
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'A binding routes once the gateway has confirmed it (dtmv.confirm_binding).';
 	END IF;
 	RETURN id;
 END
 $$;
 COMMENT ON FUNCTION dtmv.twin_by_binding(text) IS
-	'gateway: the twin bound to a physical object (serial number or device address)';
+	'gateway: the twin bound through it to a physical object (serial number or device address), once confirmed';

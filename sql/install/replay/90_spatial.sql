@@ -171,7 +171,11 @@ DECLARE
 BEGIN
 	keys := ARRAY(SELECT k::bigint FROM generate_series(0, 5) k)
 			|| ARRAY(SELECT dtmv._acl_space_key(a.space_id, k) FROM dtmv._space_ancestry(space) a, generate_series(0, 5) k);
-	SELECT k.probe, k.veto INTO probe, veto FROM dtmv._keys_for(subs) k WHERE k.r = _space_right.r;
+	-- the acting subject's keys are limited to what a service acting for it was delegated
+	SELECT k.probe, k.veto INTO probe, veto
+	  FROM (SELECT * FROM dtmv._keys_for(subjects) WHERE subjects IS NOT NULL
+			UNION ALL SELECT * FROM dtmv._acting_keys() WHERE subjects IS NULL) k
+	 WHERE k.r = _space_right.r;
 	-- Denied at the space or above it (a veto key), or system-wide (no probe
 	-- key at all): for everyone, the site's creator too.
 	IF veto IS NULL OR keys && veto OR pg_catalog.cardinality(probe) = 0 THEN
@@ -500,7 +504,7 @@ DECLARE
 	d double precision;
 	i integer;
 BEGIN
-	SELECT x.probe, x.veto INTO probe, veto FROM dtmv._keys_for(dtmv.current_subjects()) x WHERE x.r = 0;
+	SELECT x.probe, x.veto INTO probe, veto FROM dtmv._acting_keys() x WHERE x.r = 0;
 	IF radius IS NULL OR radius < 0 OR k IS NULL OR k < 1 THEN
 		RAISE EXCEPTION 'radius must be >= 0 and k >= 1' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
@@ -583,13 +587,17 @@ BEGIN
 				  AND c.submitted_by = dtmv._require_subject()
 				ORDER BY c.capture_id FOR UPDATE LOOP
 		FOREACH serial IN ARRAY cap.serials LOOP
-			SELECT s.twin INTO t FROM dtmv.twin_states s WHERE s.physical_binding = serial;
+			-- the submitter's own twin of that serial, if it has one: whether
+			-- someone else bound it is not told (nor changed)
+			t := NULL;
+			SELECT s.twin INTO t FROM dtmv.twin_states s
+			 WHERE s.physical_binding = serial AND dtmv.has_right(s.twin, 'control')
+			 ORDER BY s.binding_confirmed_at IS NULL, s.twin LIMIT 1;
 			IF t IS NULL THEN
 				t := dtmv.create_twin('unconfirmed', 'Unconfirmed ' || serial,
 									  jsonb_build_object('capture', cap.capture_id, 'media', cap.media_uri),
 									  physical_binding => serial);
-			ELSIF NOT dtmv.has_right(t, 'control')
-				  OR (NOT dtmv.has_right(t, 'admin') AND cap.space IS DISTINCT FROM
+			ELSIF (NOT dtmv.has_right(t, 'admin') AND cap.space IS DISTINCT FROM
 					  (SELECT p.space FROM dtmv.twin_positions p WHERE p.twin = t)) THEN
 				CONTINUE;	-- seen, but not the submitter's to move (or to move to this space)
 			END IF;
@@ -630,7 +638,7 @@ DECLARE
 	veto bigint[];
 BEGIN
 	s := dtmv._site_of(spatial_map.space);
-	SELECT x.probe, x.veto INTO probe, veto FROM dtmv._keys_for(dtmv.current_subjects()) x WHERE x.r = 0;
+	SELECT x.probe, x.veto INTO probe, veto FROM dtmv._acting_keys() x WHERE x.r = 0;
 	RETURN jsonb_build_object(
 		'type', 'FeatureCollection',
 		'space', space,

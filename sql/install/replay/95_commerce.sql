@@ -66,7 +66,7 @@ DECLARE
 	probe bigint[];
 	veto bigint[];
 BEGIN
-	SELECT x.probe, x.veto INTO probe, veto FROM dtmv._keys_for(dtmv.current_subjects()) x WHERE x.r = 1;	-- read
+	SELECT x.probe, x.veto INTO probe, veto FROM dtmv._acting_keys() x WHERE x.r = 1;	-- read
 	SELECT * INTO b FROM dtmv.boms x WHERE x.bom_id = missing_items.bom;
 	IF b IS NULL THEN
 		RAISE EXCEPTION 'bill of materials % does not exist', bom USING ERRCODE = 'undefined_object';
@@ -369,7 +369,8 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 				  HINT = 'A design is bound to its product once an order for it is delivered.';
 	END IF;
-	UPDATE dtmv.twin_states s SET physical_binding = serial WHERE s.twin = bind_product.design;
+	-- through the customer's gateway, pending until that gateway confirms it
+	PERFORM dtmv._bind(design, serial, dtmv._usable_gateway(NULL));
 	RETURN dtmv._append_event(design, NULL, 'product_bound', jsonb_build_object('serial', serial));
 END
 $$;

@@ -27,7 +27,9 @@ DECLARE
 		'dtmv._right_names()',
 		-- complete_sync gains replace (reported state is merged unless it is
 		-- true): a new signature, so the old one goes
-		'dtmv.complete_sync(bigint, boolean, jsonb)'
+		'dtmv.complete_sync(bigint, boolean, jsonb)',
+		-- create_twin gains gateway (the one a physical binding goes through)
+		'dtmv.create_twin(text, text, jsonb, text, text, interval, integer)'
 	]::pg_catalog.regprocedure[];
 	dependents text;
 	f pg_catalog.regprocedure;
@@ -43,7 +45,7 @@ BEGIN
 		RAISE EXCEPTION 'objects outside dtmv depend on functions that the update to 0.2 replaces: %', dependents
 			USING ERRCODE = 'dependent_objects_still_exist',
 				  HINT = 'Drop them, run ALTER EXTENSION dtmv UPDATE, and create them again: '
-						 'a call dtmv.complete_sync(request, ok, reported) stays valid in 0.2.';
+						 'calls of dtmv.complete_sync(request, ok, reported) and dtmv.create_twin(...) stay valid in 0.2.';
 	END IF;
 	FOREACH f IN ARRAY dropped LOOP
 		EXECUTE pg_catalog.format('DROP FUNCTION %s',
@@ -51,3 +53,21 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+-- Device bindings are proven (docs/rights.md, "Gateways"): a twin names the
+-- gateway that serves its device, and the binding routes nothing until that
+-- gateway or dtmv_admin confirms it. Bindings made under 0.1 name no gateway:
+-- they stay pending until dtmv_admin confirms each with
+-- dtmv.confirm_binding(serial, twin, gateway).
+ALTER TABLE dtmv.twin_states
+	ADD COLUMN gateway bigint REFERENCES dtmv.gateways ON DELETE SET NULL,
+	ADD COLUMN binding_confirmed_at timestamptz;
+DROP INDEX dtmv.twin_states_binding;
+CREATE UNIQUE INDEX twin_states_binding ON dtmv.twin_states (gateway, physical_binding)
+	WHERE binding_confirmed_at IS NOT NULL;
+COMMENT ON COLUMN dtmv.twin_states.gateway IS
+	'the gateway that serves (or, until confirmed, is to serve) the physical object';
+COMMENT ON COLUMN dtmv.twin_states.binding_confirmed_at IS
+	'when the gateway or dtmv_admin confirmed the binding; NULL while it is pending';
+-- a gateway takes the open commands of the twins it serves
+CREATE INDEX commands_open_twin ON dtmv.commands (twin, command_id) WHERE status IN ('queued', 'delivered');
