@@ -125,43 +125,51 @@ DECLARE
 	candidates dtmv.twin_id[];
 	t dtmv.twin_id;
 BEGIN
-	IF dtmv._outer_has_role('dtmv_admin') AND twin IS NOT NULL THEN
-		-- the twin system's administrator confirms a binding it has checked,
-		-- through the gateway it names (or the one the binding names)
-		gw := coalesce((SELECT g.subject_id FROM dtmv.gateways g JOIN dtmv.subjects x USING (subject_id) WHERE x.name = gateway),
-					   (SELECT s.gateway FROM dtmv.twin_states s WHERE s.twin = confirm_binding.twin));
+	IF twin IS NOT NULL AND dtmv._outer_has_role('dtmv_admin') THEN
+		-- The twin system's administrator, who has checked the device:
+		-- binds the twin to it through the gateway named (or the one the
+		-- binding names already), confirmed at once.
+		PERFORM dtmv._lock_twin(twin);	-- the twin's lock before its rows
+		gw := coalesce((SELECT g.subject_id FROM dtmv.gateways g JOIN dtmv.subjects x USING (subject_id)
+						 WHERE x.name = gateway),
+					   (SELECT s.gateway FROM dtmv.twin_states s WHERE s.twin = confirm_binding.twin AND confirm_binding.gateway IS NULL));
 		IF gw IS NULL THEN
-			RAISE EXCEPTION 'name the gateway that serves device "%"', binding USING ERRCODE = 'invalid_parameter_value';
+			RAISE EXCEPTION 'name a registered gateway to serve device "%"', binding
+				USING ERRCODE = 'invalid_parameter_value';
 		END IF;
-		candidates := ARRAY(SELECT s.twin FROM dtmv.twin_states s
-						WHERE s.twin = confirm_binding.twin AND s.physical_binding = binding);
-	ELSE
-		-- a gateway: the device is there, connected to it
-		PERFORM dtmv._require_gateway('confirm device bindings');
-		gw := (SELECT g.subject_id FROM dtmv.gateways g WHERE g.subject_id = dtmv._login_subject());
-		candidates := ARRAY(SELECT s.twin FROM dtmv.twin_states s
-						WHERE s.gateway = gw AND s.physical_binding = binding
-						  AND s.binding_confirmed_at IS NULL
-						  AND (confirm_binding.twin IS NULL OR s.twin = confirm_binding.twin));
+		IF NOT EXISTS (SELECT 1 FROM dtmv.twin_states s WHERE s.twin = confirm_binding.twin) THEN
+			RAISE EXCEPTION 'twin % does not exist', twin USING ERRCODE = 'undefined_object';
+		END IF;
+		PERFORM dtmv._bind(twin, binding, gw);
+		UPDATE dtmv.twin_states s SET binding_confirmed_at = now() WHERE s.twin = confirm_binding.twin;
+		RETURN twin;
 	END IF;
+	-- A gateway: the device of a binding pending through it is there,
+	-- connected to it.
+	PERFORM dtmv._require_gateway('confirm device bindings');
+	gw := (SELECT g.subject_id FROM dtmv.gateways g WHERE g.subject_id = dtmv._login_subject());
+	candidates := ARRAY(SELECT s.twin FROM dtmv.twin_states s
+						 WHERE s.gateway = gw AND s.physical_binding = binding
+						   AND s.binding_confirmed_at IS NULL
+						   AND (confirm_binding.twin IS NULL OR s.twin = confirm_binding.twin));
 	IF pg_catalog.cardinality(candidates) IS DISTINCT FROM 1 THEN
-		RAISE EXCEPTION '% binding of device "%" is pending here',
+		RAISE EXCEPTION '% binding of device "%" is pending at this gateway',
 				CASE WHEN pg_catalog.cardinality(candidates) > 1 THEN 'more than one' ELSE 'no' END, binding
 			USING ERRCODE = CASE WHEN pg_catalog.cardinality(candidates) > 1 THEN 'invalid_parameter_value' ELSE 'undefined_object' END,
 				  HINT = CASE WHEN pg_catalog.cardinality(candidates) > 1 THEN 'Name the twin.' END;
 	END IF;
 	t := candidates[1];
 	PERFORM dtmv._lock_twin(t);	-- the twin's lock before its rows
-	UPDATE dtmv.twin_states s SET gateway = gw, binding_confirmed_at = now()
-	 WHERE s.twin = t AND s.physical_binding = binding;
-	IF NOT FOUND THEN	-- rebound while we waited for the lock
+	UPDATE dtmv.twin_states s SET binding_confirmed_at = now()
+	 WHERE s.twin = t AND s.gateway = gw AND s.physical_binding = binding AND s.binding_confirmed_at IS NULL;
+	IF NOT FOUND THEN	-- rebound while this call waited for the lock
 		RAISE EXCEPTION 'the binding of twin % changed; try again', t USING ERRCODE = 'serialization_failure';
 	END IF;
 	RETURN t;
 END
 $$;
 COMMENT ON FUNCTION dtmv.confirm_binding(text, dtmv.twin_id, text) IS
-	'a gateway confirms that the device of a binding pending through it is there (the twin too if several are pending); or dtmv_admin confirms a twin''s binding; from then on the gateway serves the twin; returns the twin';
+	'a gateway confirms that the device of a binding pending through it is there (naming the twin if several are pending); or dtmv_admin binds a twin to a device through a gateway, confirmed; from then on the gateway serves the twin; returns the twin';
 
 CREATE OR REPLACE FUNCTION dtmv.served_twins() RETURNS TABLE (twin dtmv.twin_id, physical_binding text, confirmed_at timestamptz)
 LANGUAGE sql STABLE SECURITY DEFINER
