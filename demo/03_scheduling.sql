@@ -4,6 +4,7 @@
 -- (REQ-DT-07, REQ-DT-08).
 \set SHOW_CONTEXT never
 SET search_path = public, dtmv;
+SELECT extversion <> '0.1' AS since_0_2 FROM pg_extension WHERE extname = 'dtmv' \gset
 CREATE ROLE demo_kim LOGIN IN ROLE dtmv_user;
 CREATE ROLE demo_lee LOGIN IN ROLE dtmv_user;
 CREATE ROLE demo_max LOGIN IN ROLE dtmv_user;
@@ -11,12 +12,23 @@ CREATE ROLE demo_factory_gw LOGIN IN ROLE dtmv_gateway;
 SET ROLE demo_admin;
 SELECT dtmv.create_subject(u, ('demo_' || u)::regrole) FROM unnest('{kim,lee,max}'::text[]) u;
 SELECT dtmv.create_subject('factory gateway', 'demo_factory_gw', 'system');
+\if :since_0_2
+-- The factory's gateway serves the devices of alice's factory.
+SELECT dtmv.register_gateway('factory gateway', 'alice');
+\endif
 RESET ROLE;
 
 \echo '--- the factory robot is used in three worlds at once'
 SET ROLE demo_alice;
 SELECT dtmv.create_twin('robot', 'Welding robot W-7', '{"site": "factory"}',
 						physical_binding => 'ROBO-W7-0042') AS robot \gset
+\if :since_0_2
+-- alice may bind through two gateways now (her household's, her factory's): she names one
+SELECT dtmv.bind_device(:'robot', 'ROBO-W7-0042', 'factory gateway');
+SET ROLE demo_factory_gw;
+SELECT dtmv.confirm_binding('ROBO-W7-0042') = :'robot' AS robot_served_by_the_factory_gateway;
+SET ROLE demo_alice;
+\endif
 SELECT dtmv.use_twin(dtmv.create_world(w), :'robot')
   FROM unnest('{Factory floor,Training world,Maintenance world}'::text[]) w;
 SELECT dtmv.twin_info(:'robot') -> 'worlds' AS worlds;

@@ -15,10 +15,10 @@ wait_for_line() { for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && retur
 
 door=$(value demo_alice "SELECT id FROM dtmv.twins WHERE name = 'Front door'")
 
-echo "--- the home gateway starts: it listens for commands for the physical objects"
-as demo_gateway "$home" gateway --seconds 60 --acks 1 >"$logs/gateway" 2>&1 &
+echo "--- the home gateway starts: the door is connected to it; it listens for the door's commands"
+as demo_gateway "$home" gateway --device ACME-DOOR-0001 --seconds 60 --acks 1 >"$logs/gateway" 2>&1 &
 gateway=$!
-wait_for_line "$logs/gateway" "listening on dtmv_commands"
+wait_for_line "$logs/gateway" "listening on"
 
 echo "--- alice is busy in her home world; her client listens and waits"
 start=$(value demo_alice "SELECT dtmv.event_horizon()")

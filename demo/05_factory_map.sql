@@ -3,6 +3,7 @@
 -- user (and a 3rd party) ask what is at a position (REQ-MV-04, REQ-MV-05).
 \set SHOW_CONTEXT never
 SET search_path = public, dtmv;
+SELECT extversion <> '0.1' AS since_0_2 FROM pg_extension WHERE extname = 'dtmv' \gset
 CREATE ROLE demo_tablet LOGIN IN ROLE dtmv_user;
 SET ROLE demo_admin;
 SELECT dtmv.create_subject('survey tablet', 'demo_tablet', 'system');
@@ -16,6 +17,12 @@ SELECT dtmv.create_space('Hall A, ground floor', 'floor', :factory, z_min => 0, 
 SELECT dtmv.create_space('Offices, first floor', 'floor', :factory, z_min => 6, z_max => 9) AS offices \gset
 SELECT ST_AsText(dtmv.to_wgs84(:factory, ST_MakePoint(100, 0, 0))) AS "100 m along the site's x axis, in WGS84";
 SELECT dtmv.create_twin('robot', 'Welding robot W-7b', physical_binding => 'ROBO-W7-0099') AS robot \gset
+\if :since_0_2
+SELECT dtmv.bind_device(:'robot', 'ROBO-W7-0099', 'factory gateway');
+SET ROLE demo_factory_gw;
+SELECT dtmv.confirm_binding('ROBO-W7-0099') = :'robot' AS robot_served_by_the_factory_gateway;
+SET ROLE demo_alice;
+\endif
 -- The robot was unloaded by the gate; the survey tablet may map (control) what is in the factory.
 SELECT dtmv.place(:'robot', :hall, ST_MakePoint(2, 2, 0.9));
 SELECT dtmv.grant_space(:factory, 'survey tablet', 'control');
@@ -30,7 +37,7 @@ SELECT name, kind FROM dtmv.twins ORDER BY name;
 SELECT jsonb_pretty(dtmv.spatial_map(:hall));
 
 \echo '--- scenario 6 (7.3.2): the robot drives itself to the next cell; its gateway syncs the location'
-SET ROLE demo_gateway;
+SET ROLE demo_factory_gw;
 SELECT dtmv.sync_location(:'robot', ST_MakePoint(18.5, 6, 0.9)) AS acknowledgement_event;
 SET ROLE demo_alice;
 SELECT kind, payload FROM dtmv.events WHERE twin = :'robot' AND kind = 'location';

@@ -3,9 +3,12 @@
  *		dtmv-home: a stand-in for the physical side of a home, and a small
  *		metaverse client, both speaking to dtmv over libpq (scenario 7.2.1).
  *
- *	 dtmv-home gateway [--seconds N] [--acks N]
- *		Listens for commands, carries them out ("opens the door") and
- *		acknowledges them; claims and completes sync requests.  Survives a
+ *	 dtmv-home gateway [--device SERIAL]... [--seconds N] [--acks N]
+ *		Confirms the bindings pending through it of the devices connected
+ *		to it (--device: their serial numbers; a binding routes nothing
+ *		until then), listens for the commands of the twins it serves,
+ *		carries them out ("opens the door") and acknowledges them; claims
+ *		and completes their sync requests.  Survives a
  *		server restart: it reconnects, listens again and takes up the
  *		commands it missed (next_commands also returns commands delivered
  *		but never acknowledged).  Stops after N seconds or N acknowledged
@@ -211,8 +214,37 @@ do_syncs(PGconn *conn)
 	}
 }
 
+/*
+ * The devices connected to this gateway are physically here: confirm the
+ * bindings pending through it (dtmv.confirm_binding).  None pending is
+ * normal (confirmed before, or not bound yet); false if the connection broke.
+ */
+static bool
+confirm_devices(PGconn *conn, char **devices, int ndevices)
+{
+	int			i;
+
+	for (i = 0; i < ndevices; i++)
+	{
+		const char *params[1] = {devices[i]};
+		PGresult   *res = PQexecParams(conn, "SELECT dtmv.confirm_binding($1)", 1, NULL, params, NULL, NULL, 0);
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+			say("device %s is here: its binding to twin %s is confirmed", devices[i], PQgetvalue(res, 0, 0));
+		else if (state != NULL && strcmp(state, "42704") == 0)
+			say("device %s: no binding pending here (confirmed before, or not bound yet)", devices[i]);
+		else
+			say("device %s: confirming its binding failed: %s", devices[i], PQerrorMessage(conn));
+		PQclear(res);
+		if (PQstatus(conn) != CONNECTION_OK)
+			return false;
+	}
+	return true;
+}
+
 static int
-run_gateway(int seconds, int max_acks)
+run_gateway(int seconds, int max_acks, char **devices, int ndevices)
 {
 	time_t		deadline = time(NULL) + seconds;
 	int			acks = 0;
@@ -225,7 +257,7 @@ run_gateway(int seconds, int max_acks)
 		if (conn == NULL)
 			break;
 		say("gateway connected");
-		if (listen_all(conn))
+		if (confirm_devices(conn, devices, ndevices) && listen_all(conn))
 		{
 			/* catch up first, then on every wake-up (or each second) */
 			while (!stop_requested && time(NULL) < deadline && (max_acks <= 0 || acks < max_acks))
@@ -505,7 +537,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-			"usage: dtmv-home gateway [--seconds N] [--acks N]\n"
+			"usage: dtmv-home gateway [--device SERIAL]... [--seconds N] [--acks N]\n"
 			"       dtmv-home ring SERIAL [CAMERA]\n"
 			"       dtmv-home watch KIND [--seconds N] [--since ID]\n"
 			"       dtmv-home listen [--seconds N]\n"
@@ -522,6 +554,8 @@ main(int argc, char **argv)
 	int			count = 200;
 	bool		bare = false;
 	int			gap_ms = 0;
+	char	  **devices = calloc(argc, sizeof(char *));
+	int			ndevices = 0;
 	int			i;
 
 	signal(SIGTERM, on_signal);
@@ -542,9 +576,11 @@ main(int argc, char **argv)
 			bare = true;
 		else if (strcmp(argv[i], "--gap") == 0 && i + 1 < argc)
 			gap_ms = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
+			devices[ndevices++] = argv[++i];
 	}
 	if (strcmp(argv[1], "gateway") == 0)
-		return run_gateway(seconds, acks);
+		return run_gateway(seconds, acks, devices, ndevices);
 	if (strcmp(argv[1], "ring") == 0 && argc >= 3)
 		return run_ring(argv[2], argc >= 4 ? argv[3] : "camera/snapshot.jpg");
 	if (strcmp(argv[1], "watch") == 0 && argc >= 3)

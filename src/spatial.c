@@ -26,6 +26,7 @@
 #include "utils/timestamp.h"
 
 #include "actor.h"
+#include "agents.h"
 #include "events.h"
 #include "geometry.h"
 #include "rights.h"
@@ -121,9 +122,10 @@ dtmv_sync_location(PG_FUNCTION_ARGS)
 				 errmsg("a twin is required")));
 	twin = PG_GETARG_TWINID_P(0);
 	move.pos = PointerGetDatum(PG_DETOAST_DATUM(PG_GETARG_DATUM(1)));
-	if (!actor_outer_has_role(GATEWAY_ROLE))
+	if (!actor_outer_has_role(GATEWAY_ROLE) || !agents_serves(twin))
 	{
 		/*
+		 * Anyone but the gateway that serves the twin needs control on it.
 		 * The twin's lock before its rows (sync_lock.c): the right checked
 		 * before (no lock on a twin the caller may not move) and again once
 		 * it is held (a revoke that committed meanwhile counts).
@@ -136,7 +138,11 @@ dtmv_sync_location(PG_FUNCTION_ARGS)
 		PopActiveSnapshot();
 	}
 	else
+	{
+		/* the gateway that serves the twin: again once its lock is held */
 		sync_lock_twin(twin);
+		agents_require_serves(twin, "sync the location");
+	}
 	/*
 	 * A direct write (table_write.c): the write a moving robot makes many
 	 * times a second.  It gives up what an UPDATE has beyond one row's

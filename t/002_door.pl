@@ -4,6 +4,8 @@
 # alice opens the door through its twin, the gateway opens it and
 # acknowledges; after a server restart the gateway reconnects and carries
 # out the next command; the answer to alice's sync request wakes her.
+# Bob squats the door's serial before alice registers it (issue 14): his
+# binding stays pending, routes nothing, and alice's registration works.
 # Twice: writers NOTIFY themselves; then dtmv preloaded, the worker sends
 # coalesced wake-ups.
 use strict;
@@ -39,7 +41,12 @@ CREATE ROLE door_gw LOGIN IN ROLE dtmv_gateway;
 SELECT dtmv.create_subject('alice', 'door_alice');
 SELECT dtmv.create_subject('bob', 'door_bob');
 SELECT dtmv.create_subject('home gateway', 'door_gw', 'system');
+SELECT dtmv.register_gateway('home gateway', 'alice');
 });
+	# bob binds the real door's serial first, to a twin of his own
+	my $squat = $sql->('door_bob',
+		"SELECT dtmv.create_twin('door', 'Not my door', physical_binding => 'DOOR-1')"
+	);
 	my $door = $sql->('door_alice',
 		"SELECT dtmv.create_twin('door', 'Front door', physical_binding => 'DOOR-1')"
 	);
@@ -47,8 +54,9 @@ SELECT dtmv.create_subject('home gateway', 'door_gw', 'system');
 	  . $node->safe_psql('postgres', 'SELECT dtmv_test._notifier_active()');
 	my $start = $sql->('door_alice', 'SELECT dtmv.event_horizon()');
 
+	# the door is connected to the gateway: it confirms alice's binding
 	my $gateway = start_as($node, 'door_gw', "$logs/gateway", $home,
-		'gateway', '--seconds', '60', '--acks', '2');
+		'gateway', '--device', 'DOOR-1', '--seconds', '60', '--acks', '2');
 	my $alice = start_as($node, 'door_alice', "$logs/alice", $home, 'watch',
 		'doorbell', '--seconds', '20', '--since', $start);
 	my $bob = start_as($node, 'door_bob', "$logs/bob", $home, 'watch',
@@ -84,12 +92,28 @@ SELECT dtmv.create_subject('home gateway', 'door_gw', 'system');
 	my $before = $sql->('door_alice', 'SELECT dtmv.event_horizon()');
 	$alice = start_as($node, 'door_alice', "$logs/alice2", $home, 'watch',
 		'command_succeeded', '--seconds', '20', '--since', $before);
+	my $squat_cmd =
+	  $sql->('door_bob', "SELECT dtmv.interact('$squat', 'open')");
 	$sql->('door_alice', "SELECT dtmv.interact('$door', 'open')");
 	$alice->finish;
 	is($alice->result(0), 0,
 		"$mode: the gateway opened the door and alice saw the acknowledgement"
 	);
 	is($door_reported->($door), 'open', "$mode: the door is reported open");
+	like(
+		slurp_file("$logs/gateway"),
+		qr/device DOOR-1 is here: its binding to twin \Q$door\E is confirmed/,
+		"$mode: the gateway confirmed alice's binding of the door");
+	is( $sql->('door_bob', "SELECT dtmv.command_status($squat_cmd)"),
+		'queued',
+		"$mode: bob's command on the twin he bound to the door's serial reached no gateway"
+	);
+	is( $sql->(
+			'door_bob',
+			"SELECT binding_confirmed_at IS NULL FROM dtmv.twin_states WHERE twin = '$squat'"
+		),
+		't',
+		"$mode: bob's squatted binding stays pending");
 
 	# The server restarts under the gateway; it reconnects and takes the
 	# next command.

@@ -23,12 +23,17 @@ CREATE ROLE fc_alice LOGIN IN ROLE dtmv_user;
 CREATE ROLE fc_gw LOGIN IN ROLE dtmv_gateway;
 SELECT dtmv.create_subject('alice', 'fc_alice');
 SELECT dtmv.create_subject('gateway', 'fc_gw', 'system');
+SELECT dtmv.register_gateway('gateway', 'alice');
 });
 append_to_file("$tmp/xid.sql", 'SELECT txid_current();');
 run_or_bail($source, 'pgbench', '-n', '-t', '3000', '-f', "$tmp/xid.sql");
 
 my $meter = sql_as($source, 'fc_alice',
-	"SELECT dtmv.create_twin('meter', 'Water meter')");
+	"SELECT dtmv.create_twin('meter', 'Water meter', physical_binding => 'FC-METER')"
+);
+# the meter is connected to the gateway (the binding and the gateway are
+# dumped and restored with the rest)
+sql_as($source, 'fc_gw', "SELECT dtmv.confirm_binding('FC-METER')");
 my $start = sql_as($source, 'fc_alice', 'SELECT dtmv.event_horizon()');
 sub report
 {

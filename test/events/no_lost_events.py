@@ -41,9 +41,16 @@ def setup():
                                   ("nl_carol", "dtmv_user", "user"), ("nl_gw", "dtmv_gateway", "system")):
             c.execute(f"CREATE ROLE {role} LOGIN IN ROLE {group}")
             c.execute("SELECT dtmv.create_subject(%s, %s, %s)", (role, role, kind))
+        # the gateway serves alice's meters (each binding confirmed by it)
+        c.execute("SELECT dtmv.register_gateway('nl_gw', 'nl_alice')")
         c.execute("SET ROLE nl_alice")
-        twins = [c.execute("SELECT dtmv.create_twin('meter', %s)::text", (f"meter {i}",)).fetchone()[0]
+        twins = [c.execute("SELECT dtmv.create_twin('meter', %s, physical_binding => %s)::text",
+                           (f"meter {i}", f"NL-{i}")).fetchone()[0]
                  for i in range(TWINS)]
+        c.execute("SET ROLE nl_gw")
+        for i in range(TWINS):
+            c.execute("SELECT dtmv.confirm_binding(%s)", (f"NL-{i}",))
+        c.execute("SET ROLE nl_alice")
         # bob may read the even twins; carol none
         for t in twins[::2]:
             c.execute("SELECT dtmv.grant(%s, 'nl_bob', 'read')", (t,))

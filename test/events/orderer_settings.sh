@@ -21,6 +21,7 @@ CREATE ROLE os_alice LOGIN IN ROLE dtmv_user;
 CREATE ROLE os_gw LOGIN IN ROLE dtmv_gateway;
 SELECT dtmv.create_subject('alice', 'os_alice');
 SELECT dtmv.create_subject('gateway', 'os_gw', 'system');
+SELECT dtmv.register_gateway('gateway', 'alice');
 ALTER DATABASE postgres OWNER TO os_owner;
 SET ROLE os_owner;
 CREATE SCHEMA evil;
@@ -57,7 +58,8 @@ if [[ $(PGOPTIONS="-c statement_timeout=0" q "SELECT dtmv_test._notifier_active(
 	done
 	echo "# the worker is back: $(PGOPTIONS="-c statement_timeout=0" q "SELECT dtmv_test._notifier_active()")"
 fi
-twin=$(PGOPTIONS="-c role=os_alice -c statement_timeout=0" q "SELECT dtmv.create_twin('meter', 'Meter')")
+twin=$(PGOPTIONS="-c role=os_alice -c statement_timeout=0" q "SELECT dtmv.create_twin('meter', 'Meter', physical_binding => 'OS-METER')")
+PGOPTIONS="-c role=os_gw -c statement_timeout=0" q "SELECT dtmv.confirm_binding('OS-METER')" >/dev/null
 start=$(PGOPTIONS="-c role=os_alice -c statement_timeout=0" q "SELECT dtmv.event_horizon()")
 for i in 1 2 3; do
 	PGOPTIONS="-c role=os_gw -c statement_timeout=0" q "SELECT dtmv.report('$twin', 'reading', '{\"n\": $i}')" >/dev/null

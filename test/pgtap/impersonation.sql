@@ -64,7 +64,10 @@ SET ROLE tap_alice;
 SELECT is(tap_bob_schema.who(), 'alice', 'a SECURITY DEFINER function does not change the acting subject');
 RESET ROLE;
 
--- A gateway may act for a user, and then has exactly that user's rights.
+-- A gateway may act for a user who delegated to it, and then has exactly
+-- that user's rights (within what the delegation allows: sql/agents.sql).
+SET ROLE tap_alice;
+SELECT dtmv.delegate('gw', 'discover,read,interact,sync,control,admin');
 SET ROLE tap_gw;
 SELECT is(dtmv.whoami(), 'gw', 'the gateway acts as itself by default');
 SELECT is(dtmv.has_right(:'door', 'discover'), false, 'the gateway itself has no right on alice''s door');

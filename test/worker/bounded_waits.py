@@ -30,10 +30,19 @@ for role, group, kind in (("bw_alice", "dtmv_user", "user"), ("bw_gw", "dtmv_gat
     admin.execute(f"CREATE ROLE {role} LOGIN IN ROLE {group}")
     admin.execute("SELECT dtmv.create_subject(%s, %s, %s)", (role, role, kind))
 admin.execute("CREATE DATABASE bw_other")
+# the gateway serves alice's twins: dtmv_admin binds each, confirmed (sql/agents.sql)
+admin.execute("SELECT dtmv.register_gateway('bw_gw', 'bw_alice')")
+
+
+def served(twin):
+    admin.execute("SELECT dtmv.confirm_binding(%s, %s, 'bw_gw')", ("BW-" + twin, twin))
+    return twin
+
+
 interval_ms = int(admin.execute("SHOW dtmv.notify_interval").fetchone()[0].rstrip("ms"))
 
 alice = connect("bw_alice")
-twin, dead_twin = (alice.execute("SELECT dtmv.create_twin('meter', %s)::text", (name,)).fetchone()[0]
+twin, dead_twin = (served(alice.execute("SELECT dtmv.create_twin('meter', %s)::text", (name,)).fetchone()[0])
                    for name in ("meter", "robot"))
 gw = connect("bw_gw")
 reader = connect("bw_alice")
@@ -77,8 +86,8 @@ request = alice.execute("SELECT dtmv.request_sync(%s)", (dead_twin,)).fetchone()
 claimed = dying.execute("SELECT request_id FROM dtmv.claim_sync()").fetchone()
 check(claimed is not None and claimed[0] == request, "the gateway claimed the robot's sync")
 # two twins with a sync period of a second: one held by alice, one free
-held, periodic = (alice.execute("SELECT dtmv.create_twin('meter', %s, sync_period => '1 second')::text",
-                                (name,)).fetchone()[0] for name in ("held meter", "pump"))
+held, periodic = (served(alice.execute("SELECT dtmv.create_twin('meter', %s, sync_period => '1 second')::text",
+                                       (name,)).fetchone()[0]) for name in ("held meter", "pump"))
 # alice asks for a sync of the held meter and keeps her transaction open:
 # she holds that twin's lock (which its periodic sync also wants).
 holder = connect("bw_alice")

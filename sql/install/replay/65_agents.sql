@@ -152,11 +152,12 @@ BEGIN
 						 WHERE s.gateway = gw AND s.physical_binding = binding
 						   AND s.binding_confirmed_at IS NULL
 						   AND (confirm_binding.twin IS NULL OR s.twin = confirm_binding.twin));
-	IF pg_catalog.cardinality(candidates) IS DISTINCT FROM 1 THEN
-		RAISE EXCEPTION '% binding of device "%" is pending at this gateway',
-				CASE WHEN pg_catalog.cardinality(candidates) > 1 THEN 'more than one' ELSE 'no' END, binding
-			USING ERRCODE = CASE WHEN pg_catalog.cardinality(candidates) > 1 THEN 'invalid_parameter_value' ELSE 'undefined_object' END,
-				  HINT = CASE WHEN pg_catalog.cardinality(candidates) > 1 THEN 'Name the twin.' END;
+	IF pg_catalog.cardinality(candidates) = 0 THEN
+		RAISE EXCEPTION 'no binding of device "%" is pending at this gateway', binding
+			USING ERRCODE = 'undefined_object';
+	ELSIF pg_catalog.cardinality(candidates) > 1 THEN
+		RAISE EXCEPTION 'more than one binding of device "%" is pending at this gateway', binding
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Name the twin.';
 	END IF;
 	t := candidates[1];
 	PERFORM dtmv._lock_twin(t);	-- the twin's lock before its rows

@@ -424,7 +424,7 @@ COMMENT ON FUNCTION dtmv.place(dtmv.twin_id, bigint, geometry, double precision[
 CREATE OR REPLACE FUNCTION dtmv.sync_location(twin dtmv.twin_id, pos geometry) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'dtmv_sync_location' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dtmv.sync_location(dtmv.twin_id, geometry) IS
-	'a twin moved (by hand, or a robot by itself): store its new local PointZ and log a location event for its readers and worlds; returns the event''s entry number, the acknowledgement (scenario 7.3.2, REQ-MV-04)';
+	'a twin moved (by hand, or a robot by itself): the gateway that serves it, or a subject with control on it, stores its new local PointZ and log a location event for its readers and worlds; returns the event''s entry number, the acknowledgement (scenario 7.3.2, REQ-MV-04)';
 
 CREATE OR REPLACE FUNCTION dtmv.register_service(system_no integer, name text, kind text, site bigint DEFAULT NULL,
 									  area geometry DEFAULT NULL, z_min double precision DEFAULT NULL,
