@@ -9,6 +9,8 @@ SELECT count(*) FROM (VALUES
 	(dtmv.create_subject('sp_alice', 'regress_sp_alice')),
 	(dtmv.create_subject('sp_bob', 'regress_sp_bob')),
 	(dtmv.create_subject('sp_robot', 'regress_sp_robot', 'system'))) s;
+-- the robot's own gateway serves alice's devices (sql/agents.sql)
+SELECT dtmv.register_gateway('sp_robot', 'sp_alice') > 0 AS registered;
 
 -- A factory site anchored in Lyon, its axes turned 30 degrees from north, two floors.
 SET ROLE regress_sp_alice;
@@ -175,6 +177,7 @@ DELETE FROM dtmv.twin_registry WHERE id = :'bob_lamp';
 SET ROLE regress_sp_alice;
 SELECT dtmv.event_horizon() AS start \gset
 SET ROLE regress_sp_robot;
+SELECT dtmv.confirm_binding('ROBOT-1') = :'robot' AS robot_served;
 -- (y has 17 significant digits: the event carries every one of them)
 SELECT dtmv.sync_location(:'robot', ST_MakePoint(10.5, 10.200000000000001, 1)) > :start AS acknowledged;
 SELECT dtmv.sync_location(:'robot', ST_MakePoint(30, 12, 1)) > :start AS acknowledged;

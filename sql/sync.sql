@@ -2,22 +2,7 @@
 -- session; the races are in test/isolation/specs/sync_*.spec.
 SET search_path = public, dtmv;
 \set SHOW_CONTEXT never
--- attempt(): run a statement, show its SQLSTATE, message and detail, with
--- twin ids (new each run) masked.
-CREATE SCHEMA regress_sync;
-GRANT USAGE ON SCHEMA regress_sync TO PUBLIC;
-CREATE FUNCTION regress_sync.attempt(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	st text; msg text; det text;
-BEGIN
-	EXECUTE q;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-	RETURN regexp_replace(st || ': ' || msg || ' / ' || coalesce(det, ''),
-						  '[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}', '<twin>', 'g');
-END
-$$;
+-- dtmv_test.attempt() (test/sql/test_helpers.sql) shows refusals with twin ids masked.
 CREATE ROLE regress_sy_owner LOGIN IN ROLE dtmv_user;
 CREATE ROLE regress_sy_low LOGIN IN ROLE dtmv_user;
 CREATE ROLE regress_sy_mid LOGIN IN ROLE dtmv_user;
@@ -47,7 +32,7 @@ SELECT dtmv.set_sync_priority(:'robot', 'sy_high', 9);
 
 -- The sync right is needed to request.
 SET ROLE regress_sy_low;
-SELECT regress_sync.attempt(format('SELECT dtmv.request_sync(%L)', :'lamp'));
+SELECT dtmv_test.attempt(format('SELECT dtmv.request_sync(%L)', :'lamp'));
 SELECT dtmv.sync_priority(:'robot') AS low_priority;
 
 -- Requests from three users; a second request while the first is pending is the same request.
@@ -82,10 +67,10 @@ SELECT count(*) AS runs_seen FROM dtmv.sync_runs;
 
 -- While priority 9 runs, mid (5) is refused with TW001 (REQ-DT-08 note 1) ...
 SET ROLE regress_sy_mid;
-SELECT regress_sync.attempt(format('SELECT dtmv.request_sync(%L)', :'robot'));
+SELECT dtmv_test.attempt(format('SELECT dtmv.request_sync(%L)', :'robot'));
 -- ... while the owner, at the twin's default priority 0, is refused too,
 SET ROLE regress_sy_owner;
-SELECT regress_sync.attempt(format('SELECT dtmv.request_sync(%L)', :'robot'));
+SELECT dtmv_test.attempt(format('SELECT dtmv.request_sync(%L)', :'robot'));
 -- and a request at the same priority is accepted for the next run.
 SELECT dtmv.set_sync_priority(:'robot', 'sy_owner', 9);
 SELECT dtmv.request_sync(:'robot') AS next_req \gset
@@ -113,7 +98,7 @@ SELECT s.name AS requester, e.payload ->> 'status' AS answer
 SET ROLE regress_sy_gw;
 SELECT request_id = :next_req AS next_runs FROM dtmv.claim_sync();
 SET ROLE regress_sy_low;
-SELECT regress_sync.attempt(format('SELECT dtmv.request_sync(%L)', :'robot')); -- refused: 9 runs
+SELECT dtmv_test.attempt(format('SELECT dtmv.request_sync(%L)', :'robot')); -- refused: 9 runs
 SET ROLE regress_sy_gw;
 SELECT dtmv.complete_sync(:next_req, false);
 SELECT dtmv.sync_status(:next_req);
@@ -177,7 +162,7 @@ ROLLBACK;
 SELECT count(*) AS run_locks_held FROM pg_locks
  WHERE locktype = 'advisory' AND objsubid = 17493 AND pid = pg_backend_pid();
 SET ROLE regress_sy_low;                         -- refused: the run of priority 9 lives
-SELECT regress_sync.attempt(format('SELECT dtmv.request_sync(%L)', :'robot'));
+SELECT dtmv_test.attempt(format('SELECT dtmv.request_sync(%L)', :'robot'));
 SET ROLE regress_sy_gw;
 SELECT dtmv.complete_sync(:rb, true);
 SELECT count(*) AS run_locks_after_commit FROM pg_locks
@@ -299,8 +284,8 @@ SELECT reported FROM dtmv.twin_states WHERE twin = :'door';
 SELECT dtmv.request_sync(:'door') AS door_req \gset
 SET ROLE regress_sy_gw;
 SELECT request_id = :door_req AS claimed FROM dtmv.claim_sync();
-SELECT regress_sync.attempt(format('SELECT dtmv.complete_sync(%s, true, %L, replace => true)', :door_req, '[78]'));
-SELECT regress_sync.attempt(format('SELECT dtmv.complete_sync(%s, true, %L)', :door_req, '"78"'));
+SELECT dtmv_test.attempt(format('SELECT dtmv.complete_sync(%s, true, %L, replace => true)', :door_req, '[78]'));
+SELECT dtmv_test.attempt(format('SELECT dtmv.complete_sync(%s, true, %L)', :door_req, '"78"'));
 SELECT dtmv.complete_sync(:door_req, false);
 SET ROLE regress_sy_owner;
 SELECT reported FROM dtmv.twin_states WHERE twin = :'door';
@@ -316,18 +301,18 @@ SELECT dtmv.confirm_binding('SY-PRESS') = :'press' AS confirmed;
 SET ROLE regress_sy_owner;
 SELECT dtmv.grant(:'press', 'sy_mid', 'control');
 SET ROLE regress_sy_mid;
-SELECT regress_sync.attempt(format('SELECT dtmv.update_twin(%L, sync_priority => 9)', :'press'));
-SELECT regress_sync.attempt(format('SELECT dtmv.update_twin(%L, name => %L)', :'press', 'Hydraulic press'));
+SELECT dtmv_test.attempt(format('SELECT dtmv.update_twin(%L, sync_priority => 9)', :'press'));
+SELECT dtmv_test.attempt(format('SELECT dtmv.update_twin(%L, name => %L)', :'press', 'Hydraulic press'));
 SET ROLE regress_sy_owner;
-SELECT regress_sync.attempt(format('SELECT dtmv.update_twin(%L, sync_priority => 3)', :'press'));
+SELECT dtmv_test.attempt(format('SELECT dtmv.update_twin(%L, sync_priority => 3)', :'press'));
 SELECT name, sync_priority FROM dtmv.twins WHERE id = :'press';
 -- A lease has a maximum (dtmv.max_sync_lease): no gateway pins a twin for
 -- longer than the operator allows.
 SELECT dtmv.request_sync(:'press') AS press_req \gset
 SET ROLE regress_sy_gw;
-SELECT regress_sync.attempt($$SELECT dtmv.claim_sync(lease => '100 years')$$);
+SELECT dtmv_test.attempt($$SELECT dtmv.claim_sync(lease => '100 years')$$);
 -- as applied: 11 calendar months less 330 days is not the hour it compares as
-SELECT regress_sync.attempt($$SELECT dtmv.claim_sync(lease => '11 mon -330 days 1 hour')$$);
+SELECT dtmv_test.attempt($$SELECT dtmv.claim_sync(lease => '11 mon -330 days 1 hour')$$);
 SELECT request_id = :press_req AS claimed FROM dtmv.claim_sync(lease => '1 hour');
 SELECT dtmv.complete_sync(:press_req, true);
 SET ROLE regress_sy_owner;

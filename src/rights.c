@@ -495,7 +495,10 @@ rights_require(const TwinId *twin, int mask)
 					right_names[first], twin_text),
 			 errdetail("Subject %s lacks the right(s) %s on twin %s, or the twin does not exist.",
 					   name ? quote_identifier(name) : "(none)", rights_text(missing),
-					   twin_text)));
+					   twin_text),
+			 (missing & ~ActorActingRights()) ?
+			 errhint("A service acting for a user holds at most the rights the user delegated to it: %s.",
+					 rights_text(ActorActingRights())) : 0));
 }
 
 /* ---- SQL-callable ---- */

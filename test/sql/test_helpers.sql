@@ -40,3 +40,25 @@ COMMENT ON FUNCTION dtmv_test._notifier_active() IS 'internal: whether the backg
 
 -- As the extension's internal functions: for superusers only.
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA dtmv_test FROM PUBLIC;
+
+-- Run a statement as the calling role; its SQLSTATE, message and detail if
+-- it fails ('ok' if not), with twin ids (new each run) masked: for expected
+-- outputs that show refusals.
+CREATE OR REPLACE FUNCTION dtmv_test.attempt(q text) RETURNS text
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+	st text; msg text; det text;
+BEGIN
+	EXECUTE q;
+	RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+	RETURN regexp_replace(st || ': ' || msg || ' / ' || coalesce(det, ''),
+						  '[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}', '<twin>', 'g');
+END
+$$;
+COMMENT ON FUNCTION dtmv_test.attempt(text) IS
+	'run a statement; ok, or its SQLSTATE, message and detail with twin ids masked';
+GRANT USAGE ON SCHEMA dtmv_test TO PUBLIC;
+GRANT EXECUTE ON FUNCTION dtmv_test.attempt(text) TO PUBLIC;
