@@ -55,7 +55,7 @@ dtmv--$(EXTVERSION).sql: $(ONCE_PARTS) $(REPLAY_PARTS) Makefile
 # An update runs the run-once files added since the release it starts from
 # (new relations, made exactly as a fresh install makes them), then its own
 # changes to the relations that existed, then every replayed file.
-ONCE_NEW_SINCE_0.1 = sql/install/once/35_agents.sql
+ONCE_NEW_SINCE_0.1 = sql/install/once/98_agents.sql
 
 dtmv--%--$(EXTVERSION).sql: sql/install/updates/%--$(EXTVERSION).sql $(ONCE_PARTS) $(REPLAY_PARTS) Makefile
 	{ $(call SCRIPT_GUARD,ALTER EXTENSION dtmv UPDATE); cat $(ONCE_NEW_SINCE_$*) $< $(REPLAY_PARTS); } > $@

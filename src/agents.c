@@ -92,6 +92,13 @@ agents_require_serves(const TwinId *twin, const char *what)
 }
 
 bool
+agents_delegation_required(void)
+{
+	/* a schema still at 0.1 has no delegations: any gateway acts, as then */
+	return catalog_table_present(CATALOG_DELEGATIONS);
+}
+
+bool
 agents_delegated_rights(int64 subject, int64 service, int *rights)
 {
 	TableRead	tr;

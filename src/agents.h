@@ -20,6 +20,9 @@ extern bool agents_serves(const TwinId *twin);
 /* 42501 unless the calling gateway serves this twin */
 extern void agents_require_serves(const TwinId *twin, const char *what);
 
+/* must a service have a delegation to act for a user (not on a schema still at 0.1)? */
+extern bool agents_delegation_required(void);
+
 /* the rights a user delegated to a service; false if it did not delegate */
 extern bool agents_delegated_rights(int64 subject, int64 service, int *rights);
 

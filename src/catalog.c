@@ -405,6 +405,12 @@ catalog_mismatch_error(const char *relation, int attnum, const char *expected, c
 }
 
 bool
+catalog_table_present(CatalogTable table)
+{
+	return OidIsValid(cache.tables[table]) || OidIsValid(catalog_lookup(tables[table]->name));
+}
+
+bool
 catalog_table_has(Relation rel, AttrNumber attnum)
 {
 	return attnum <= RelationGetDescr(rel)->natts;

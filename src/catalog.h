@@ -265,6 +265,9 @@ extern Relation catalog_table_open(CatalogTable table, LOCKMODE lockmode);
  * of 0.1 hold until the update.
  */
 extern bool catalog_table_has(Relation rel, AttrNumber attnum);
+
+/* Is a table added after release 0.1 there (the same reason)? */
+extern bool catalog_table_present(CatalogTable table);
 extern Relation catalog_index_open(CatalogIndex index, LOCKMODE lockmode);
 
 /* the equality procedure of an index's first key column, from its opfamily */

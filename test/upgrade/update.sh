@@ -16,22 +16,27 @@ work=$(mktemp -d)
 chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
 
-# every row of every table and the state of every sequence of schema dtmv
-rows() {
+# the queries that read every row of every table (the columns it has now:
+# an update may add columns, never change or drop one) and the state of
+# every sequence of schema dtmv; run before and after the update
+row_queries() {
 	psql -X -At -v ON_ERROR_STOP=1 -d "$1" <<-'SQL'
-		SELECT pg_catalog.format('SELECT %L, count(*), md5(coalesce(string_agg(x::text, ''|'' ORDER BY x::text), '''')) FROM %s x',
-								 c.relname, c.oid::regclass)
+		SELECT pg_catalog.format('SELECT %1$L, count(*), md5(coalesce(string_agg(ROW(%2$s)::text, ''|'' ORDER BY ROW(%2$s)::text), '''')) FROM %3$s x;',
+								 c.relname,
+								 (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
+									FROM pg_catalog.pg_attribute a
+								   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+								 c.oid::regclass)
 		  FROM pg_catalog.pg_class c
 		 WHERE c.relnamespace = 'dtmv'::regnamespace AND c.relkind = 'r'
-		 ORDER BY c.relname
-		\gexec
-		SELECT pg_catalog.format('SELECT %L, last_value, is_called FROM %s', c.relname, c.oid::regclass)
+		 ORDER BY c.relname;
+		SELECT pg_catalog.format('SELECT %L, last_value, is_called FROM %s;', c.relname, c.oid::regclass)
 		  FROM pg_catalog.pg_class c
 		 WHERE c.relnamespace = 'dtmv'::regnamespace AND c.relkind = 'S'
-		 ORDER BY c.relname
-		\gexec
+		 ORDER BY c.relname;
 	SQL
 }
+rows() { psql -X -At -v ON_ERROR_STOP=1 -d "$1" -f "$2"; }
 
 # the objects of the database, without what differs between any two
 # databases: binary_upgrade_* calls and the relfrozenxid updates name oids
@@ -60,11 +65,12 @@ for script in sql/install/released/dtmv--*.sql; do
 		continue
 	fi
 	check "the demo plays on $old" test "$(q $db "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'dtmv'")" = "$old"
-	rows $db >"$work/rows-before"
+	row_queries $db >"$work/row-queries"
+	rows $db "$work/row-queries" >"$work/rows-before"
 	check "ALTER EXTENSION dtmv UPDATE from $old" q $db "ALTER EXTENSION dtmv UPDATE"
 	check "$old is updated to $current" \
 		test "$(q $db "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'dtmv'")" = "$current"
-	rows $db >"$work/rows-after"
+	rows $db "$work/row-queries" >"$work/rows-after"
 	check "every row and sequence of $old is kept" diff -u "$work/rows-before" "$work/rows-after"
 	check "the tables hold rows (the check compares something)" \
 		test "$(awk -F'|' '$2 > 0' "$work/rows-before" | wc -l)" -gt 10
@@ -72,6 +78,15 @@ for script in sql/install/released/dtmv--*.sql; do
 	check "updated from $old: the objects of a fresh $current install" diff -u "$work/fresh" "$work/updated"
 	check "the updated database takes new twins and reports" \
 		test "$(q $db "SET ROLE demo_alice; SELECT dtmv.create_twin('lamp', 'New lamp') IS NOT NULL" | tail -1)" = t
+	# Bindings made before 0.2 name no gateway: they route nothing until
+	# dtmv_admin confirms each through the gateway that serves the device.
+	door=$(q $db "SELECT twin FROM dtmv.twin_states WHERE physical_binding = 'ACME-DOOR-0001'")
+	check "a binding of $old routes nothing after the update" \
+		grep -q 42501 <(psql -X -At -v VERBOSITY=sqlstate -d $db -c "SET ROLE demo_gateway; SELECT dtmv.report('$door', 'doorbell')" 2>&1)
+	check "dtmv_admin confirms it through the gateway that serves the door" \
+		q $db "SELECT dtmv.register_gateway('home gateway', 'household'); SELECT dtmv.confirm_binding('ACME-DOOR-0001', '$door', 'home gateway')"
+	check "then the gateway reports for the door" \
+		q $db "SET ROLE demo_gateway; SELECT dtmv.report('$door', 'doorbell')"
 	dropdb $db
 done
 

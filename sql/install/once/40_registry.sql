@@ -55,7 +55,7 @@ CREATE TABLE dtmv.twin_states (
 	reported_at timestamptz,
 	desired_at timestamptz,
 	physical_binding text,
-	gateway bigint REFERENCES dtmv.gateways ON DELETE SET NULL,
+	gateway bigint,		-- a dtmv.gateways key (99_keys.sql)
 	binding_confirmed_at timestamptz
 ) WITH (fillfactor = 80);
 -- A gateway routes a device to one twin; until the gateway (or dtmv_admin)

@@ -60,8 +60,9 @@ $$;
 -- they stay pending until dtmv_admin confirms each with
 -- dtmv.confirm_binding(serial, twin, gateway).
 ALTER TABLE dtmv.twin_states
-	ADD COLUMN gateway bigint REFERENCES dtmv.gateways ON DELETE SET NULL,
+	ADD COLUMN gateway bigint,
 	ADD COLUMN binding_confirmed_at timestamptz;
+ALTER TABLE dtmv.twin_states ADD FOREIGN KEY (gateway) REFERENCES dtmv.gateways ON DELETE SET NULL;
 DROP INDEX dtmv.twin_states_binding;
 CREATE UNIQUE INDEX twin_states_binding ON dtmv.twin_states (gateway, physical_binding)
 	WHERE binding_confirmed_at IS NOT NULL;
