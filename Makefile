@@ -44,21 +44,27 @@ TAP_TESTS = 1
 #                        CREATE OR REPLACE, replayed by every install and update
 # Within each kind, files run in name order and none uses what a later one
 # defines.
+# Every script starts with sql/install/first.sql (no one but a superuser may
+# write schema dtmv). sql/install/replay.sh prints the replayed files, those
+# that name PostGIS's objects (@postgis@) inside a DO block that puts in
+# PostGIS's schema.
+FIRST = sql/install/first.sql
 ONCE_PARTS = $(sort $(wildcard sql/install/once/*.sql))
 REPLAY_PARTS = $(sort $(wildcard sql/install/replay/*.sql))
+REPLAY = sh sql/install/replay.sh $(REPLAY_PARTS)
 SCRIPT_GUARD = printf '%s\n' '-- generated from sql/install/ by make; edit those files' \
 	'\echo Use "$(1)" to load this file. \quit'
 
-dtmv--$(EXTVERSION).sql: $(ONCE_PARTS) $(REPLAY_PARTS) Makefile
-	{ $(call SCRIPT_GUARD,CREATE EXTENSION dtmv); cat $(ONCE_PARTS) $(REPLAY_PARTS); } > $@
+dtmv--$(EXTVERSION).sql: $(FIRST) $(ONCE_PARTS) $(REPLAY_PARTS) sql/install/replay.sh Makefile
+	{ $(call SCRIPT_GUARD,CREATE EXTENSION dtmv); cat $(FIRST) $(ONCE_PARTS); $(REPLAY); } > $@
 
 # An update runs the run-once files added since the release it starts from
 # (new relations, made exactly as a fresh install makes them), then its own
 # changes to the relations that existed, then every replayed file.
 ONCE_NEW_SINCE_0.1 = sql/install/once/98_agents.sql
 
-dtmv--%--$(EXTVERSION).sql: sql/install/updates/%--$(EXTVERSION).sql $(ONCE_PARTS) $(REPLAY_PARTS) Makefile
-	{ $(call SCRIPT_GUARD,ALTER EXTENSION dtmv UPDATE); cat $(ONCE_NEW_SINCE_$*) $< $(REPLAY_PARTS); } > $@
+dtmv--%--$(EXTVERSION).sql: sql/install/updates/%--$(EXTVERSION).sql $(FIRST) $(ONCE_PARTS) $(REPLAY_PARTS) sql/install/replay.sh Makefile
+	{ $(call SCRIPT_GUARD,ALTER EXTENSION dtmv UPDATE); cat $(FIRST) $(ONCE_NEW_SINCE_$*) $<; $(REPLAY); } > $@
 
 # Without the PostgreSQL server headers only the set-up targets below work.
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)

@@ -6,7 +6,8 @@
 #   3. TAP:        t/*.pl (PostgreSQL::Test::Cluster): the worker, the door
 #                  scenario with the gateway program (direct NOTIFY and the
 #                  worker's), dump and restore (the demo; the event log into
-#                  a new cluster)
+#                  a new cluster), no path to superuser (objects planted in
+#                  writable schemas)
 #   4. pgTAP:      test/pgtap/*.sql (pg_prove)
 #   5. no lost events: test/events/no_lost_events.py (randomized writers and
 #                  readers, checked; not preloaded and preloaded), and
@@ -33,6 +34,8 @@ if [[ ${1:-} == --via ]]; then
 	[[ -f $extdir/dtmv--$via.sql ]] || { echo "release $via is not installed"; exit 1; }
 	mv "$extdir/dtmv--$current.sql" "$extdir/dtmv--$current.sql.aside"
 	trap 'mv "$extdir/dtmv--$current.sql.aside" "$extdir/dtmv--$current.sql"' EXIT
+	# for the suites that must know (t/005_no_superuser_path.pl)
+	export DTMV_VIA=$via
 	echo "### every suite again, CREATE EXTENSION dtmv installing $via and updating to $current"
 fi
 passed=0

@@ -24,7 +24,10 @@ CREATE TABLE dtmv.spaces (
 	created_by bigint REFERENCES dtmv.subjects ON DELETE SET NULL,
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	CHECK ((kind = 'site') = (parent IS NULL)),
-	CHECK (kind <> 'site' OR (anchor_lon BETWEEN -180 AND 180 AND anchor_lat BETWEEN -85 AND 85
+	-- (the bounds are quoted, so that they take the columns' type: the
+	-- operator is float8's own, not one for double precision and integer
+	-- that the database owner may have put in public; likewise below)
+	CHECK (kind <> 'site' OR (anchor_lon BETWEEN '-180' AND '180' AND anchor_lat BETWEEN '-85' AND '85'
 							  AND anchor_alt IS NOT NULL)),
 	CHECK (z_min IS NULL OR z_max IS NULL OR z_min < z_max)
 );

@@ -5,10 +5,12 @@
 -- docs/third-parties.md.
 
 -- Units, by dimension, with the factor to the dimension's base unit.
+-- (Literals compared with a column are quoted here, to take its type: see
+-- the spaces' CHECK in once/90_spatial.sql.)
 CREATE TABLE dtmv.units (
 	unit text PRIMARY KEY,
 	dimension text NOT NULL CHECK (dimension IN ('mass', 'volume', 'count')),
-	factor numeric NOT NULL CHECK (factor > 0)
+	factor numeric NOT NULL CHECK (factor > '0')
 );
 INSERT INTO dtmv.units VALUES
 	('mg', 'mass', 0.001), ('g', 'mass', 1), ('kg', 'mass', 1000),
@@ -29,7 +31,7 @@ CREATE TABLE dtmv.boms (
 CREATE TABLE dtmv.bom_lines (
 	bom_id bigint NOT NULL REFERENCES dtmv.boms ON DELETE CASCADE,
 	item text NOT NULL CHECK (item <> ''),
-	quantity numeric NOT NULL CHECK (quantity > 0 AND quantity < 'Infinity'),	-- NaN sorts above Infinity
+	quantity numeric NOT NULL CHECK (quantity > '0' AND quantity < 'Infinity'),	-- NaN sorts above Infinity
 	unit text NOT NULL REFERENCES dtmv.units,
 	PRIMARY KEY (bom_id, item)
 );
@@ -56,7 +58,7 @@ CREATE TABLE dtmv.order_items (
 	line integer NOT NULL,
 	design dtmv.twin_id REFERENCES dtmv.twin_registry,
 	item text,
-	quantity numeric NOT NULL DEFAULT 1 CHECK (quantity > 0 AND quantity < 'Infinity'),	-- NaN sorts above Infinity
+	quantity numeric NOT NULL DEFAULT 1 CHECK (quantity > '0' AND quantity < 'Infinity'),	-- NaN sorts above Infinity
 	unit text NOT NULL DEFAULT 'pc' REFERENCES dtmv.units,
 	PRIMARY KEY (order_id, line),
 	CHECK ((design IS NULL) <> (item IS NULL))

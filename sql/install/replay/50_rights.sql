@@ -30,6 +30,7 @@ COMMENT ON FUNCTION dtmv._rights_text(integer) IS 'internal: a bit mask of right
 -- What granting the rights in mask grants: the rights and all they imply.
 CREATE OR REPLACE FUNCTION dtmv._rights_implied(mask integer) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 	SELECT CASE WHEN mask & dtmv._rights_mask('admin') <> 0 THEN dtmv._rights_mask('discover,read,interact,sync,control,admin')
 				WHEN mask & dtmv._rights_mask('interact,sync,control') <> 0 THEN mask | dtmv._rights_mask('discover,read')
@@ -41,6 +42,7 @@ COMMENT ON FUNCTION dtmv._rights_implied(integer) IS 'internal: the rights and e
 -- What revoking the rights in mask revokes: the rights and all that imply them.
 CREATE OR REPLACE FUNCTION dtmv._rights_implying(mask integer) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 	SELECT CASE WHEN mask & dtmv._rights_mask('discover') <> 0 THEN dtmv._rights_mask('discover,read,interact,sync,control,admin')
 				WHEN mask & dtmv._rights_mask('read') <> 0 THEN mask | dtmv._rights_mask('read,interact,sync,control,admin')

@@ -12,7 +12,8 @@ GRANT SELECT (id, system_no, kind, name, properties, model_uri, sync_period, syn
 
 DROP POLICY IF EXISTS twins_discover ON dtmv.twin_registry;
 CREATE POLICY twins_discover ON dtmv.twin_registry FOR SELECT TO dtmv_user
-	USING (acl && (SELECT dtmv.acl_probe(0)) AND NOT acl && (SELECT dtmv.acl_veto(0)));
+	USING (acl OPERATOR(pg_catalog.&&) (SELECT dtmv.acl_probe(0))
+		   AND NOT acl OPERATOR(pg_catalog.&&) (SELECT dtmv.acl_veto(0)));
 COMMENT ON POLICY twins_discover ON dtmv.twin_registry IS 'a twin is visible to subjects with the discover right on it';
 
 -- A per-row check: state is read a twin at a time, and a subquery on

@@ -7,22 +7,32 @@
 -- metres, x east and y north of the site's own axes, z up. A site is
 -- anchored to WGS84 by a point (longitude, latitude, altitude) and a heading
 -- (degrees clockwise from true north to the site's +y axis).
+--
+-- PostGIS is named with its schema, written @postgis@ (PostgreSQL 15 has no
+-- @extschema:postgis@): the install and update scripts run this file through
+-- a DO block that puts in the schema PostGIS is installed in
+-- (sql/install/replay.sh). No function here searches that schema: it is
+-- public as often as not, which the database owner may write (docs/rights.md,
+-- "No path to superuser"). So every PostGIS type, function and operator is
+-- named with @postgis@ and called with arguments of exactly its parameters'
+-- types (0::float8, not 0), since an overload planted beside it that matched
+-- the call better would be the one called.
 
 -- In C (src/geometry.c): it checks every position given to dtmv, on the
 -- location update path too.
-CREATE OR REPLACE FUNCTION dtmv._require_point3d(pos geometry, what text DEFAULT 'position') RETURNS geometry
+CREATE OR REPLACE FUNCTION dtmv._require_point3d(pos @postgis@.geometry, what text DEFAULT 'position') RETURNS @postgis@.geometry
 	AS 'MODULE_PATHNAME', 'dtmv_require_point3d' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION dtmv._require_point3d(geometry, text) IS
+COMMENT ON FUNCTION dtmv._require_point3d(@postgis@.geometry, text) IS
 	'internal: the position if it is a finite PointZ (no M) in a local frame (SRID 0); 22023 otherwise (22004 for NULL)';
 
 CREATE OR REPLACE FUNCTION dtmv.create_space(name text, kind text, parent bigint DEFAULT NULL,
 								  anchor_lon double precision DEFAULT NULL, anchor_lat double precision DEFAULT NULL,
 								  anchor_alt double precision DEFAULT 0, heading double precision DEFAULT 0,
 								  z_min double precision DEFAULT NULL, z_max double precision DEFAULT NULL,
-								  outline geometry DEFAULT NULL)
+								  outline @postgis@.geometry DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	me bigint := dtmv._require_subject();
@@ -40,7 +50,7 @@ BEGIN
 				USING ERRCODE = 'insufficient_privilege';
 		END IF;
 	END IF;
-	IF outline IS NOT NULL AND (ST_SRID(outline) <> 0 OR GeometryType(outline) <> 'POLYGON') THEN
+	IF outline IS NOT NULL AND (@postgis@.ST_SRID(outline) <> 0 OR @postgis@.GeometryType(outline) <> 'POLYGON') THEN
 		RAISE EXCEPTION 'an outline is a polygon in the site''s local frame (SRID 0)'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
@@ -51,7 +61,7 @@ BEGIN
 			CASE WHEN create_space.parent IS NULL THEN create_space.anchor_lat END,
 			CASE WHEN create_space.parent IS NULL THEN create_space.anchor_alt END,
 			coalesce(create_space.heading, 0), create_space.z_min, create_space.z_max,
-			ST_Force2D(create_space.outline), me)
+			@postgis@.ST_Force2D(create_space.outline), me)
 	RETURNING space_id INTO id;
 	IF create_space.parent IS NULL THEN
 		UPDATE dtmv.spaces s SET site = id WHERE s.space_id = id;
@@ -60,13 +70,13 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv.create_space(text, text, bigint, double precision, double precision, double precision,
-									  double precision, double precision, double precision, geometry) IS
+									  double precision, double precision, double precision, @postgis@.geometry) IS
 	'a site (anchored to WGS84 by a point and a heading) or a floor, room or area inside one (with a height range and outline)';
 
 -- A space and every space above it, up to its site.
 CREATE OR REPLACE FUNCTION dtmv._space_ancestry(space bigint) RETURNS TABLE (space_id bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 	WITH RECURSIVE up(id) AS (
 		SELECT s.space_id FROM dtmv.spaces s WHERE s.space_id = _space_ancestry.space
@@ -79,7 +89,7 @@ COMMENT ON FUNCTION dtmv._space_ancestry(bigint) IS 'internal: a space and all s
 
 CREATE OR REPLACE FUNCTION dtmv._require_space_owner(space bigint) RETURNS void
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	-- The creator manages rights while she holds admin there: a revoke binds
@@ -118,7 +128,7 @@ COMMENT ON FUNCTION dtmv._require_not_own_revoke(bigint, text) IS
 
 CREATE OR REPLACE FUNCTION dtmv.grant_space(space bigint, subject text, rights text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_space_owner(space);
@@ -131,7 +141,7 @@ COMMENT ON FUNCTION dtmv.grant_space(bigint, text, text) IS
 
 CREATE OR REPLACE FUNCTION dtmv.revoke_space(space bigint, subject text, rights text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_space_owner(space);
@@ -143,7 +153,7 @@ COMMENT ON FUNCTION dtmv.revoke_space(bigint, text, text) IS
 
 CREATE OR REPLACE FUNCTION dtmv.clear_space_rights(space bigint, subject text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_space_owner(space);
@@ -161,7 +171,7 @@ COMMENT ON FUNCTION dtmv.clear_space_rights(bigint, text) IS
 -- revoked at any of those places (a revoke wins over any grant).
 CREATE OR REPLACE FUNCTION dtmv._space_right(space bigint, r integer, subjects bigint[] DEFAULT NULL) RETURNS boolean
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	subs bigint[] := coalesce(subjects, dtmv.current_subjects());	-- another subject and its groups, or the acting one
@@ -209,7 +219,7 @@ COMMENT ON FUNCTION dtmv._require_space_control(bigint, text) IS
 -- The site of a space (itself for a site); 42704 if there is no such space.
 CREATE OR REPLACE FUNCTION dtmv._site_of(space bigint) RETURNS bigint
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	site bigint;
@@ -228,7 +238,7 @@ COMMENT ON FUNCTION dtmv._site_of(bigint) IS 'internal: the site of a space; 427
 -- site are metres on the ground.
 CREATE OR REPLACE FUNCTION dtmv._site_proj(space bigint) RETURNS text
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 	SELECT format('+proj=tmerc +lat_0=%s +lon_0=%s +k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs',
 				  r.anchor_lat, r.anchor_lon)
@@ -237,55 +247,65 @@ AS $$
 $$;
 COMMENT ON FUNCTION dtmv._site_proj(bigint) IS 'internal: the PROJ string of a space''s site frame';
 
-CREATE OR REPLACE FUNCTION dtmv.to_wgs84(space bigint, pos geometry) RETURNS geometry
+-- WGS84's PROJ string, as PostGIS has it. Frames are changed with
+-- ST_Transform(geometry, from_proj, to_proj): the forms that take an SRID
+-- read spatial_ref_sys by its bare name, which the search_path of dtmv's
+-- functions does not reach.
+CREATE OR REPLACE FUNCTION dtmv._wgs84_proj() RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$ SELECT s.proj4text FROM @postgis@.spatial_ref_sys s WHERE s.srid = 4326 $$;
+COMMENT ON FUNCTION dtmv._wgs84_proj() IS 'internal: the PROJ string of WGS84 (SRID 4326) in PostGIS''s spatial_ref_sys';
+
+CREATE OR REPLACE FUNCTION dtmv.to_wgs84(space bigint, pos @postgis@.geometry) RETURNS @postgis@.geometry
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	r record;
-	p geometry := dtmv._require_point3d(pos);
+	p @postgis@.geometry := dtmv._require_point3d(pos);
 BEGIN
 	SELECT s.anchor_alt, s.heading INTO r FROM dtmv.spaces s WHERE s.space_id = dtmv._site_of(to_wgs84.space);
 	-- local axes -> east/north: rotate clockwise by the heading
-	p := ST_Rotate(p, -radians(r.heading), 0, 0);
-	p := ST_Transform(ST_SetSRID(p, 0), dtmv._site_proj(space), 4326);
-	RETURN ST_SetSRID(ST_MakePoint(ST_X(p), ST_Y(p), ST_Z(p) + r.anchor_alt), 4326);
+	p := @postgis@.ST_Rotate(p, -radians(r.heading), 0::float8, 0::float8);
+	p := @postgis@.ST_Transform(p, dtmv._site_proj(space), dtmv._wgs84_proj());
+	RETURN @postgis@.ST_SetSRID(@postgis@.ST_MakePoint(@postgis@.ST_X(p), @postgis@.ST_Y(p), @postgis@.ST_Z(p) + r.anchor_alt), 4326);
 END
 $$;
-COMMENT ON FUNCTION dtmv.to_wgs84(bigint, geometry) IS
+COMMENT ON FUNCTION dtmv.to_wgs84(bigint, @postgis@.geometry) IS
 	'a local PointZ of a space''s site as a WGS84 PointZ (longitude, latitude, altitude in metres)';
 
-CREATE OR REPLACE FUNCTION dtmv.to_local(space bigint, pos geometry) RETURNS geometry
+CREATE OR REPLACE FUNCTION dtmv.to_local(space bigint, pos @postgis@.geometry) RETURNS @postgis@.geometry
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	r record;
-	p geometry;
+	p @postgis@.geometry;
 BEGIN
-	IF pos IS NULL OR ST_SRID(pos) <> 4326 OR GeometryType(pos) <> 'POINT' OR ST_CoordDim(pos) < 3 THEN
+	IF pos IS NULL OR @postgis@.ST_SRID(pos) <> 4326 OR @postgis@.GeometryType(pos) <> 'POINT' OR @postgis@.ST_CoordDim(pos) < 3 THEN
 		RAISE EXCEPTION 'a WGS84 position is a PointZ with SRID 4326 (longitude, latitude, altitude)'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	SELECT s.anchor_alt, s.heading INTO r FROM dtmv.spaces s WHERE s.space_id = dtmv._site_of(to_local.space);
-	p := ST_Transform(pos, dtmv._site_proj(space));
-	p := ST_Rotate(ST_SetSRID(p, 0), radians(r.heading), 0, 0);
-	RETURN ST_SetSRID(ST_MakePoint(ST_X(p), ST_Y(p), ST_Z(p) - r.anchor_alt), 0);
+	p := @postgis@.ST_Transform(pos, dtmv._wgs84_proj(), dtmv._site_proj(space));
+	p := @postgis@.ST_Rotate(p, radians(r.heading), 0::float8, 0::float8);
+	RETURN @postgis@.ST_SetSRID(@postgis@.ST_MakePoint(@postgis@.ST_X(p), @postgis@.ST_Y(p), @postgis@.ST_Z(p) - r.anchor_alt), 0);
 END
 $$;
-COMMENT ON FUNCTION dtmv.to_local(bigint, geometry) IS
+COMMENT ON FUNCTION dtmv.to_local(bigint, @postgis@.geometry) IS
 	'a WGS84 PointZ as a PointZ in the local frame of a space''s site';
 
-CREATE OR REPLACE FUNCTION dtmv._cell(pos geometry) RETURNS geometry
+CREATE OR REPLACE FUNCTION dtmv._cell(pos @postgis@.geometry) RETURNS @postgis@.geometry
 	AS 'MODULE_PATHNAME', 'dtmv_cell' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION dtmv._cell(geometry) IS 'internal: the 2 m grid square that holds a position';
+COMMENT ON FUNCTION dtmv._cell(@postgis@.geometry) IS 'internal: the 2 m grid square that holds a position';
 
 -- A twin in a space carries that space's acl keys (and those of the spaces
 -- above): keep them in step when it is placed or changes space, whatever
 -- writes the row (place(), or pg_restore in any table order).
 CREATE OR REPLACE FUNCTION dtmv._positions_refresh_acl() RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	IF TG_LEVEL = 'STATEMENT' THEN
@@ -329,31 +349,32 @@ COMMENT ON FUNCTION dtmv._require_orientation(double precision[]) IS
 -- A footprint is the twin's body: a closed solid (a PolyhedralSurface Z or
 -- a TIN Z), in metres in the twin's own frame (origin at its position, z
 -- up), so that it moves with the twin.
-CREATE OR REPLACE FUNCTION dtmv._require_footprint(footprint geometry) RETURNS geometry
+CREATE OR REPLACE FUNCTION dtmv._require_footprint(footprint @postgis@.geometry) RETURNS @postgis@.geometry
 LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	IF footprint IS NULL THEN
 		RETURN NULL;
 	END IF;
-	IF ST_SRID(footprint) <> 0 THEN
-		RAISE EXCEPTION 'a footprint is in the twin''s own frame (SRID 0), not SRID %', ST_SRID(footprint)
+	IF @postgis@.ST_SRID(footprint) <> 0 THEN
+		RAISE EXCEPTION 'a footprint is in the twin''s own frame (SRID 0), not SRID %', @postgis@.ST_SRID(footprint)
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	IF GeometryType(footprint) NOT IN ('POLYHEDRALSURFACE', 'TIN') OR ST_CoordDim(footprint) <> 3
-	   OR ST_IsEmpty(footprint) THEN
-		RAISE EXCEPTION 'a footprint is a 3D solid (PolyhedralSurface Z or TIN Z), not %', ST_AsText(footprint)
+	IF @postgis@.GeometryType(footprint) NOT IN ('POLYHEDRALSURFACE', 'TIN') OR @postgis@.ST_CoordDim(footprint) <> 3
+	   OR @postgis@.ST_IsEmpty(footprint) THEN
+		RAISE EXCEPTION 'a footprint is a 3D solid (PolyhedralSurface Z or TIN Z), not %', @postgis@.ST_AsText(footprint)
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Use dtmv.footprint_box(width, depth, height) for a box.';
 	END IF;
-	IF NOT (abs(ST_XMin(footprint::box3d)) + abs(ST_XMax(footprint::box3d)) + abs(ST_YMin(footprint::box3d))
-			+ abs(ST_YMax(footprint::box3d)) + abs(ST_ZMin(footprint::box3d)) + abs(ST_ZMax(footprint::box3d))
+	IF NOT (abs(@postgis@.ST_XMin(footprint::@postgis@.box3d)) + abs(@postgis@.ST_XMax(footprint::@postgis@.box3d))
+			+ abs(@postgis@.ST_YMin(footprint::@postgis@.box3d)) + abs(@postgis@.ST_YMax(footprint::@postgis@.box3d))
+			+ abs(@postgis@.ST_ZMin(footprint::@postgis@.box3d)) + abs(@postgis@.ST_ZMax(footprint::@postgis@.box3d))
 			< 'Infinity') THEN
 		RAISE EXCEPTION 'a footprint must have finite coordinates'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	IF NOT ST_IsClosed(footprint) THEN
+	IF NOT @postgis@.ST_IsClosed(footprint) THEN
 		RAISE EXCEPTION 'a footprint must be a closed solid: its faces leave it open'
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Use dtmv.footprint_box(width, depth, height) for a box.';
@@ -361,34 +382,35 @@ BEGIN
 	RETURN footprint;
 END
 $$;
-COMMENT ON FUNCTION dtmv._require_footprint(geometry) IS
+COMMENT ON FUNCTION dtmv._require_footprint(@postgis@.geometry) IS
 	'internal: the footprint if it is a closed finite 3D solid (PolyhedralSurface Z or TIN Z) in SRID 0; 22023 otherwise';
 
 CREATE OR REPLACE FUNCTION dtmv.footprint_box(width double precision, depth double precision, height double precision)
-RETURNS geometry
+RETURNS @postgis@.geometry
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	IF NOT (width > 0 AND depth > 0 AND height > 0 AND width + depth + height < 'Infinity') THEN
 		RAISE EXCEPTION 'a box''s width, depth and height are positive finite metres, not %, %, %',
 			width, depth, height USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	RETURN ST_3DMakeBox(ST_MakePoint(-width / 2, -depth / 2, 0), ST_MakePoint(width / 2, depth / 2, height))::geometry;
+	RETURN @postgis@.ST_3DMakeBox(@postgis@.ST_MakePoint(-width / 2, -depth / 2, 0::float8),
+								  @postgis@.ST_MakePoint(width / 2, depth / 2, height))::@postgis@.geometry;
 END
 $$;
 COMMENT ON FUNCTION dtmv.footprint_box(double precision, double precision, double precision) IS
 	'a footprint: a closed box (PolyhedralSurface Z) of width (x), depth (y) and height (z) metres, centred on the twin''s position and standing on it';
 
-CREATE OR REPLACE FUNCTION dtmv.place(twin dtmv.twin_id, space bigint, pos geometry,
-						   orientation double precision[] DEFAULT NULL, footprint geometry DEFAULT NULL)
+CREATE OR REPLACE FUNCTION dtmv.place(twin dtmv.twin_id, space bigint, pos @postgis@.geometry,
+						   orientation double precision[] DEFAULT NULL, footprint @postgis@.geometry DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
-	p geometry := dtmv._require_point3d(pos);
-	fp geometry := dtmv._require_footprint(footprint);
+	p @postgis@.geometry := dtmv._require_point3d(pos);
+	fp @postgis@.geometry := dtmv._require_footprint(footprint);
 	o double precision[] := dtmv._require_orientation(orientation);
 	s bigint;
 	current_space bigint;
@@ -417,49 +439,49 @@ BEGIN
 			footprint = coalesce(excluded.footprint, t.footprint), moved_at = now();
 END
 $$;
-COMMENT ON FUNCTION dtmv.place(dtmv.twin_id, bigint, geometry, double precision[], geometry) IS
+COMMENT ON FUNCTION dtmv.place(dtmv.twin_id, bigint, @postgis@.geometry, double precision[], @postgis@.geometry) IS
 	'put a twin in a space at a local PointZ (metres), with an optional orientation and footprint; control moves it within its space, putting it in a space takes admin on the twin and control on the space';
 
 -- In C (src/spatial.c): robots call it many times a second.
-CREATE OR REPLACE FUNCTION dtmv.sync_location(twin dtmv.twin_id, pos geometry) RETURNS bigint
+CREATE OR REPLACE FUNCTION dtmv.sync_location(twin dtmv.twin_id, pos @postgis@.geometry) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'dtmv_sync_location' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION dtmv.sync_location(dtmv.twin_id, geometry) IS
-	'a twin moved (by hand, or a robot by itself): the gateway that serves it, or a subject with control on it, stores its new local PointZ and log a location event for its readers and worlds; returns the event''s entry number, the acknowledgement (scenario 7.3.2, REQ-MV-04)';
+COMMENT ON FUNCTION dtmv.sync_location(dtmv.twin_id, @postgis@.geometry) IS
+	'a twin moved (by hand, or a robot by itself): the gateway that serves it, or a subject with control on it, stores its new local PointZ and logs a location event for its readers and worlds; returns the event''s entry number, the acknowledgement (scenario 7.3.2, REQ-MV-04)';
 
 CREATE OR REPLACE FUNCTION dtmv.register_service(system_no integer, name text, kind text, site bigint DEFAULT NULL,
-									  area geometry DEFAULT NULL, z_min double precision DEFAULT NULL,
+									  area @postgis@.geometry DEFAULT NULL, z_min double precision DEFAULT NULL,
 									  z_max double precision DEFAULT NULL, description text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	id bigint;
 BEGIN
 	PERFORM dtmv._require_admin_role('register services');
-	IF area IS NOT NULL AND (ST_SRID(area) <> 0 OR GeometryType(area) <> 'POLYGON') THEN
+	IF area IS NOT NULL AND (@postgis@.ST_SRID(area) <> 0 OR @postgis@.GeometryType(area) <> 'POLYGON') THEN
 		RAISE EXCEPTION 'a service area is a polygon in the site''s local frame (SRID 0)'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	INSERT INTO dtmv.services (system_no, name, kind, site, area, z_min, z_max, description)
 	VALUES (register_service.system_no, register_service.name, register_service.kind,
 			(SELECT s.site FROM dtmv.spaces s WHERE s.space_id = register_service.site),
-			ST_Force2D(register_service.area), register_service.z_min, register_service.z_max,
+			@postgis@.ST_Force2D(register_service.area), register_service.z_min, register_service.z_max,
 			register_service.description)
 	RETURNING service_id INTO id;
 	RETURN id;
 END
 $$;
-COMMENT ON FUNCTION dtmv.register_service(integer, text, text, bigint, geometry, double precision, double precision, text) IS
+COMMENT ON FUNCTION dtmv.register_service(integer, text, text, bigint, @postgis@.geometry, double precision, double precision, text) IS
 	'register a service of a 3rd-party system, with its coverage area (outline and heights) in a site; dtmv_admin only (REQ-MV-05)';
 
-CREATE OR REPLACE FUNCTION dtmv.services_at(space bigint, pos geometry)
+CREATE OR REPLACE FUNCTION dtmv.services_at(space bigint, pos @postgis@.geometry)
 RETURNS TABLE (service_id bigint, name text, kind text, system_no integer, description text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
-	p geometry := dtmv._require_point3d(pos);
+	p @postgis@.geometry := dtmv._require_point3d(pos);
 BEGIN
 	PERFORM dtmv._require_subject();
 	IF NOT dtmv._space_right(space, 0) THEN	-- discover
@@ -471,30 +493,30 @@ BEGIN
 		SELECT v.service_id, v.name, v.kind, v.system_no, v.description
 		  FROM dtmv.services v
 		 WHERE v.site = (SELECT s.site FROM dtmv.spaces s WHERE s.space_id = services_at.space)
-		   AND ST_Intersects(v.area, ST_Force2D(p))
-		   AND ST_Z(p) >= coalesce(v.z_min, '-Infinity') AND ST_Z(p) <= coalesce(v.z_max, 'Infinity')
+		   AND @postgis@.ST_Intersects(v.area, @postgis@.ST_Force2D(p))
+		   AND @postgis@.ST_Z(p) >= coalesce(v.z_min, '-Infinity') AND @postgis@.ST_Z(p) <= coalesce(v.z_max, 'Infinity')
 		 ORDER BY v.service_id;
 END
 $$;
-COMMENT ON FUNCTION dtmv.services_at(bigint, geometry) IS
+COMMENT ON FUNCTION dtmv.services_at(bigint, @postgis@.geometry) IS
 	'the services whose coverage area holds a position (outline and height range) (scenario 7.3.3, REQ-MV-05)';
 
 -- Twins and services near a position, nearest first, exact in 3D, only the
 -- twins the caller may discover. Twins: walk the 2D cells in distance order
 -- (a lower bound of the 3D distance) and stop once that bound passes the
 -- radius or the k-th best exact distance.
-CREATE OR REPLACE FUNCTION dtmv.localize(space bigint, pos geometry, radius double precision, k integer DEFAULT 10)
+CREATE OR REPLACE FUNCTION dtmv.localize(space bigint, pos @postgis@.geometry, radius double precision, k integer DEFAULT 10)
 RETURNS TABLE (twin dtmv.twin_id, name text, kind text, distance double precision, service_id bigint)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 -- The loop reads only the first few rows of its ordered query, which the
 -- planner costs as a walk of the whole site: keep JIT (which would compile
 -- for 100 ms) out of it.
 SET jit = off
 AS $$
 DECLARE
-	p geometry := dtmv._require_point3d(pos);
-	p2 geometry := ST_Force2D(p);
+	p @postgis@.geometry := dtmv._require_point3d(pos);
+	p2 @postgis@.geometry := @postgis@.ST_Force2D(p);
 	s bigint;
 	probe bigint[];
 	veto bigint[];
@@ -512,15 +534,15 @@ BEGIN
 	FOR c IN
 		-- (acl by a subquery, not a join, so that the plan stays a walk of
 		-- the cell index in distance order, stopped as soon as we exit)
-		SELECT t.twin, t.position, t.cell <-> p2 AS bound,
+		SELECT t.twin, t.position, t.cell OPERATOR(@postgis@.<->) p2 AS bound,
 			   (SELECT r.acl FROM dtmv.twin_registry r WHERE r.id = t.twin) AS acl
 		  FROM dtmv.twin_positions t
 		 WHERE t.site = s
-		 ORDER BY t.cell <-> p2
+		 ORDER BY t.cell OPERATOR(@postgis@.<->) p2
 	LOOP
 		EXIT WHEN c.bound > radius OR (cardinality(best) >= k AND c.bound > best[k]);
 		CONTINUE WHEN NOT (c.acl && probe) OR c.acl && veto;
-		d := ST_3DDistance(c.position, p);
+		d := @postgis@.ST_3DDistance(c.position, p);
 		CONTINUE WHEN d > radius OR (cardinality(best) >= k AND d >= best[k]);
 		-- insert into the sorted top k
 		i := 1;
@@ -542,17 +564,17 @@ BEGIN
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION dtmv.localize(bigint, geometry, double precision, integer) IS
+COMMENT ON FUNCTION dtmv.localize(bigint, @postgis@.geometry, double precision, integer) IS
 	'the k nearest twins within radius that the caller may discover, nearest first by exact 3D distance, then the services covering the position (scenario 7.3.3)';
 
-CREATE OR REPLACE FUNCTION dtmv.submit_capture(space bigint, pos geometry, media_uri text, serials text[] DEFAULT '{}',
+CREATE OR REPLACE FUNCTION dtmv.submit_capture(space bigint, pos @postgis@.geometry, media_uri text, serials text[] DEFAULT '{}',
 									orientation double precision[] DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
-	p geometry := dtmv._require_point3d(pos, 'device position');
+	p @postgis@.geometry := dtmv._require_point3d(pos, 'device position');
 	id bigint;
 BEGIN
 	PERFORM dtmv._site_of(submit_capture.space);
@@ -563,7 +585,7 @@ BEGIN
 	RETURN id;
 END
 $$;
-COMMENT ON FUNCTION dtmv.submit_capture(bigint, geometry, text, text[], double precision[]) IS
+COMMENT ON FUNCTION dtmv.submit_capture(bigint, @postgis@.geometry, text, text[], double precision[]) IS
 	'a device uploads a capture: media reference, its position (local PointZ) and orientation, serial numbers seen (scenario 7.3.1)';
 
 -- Turn a space's new captures into twins: a serial bound to a twin places
@@ -572,7 +594,7 @@ COMMENT ON FUNCTION dtmv.submit_capture(bigint, geometry, text, text[], double p
 -- pending confirmation. Returns how many twins were placed or created.
 CREATE OR REPLACE FUNCTION dtmv.build_map(space bigint) RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	cap record;
@@ -614,7 +636,7 @@ COMMENT ON FUNCTION dtmv.build_map(bigint) IS
 
 CREATE OR REPLACE FUNCTION dtmv.confirm_twin(twin dtmv.twin_id, kind text, name text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._lock_twin_for(twin, 'control');	-- the twin's lock before its rows
@@ -630,7 +652,7 @@ COMMENT ON FUNCTION dtmv.confirm_twin(dtmv.twin_id, text, text) IS
 
 CREATE OR REPLACE FUNCTION dtmv.spatial_map(space bigint) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	s bigint;
@@ -646,7 +668,7 @@ BEGIN
 			SELECT jsonb_agg(jsonb_build_object(
 					   'type', 'Feature',
 					   'id', r.id,
-					   'geometry', ST_AsGeoJSON(t.position)::jsonb,
+					   'geometry', @postgis@.ST_AsGeoJSON(t.position, 9, 8)::jsonb,
 					   'properties', jsonb_build_object('name', r.name, 'kind', r.kind, 'space', t.space,
 														'moved_at', t.moved_at))
 					   ORDER BY r.id)

@@ -2,7 +2,7 @@
 -- compared with the inventory twins of a space, and binding a delivered
 -- product to its design (scenarios 7.1.1, 7.1.2; REQ-MV-06, REQ-MV-07,
 -- REQ-SI-03, REQ-SI-04). Services come from the spatial files. See
--- docs/third-parties.md.
+-- docs/third-parties.md. PostGIS is named @postgis@, as in 90_spatial.sql.
 
 CREATE OR REPLACE FUNCTION dtmv.convert_quantity(quantity numeric, from_unit text, to_unit text) RETURNS numeric
 LANGUAGE plpgsql STABLE STRICT
@@ -59,7 +59,7 @@ COMMENT ON FUNCTION dtmv.create_bom(text, jsonb, text, integer) IS
 CREATE OR REPLACE FUNCTION dtmv.missing_items(bom bigint, space bigint, servings integer DEFAULT NULL)
 RETURNS TABLE (item text, needed numeric, have numeric, missing numeric, unit text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	b record;
@@ -208,13 +208,13 @@ COMMENT ON FUNCTION dtmv.place_order(bigint, jsonb, text, jsonb) IS
 -- space the delivery names ({"space": id, "position": [x, y, z]}).
 CREATE OR REPLACE FUNCTION dtmv._stock_delivery(order_id bigint) RETURNS integer
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, public, dtmv, pg_temp
+SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	o record;
 	i record;
 	target bigint;
-	pos geometry;
+	pos @postgis@.geometry;
 	t dtmv.twin_id;
 	n integer := 0;
 BEGIN
@@ -226,7 +226,7 @@ BEGIN
 	IF NOT dtmv._space_right(target, 4, dtmv._subjects_of(o.customer)) THEN
 		RETURN 0;	-- the customer no longer controls that space: delivered, and no inventory twin is made
 	END IF;
-	pos := ST_MakePoint(coalesce((o.delivery -> 'position' ->> 0)::float8, 0),
+	pos := @postgis@.ST_MakePoint(coalesce((o.delivery -> 'position' ->> 0)::float8, 0),
 						coalesce((o.delivery -> 'position' ->> 1)::float8, 0),
 						coalesce((o.delivery -> 'position' ->> 2)::float8, 0));
 	FOR i IN SELECT * FROM dtmv.order_items x WHERE x.order_id = o.order_id AND x.item IS NOT NULL ORDER BY x.line LOOP

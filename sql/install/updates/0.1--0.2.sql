@@ -72,3 +72,22 @@ COMMENT ON COLUMN dtmv.twin_states.binding_confirmed_at IS
 	'when the gateway or dtmv_admin confirmed the binding; NULL while it is pending';
 -- a gateway takes the open commands of the twins it serves
 CREATE INDEX commands_open_twin ON dtmv.commands (twin, command_id) WHERE status IN ('queued', 'delivered');
+
+-- CHECK constraints that compared a column with a literal of another type
+-- (double precision with -180, numeric with 0) were bound, when 0.1 was
+-- installed, to the best operator on the install's search_path for that
+-- pair of types: one that the database owner had put in public, if any,
+-- rather than pg_catalog's, and a constraint runs as whoever writes the
+-- row (a privileged function: the superuser). 0.2 quotes the literals so
+-- that they take the column's type (once/90_spatial.sql); these are made
+-- again that way, bound to pg_catalog's operators whatever 0.1 found.
+ALTER TABLE dtmv.spaces DROP CONSTRAINT spaces_check1,
+	ADD CONSTRAINT spaces_check1
+		CHECK (kind <> 'site' OR (anchor_lon BETWEEN '-180' AND '180' AND anchor_lat BETWEEN '-85' AND '85'
+								  AND anchor_alt IS NOT NULL));
+ALTER TABLE dtmv.units DROP CONSTRAINT units_factor_check,
+	ADD CONSTRAINT units_factor_check CHECK (factor > '0');
+ALTER TABLE dtmv.bom_lines DROP CONSTRAINT bom_lines_quantity_check,
+	ADD CONSTRAINT bom_lines_quantity_check CHECK (quantity > '0' AND quantity < 'Infinity');
+ALTER TABLE dtmv.order_items DROP CONSTRAINT order_items_quantity_check,
+	ADD CONSTRAINT order_items_quantity_check CHECK (quantity > '0' AND quantity < 'Infinity');
