@@ -177,7 +177,7 @@ dtmv_set_acting_subject(PG_FUNCTION_ARGS)
 				 errmsg("permission denied to act as another subject"),
 				 errdetail("Only roles with the privileges of %s may call dtmv.act_as().",
 						   GATEWAY_ROLE)));
-	if (!superuser_arg(GetOuterUserId()) && agents_delegation_required())
+	if (!superuser_arg(GetOuterUserId()) && agents_schema_scoped())
 	{
 		int64		service = agents_login_subject();
 

@@ -37,8 +37,18 @@ agents_login_subject(void)
 	return -1;
 }
 
-/* the gateway the login is, or -1 */
-static int64
+/*
+ * Are gateways and delegations in force here?  Not in a schema still at
+ * release 0.1, which had neither (its tables come with the update): there
+ * any gateway serves every twin and acts for anyone, as in 0.1.
+ */
+bool
+agents_schema_scoped(void)
+{
+	return catalog_table_present(CATALOG_GATEWAYS);
+}
+
+int64
 agents_gateway_self(void)
 {
 	int64		me = agents_login_subject();
@@ -53,31 +63,38 @@ agents_gateway_self(void)
 bool
 agents_serves(const TwinId *twin)
 {
-	TableRead	tr;
-	bool		found;
-	bool		gateway_null = true;
-	bool		unconfirmed = true;
-	int64		serving = 0;
+	int64		gateway;
 
 	if (superuser_arg(GetOuterUserId()))
 		return true;
-	table_read_begin(&tr, CATALOG_TWIN_STATES_PKEY, NULL);
-	if (!catalog_table_has(tr.rel, Anum_twin_states_binding_confirmed_at))
-	{
-		table_read_end(&tr);
+	if (!agents_schema_scoped())
 		return true;			/* a schema still at 0.1: any gateway, as then */
-	}
-	table_read_key(&tr, 1, BTEqualStrategyNumber, TwinIdPGetDatum(twin));
-	found = table_read_next(&tr);
-	if (found)
-	{
-		Datum		d = table_read_value(&tr, Anum_twin_states_gateway, &gateway_null);
+	return agents_serving_gateway(twin, &gateway) && gateway == agents_gateway_self();
+}
 
-		serving = gateway_null ? 0 : DatumGetInt64(d);
-		(void) table_read_value(&tr, Anum_twin_states_binding_confirmed_at, &unconfirmed);
+bool
+agents_serving_gateway(const TwinId *twin, int64 *gateway)
+{
+	TableRead	tr;
+	bool		serving = false;
+
+	table_read_begin(&tr, CATALOG_TWIN_STATES_PKEY, NULL);
+	if (catalog_table_has(tr.rel, Anum_twin_states_binding_confirmed_at))
+	{
+		table_read_key(&tr, 1, BTEqualStrategyNumber, TwinIdPGetDatum(twin));
+		if (table_read_next(&tr))
+		{
+			bool		gateway_null;
+			bool		unconfirmed;
+			Datum		d = table_read_value(&tr, Anum_twin_states_gateway, &gateway_null);
+
+			(void) table_read_value(&tr, Anum_twin_states_binding_confirmed_at, &unconfirmed);
+			serving = !gateway_null && !unconfirmed;
+			*gateway = serving ? DatumGetInt64(d) : 0;
+		}
 	}
 	table_read_end(&tr);
-	return found && !gateway_null && !unconfirmed && serving == agents_gateway_self();
+	return serving;
 }
 
 void
@@ -89,13 +106,6 @@ agents_require_serves(const TwinId *twin, const char *what)
 				 errmsg("permission denied to %s for twin %s", what, twin_id_to_cstring(twin)),
 				 errdetail("A gateway speaks only for the twins whose devices are bound through it, once the binding is confirmed."),
 				 errhint("The twin's administrator binds the device with dtmv.bind_device(); the gateway confirms it with dtmv.confirm_binding().")));
-}
-
-bool
-agents_delegation_required(void)
-{
-	/* a schema still at 0.1 has no delegations: any gateway acts, as then */
-	return catalog_table_present(CATALOG_DELEGATIONS);
 }
 
 bool

@@ -59,6 +59,8 @@ typedef struct CatalogIndexDef
 	CatalogTable table;
 	int			nkeys;
 	AttrNumber	keys[3];		/* the table's columns, in index key order */
+	bool		only_0_1;		/* a schema still at release 0.1 has it; it
+								 * is dropped by the update */
 } CatalogIndexDef;
 
 static const CatalogColumnDef subjects_columns[] = {
@@ -102,7 +104,7 @@ static const CatalogColumnDef sync_requests_columns[] = {
 	{"request_id", "int8"}, {"twin", "twin_id"}, {"subject_id", "int8"}, {"priority", "int4"},
 	{"status", "text"}, {"batch", "int8"}, {"requested_at", "timestamptz"},
 	{"started_at", "timestamptz"}, {"finished_at", "timestamptz"}, {"lease_until", "timestamptz"},
-	{"session_lock", "bool"}, {"gateway_pid", "int4"}, {"ready", "bool"}
+	{"session_lock", "bool"}, {"gateway_pid", "int4"}, {"ready", "bool"}, {"gateway", "int8", true}
 };
 static const CatalogColumnDef sync_schedule_columns[] = {
 	{"twin", "twin_id"}, {"next_due", "timestamptz"}
@@ -177,7 +179,9 @@ static const CatalogIndexDef indexes[_CATALOG_NINDEXES] = {
 	{Anum_sync_requests_twin, Anum_sync_requests_priority, Anum_sync_requests_request_id}},
 	[CATALOG_SYNC_REQUESTS_RUNNING] = {"sync_requests_running", CATALOG_SYNC_REQUESTS, 1, {Anum_sync_requests_twin}},
 	[CATALOG_SYNC_REQUESTS_READY] = {"sync_requests_ready", CATALOG_SYNC_REQUESTS, 2,
-	{Anum_sync_requests_priority, Anum_sync_requests_request_id}},
+	{Anum_sync_requests_priority, Anum_sync_requests_request_id}, true},
+	[CATALOG_SYNC_REQUESTS_QUEUE] = {"sync_requests_queue", CATALOG_SYNC_REQUESTS, 2,
+	{Anum_sync_requests_gateway, Anum_sync_requests_request_id}},
 	[CATALOG_SYNC_SCHEDULE_PKEY] = {"sync_schedule_pkey", CATALOG_SYNC_SCHEDULE, 1, {Anum_sync_schedule_twin}},
 	[CATALOG_GATEWAYS_PKEY] = {"gateways_pkey", CATALOG_GATEWAYS, 1, {Anum_gateways_subject_id}},
 	[CATALOG_DELEGATIONS_PKEY] = {"delegations_pkey", CATALOG_DELEGATIONS, 2,
@@ -505,6 +509,8 @@ dtmv_catalog_check(PG_FUNCTION_ARGS)
 		Oid			relid = catalog_lookup(indexes[i].name);
 		Relation	indexrel;
 
+		if (!OidIsValid(relid) && indexes[i].only_0_1)
+			continue;			/* updated from 0.1, or installed since */
 		if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_INDEX)
 		{
 			catalog_mismatch_row(indexes[i].name, 0, "an index", NULL, rsinfo);

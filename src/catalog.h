@@ -164,6 +164,7 @@ enum
 	Anum_sync_requests_session_lock,
 	Anum_sync_requests_gateway_pid,
 	Anum_sync_requests_ready,
+	Anum_sync_requests_gateway,
 	_Anum_sync_requests_max
 };
 
@@ -227,7 +228,10 @@ typedef enum CatalogIndex
 									 * WHERE pending */
 	CATALOG_SYNC_REQUESTS_RUNNING,	/* UNIQUE (twin) WHERE running */
 	CATALOG_SYNC_REQUESTS_READY,	/* (priority DESC, request_id) WHERE
-									 * ready */
+									 * ready: release 0.1's queue, gone
+									 * since */
+	CATALOG_SYNC_REQUESTS_QUEUE,	/* (gateway, request_id) WHERE ready:
+									 * since 0.2 */
 	CATALOG_SYNC_SCHEDULE_PKEY, /* (twin) */
 	CATALOG_GATEWAYS_PKEY,		/* (subject_id) */
 	CATALOG_DELEGATIONS_PKEY,	/* (subject_id, service_id) */

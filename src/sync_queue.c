@@ -65,9 +65,6 @@
 /* REQ-DT-08 note 1: the refusal's own SQLSTATE */
 #define ERRCODE_SYNC_REFUSED MAKE_SQLSTATE('T', 'W', '0', '0', '1')
 
-/* how many candidate twins one claim tries before it says there is nothing */
-#define CLAIM_MAX_CANDIDATES 64
-
 /*
  * dtmv.max_sync_lease: the longest lease a claim may take, in seconds.  A
  * run holds its twin until it completes or its lease expires; without a
@@ -152,6 +149,8 @@ typedef struct SyncRequest
 	bool		has_gateway_pid;
 	int32		gateway_pid;
 	bool		ready;
+	bool		has_gateway;	/* the gateway whose queue a ready request */
+	int64		gateway;		/* is in: the one serving its twin */
 } SyncRequest;
 
 /* the request a read found */
@@ -186,12 +185,20 @@ request_from_read(TableRead *tr, SyncRequest *r)
 	r->has_gateway_pid = !nulls[COL(gateway_pid)];
 	r->gateway_pid = r->has_gateway_pid ? DatumGetInt32(values[COL(gateway_pid)]) : 0;
 	r->ready = !nulls[COL(ready)] && DatumGetBool(values[COL(ready)]);
+	if (catalog_table_has(tr->rel, Anum_sync_requests_gateway))
+	{
+		r->has_gateway = !nulls[COL(gateway)];
+		r->gateway = r->has_gateway ? DatumGetInt64(values[COL(gateway)]) : 0;
+	}
 #undef COL
 }
 
-/* the columns of a request into a row's values (the others left as they are) */
+/*
+ * The columns of a request into a row's values (the others left as they
+ * are); natts: the table's (a schema still at 0.1 has no gateway column).
+ */
 static void
-request_to_values(const SyncRequest *r, Datum *values, bool *nulls)
+request_to_values(const SyncRequest *r, Datum *values, bool *nulls, int natts)
 {
 #define SET(col, value, isnull) \
 	do { \
@@ -211,6 +218,8 @@ request_to_values(const SyncRequest *r, Datum *values, bool *nulls)
 	SET(session_lock, BoolGetDatum(r->session_lock), !r->has_session_lock);
 	SET(gateway_pid, Int32GetDatum(r->gateway_pid), !r->has_gateway_pid);
 	SET(ready, BoolGetDatum(r->ready), false);
+	if (natts >= Anum_sync_requests_gateway)
+		SET(gateway, Int64GetDatum(r->gateway), !r->has_gateway);
 #undef SET
 }
 
@@ -247,18 +256,6 @@ request_id_cmp(const void *a, const void *b)
 	const SyncRequest *rb = b;
 
 	return ra->id < rb->id ? -1 : ra->id > rb->id ? 1 : 0;
-}
-
-/* most urgent first: highest priority, then oldest */
-static int
-request_urgency_cmp(const void *a, const void *b)
-{
-	const SyncRequest *ra = a;
-	const SyncRequest *rb = b;
-
-	if (ra->priority != rb->priority)
-		return ra->priority > rb->priority ? -1 : 1;
-	return request_id_cmp(a, b);
 }
 
 /* reading requests */
@@ -335,18 +332,20 @@ request_modify(TableWrite *tw, Datum *values, bool *nulls, void *arg)
 	static const AttrNumber changed[] = {
 		Anum_sync_requests_status, Anum_sync_requests_batch, Anum_sync_requests_started_at,
 		Anum_sync_requests_finished_at, Anum_sync_requests_lease_until, Anum_sync_requests_session_lock,
-		Anum_sync_requests_gateway_pid, Anum_sync_requests_ready
+		Anum_sync_requests_gateway_pid, Anum_sync_requests_ready, Anum_sync_requests_gateway
 	};
 	int			natts = RelationGetDescr(tw->rel)->natts;
 	Datum	   *ours = palloc(natts * sizeof(Datum));
 	bool	   *ours_null = palloc(natts * sizeof(bool));
 	int			i;
 
-	request_to_values((const SyncRequest *) arg, ours, ours_null);
+	request_to_values((const SyncRequest *) arg, ours, ours_null, natts);
 	for (i = 0; i < (int) lengthof(changed); i++)
 	{
 		AttrNumber	attno = changed[i];
 
+		if (attno > natts)
+			continue;			/* a schema still at 0.1 */
 		values[attno - 1] = ours[attno - 1];
 		nulls[attno - 1] = ours_null[attno - 1];
 	}
@@ -369,29 +368,47 @@ request_insert(TableWrite *tw, SyncRequest *r)
 
 	r->id = nextval_internal(catalog_sequence_relid(CATALOG_SYNC_REQUESTS_REQUEST_ID_SEQ), false);
 	memset(nulls, true, desc->natts * sizeof(bool));
-	request_to_values(r, values, nulls);
+	request_to_values(r, values, nulls, desc->natts);
 	table_write_insert(tw, values, nulls);
 }
 
 /*
- * After the twin's run ended (or none runs), the ready flag on its most
- * urgent pending request and on no other: rows are the twin's pending
- * requests as they will be, in any order.  Writes what changed.
+ * Whether a request is its twin's place in the queue, and then in which
+ * gateway's queue: the one that serves the twin now (none: no gateway
+ * claims it until one does; dtmv._requeue_twin moves it when the twin's
+ * binding changes).  Under the twin's lock.
+ */
+static void
+request_set_ready(SyncRequest *r, bool ready)
+{
+	r->ready = ready;
+	r->has_gateway = ready && agents_serving_gateway(&r->twin, &r->gateway);
+	if (!r->has_gateway)
+		r->gateway = 0;
+}
+
+/*
+ * After the twin's run ended (or none runs), the ready flag on its oldest
+ * pending request and on no other: the twin keeps its place in the queue
+ * (the order of its oldest request), whatever the priorities of the
+ * requests that join it; which of them runs is decided by priority when a
+ * gateway claims the twin.  rows are the twin's pending requests as they
+ * will be, in any order.  Writes what changed.
  */
 static void
 requests_store_pending(TableWrite *tw, SyncRequest *rows, const SyncRequest *before, int n, bool running)
 {
-	int			best = -1;
+	int			oldest = -1;
 	int			i;
 
 	for (i = 0; i < n; i++)
 		if (request_is(&rows[i], "pending") &&
-			(best < 0 || request_urgency_cmp(&rows[i], &rows[best]) < 0))
-			best = i;
+			(oldest < 0 || request_id_cmp(&rows[i], &rows[oldest]) < 0))
+			oldest = i;
 	for (i = 0; i < n; i++)
 	{
 		if (request_is(&rows[i], "pending"))
-			rows[i].ready = !running && i == best;
+			request_set_ready(&rows[i], !running && i == oldest);
 		if (memcmp(&rows[i], &before[i], sizeof(SyncRequest)) != 0)
 			request_store(tw, &rows[i]);
 	}
@@ -569,16 +586,16 @@ sync_queue(const TwinId *twin, int64 subject, int32 priority)
 	r.priority = priority;
 	strlcpy(r.status, "pending", sizeof(r.status));
 	r.requested_at = GetCurrentTransactionStartTimestamp();
-	/* pending is most urgent first; a tie goes to the older request */
-	r.ready = !running && (n == 0 || priority > pending[0].priority);
+	/*
+	 * The first request on a free twin takes the twin's place in the queue;
+	 * later ones join it there (the twin keeps its place, whatever their
+	 * priority: requests_store_pending).
+	 */
+	request_set_ready(&r, !running && n == 0);
 	table_write_open(&tw, CATALOG_SYNC_REQUESTS);
 	request_insert(&tw, &r);
 	before = requests_copy(pending, n);
-	for (i = 0; i < n && r.ready; i++)
-		pending[i].ready = false;
-	for (i = 0; i < n; i++)
-		if (pending[i].ready != before[i].ready)
-			request_store(&tw, &pending[i]);
+	requests_store_pending(&tw, pending, before, n, running);
 	table_write_close(&tw);
 	PopActiveSnapshot();
 	return r.id;
@@ -800,18 +817,51 @@ dtmv_request_sync(PG_FUNCTION_ARGS)
 /* claiming */
 
 /*
- * The next ready request, in the queue's order, whose twin is neither one
- * of the ntried tried before nor being decided on by another session: its
- * twin locked (until the end of the transaction) into *twin.  False if
- * none, or once CLAIM_MAX_CANDIDATES twins have been tried.
+ * Where a claim is in the queue.  A gateway reads its own queue (the index
+ * sync_requests_queue, from its key) in request order, each time from
+ * after the last request it looked at: a claim reads each ready twin at
+ * most once, however many are locked, and never gives up early.  A
+ * superuser reads every gateway's queue, and a schema still at release
+ * 0.1 its own queue (sync_requests_ready); both skip the twins tried.
+ */
+typedef struct ClaimScan
+{
+	bool		by_gateway;
+	int64		gateway;
+	int64		after;			/* by_gateway: the last request looked at */
+	TwinId	   *tried;			/* otherwise: the twins tried */
+	int			ntried;
+	int			cap;
+} ClaimScan;
+
+static void
+claim_scan_init(ClaimScan *cs)
+{
+	memset(cs, 0, sizeof(ClaimScan));
+	cs->gateway = agents_gateway_self();
+	cs->by_gateway = agents_schema_scoped() && !superuser_arg(GetOuterUserId());
+}
+
+/*
+ * The next ready request in the queue whose twin no other session is
+ * deciding on: its twin locked (until the end of the transaction) into
+ * *twin.  False once the queue is read to its end.
  */
 static bool
-claim_candidate(TwinId *tried, int *ntried, TwinId *twin)
+claim_candidate(ClaimScan *cs, TwinId *twin)
 {
 	TableRead	tr;
 	bool		locked = false;
 
-	table_read_begin(&tr, CATALOG_SYNC_REQUESTS_READY, NULL);
+	if (cs->by_gateway && cs->gateway < 0)
+		return false;			/* not a gateway: it serves nothing */
+	table_read_begin(&tr, !agents_schema_scoped() ? CATALOG_SYNC_REQUESTS_READY : CATALOG_SYNC_REQUESTS_QUEUE,
+					 NULL);
+	if (cs->by_gateway)
+	{
+		table_read_key(&tr, 1, BTEqualStrategyNumber, Int64GetDatum(cs->gateway));
+		table_read_key(&tr, 2, BTGreaterStrategyNumber, Int64GetDatum(cs->after));
+	}
 	while (!locked && table_read_next(&tr))
 	{
 		SyncRequest r;
@@ -819,19 +869,22 @@ claim_candidate(TwinId *tried, int *ntried, TwinId *twin)
 		int			i;
 
 		request_from_read(&tr, &r);
+		cs->after = r.id;
 		if (!r.ready || !request_is(&r, "pending"))
 			continue;
-		/* only the twins this gateway serves */
+		/* only the twins this gateway serves (its queue may lag a rebinding) */
 		if (!agents_serves(&r.twin))
 			continue;
-		for (i = 0; i < *ntried && !seen; i++)
-			seen = memcmp(&tried[i], &r.twin, sizeof(TwinId)) == 0;
+		for (i = 0; i < cs->ntried && !seen; i++)
+			seen = memcmp(&cs->tried[i], &r.twin, sizeof(TwinId)) == 0;
 		if (seen)
 			continue;
-		if (*ntried == CLAIM_MAX_CANDIDATES)
-			break;
-		tried[(*ntried)++] = r.twin;
-		/* a twin another gateway is deciding on is skipped, not waited for */
+		if (!cs->by_gateway)
+		{
+			cs->tried = array_reserve(cs->tried, cs->ntried, &cs->cap, sizeof(TwinId));
+			cs->tried[cs->ntried++] = r.twin;
+		}
+		/* a twin another session is deciding on is skipped, not waited for */
 		if (sync_try_lock_twin(&r.twin))
 		{
 			*twin = r.twin;
@@ -922,8 +975,7 @@ dtmv_claim_sync(PG_FUNCTION_ARGS)
 	Interval   *lease = PG_ARGISNULL(0) ? NULL : PG_GETARG_INTERVAL_P(0);
 	bool		session_lock = PG_ARGISNULL(1) ? true : PG_GETARG_BOOL(1);
 	TimestampTz lease_until;
-	TwinId	   *tried;
-	int			ntried = 0;
+	ClaimScan	scan;
 	TwinId		twin;
 	SyncRequest claimed;
 	int			batch_size = 0;
@@ -953,13 +1005,13 @@ dtmv_claim_sync(PG_FUNCTION_ARGS)
 	claim_sweep();
 	sync_run_locks_forget_stale(sync_run_current);
 
-	tried = palloc(CLAIM_MAX_CANDIDATES * sizeof(TwinId));
+	claim_scan_init(&scan);
 	while (!found)
 	{
 		bool		locked;
 
 		sync_own_writes_snapshot_push();
-		locked = claim_candidate(tried, &ntried, &twin);
+		locked = claim_candidate(&scan, &twin);
 		PopActiveSnapshot();
 		if (!locked)
 			break;

@@ -9,9 +9,11 @@
 --                          found without looking at any other twin's
 --   sync_requests_running  what runs on a twin; unique: at most one run per
 --                          twin, ever, whatever a bug elsewhere might try
---   sync_requests_ready    for each twin with pending requests and nothing
---                          running, its most urgent one: what a claim reads
---                          from the top. A busy twin's backlog is not in it.
+--   sync_requests_queue    for each twin with pending requests and nothing
+--                          running, its oldest one (the twin's place in
+--                          line), under the gateway that serves the twin:
+--                          what a gateway's claim reads, oldest first. A
+--                          busy twin's backlog is not in it.
 -- sync_schedule says when each periodically synchronised twin falls due.
 
 CREATE TABLE dtmv.sync_requests (
@@ -28,19 +30,22 @@ CREATE TABLE dtmv.sync_requests (
 	lease_until timestamptz,
 	session_lock boolean,
 	gateway_pid integer,
-	ready boolean NOT NULL DEFAULT false CHECK (NOT ready OR status = 'pending')
+	ready boolean NOT NULL DEFAULT false CHECK (NOT ready OR status = 'pending'),
+	gateway bigint		-- a dtmv.gateways key (99_keys.sql)
 );
 CREATE INDEX sync_requests_pending ON dtmv.sync_requests (twin, priority DESC, request_id)
 	WHERE status = 'pending';
 CREATE UNIQUE INDEX sync_requests_running ON dtmv.sync_requests (twin) WHERE status = 'running';
-CREATE INDEX sync_requests_ready ON dtmv.sync_requests (priority DESC, request_id) WHERE ready;
+CREATE INDEX sync_requests_queue ON dtmv.sync_requests (gateway, request_id) WHERE ready;
 COMMENT ON TABLE dtmv.sync_requests IS
 	'requests to synchronise a twin with its physical object, and their answers (REQ-DT-07, REQ-DT-08)';
 COMMENT ON COLUMN dtmv.sync_requests.subject_id IS 'who asked; NULL for a periodic sync queued by the twin system';
 COMMENT ON COLUMN dtmv.sync_requests.batch IS
 	'the running request whose completion answers this pending one (set when that request was claimed)';
 COMMENT ON COLUMN dtmv.sync_requests.ready IS
-	'the most urgent pending request of a twin on which nothing runs: the next a claim may take there';
+	'the oldest pending request of a twin on which nothing runs: the twin''s place in its gateway''s queue';
+COMMENT ON COLUMN dtmv.sync_requests.gateway IS
+	'of a ready request: the gateway that serves its twin, whose queue it is in (NULL: none serves it yet)';
 
 CREATE TABLE dtmv.sync_schedule (
 	twin dtmv.twin_id PRIMARY KEY REFERENCES dtmv.twin_registry ON DELETE CASCADE,

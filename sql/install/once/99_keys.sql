@@ -3,6 +3,8 @@
 
 -- The gateway a twin's device is bound through (98_agents.sql).
 ALTER TABLE dtmv.twin_states ADD FOREIGN KEY (gateway) REFERENCES dtmv.gateways ON DELETE SET NULL;
+-- The gateway whose queue a ready sync request is in (80_sync.sql).
+ALTER TABLE dtmv.sync_requests ADD FOREIGN KEY (gateway) REFERENCES dtmv.gateways ON DELETE SET NULL;
 
 -- A grant on a space (50_rights.sql) names a space of 90_spatial.sql. Rights
 -- on a space cover the twins placed in it and in the spaces below it

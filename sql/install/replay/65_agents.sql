@@ -45,12 +45,19 @@ CREATE OR REPLACE FUNCTION dtmv.unregister_gateway(gateway text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
+DECLARE
+	gw bigint;
+	t dtmv.twin_id;
 BEGIN
 	PERFORM dtmv._require_admin_role('unregister gateways');
-	-- the bindings through it name no gateway any more: they route nothing
-	UPDATE dtmv.twin_states s SET gateway = NULL, binding_confirmed_at = NULL
-	 WHERE s.gateway = dtmv._subject_id(unregister_gateway.gateway);
-	DELETE FROM dtmv.gateways g WHERE g.subject_id = dtmv._subject_id(unregister_gateway.gateway);
+	gw := dtmv._subject_id(unregister_gateway.gateway);
+	-- the bindings through it name no gateway any more: they route nothing;
+	-- each twin's lock before its rows, in one order
+	FOR t IN SELECT s.twin FROM dtmv.twin_states s WHERE s.gateway = gw ORDER BY s.twin LOOP
+		PERFORM dtmv._lock_twin(t);
+		PERFORM dtmv._bind(t, (SELECT s.physical_binding FROM dtmv.twin_states s WHERE s.twin = t), NULL);
+	END LOOP;
+	DELETE FROM dtmv.gateways g WHERE g.subject_id = gw;
 END
 $$;
 COMMENT ON FUNCTION dtmv.unregister_gateway(text) IS
@@ -83,6 +90,21 @@ $$;
 COMMENT ON FUNCTION dtmv._usable_gateway(text) IS
 	'internal: the gateway to bind a device through: the named one if the acting subject may use it (42501 if not), else its only one, else NULL';
 
+-- A twin's place in the sync queue (sync_requests.ready) is in the queue of
+-- the gateway that serves it: it moves with every change of the twin's
+-- binding. The caller holds the twin's lock.
+CREATE OR REPLACE FUNCTION dtmv._requeue_twin(twin dtmv.twin_id) RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+	UPDATE dtmv.sync_requests r
+	   SET gateway = (SELECT s.gateway FROM dtmv.twin_states s
+					   WHERE s.twin OPERATOR(dtmv.=) r.twin AND s.binding_confirmed_at IS NOT NULL)
+	 WHERE r.twin OPERATOR(dtmv.=) _requeue_twin.twin AND r.ready
+$$;
+COMMENT ON FUNCTION dtmv._requeue_twin(dtmv.twin_id) IS
+	'internal: put the twin''s ready sync request in the queue of the gateway that serves the twin now';
+
 -- One writer of a twin's binding: pending (routing nothing) until confirmed,
 -- unless it stays what it was. The caller holds the twin's lock.
 CREATE OR REPLACE FUNCTION dtmv._bind(twin dtmv.twin_id, binding text, gateway bigint) RETURNS void
@@ -94,7 +116,8 @@ AS $$
 		   binding_confirmed_at = CASE WHEN s.physical_binding IS NOT DISTINCT FROM _bind.binding
 										AND s.gateway IS NOT DISTINCT FROM _bind.gateway
 									   THEN s.binding_confirmed_at END
-	 WHERE s.twin OPERATOR(dtmv.=) _bind.twin
+	 WHERE s.twin OPERATOR(dtmv.=) _bind.twin;
+	SELECT dtmv._requeue_twin(_bind.twin);
 $$;
 COMMENT ON FUNCTION dtmv._bind(dtmv.twin_id, text, bigint) IS
 	'internal: set a twin''s device binding and gateway; pending unless unchanged';
@@ -142,6 +165,7 @@ BEGIN
 		END IF;
 		PERFORM dtmv._bind(twin, binding, gw);
 		UPDATE dtmv.twin_states s SET binding_confirmed_at = now() WHERE s.twin = confirm_binding.twin;
+		PERFORM dtmv._requeue_twin(twin);
 		RETURN twin;
 	END IF;
 	-- A gateway: the device of a binding pending through it is there,
@@ -166,6 +190,7 @@ BEGIN
 	IF NOT FOUND THEN	-- rebound while this call waited for the lock
 		RAISE EXCEPTION 'the binding of twin % changed; try again', t USING ERRCODE = 'serialization_failure';
 	END IF;
+	PERFORM dtmv._requeue_twin(t);
 	RETURN t;
 END
 $$;

@@ -9,9 +9,11 @@
 --                          found without looking at any other twin's
 --   sync_requests_running  what runs on a twin; unique: at most one run per
 --                          twin, ever, whatever a bug elsewhere might try
---   sync_requests_ready    for each twin with pending requests and nothing
---                          running, its most urgent one: what a claim reads
---                          from the top. A busy twin's backlog is not in it.
+--   sync_requests_queue    for each twin with pending requests and nothing
+--                          running, its oldest one (the twin's place in
+--                          line), under the gateway that serves the twin:
+--                          what a gateway's claim reads, oldest first. A
+--                          busy twin's backlog is not in it.
 -- sync_schedule says when each periodically synchronised twin falls due.
 
 -- What runs where: the running requests, for readers of the twin and the gateway that serves it.

@@ -91,3 +91,16 @@ ALTER TABLE dtmv.bom_lines DROP CONSTRAINT bom_lines_quantity_check,
 	ADD CONSTRAINT bom_lines_quantity_check CHECK (quantity > '0' AND quantity < 'Infinity');
 ALTER TABLE dtmv.order_items DROP CONSTRAINT order_items_quantity_check,
 	ADD CONSTRAINT order_items_quantity_check CHECK (quantity > '0' AND quantity < 'Infinity');
+
+-- A fair queue (docs/sync.md, "Semantics"): each gateway claims from its own
+-- queue, its twins in the order they started waiting; priority decides
+-- among the requests for one twin. Release 0.1's queue (the most urgent
+-- request of every twin first) goes.
+ALTER TABLE dtmv.sync_requests ADD COLUMN gateway bigint;
+ALTER TABLE dtmv.sync_requests ADD FOREIGN KEY (gateway) REFERENCES dtmv.gateways ON DELETE SET NULL;
+DROP INDEX dtmv.sync_requests_ready;
+CREATE INDEX sync_requests_queue ON dtmv.sync_requests (gateway, request_id) WHERE ready;
+COMMENT ON COLUMN dtmv.sync_requests.ready IS
+	'the oldest pending request of a twin on which nothing runs: the twin''s place in its gateway''s queue';
+COMMENT ON COLUMN dtmv.sync_requests.gateway IS
+	'of a ready request: the gateway that serves its twin, whose queue it is in (NULL: none serves it yet)';
