@@ -21,11 +21,14 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "storage/lock.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -220,6 +223,60 @@ sync_try_lock_twin(const TwinId *twin)
 
 	twin_locktag(&tag, twin);
 	return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
+}
+
+/*
+ * End the sessions that have kept someone waiting for a twin's lock for
+ * longer than timeout_ms: a twin's lock is held by one transaction at a
+ * time, to its end, so a transaction left open (a user's request_sync
+ * never committed, a client that hangs) would otherwise hold that twin's
+ * decisions, its reports and completions, for as long as it likes.  Any
+ * client's session, a superuser's too (privileges say nothing of how long
+ * one may keep others waiting); never a background worker's.  Terminated,
+ * not cancelled: a cancel does not end a transaction that is idle.  For
+ * the background worker, which runs as a superuser; returns how many it
+ * ended.
+ */
+int
+sync_lock_end_overdue(int timeout_ms)
+{
+	Oid			argtypes[2] = {INT4OID, INT4OID};
+	Datum		args[2] = {Int32GetDatum(DTMV_LOCKSPACE_TWIN), Int32GetDatum(timeout_ms)};
+	int			ended = 0;
+	uint64		i;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(
+							  "SELECT DISTINCT h.pid, a.usename::text"
+							  "  FROM pg_catalog.pg_locks w"
+							  "  JOIN pg_catalog.pg_locks h ON h.locktype = 'advisory' AND h.granted"
+							  "   AND h.pid <> w.pid AND h.database = w.database AND h.classid = w.classid"
+							  "   AND h.objid = w.objid AND h.objsubid = w.objsubid"
+							  "  JOIN pg_catalog.pg_stat_activity a ON a.pid = h.pid"
+							  " WHERE w.locktype = 'advisory' AND NOT w.granted AND w.objsubid = $1"
+							  "   AND w.database = (SELECT d.oid FROM pg_catalog.pg_database d"
+							  "                      WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())"
+							  "   AND w.waitstart < pg_catalog.clock_timestamp() - pg_catalog.make_interval(secs => $2 / 1000.0)"
+							  "   AND a.backend_type = 'client backend'",
+							  2, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "reading the waits for twin locks failed");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int32		pid = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		char	   *role = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+
+		if (DatumGetBool(DirectFunctionCall2(pg_terminate_backend, Int32GetDatum(pid), Int64GetDatum(0))))
+		{
+			ereport(LOG,
+					(errmsg("dtmv: ended the session of user %s (pid %d): it held a twin's lock while others waited longer than dtmv.twin_lock_timeout",
+							role, pid)));
+			ended++;
+		}
+	}
+	SPI_finish();
+	return ended;
 }
 
 PG_FUNCTION_INFO_V1(dtmv_lock_twin);

@@ -26,6 +26,7 @@ extern void SyncLockInit(void);
 /* twin locks: transaction-level; wait for one, or take it only if free */
 extern void sync_lock_twin(const TwinId *twin);
 extern bool sync_try_lock_twin(const TwinId *twin);
+extern int	sync_lock_end_overdue(int timeout_ms);
 /*
  * run locks: session-level, one per run (a request and when its run
  * started), released on abort of the (sub)transaction that took them

@@ -50,6 +50,7 @@
 
 #include "event_order.h"
 #include "notifier.h"
+#include "sync_lock.h"
 #include "sync_queue.h"
 #include "catalog.h"
 #include "worker.h"
@@ -57,6 +58,7 @@
 static char *worker_database = NULL;
 static int	worker_interval_ms = 1000;
 static int	notify_interval_ms = 10;
+static int	twin_lock_timeout_ms = 30000;
 
 void
 WorkerInit(void)
@@ -77,6 +79,16 @@ WorkerInit(void)
 							"Shortest time between two rounds of event wake-ups sent by the dtmv background worker.",
 							"Events committed in between are coalesced into the next round; 0 sends a round on every commit that wakes the worker.",
 							&notify_interval_ms, 10, 0, 10000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	/*
+	 * A twin's lock is held to the end of its transaction: the worker ends
+	 * a session that has kept others waiting for one longer than this.
+	 */
+	DefineCustomIntVariable("dtmv.twin_lock_timeout",
+							"How long others may wait for a twin's lock before the dtmv background worker ends the session holding it.",
+							"Any client's session, a superuser's too; 0 ends none.",
+							&twin_lock_timeout_ms, 30000, 0, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 
 	/* A postmaster-level setting can only be defined while preloading. */
@@ -211,6 +223,14 @@ worker_queue_due_syncs(void)
 	(void) sync_queue_due(1000, true);
 }
 
+/* end the sessions that kept others waiting for a twin's lock too long */
+static void
+worker_end_overdue_twin_locks(void)
+{
+	if (twin_lock_timeout_ms > 0)
+		(void) sync_lock_end_overdue(twin_lock_timeout_ms);
+}
+
 /* requeue the syncs whose gateway died or whose lease expired */
 static void
 worker_recover_syncs(void)
@@ -304,6 +324,7 @@ typedef struct WorkerPartState
 static WorkerPartState worker_parts[] = {
 	{"dtmv: order events, send wake-ups", worker_order_events, worker_every_round, 10, true, 0},
 	{"dtmv: recover dead syncs", worker_recover_syncs, worker_on_sync_timer, 1, true, 0},
+	{"dtmv: end overdue twin locks", worker_end_overdue_twin_locks, worker_on_sync_timer, 1, true, 0},
 	{"dtmv: queue due syncs", worker_queue_due_syncs, worker_on_sync_timer, 1, true, 0},
 	{"dtmv: vacuum the event inbox", worker_vacuum_inbox, worker_vacuum_due, 1, false, 0},
 };

@@ -101,7 +101,7 @@ suite "no lost events (worker)" test/with-cluster.sh --preload /usr/bin/python3 
 suite "orderer settings (not preloaded)" test/with-cluster.sh bash test/events/orderer_settings.sh
 suite "orderer settings (worker)" test/with-cluster.sh --preload bash test/events/orderer_settings.sh
 # No one's open transaction holds back delivery or the worker's rounds.
-suite "worker: bounded waits" test/with-cluster.sh --preload -o dtmv.sync_check_interval=200 \
+suite "worker: bounded waits" test/with-cluster.sh --preload -o dtmv.sync_check_interval=200 -o dtmv.twin_lock_timeout=2000 \
 	/usr/bin/python3 test/worker/bounded_waits.py
 # The demo must keep playing end to end: it stops at its first error.
 suite "demo" test/with-cluster.sh bash -c 'bash demo/run.sh >/dev/null'

@@ -11,7 +11,11 @@ preloaded and dtmv.sync_check_interval=200 (test/run-tests.sh).
    another twin nor the periodic syncs of other twins: both happen within
    the documented time (a round of the worker, sync_check_interval).
 3. The worker vacuums the event inbox once it has moved 1,000 events.
+4. A user's transaction left open on a twin's lock, while the gateway waits
+   for it to report, is ended by the worker after dtmv.twin_lock_timeout
+   (2 s here, test/run-tests.sh); the gateway's report then goes through.
 Prints TAP lines; exits non-zero on a failure.
+Run with dtmv.sync_check_interval=200 and dtmv.twin_lock_timeout=2000.
 """
 import os
 import statistics
@@ -119,6 +123,33 @@ while time.monotonic() - t0 < 5 and due == 0:
     due = admin.execute("SELECT count(*) FROM dtmv.sync_requests WHERE twin = %s AND subject_id IS NULL",
                         (held,)).fetchone()[0]
 check(due > 0, "the held twin's periodic sync is queued once alice's transaction ends")
+# 4. alice opens a transaction on the meter's lock (request_sync takes it to
+# her transaction's end) and leaves it open; the gateway then reports on the
+# meter and waits for that lock. The worker ends alice's session after
+# dtmv.twin_lock_timeout; the report goes through. (Without the bound, the
+# report waited as long as alice liked: here until its statement_timeout.)
+squatter = connect("bw_alice")
+squatter.autocommit = False
+squatter.execute("SELECT dtmv.request_sync(%s)", (twin,))
+gw.execute("SET statement_timeout = '15s'")
+t0 = time.monotonic()
+try:
+    gw.execute("SELECT dtmv.report(%s, 'reading', '{}')", (twin,))
+    waited = time.monotonic() - t0
+    reported = True
+except Exception as e:  # noqa: BLE001
+    waited = time.monotonic() - t0
+    reported = False
+    print(f"# the report failed: {e}")
+gw.execute("RESET statement_timeout")
+print(f"# the gateway's report waited {waited:.2f} s for alice's open transaction (dtmv.twin_lock_timeout 2 s)")
+check(reported and waited < 4, "an open transaction holding a twin's lock is ended once others wait 2 s for it")
+try:
+    squatter.execute("SELECT 1")
+    ended = False
+except Exception:  # noqa: BLE001
+    ended = True
+check(ended, "... by ending the session that held it")
 # 3. The worker VACUUMs the event inbox once it has moved 1,000 rows (at
 # most once a second): PostgreSQL does not clean them as scans pass while a
 # transaction is idle anywhere in the cluster (docs/events.md).
