@@ -51,3 +51,7 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+-- Who may read a twin is found from the system-wide grants and the grants on
+-- the spaces it is in, not from every space's grants (once/50_rights.sql).
+CREATE INDEX grants_system_wide ON dtmv.grants (subject_id) WHERE twin IS NULL AND space_id IS NULL;
