@@ -515,6 +515,8 @@ rights_acl_mask(const int64 *acl, int nacl, const int64 *subs, int nsubs, const 
 		else if (key >= 0 && key < DTMV_NRIGHTS)
 			probe |= sys_granted & RIGHT_MASK(key); /* r granted system-wide */
 	}
+	if (mine != NULL)
+		pfree(mine);
 	/* revoked system-wide: no probe key at all */
 	return probe & ~veto & ~sys_revoked & DTMV_RIGHTS_ALL_MASK;
 }
