@@ -273,3 +273,61 @@ SET ROLE regress_sp_alice;
 SELECT dtmv.place(:'crate', :floor1, ST_MakePoint(1, 1, 5));
 SELECT dtmv.drop_twin(:'crate');
 RESET ROLE;
+
+-- Who reads a twin is worked out from the grants its acl can match (issue
+-- 14, item 5): the system-wide grants and the grants on the spaces it is
+-- in, each through an index; the grants of other spaces are not read. A
+-- lamp on the ground floor, read by alice (its creator), carol through a
+-- group's read on the floor, the viewer through a system-wide read, and not
+-- by dave, granted read on the site but denied it on the floor.
+CREATE ROLE regress_sp_carol LOGIN IN ROLE dtmv_user;
+CREATE ROLE regress_sp_dave LOGIN IN ROLE dtmv_user;
+CREATE ROLE regress_sp_viewer LOGIN IN ROLE dtmv_user;
+CREATE ROLE regress_sp_mallory LOGIN IN ROLE dtmv_user;
+SELECT count(*) FROM (VALUES
+	(dtmv.create_subject('sp_carol', 'regress_sp_carol')),
+	(dtmv.create_subject('sp_dave', 'regress_sp_dave')),
+	(dtmv.create_subject('sp_viewer', 'regress_sp_viewer')),
+	(dtmv.create_subject('sp_mallory', 'regress_sp_mallory')),
+	(dtmv.create_group('sp_crew'))) s;
+SELECT dtmv.add_member('sp_crew', 'sp_carol');
+SELECT dtmv.grant_system('sp_viewer', 'read');
+SET ROLE regress_sp_alice;
+SELECT dtmv.create_twin('lamp', 'Lamp') AS lamp \gset
+SELECT dtmv.place(:'lamp', :floor0, ST_MakePoint(3, 3, 1));
+SELECT dtmv.grant_space(:floor0, 'sp_crew', 'read');
+SELECT dtmv.grant_space(:site, 'sp_dave', 'read');
+SELECT dtmv.revoke_space(:floor0, 'sp_dave', 'read');
+RESET ROLE;
+-- the lamp's readers, and how many grants (index entries) working them out read
+CREATE TEMP VIEW grant_entries_read AS
+	SELECT sum(pg_stat_get_xact_tuples_returned(i.indexrelid)) AS n
+	  FROM pg_index i WHERE i.indrelid = 'dtmv.grants'::regclass;
+BEGIN;
+SELECT n AS entries FROM grant_entries_read \gset
+SELECT dtmv_test._twin_readers(:'lamp') AS lamp_readers \gset
+SELECT n - :entries AS entries_before FROM grant_entries_read \gset
+COMMIT;
+-- (this file's subjects; rights.sql's hold read system-wide too)
+SELECT string_agg(s.name, ', ' ORDER BY s.name) AS lamp_readers
+  FROM dtmv.subjects s WHERE s.subject_id = ANY (:'lamp_readers'::bigint[]) AND s.name LIKE 'sp\_%';
+-- mallory makes 200 sites of her own and grants rights on each: admin to
+-- herself, read to dave and to the crew; a denial of read to the viewer
+SET ROLE regress_sp_mallory;
+CREATE TEMP TABLE mallory_sites AS
+	SELECT dtmv.create_space('mallory ' || n, 'site', anchor_lon => 0, anchor_lat => 0) AS site
+	  FROM generate_series(1, 200) n;
+SELECT count(dtmv.grant_space(site, 'sp_mallory', 'admin')), count(dtmv.grant_space(site, 'sp_dave', 'read')),
+	   count(dtmv.grant_space(site, 'sp_crew', 'read')), count(dtmv.revoke_space(site, 'sp_viewer', 'read'))
+  FROM mallory_sites;
+RESET ROLE;
+-- the same readers, from no more grants than before (fewer if the first
+-- read stepped over dead rows of earlier grants and marked them)
+BEGIN;
+SELECT n AS entries FROM grant_entries_read \gset
+SELECT dtmv_test._twin_readers(:'lamp') = :'lamp_readers' AS same_readers;
+SELECT n - :entries <= :entries_before AS no_more_grants_read, :entries_before < 20 AS few_grants_read
+  FROM grant_entries_read;
+COMMIT;
+-- and exactly those the rights test finds, for every twin
+\i sql/readers_match.inc

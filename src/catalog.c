@@ -167,6 +167,8 @@ static const CatalogIndexDef indexes[_CATALOG_NINDEXES] = {
 	[CATALOG_GRANTS_SUBJECT_ID_TWIN_SPACE_ID_KEY] = {"grants_subject_id_twin_space_id_key", CATALOG_GRANTS, 3,
 	{Anum_grants_subject_id, Anum_grants_twin, Anum_grants_space_id}},
 	[CATALOG_GRANTS_TWIN] = {"grants_twin", CATALOG_GRANTS, 1, {Anum_grants_twin}},
+	[CATALOG_GRANTS_SPACE] = {"grants_space", CATALOG_GRANTS, 1, {Anum_grants_space_id}},
+	[CATALOG_GRANTS_SYSTEM_WIDE] = {"grants_system_wide", CATALOG_GRANTS, 1, {Anum_grants_subject_id}},
 	[CATALOG_TWIN_REGISTRY_PKEY] = {"twin_registry_pkey", CATALOG_TWIN_REGISTRY, 1, {Anum_twin_registry_id}},
 	[CATALOG_TWIN_STATES_PKEY] = {"twin_states_pkey", CATALOG_TWIN_STATES, 1, {Anum_twin_states_twin}},
 	[CATALOG_TWIN_POSITIONS_PKEY] = {"twin_positions_pkey", CATALOG_TWIN_POSITIONS, 1, {Anum_twin_positions_twin}},
@@ -299,6 +301,27 @@ catalog_index_relid(CatalogIndex index)
 		cache.indexes[index] = relid;
 	}
 	return cache.indexes[index];
+}
+
+/*
+ * Looked up by name on every call while it is missing, so that the update
+ * that creates it is seen at once; the relcache callback forgets it if it
+ * is dropped.
+ */
+bool
+catalog_index_present(CatalogIndex index)
+{
+	if (!OidIsValid(cache.indexes[index]))
+	{
+		Oid			relid = catalog_lookup(indexes[index].name);
+
+		if (!OidIsValid(relid))
+			return false;
+		cache.index_checked[index] = false;
+		cache.index_eqproc[index] = InvalidOid;
+		cache.indexes[index] = relid;
+	}
+	return true;
 }
 
 Oid

@@ -217,6 +217,9 @@ typedef enum CatalogIndex
 	CATALOG_GRANTS_SUBJECT_ID_TWIN_SPACE_ID_KEY,	/* (subject_id, twin,
 													 * space_id) */
 	CATALOG_GRANTS_TWIN,		/* (twin) */
+	CATALOG_GRANTS_SPACE,		/* (space_id) WHERE space_id IS NOT NULL */
+	CATALOG_GRANTS_SYSTEM_WIDE, /* (subject_id) WHERE twin IS NULL AND
+								 * space_id IS NULL; new in 0.2 */
 	CATALOG_TWIN_REGISTRY_PKEY, /* (id) */
 	CATALOG_TWIN_STATES_PKEY,	/* (twin) */
 	CATALOG_TWIN_POSITIONS_PKEY,	/* (twin) */
@@ -251,6 +254,13 @@ extern void CatalogInit(void);
 extern Oid	catalog_table_relid(CatalogTable table);
 extern Oid	catalog_index_relid(CatalogIndex index);
 extern Oid	catalog_sequence_relid(CatalogSequence seq);
+
+/*
+ * Whether an index that the library can do without is installed (one that
+ * a database at an older version lacks until ALTER EXTENSION dtmv UPDATE):
+ * its callers then read as that version did.
+ */
+extern bool catalog_index_present(CatalogIndex index);
 
 extern const char *catalog_table_name(CatalogTable table);
 extern CatalogTable catalog_index_table(CatalogIndex index);

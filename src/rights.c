@@ -50,7 +50,10 @@ static const char *const right_names[DTMV_NRIGHTS] =
  * The tables read here (subjects, group_members, grants, twin_registry) are
  * read through one index each on one key column, and where a grant must be
  * system-wide or a space's, with "twin IS NULL" as a second index key: an
- * index condition, so the other rows are never read (table_read.c).
+ * index condition, so the other rows are never read (table_read.c).  Who
+ * may read a twin is found from the system-wide grants and the grants on
+ * the spaces it is in, each through a partial index of its own
+ * (grants_system_wide, grants_space), not from every space's grants.
  */
 
 /* ---- acl keys: the one definition (docs/rights.md) ---- */
@@ -71,6 +74,16 @@ int64
 rights_system_key(int r)
 {
 	return r;
+}
+
+/* the space of a space key, and its r; 0 for a key of another kind */
+static int64
+rights_key_space(int64 key, int *r)
+{
+	if (key >= 0 || key == PG_INT64_MIN)
+		return 0;
+	*r = (int) ((-key) % RIGHTS_KEY_STRIDE);
+	return (-key) / RIGHTS_KEY_STRIDE;
 }
 
 static int
@@ -346,67 +359,231 @@ rights_effective(const TwinId *twin)
 
 /* ---- who may read: the wake-ups of events ---- */
 
+/* a system-wide grant (space 0) or a space's, of one subject */
+typedef struct WideGrant
+{
+	int64		subject;
+	int64		space;
+	int			granted;
+	int			revoked;
+} WideGrant;
+
+typedef struct WideGrants
+{
+	WideGrant  *v;
+	int			n;
+	int			cap;
+} WideGrants;
+
+static int
+wide_grant_cmp(const void *a, const void *b)
+{
+	const WideGrant *x = a;
+	const WideGrant *y = b;
+
+	if (x->subject != y->subject)
+		return x->subject < y->subject ? -1 : 1;
+	return (x->space > y->space) - (x->space < y->space);
+}
+
+/*
+ * Append the grants on one space (space > 0), through grants_space, or the
+ * system-wide grants (space 0), through grants_system_wide.  A database
+ * still at 0.1 has no grants_system_wide: there, every system-wide and
+ * space grant is read and the space grants skipped, as 0.1 did.
+ */
+static void
+rights_read_wide_grants(int64 space, WideGrants *out)
+{
+	TableRead	tr;
+
+	if (space > 0)
+	{
+		table_read_begin(&tr, CATALOG_GRANTS_SPACE, NULL);
+		table_read_key(&tr, 1, BTEqualStrategyNumber, Int64GetDatum(space));
+	}
+	else if (catalog_index_present(CATALOG_GRANTS_SYSTEM_WIDE))
+		table_read_begin(&tr, CATALOG_GRANTS_SYSTEM_WIDE, NULL);
+	else
+	{
+		table_read_begin(&tr, CATALOG_GRANTS_TWIN, NULL);
+		table_read_key_null(&tr, 1);	/* twin IS NULL */
+	}
+	while (table_read_next(&tr))
+	{
+		bool		isnull;
+		bool		twin_null;
+		bool		space_null;
+		WideGrant  *g;
+
+		(void) table_read_value(&tr, Anum_grants_twin, &twin_null);
+		(void) table_read_value(&tr, Anum_grants_space_id, &space_null);
+		if (!twin_null || space_null != (space == 0))
+			continue;
+		out->v = array_reserve(out->v, out->n, &out->cap, sizeof(WideGrant));
+		g = &out->v[out->n++];
+		g->subject = DatumGetInt64(table_read_value(&tr, Anum_grants_subject_id, &isnull));
+		g->space = space;
+		g->granted = DatumGetInt32(table_read_value(&tr, Anum_grants_granted, &isnull));
+		g->revoked = DatumGetInt32(table_read_value(&tr, Anum_grants_revoked, &isnull));
+	}
+	table_read_end(&tr);
+}
+
+/*
+ * The rights mask that an acl gives to holders of subs (a subject and its
+ * groups): the test of rights_mask_of_acl over rights_keys_for(subs), read
+ * from the acl's side.  rights_keys_for reads every system-wide and space
+ * grant the subjects hold, and a site's creator may grant anyone rights on
+ * as many sites as she makes; the only ones a key of the acl can match are
+ * the system-wide grants and the grants on the spaces the twin is in,
+ * which grants holds (sorted by subject).  sql/readers_match.inc checks
+ * the two tests against each other.
+ */
+static int
+rights_acl_mask(const int64 *acl, int nacl, const int64 *subs, int nsubs, const WideGrants *grants)
+{
+	WideGrant  *mine = NULL;	/* the subjects' grants among grants */
+	int			nmine = 0;
+	int			cap = 0;
+	int			sys_granted = 0;
+	int			sys_revoked = 0;
+	int			probe = 0;
+	int			veto = 0;
+	int			i,
+				j;
+
+	for (j = 0; j < nsubs; j++)
+	{
+		int			lo = 0;
+		int			hi = grants->n;
+
+		while (lo < hi)			/* the first grant of subs[j] */
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (grants->v[mid].subject < subs[j])
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (i = lo; i < grants->n && grants->v[i].subject == subs[j]; i++)
+		{
+			mine = array_reserve(mine, nmine, &cap, sizeof(WideGrant));
+			mine[nmine++] = grants->v[i];
+			if (grants->v[i].space == 0)
+			{
+				sys_granted |= grants->v[i].granted;
+				sys_revoked |= grants->v[i].revoked;
+			}
+		}
+	}
+	for (i = 0; i < nacl; i++)
+	{
+		int64		key = acl[i];
+		int			r = 0;
+		int64		space = rights_key_space(key, &r);
+
+		if (space > 0)
+		{
+			/* the twin is in a space: grants or denials of r there */
+			for (j = 0; j < nmine; j++)
+				if (mine[j].space == space)
+				{
+					probe |= mine[j].granted & RIGHT_MASK(r);
+					veto |= mine[j].revoked & RIGHT_MASK(r);
+				}
+		}
+		else if (key >= RIGHTS_KEY_STRIDE)
+		{
+			/* a subject's grant or denial on the twin itself */
+			int64		subject = key / RIGHTS_KEY_STRIDE;
+			int			rest = (int) (key % RIGHTS_KEY_STRIDE);
+
+			for (j = 0; j < nsubs; j++)
+				if (subs[j] == subject)
+				{
+					if (rest & RIGHTS_KEY_VETO)
+						veto |= RIGHT_MASK(rest & ~RIGHTS_KEY_VETO);
+					else
+						probe |= RIGHT_MASK(rest);
+					break;
+				}
+		}
+		else if (key >= 0 && key < DTMV_NRIGHTS)
+			probe |= sys_granted & RIGHT_MASK(key); /* r granted system-wide */
+	}
+	if (mine != NULL)
+		pfree(mine);
+	/* revoked system-wide: no probe key at all */
+	return probe & ~veto & ~sys_revoked & DTMV_RIGHTS_ALL_MASK;
+}
+
 /*
  * The users and systems (not groups) that may read a twin with this acl,
  * sorted: the holders of read on it, on a space it is in or system-wide,
- * directly or through groups, less those denied.  Candidates come from the
- * keys and grants; each is then put to the same test as everywhere else.
+ * directly or through groups, less those denied.  Only what the acl's keys
+ * can match is read, each through an index: the twin's own keys, the
+ * system-wide grants (made by dtmv_admin, at most one a subject) and the
+ * grants on the spaces the twin is in.  Candidates come from those; each
+ * is then put to the rights test on the same grants (rights_acl_mask).  So
+ * the wake-ups of a write cost what the twin's readers cost, whatever
+ * grants anyone made on other spaces (issue 14: anyone may make sites and
+ * grant rights on them, to herself or to anyone).
  */
 int64 *
 rights_acl_readers(const int64 *acl, int nacl, int *n)
 {
+	WideGrants	grants = {NULL, 0, 0};
+	Int64Array	spaces = {0};
 	Int64Array	found = {0};
 	Int64Array	readers = {0};
-	TableRead	tr;
 	int			i;
 
-	/* the subjects granted read on the twin itself: keys subject * 16 + read */
+	rights_read_wide_grants(0, &grants);
 	for (i = 0; i < nacl; i++)
 	{
 		int64		subject = acl[i] / RIGHTS_KEY_STRIDE;
+		int			r = 0;
+		int64		space = rights_key_space(acl[i], &r);
 
+		/* the subjects granted read on the twin itself: keys subject * 16 + read */
 		if (subject > 0 && acl[i] == rights_acl_key(subject, RIGHT_READ, false) &&
 			!int64_array_has(&found, subject))
 			int64_array_add(&found, subject);
+		/* a space the twin is in (keys -(space * 16 + r)) */
+		if (space > 0 && !int64_array_has(&spaces, space))
+		{
+			int64_array_add(&spaces, space);
+			rights_read_wide_grants(space, &grants);
+		}
 	}
-	/* a system-wide read grant, or a read grant on a space the twin is in */
-	table_read_begin(&tr, CATALOG_GRANTS_TWIN, NULL);
-	table_read_key_null(&tr, 1);	/* twin IS NULL */
-	while (table_read_next(&tr))
+	/* read granted system-wide, or on a space the twin is in for read */
+	for (i = 0; i < grants.n; i++)
 	{
-		bool		isnull;
-		bool		space_null;
-		int			granted = DatumGetInt32(table_read_value(&tr, Anum_grants_granted, &isnull));
-		Datum		space = table_read_value(&tr, Anum_grants_space_id, &space_null);
-		int64		subject = DatumGetInt64(table_read_value(&tr, Anum_grants_subject_id, &isnull));
+		WideGrant  *g = &grants.v[i];
+		bool		matches = g->space == 0;
+		int			k;
 
-		if (!(granted & DTMV_RIGHT_READ_MASK) || int64_array_has(&found, subject))
-			continue;
-		if (space_null)
-			int64_array_add(&found, subject);
-		else
-			for (i = 0; i < nacl; i++)
-				if (acl[i] == rights_space_key(DatumGetInt64(space), RIGHT_READ))
-				{
-					int64_array_add(&found, subject);
-					break;
-				}
+		for (k = 0; !matches && k < nacl; k++)
+			matches = acl[k] == rights_space_key(g->space, RIGHT_READ);
+		if (matches && (g->granted & DTMV_RIGHT_READ_MASK) && !int64_array_has(&found, g->subject))
+			int64_array_add(&found, g->subject);
 	}
-	table_read_end(&tr);
 	rights_membership_closure(&found, false);	/* and the members of groups among them */
+	if (grants.n > 1)
+		qsort(grants.v, grants.n, sizeof(WideGrant), wide_grant_cmp);
 	for (i = 0; i < found.n; i++)
 	{
 		Datum		kind;
 		int			nsubs;
 		int64	   *subs;
-		RightsKeys	keys;
 
 		if (!table_read_first_value(CATALOG_SUBJECTS_PKEY, Int64GetDatum(found.v[i]), Anum_subjects_kind, &kind)
 			|| strcmp(TextDatumGetCString(kind), "group") == 0)
 			continue;			/* gone, or a group */
 		subs = rights_subjects_of(found.v[i], &nsubs);
-		rights_keys_for(subs, nsubs, &keys);
-		if (rights_mask_of_acl(acl, nacl, &keys) & DTMV_RIGHT_READ_MASK)
+		if (rights_acl_mask(acl, nacl, subs, nsubs, &grants) & DTMV_RIGHT_READ_MASK)
 			int64_array_add(&readers, found.v[i]);
 	}
 	if (readers.n > 1)

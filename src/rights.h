@@ -70,7 +70,11 @@ extern int	int64_cmp(const void *a, const void *b);
 /* the keys of a twin's acl (palloc'd); false for a twin that does not exist */
 extern bool rights_twin_acl(const TwinId *twin, int64 **acl, int *nacl);
 
-/* the users and systems (not groups) that may read a twin with this acl, sorted */
+/*
+ * the users and systems (not groups) that may read a twin with this acl,
+ * sorted; reads only the grants the acl's keys can match (system-wide, and
+ * on the spaces the twin is in), whatever grants exist elsewhere
+ */
 extern int64 *rights_acl_readers(const int64 *acl, int nacl, int *n);
 
 /* the names of the rights in a mask, as a comma list in bit order (palloc'd) */

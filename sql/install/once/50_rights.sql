@@ -29,6 +29,11 @@ CREATE TABLE dtmv.grants (
 	UNIQUE NULLS NOT DISTINCT (subject_id, twin, space_id)
 );
 CREATE INDEX grants_twin ON dtmv.grants (twin);
+-- The system-wide grants alone (at most one row a subject, made by dtmv_admin):
+-- who may read a twin is found from these and from the grants on the spaces
+-- the twin is in (grants_space, 99_keys.sql), never from every space's
+-- grants (src/rights.c, rights_acl_readers).
+CREATE INDEX grants_system_wide ON dtmv.grants (subject_id) WHERE twin IS NULL AND space_id IS NULL;
 COMMENT ON TABLE dtmv.grants IS
 	'rights granted and revoked per subject, on one twin, on a space (covering the twins in it) or system-wide (both NULL); bit masks, see docs/rights.md (REQ-DT-05)';
 

@@ -104,3 +104,7 @@ COMMENT ON COLUMN dtmv.sync_requests.ready IS
 	'the oldest pending request of a twin on which nothing runs: the twin''s place in its gateway''s queue';
 COMMENT ON COLUMN dtmv.sync_requests.gateway IS
 	'of a ready request: the gateway that serves its twin, whose queue it is in (NULL: none serves it yet)';
+
+-- Who may read a twin is found from the system-wide grants and the grants on
+-- the spaces it is in, not from every space's grants (once/50_rights.sql).
+CREATE INDEX grants_system_wide ON dtmv.grants (subject_id) WHERE twin IS NULL AND space_id IS NULL;
