@@ -124,7 +124,18 @@ SET ROLE regress_co_maker;
 SELECT jsonb_pretty((dtmv.order_details(:chair_order) -> 'items' -> 0) - 'design') AS what_to_build,
        dtmv.order_details(:chair_order) -> 'status' AS status;
 SELECT count(*) AS twins_maker_sees FROM dtmv.twins;
+-- alice changes her design after ordering: the maker sees it as it was
+-- ordered, and only while the order is active (issue 14)
+SET ROLE regress_co_alice;
+SELECT dtmv.update_twin(:'chair', name => 'My next chair', properties => '{"design": {"legs": 3}}');
+SET ROLE regress_co_maker;
+SELECT (dtmv.order_details(:chair_order) -> 'items' -> 0) ->> 'name' AS name_as_ordered,
+       (dtmv.order_details(:chair_order) -> 'items' -> 0) -> 'properties' AS properties_as_ordered;
 SELECT dtmv.advance_order(:chair_order, s) FROM unnest('{confirmed,in_production,shipped,delivered}'::text[]) s;
+SELECT (dtmv.order_details(:chair_order) -> 'items' -> 0) - 'design' AS maker_once_delivered;
+SET ROLE regress_co_alice;
+SELECT (dtmv.order_details(:chair_order) -> 'items' -> 0) ->> 'name' AS alice_sees_what_she_ordered;
+SET ROLE regress_co_maker;
 SET ROLE regress_co_alice;
 SELECT dtmv.bind_product(:'chair', 'CHAIR-0042') > 0 AS bound;
 SELECT physical_binding FROM dtmv.twin_states WHERE twin = :'chair';

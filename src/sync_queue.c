@@ -10,12 +10,16 @@
  *		one twin's waiting requests, most urgent first;
  *   sync_requests_running UNIQUE (twin) WHERE running: what runs on a twin,
  *		and the guarantee that at most one request ever runs per twin;
- *   sync_requests_ready (priority DESC, request_id) WHERE ready: for each
- *		twin that has pending requests and nothing running, its most urgent
- *		one.  A claim reads this index from the top, so a backlog of requests
- *		behind running twins is never scanned (they are not ready).
- * The ready flag is kept true on exactly that request: set when it is
- * queued on a free twin and outranks the rest, moved when a run ends.
+ *   sync_requests_queue (gateway, request_id) WHERE ready: for each twin
+ *		that has pending requests and nothing running, its oldest one (the
+ *		twin's place in line), under the gateway that serves the twin.  A
+ *		gateway's claim reads its part of this index in request order, so a
+ *		backlog of requests behind running twins is never scanned (they are
+ *		not ready), nor any other gateway's twins.
+ * The ready flag is kept true on exactly that request: set when the first
+ * request is queued on a free twin, moved when a run ends.  Priority
+ * decides which of a twin's requests runs (claim_twin), not which twin
+ * comes first (docs/sync.md, "Semantics").
  *
  * Every decision about a twin is taken under its twin lock (sync_lock.c)
  * with a snapshot taken after the lock, so decisions on one twin are
@@ -838,8 +842,8 @@ static void
 claim_scan_init(ClaimScan *cs)
 {
 	memset(cs, 0, sizeof(ClaimScan));
-	cs->gateway = agents_gateway_self();
 	cs->by_gateway = agents_schema_scoped() && !superuser_arg(GetOuterUserId());
+	cs->gateway = cs->by_gateway ? agents_gateway_self() : -1;
 }
 
 /*
@@ -963,9 +967,9 @@ claim_sweep(void)
 }
 
 /*
- * dtmv.claim_sync(lease, session_lock): gateways only.  The most urgent
- * ready request whose twin is free, now running, as one row; no row if
- * there is none.
+ * dtmv.claim_sync(lease, session_lock): gateways only.  Among the twins
+ * the gateway serves, in its queue's order, the first that is free: its
+ * most urgent request, now running, as one row; no row if there is none.
  */
 PG_FUNCTION_INFO_V1(dtmv_claim_sync);
 Datum

@@ -61,11 +61,14 @@ CREATE TABLE dtmv.order_items (
 	quantity numeric NOT NULL DEFAULT 1 CHECK (quantity > '0' AND quantity < 'Infinity'),	-- NaN sorts above Infinity
 	unit text NOT NULL DEFAULT 'pc' REFERENCES dtmv.units,
 	PRIMARY KEY (order_id, line),
-	CHECK ((design IS NULL) <> (item IS NULL))
+	CHECK ((design IS NULL) <> (item IS NULL)),
+	design_as_ordered jsonb
 );
 COMMENT ON TABLE dtmv.orders IS
 	'orders placed by users with a 3rd-party service; request_key makes placing idempotent (REQ-MV-07, REQ-SI-03)';
 COMMENT ON TABLE dtmv.order_items IS 'what an order is for: a design twin (scenario 7.1.1) or a catalogue item with a quantity and unit (7.1.2)';
+COMMENT ON COLUMN dtmv.order_items.design_as_ordered IS
+	'the design twin''s name, kind, properties and model as they were when the order was placed: what the provider builds';
 
 -- Who may move an order from one status to another: the customer or the
 -- provider (the subject operating the service's system).

@@ -49,7 +49,7 @@ RETURNS TABLE (request_id bigint, twin dtmv.twin_id, priority integer, requested
 			   requested_at timestamptz, batch_size integer)
 	AS 'MODULE_PATHNAME', 'dtmv_claim_sync' LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1;
 COMMENT ON FUNCTION dtmv.claim_sync(interval, boolean) IS
-	'gateway: the most urgent pending request, among the twins it serves, whose twin is free, now running, or no row; every request pending on that twin joins its batch (REQ-DT-07, REQ-DT-08)';
+	'gateway: among the twins it serves, in the order they started waiting, the first that is free: its most urgent pending request, now running, or no row; every request pending on that twin joins its batch (REQ-DT-07, REQ-DT-08)';
 
 CREATE OR REPLACE FUNCTION dtmv.complete_sync(request_id bigint, ok boolean, reported jsonb DEFAULT NULL,
 								   replace boolean DEFAULT false)

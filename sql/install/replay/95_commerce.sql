@@ -193,9 +193,14 @@ BEGIN
 		IF it ? 'design' THEN
 			PERFORM dtmv._require_rights((it ->> 'design')::dtmv.twin_id, 'admin');
 		END IF;
-		INSERT INTO dtmv.order_items (order_id, line, design, item, quantity, unit)
-			VALUES (id, n, (it ->> 'design')::dtmv.twin_id, it ->> 'item',
-					coalesce((it ->> 'quantity')::numeric, 1), lower(coalesce(it ->> 'unit', 'pc')));
+		-- a design as it is now is what the provider builds: later changes
+		-- to the twin are the customer's alone
+		INSERT INTO dtmv.order_items (order_id, line, design, item, quantity, unit, design_as_ordered)
+			SELECT id, n, (it ->> 'design')::dtmv.twin_id, it ->> 'item',
+				   coalesce((it ->> 'quantity')::numeric, 1), lower(coalesce(it ->> 'unit', 'pc')),
+				   (SELECT jsonb_build_object('name', t.name, 'kind', t.kind, 'properties', t.properties,
+											  'model_uri', t.model_uri)
+					  FROM dtmv.twin_registry t WHERE t.id = (it ->> 'design')::dtmv.twin_id);
 	END LOOP;
 	PERFORM dtmv._order_event(id, 'order_placed');
 	RETURN id;
@@ -338,23 +343,27 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	o record;
+	-- the design, as ordered, for the customer always, and for the provider
+	-- while it has it to build (not once the order is delivered, cancelled
+	-- or rejected)
+	designs_shown boolean;
 BEGIN
-	PERFORM dtmv._order_parties(order_id);
+	designs_shown := 'customer' = ANY (dtmv._order_parties(order_id));
 	SELECT * INTO o FROM dtmv.orders x WHERE x.order_id = order_details.order_id;
+	designs_shown := designs_shown OR o.status IN ('placed', 'confirmed', 'in_production', 'shipped');
 	RETURN jsonb_build_object(
 		'order', o.order_id, 'service', o.service_id, 'status', o.status, 'delivery', o.delivery,
 		'items', (SELECT jsonb_agg(CASE WHEN i.design IS NULL
 										THEN jsonb_build_object('item', i.item, 'quantity', i.quantity, 'unit', i.unit)
-										ELSE jsonb_build_object('design', i.design, 'name', t.name, 'kind', t.kind,
-																'properties', t.properties, 'model_uri', t.model_uri,
-																'quantity', i.quantity) END
-								   ORDER BY i.line)
-					FROM dtmv.order_items i LEFT JOIN dtmv.twin_registry t ON t.id = i.design
+										ELSE jsonb_build_object('design', i.design, 'quantity', i.quantity)
+											 || CASE WHEN designs_shown THEN coalesce(i.design_as_ordered, '{}') ELSE '{}' END
+								   END ORDER BY i.line)
+					FROM dtmv.order_items i
 				   WHERE i.order_id = o.order_id));
 END
 $$;
 COMMENT ON FUNCTION dtmv.order_details(bigint) IS
-	'an order as its customer or provider may know it: items, and for designs what must be built (name, properties, 3D model) (REQ-SI-04)';
+	'an order as its customer or provider may know it: items, and for designs what must be built (name, kind, properties, 3D model) as they were when it was ordered; the provider sees those only while the order is active (REQ-SI-04)';
 
 CREATE OR REPLACE FUNCTION dtmv.bind_product(design dtmv.twin_id, serial text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER

@@ -108,3 +108,17 @@ COMMENT ON COLUMN dtmv.sync_requests.gateway IS
 -- Who may read a twin is found from the system-wide grants and the grants on
 -- the spaces it is in, not from every space's grants (once/50_rights.sql).
 CREATE INDEX grants_system_wide ON dtmv.grants (subject_id) WHERE twin IS NULL AND space_id IS NULL;
+
+-- The provider sees a design as it was ordered, and only while the order is
+-- active (order_details). Orders placed under 0.1 kept no copy: an active
+-- one gets the design as it is at the update, so that it can still be
+-- built; a finished one none.
+ALTER TABLE dtmv.order_items ADD COLUMN design_as_ordered jsonb;
+COMMENT ON COLUMN dtmv.order_items.design_as_ordered IS
+	'the design twin''s name, kind, properties and model as they were when the order was placed: what the provider builds';
+UPDATE dtmv.order_items i
+   SET design_as_ordered = jsonb_build_object('name', t.name, 'kind', t.kind, 'properties', t.properties,
+											  'model_uri', t.model_uri)
+  FROM dtmv.twin_registry t, dtmv.orders o
+ WHERE t.id = i.design AND o.order_id = i.order_id
+   AND o.status IN ('placed', 'confirmed', 'in_production', 'shipped');
