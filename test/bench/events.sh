@@ -42,6 +42,7 @@ GRANT INSERT ON bench_bare TO bench_gw;
 VACUUM ANALYZE;
 SQL
 bsql -o /dev/null -f "$here/../sql/test_helpers.sql"
+BENCH_DB=postgres serve_all_twins 'bench gateway'
 echo "mode: $mode (wake-ups sent by the background worker: $(bsql -At -c 'SELECT dtmv_test._notifier_active()'))"
 bench() { pgbench_tps bench_gw postgres "$here/events/$1" -M prepared; }
 

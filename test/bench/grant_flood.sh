@@ -85,6 +85,7 @@ INSERT INTO dtmv.grants (subject_id, space_id, granted)
 VACUUM ANALYZE;
 SQL
 	BENCH_DB=$db bsql -o /dev/null -f "$here/../sql/test_helpers.sql"
+	BENCH_DB=$db serve_all_twins gateway >/dev/null
 }
 
 setup dtmv_quiet none

@@ -36,3 +36,17 @@ pgbench_tps() {
 	PGOPTIONS="-c role=$role" pgbench -n -c "${CLIENTS:-8}" -j 2 "${duration[@]}" "$@" -f "$script" "$db" 2>&1 |
 		sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
 }
+
+# serve_all_twins GATEWAY: the gateway (a system subject mapped to a login)
+# serves every twin of the bench database, as if each twin's device had
+# been bound through it and confirmed (docs/rights.md, "Gateways and
+# devices"); written directly, in bulk, by the owner: bench set-up only.
+serve_all_twins() {
+	bsql -v gateway="$1" <<-'SQL'
+		SELECT dtmv.register_gateway(:'gateway', :'gateway') AS gw \gset
+		UPDATE dtmv.twin_states s
+		   SET physical_binding = coalesce(s.physical_binding, 'bench ' || s.twin::text),
+			   gateway = :gw, binding_confirmed_at = pg_catalog.now();
+		UPDATE dtmv.sync_requests r SET gateway = :gw WHERE r.ready;
+	SQL
+}

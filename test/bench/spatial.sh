@@ -51,6 +51,7 @@ CREATE INDEX ON bench_points USING gist (position gist_geometry_ops_nd);
 GRANT SELECT ON bench_twins, bench_points TO bench_gw, bench_viewer;
 VACUUM ANALYZE;
 SQL
+serve_all_twins 'bench gateway' >/dev/null
 site=$(bsql -At -c "SELECT space_id FROM dtmv.spaces WHERE kind = 'site'")
 # The worker retries its database every 10 s until it exists.
 if [[ $(bsql -At -c "SHOW shared_preload_libraries") == *dtmv* ]]; then

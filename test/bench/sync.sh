@@ -67,6 +67,7 @@ EXCEPTION WHEN SQLSTATE 'TW001' THEN
 END $$;
 VACUUM ANALYZE;
 SQL
+serve_all_twins bench >/dev/null
 
 # tps of a pgbench script: bench FILE [ROLE]
 bench() { pgbench_tps "${2:-bench_gw}" dtmv_bench "$here/sync/$1"; }
@@ -156,7 +157,9 @@ queue_free() {
 	bsql -o /dev/null <<'SQL'
 UPDATE dtmv.sync_requests SET status = 'superseded', ready = false
  WHERE status IN ('pending', 'running') AND twin IN (SELECT id FROM bench_twins);
-INSERT INTO dtmv.sync_requests (twin, subject_id, priority, ready) SELECT id, NULL, 0, true FROM bench_twins;
+-- ready in the queue of the gateway that serves them (serve_all_twins)
+INSERT INTO dtmv.sync_requests (twin, subject_id, priority, ready, gateway)
+	SELECT id, NULL, 0, true, (SELECT g.subject_id FROM dtmv.gateways g) FROM bench_twins;
 VACUUM ANALYZE;
 CHECKPOINT;
 SQL
