@@ -21,6 +21,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/snapmgr.h"
 
 #include "catalog.h"
 #include "agents.h"
@@ -108,6 +109,21 @@ agents_require_serves(const TwinId *twin, const char *what)
 				 errhint("The twin's administrator binds the device with dtmv.bind_device(); the gateway confirms it with dtmv.confirm_binding().")));
 }
 
+/*
+ * The same, on what has committed by now: for the check made again once
+ * the twin's lock is held, whatever the caller's snapshot (one taken
+ * before the wait, or a REPEATABLE READ transaction's), so that a binding
+ * withdrawn meanwhile counts (a gateway keeping a transaction open does not
+ * outlive its revocation).
+ */
+void
+agents_require_serves_now(const TwinId *twin, const char *what)
+{
+	PushActiveSnapshot(GetLatestSnapshot());
+	agents_require_serves(twin, what);
+	PopActiveSnapshot();
+}
+
 bool
 agents_delegated_rights(int64 subject, int64 service, int *rights)
 {
@@ -148,7 +164,7 @@ dtmv_serves(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(agents_serves(PG_GETARG_TWINID_P(0)));
 }
 
-/* 42501 unless the calling gateway serves the twin */
+/* 42501 unless the calling gateway serves the twin, on what has committed by now */
 PG_FUNCTION_INFO_V1(dtmv_require_serves);
 Datum
 dtmv_require_serves(PG_FUNCTION_ARGS)
@@ -157,7 +173,7 @@ dtmv_require_serves(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("a twin is required")));
-	agents_require_serves(PG_GETARG_TWINID_P(0),
-							PG_ARGISNULL(1) ? "do this" : text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	agents_require_serves_now(PG_GETARG_TWINID_P(0),
+							  PG_ARGISNULL(1) ? "do this" : text_to_cstring(PG_GETARG_TEXT_PP(1)));
 	PG_RETURN_VOID();
 }

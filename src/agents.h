@@ -26,8 +26,9 @@ extern bool agents_serving_gateway(const TwinId *twin, int64 *gateway);
 /* does the calling gateway serve this twin (a superuser serves every twin)? */
 extern bool agents_serves(const TwinId *twin);
 
-/* 42501 unless the calling gateway serves this twin */
+/* 42501 unless the calling gateway serves this twin; _now: on the latest committed state */
 extern void agents_require_serves(const TwinId *twin, const char *what);
+extern void agents_require_serves_now(const TwinId *twin, const char *what);
 
 /* the rights a user delegated to a service; false if it did not delegate */
 extern bool agents_delegated_rights(int64 subject, int64 service, int *rights);

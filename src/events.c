@@ -230,7 +230,7 @@ dtmv_report(PG_FUNCTION_ARGS)
 	/* only the gateway that serves the twin: checked before its lock, and again under it */
 	agents_require_serves(PG_GETARG_TWINID_P(0), "report events");
 	sync_lock_twin(PG_GETARG_TWINID_P(0));
-	agents_require_serves(PG_GETARG_TWINID_P(0), "report events");
+	agents_require_serves_now(PG_GETARG_TWINID_P(0), "report events");
 	if (!twin_state_store_reported(PG_GETARG_DATUM(0), payload, false, false))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

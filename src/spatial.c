@@ -141,7 +141,7 @@ dtmv_sync_location(PG_FUNCTION_ARGS)
 	{
 		/* the gateway that serves the twin: again once its lock is held */
 		sync_lock_twin(twin);
-		agents_require_serves(twin, "sync the location");
+		agents_require_serves_now(twin, "sync the location");
 	}
 	/*
 	 * A direct write (table_write.c): the write a moving robot makes many

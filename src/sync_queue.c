@@ -916,6 +916,9 @@ claim_twin(const TwinId *twin, TimestampTz lease_until, bool session_lock, SyncR
 
 	if (request_running_on(twin, &run))
 		return false;
+	/* still served by this gateway, now that its lock is held (a decision snapshot) */
+	if (!agents_serves(twin))
+		return false;
 	pending = requests_pending_on(twin, &n);
 	if (n == 0)
 		return false;
@@ -1148,7 +1151,7 @@ dtmv_complete_sync(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("sync request " INT64_FORMAT " does not exist", id)));
 	sync_lock_twin(&req.twin);
-	agents_require_serves(&req.twin, "complete sync requests");
+	agents_require_serves_now(&req.twin, "complete sync requests");
 	sync_decision_snapshot_push();
 	if (!request_by_id(id, &req))
 		ereport(ERROR,

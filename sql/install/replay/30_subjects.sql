@@ -178,7 +178,9 @@ BEGIN
 	-- no 42704 for an unknown name: the C refuses it as it refuses a
 	-- subject that did not delegate, so a service learns no names
 	SELECT s.subject_id, s.kind INTO id, k FROM dtmv.subjects s WHERE s.name = subject;
-	IF k = 'group' THEN
+	-- (a group delegates nothing: for a service, the C refuses it with the
+	-- same 42501 as any name, so that no one learns which groups exist)
+	IF k = 'group' AND (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = dtmv._outer_role()) THEN
 		RAISE EXCEPTION 'cannot act as group "%"', subject
 			USING ERRCODE = 'wrong_object_type',
 				  DETAIL = 'Only users and systems act; groups only hold rights.';

@@ -212,6 +212,27 @@ $$;
 COMMENT ON FUNCTION dtmv._set_rights(bigint, dtmv.twin_id, integer, boolean, bigint) IS
 	'internal: record a grant (deny false) or a revoke (deny true) of a rights mask';
 
+-- A service acting for a user grants nothing to itself (or its groups):
+-- what it was delegated ends with the delegation (dtmv.undelegate), and a
+-- grant to itself would outlive it.
+CREATE OR REPLACE FUNCTION dtmv._require_not_granting_itself(subject bigint, deny boolean) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	service bigint := dtmv._login_subject();
+BEGIN
+	IF NOT deny AND service IS NOT NULL AND dtmv.current_subject() IS DISTINCT FROM service
+	   AND subject = ANY (dtmv._subjects_of(service)) THEN
+		RAISE EXCEPTION 'permission denied to grant rights to the service acting for %', dtmv.whoami()
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'A service acting for a user grants no rights to itself or its groups: it holds the user''s only while the user delegates them.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dtmv._require_not_granting_itself(bigint, boolean) IS
+	'internal: 42501 for a grant, by a service acting for a user, to the service itself or a group of it';
+
 -- A grant or a revoke of a comma list of rights, for a named subject, at
 -- one place (a twin, a space, or system-wide when both are NULL): a grant
 -- adds what the rights imply, a revoke what implies them.
@@ -221,6 +242,7 @@ RETURNS void
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
+	SELECT dtmv._require_not_granting_itself(dtmv._subject_id(subject), deny);
 	SELECT dtmv._set_rights(dtmv._subject_id(subject), twin,
 							CASE WHEN deny THEN dtmv._rights_implying(dtmv._rights_mask(rights))
 								 ELSE dtmv._rights_implied(dtmv._rights_mask(rights)) END,

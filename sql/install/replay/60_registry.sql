@@ -96,7 +96,7 @@ BEGIN
 	id := dtmv._new_twin(dtmv._require_subject(), kind, name, properties, model_uri, NULL,
 						 sync_period, sync_priority);
 	IF physical_binding IS NOT NULL THEN	-- pending until its gateway confirms it
-		PERFORM dtmv._bind(id, physical_binding, dtmv._usable_gateway(gateway));
+		PERFORM dtmv._bind(id, physical_binding, dtmv._usable_gateway(gateway, id));
 	END IF;
 	RETURN id;
 END

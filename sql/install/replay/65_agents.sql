@@ -15,7 +15,7 @@ COMMENT ON FUNCTION dtmv._serves(dtmv.twin_id) IS
 CREATE OR REPLACE FUNCTION dtmv._require_serves(twin dtmv.twin_id, what text) RETURNS void
 	AS 'MODULE_PATHNAME', 'dtmv_require_serves' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._require_serves(dtmv.twin_id, text) IS
-	'internal: 42501 unless the calling gateway serves the twin';
+	'internal: 42501 unless the calling gateway serves the twin, as committed by now (for the check under the twin''s lock)';
 
 -- ---- gateways ----
 
@@ -33,13 +33,44 @@ BEGIN
 			USING ERRCODE = 'wrong_object_type',
 				  DETAIL = 'A gateway is a subject of kind system mapped to the gateway''s login.';
 	END IF;
+	-- another owner: what the gateway serves was bound for the one before,
+	-- and waits for a binding again
+	IF (SELECT g.owner_subject FROM dtmv.gateways g WHERE g.subject_id = gw.subject_id)
+	   IS DISTINCT FROM dtmv._subject_id(owner) THEN
+		PERFORM dtmv._unbind_all(gw.subject_id);
+	END IF;
 	INSERT INTO dtmv.gateways AS g (subject_id, owner_subject) VALUES (gw.subject_id, dtmv._subject_id(owner))
 	ON CONFLICT (subject_id) DO UPDATE SET owner_subject = excluded.owner_subject;
 	RETURN gw.subject_id;
 END
 $$;
 COMMENT ON FUNCTION dtmv.register_gateway(text, text) IS
-	'make a system subject (mapped to a login) a gateway that the owner (a user or group, with its members) may bind devices through; dtmv_admin only';
+	'make a system subject (mapped to a login) a gateway that the owner (a user or group, with its members) may bind devices through; for another owner than before, its bindings wait to be made again; dtmv_admin only';
+
+-- Every binding through a gateway becomes pending, through no gateway: it
+-- routes nothing. Each twin's lock before its rows, one twin at a time, and
+-- again until none is left (a binding made meanwhile included), so that no
+-- row is changed without its twin's lock (the foreign keys' SET NULL
+-- included, when the gateway goes).
+CREATE OR REPLACE FUNCTION dtmv._unbind_all(gw bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	t dtmv.twin_id;
+BEGIN
+	LOOP
+		t := (SELECT s.twin FROM dtmv.twin_states s WHERE s.gateway = gw ORDER BY s.twin LIMIT 1);
+		EXIT WHEN t IS NULL;
+		PERFORM dtmv._lock_twin(t);
+		IF (SELECT s.gateway FROM dtmv.twin_states s WHERE s.twin = t) = gw THEN	-- still, under the lock
+			PERFORM dtmv._bind(t, (SELECT s.physical_binding FROM dtmv.twin_states s WHERE s.twin = t), NULL);
+		END IF;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION dtmv._unbind_all(bigint) IS
+	'internal: every binding through a gateway becomes pending through no gateway, each under its twin''s lock';
 
 CREATE OR REPLACE FUNCTION dtmv.unregister_gateway(gateway text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -47,27 +78,32 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	gw bigint;
-	t dtmv.twin_id;
 BEGIN
 	PERFORM dtmv._require_admin_role('unregister gateways');
 	gw := dtmv._subject_id(unregister_gateway.gateway);
-	-- the bindings through it name no gateway any more: they route nothing;
-	-- each twin's lock before its rows, in one order
-	FOR t IN SELECT s.twin FROM dtmv.twin_states s WHERE s.gateway = gw ORDER BY s.twin LOOP
-		PERFORM dtmv._lock_twin(t);
-		PERFORM dtmv._bind(t, (SELECT s.physical_binding FROM dtmv.twin_states s WHERE s.twin = t), NULL);
-	END LOOP;
+	PERFORM dtmv._unbind_all(gw);
 	DELETE FROM dtmv.gateways g WHERE g.subject_id = gw;
 END
 $$;
 COMMENT ON FUNCTION dtmv.unregister_gateway(text) IS
 	'stop a gateway serving anything: its bindings become pending without a gateway; dtmv_admin only';
 
--- The gateway a device is to be bound through: the one named, which the
--- acting subject (or one of its groups) owns, or, if none is named, the one
--- gateway it may use (NULL if it may use none or several: the binding
--- then waits for bind_device to name one).
-CREATE OR REPLACE FUNCTION dtmv._usable_gateway(gateway text) RETURNS bigint
+-- The rights that holders of these subject keys (a subject and its groups)
+-- have on a twin, as a mask (src/rights.c).
+CREATE OR REPLACE FUNCTION dtmv._holder_rights(twin dtmv.twin_id, subs bigint[]) RETURNS integer
+	AS 'MODULE_PATHNAME', 'dtmv_rights_for' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION dtmv._holder_rights(dtmv.twin_id, bigint[]) IS
+	'internal: mask of the rights that a subject, given as itself and its groups, holds on a twin';
+
+-- The gateway a twin's device is to be bound through: the one named, or,
+-- if none is named, the one gateway the acting subject may use (NULL if it
+-- may use none or several: the binding then waits for bind_device to name
+-- one). A gateway may be used by its owner (a user, or the members of a
+-- group) for the twins its owner administers: a member of a household
+-- binds through the household's gateway only twins the household
+-- administers, which every member sees and may unbind, never a twin of
+-- her own that the others cannot see.
+CREATE OR REPLACE FUNCTION dtmv._usable_gateway(gateway text, twin dtmv.twin_id) RETURNS bigint
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -78,17 +114,19 @@ BEGIN
 	  FROM dtmv.gateways g JOIN dtmv.subjects s ON s.subject_id = g.subject_id
 	 WHERE (g.owner_subject OPERATOR(pg_catalog.=) ANY (dtmv.current_subjects())
 			OR dtmv._outer_has_role('dtmv_admin'))
+	   AND dtmv._holder_rights(_usable_gateway.twin, dtmv._subjects_of(g.owner_subject))
+		   OPERATOR(pg_catalog.&) dtmv._rights_mask('admin') OPERATOR(pg_catalog.<>) 0
 	   AND (_usable_gateway.gateway IS NULL OR s.name = _usable_gateway.gateway);
 	IF _usable_gateway.gateway IS NOT NULL AND ids IS NULL THEN
 		RAISE EXCEPTION 'permission denied to bind devices through gateway "%"', gateway
 			USING ERRCODE = 'insufficient_privilege',
-				  DETAIL = 'Devices are bound only through a gateway registered for you or a group of yours.';
+				  DETAIL = 'A device is bound only through a gateway registered for you or a group of yours, whose owner administers the twin.';
 	END IF;
 	RETURN CASE WHEN pg_catalog.cardinality(ids) = 1 THEN ids[1] END;
 END
 $$;
-COMMENT ON FUNCTION dtmv._usable_gateway(text) IS
-	'internal: the gateway to bind a device through: the named one if the acting subject may use it (42501 if not), else its only one, else NULL';
+COMMENT ON FUNCTION dtmv._usable_gateway(text, dtmv.twin_id) IS
+	'internal: the gateway to bind a twin''s device through: the named one if the acting subject may use it for that twin (42501 if not), else its only one, else NULL';
 
 -- A twin's place in the sync queue (sync_requests.ready) is in the queue of
 -- the gateway that serves it: it moves with every change of the twin's
@@ -132,7 +170,7 @@ BEGIN
 		RAISE EXCEPTION 'a binding is a serial number or device address, not an empty string'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	PERFORM dtmv._bind(twin, binding, CASE WHEN binding IS NOT NULL THEN dtmv._usable_gateway(gateway) END);
+	PERFORM dtmv._bind(twin, binding, CASE WHEN binding IS NOT NULL THEN dtmv._usable_gateway(gateway, twin) END);
 END
 $$;
 COMMENT ON FUNCTION dtmv.bind_device(dtmv.twin_id, text, text) IS

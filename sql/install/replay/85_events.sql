@@ -306,8 +306,10 @@ BEGIN
 			USING ERRCODE = 'insufficient_privilege',
 				  DETAIL = 'It does not exist, or its twin is not served by this gateway.';
 	END IF;
-	-- The twin's lock before its rows (the command's, its state's).
-	PERFORM dtmv._lock_twin(x.twin) FROM dtmv.commands x WHERE x.command_id = ack_command.command_id;
+	-- The twin's lock before its rows (the command's, its state's); then the
+	-- gateway must still serve the twin, as committed by now.
+	PERFORM dtmv._lock_twin(x.twin), dtmv._require_serves(x.twin, 'acknowledge commands')
+	   FROM dtmv.commands x WHERE x.command_id = ack_command.command_id;
 	-- NOWAIT: a gateway that took this command with next_commands holds its
 	-- row, not yet its twin's lock; waiting here (holding the twin's lock)
 	-- for it could deadlock with its own ack.

@@ -379,7 +379,7 @@ BEGIN
 				  HINT = 'A design is bound to its product once an order for it is delivered.';
 	END IF;
 	-- through the customer's gateway, pending until that gateway confirms it
-	PERFORM dtmv._bind(design, serial, dtmv._usable_gateway(NULL));
+	PERFORM dtmv._bind(design, serial, dtmv._usable_gateway(NULL, design));
 	RETURN dtmv._append_event(design, NULL, 'product_bound', jsonb_build_object('serial', serial));
 END
 $$;

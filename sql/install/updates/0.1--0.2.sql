@@ -2,6 +2,12 @@
 -- what must go before the replayed files (sql/install/replay/*.sql, appended
 -- to this by make) create the 0.2 functions, views and policies.
 
+-- What runs here runs as the superuser who updates, with the script's
+-- search_path (dtmv, and the schema of PostGIS, often public, which the
+-- database owner may write): nothing below may resolve a name there
+-- (docs/rights.md, "No path to superuser"). The replayed files set their own.
+SET LOCAL search_path = pg_catalog, dtmv, pg_temp;
+
 -- The functions 0.2 no longer has, in one list: the check below and the
 -- drops read it. Their C stays in the library, which databases still at 0.1
 -- call. An object outside dtmv that depends on one of them (a view, or a
@@ -117,8 +123,8 @@ ALTER TABLE dtmv.order_items ADD COLUMN design_as_ordered jsonb;
 COMMENT ON COLUMN dtmv.order_items.design_as_ordered IS
 	'the design twin''s name, kind, properties and model as they were when the order was placed: what the provider builds';
 UPDATE dtmv.order_items i
-   SET design_as_ordered = jsonb_build_object('name', t.name, 'kind', t.kind, 'properties', t.properties,
-											  'model_uri', t.model_uri)
+   SET design_as_ordered = pg_catalog.jsonb_build_object('name', t.name, 'kind', t.kind, 'properties', t.properties,
+														 'model_uri', t.model_uri)
   FROM dtmv.twin_registry t, dtmv.orders o
  WHERE t.id = i.design AND o.order_id = i.order_id
    AND o.status IN ('placed', 'confirmed', 'in_production', 'shipped');
