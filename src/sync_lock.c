@@ -111,6 +111,13 @@ run_lock_of_request(const RunLock *rl, const void *arg)
 		rl->release_subid == InvalidSubTransactionId;
 }
 
+/*
+ * Whether this transaction took a twin's lock: a prepared transaction would
+ * keep it, with no session that dtmv.twin_lock_timeout could end, until
+ * someone commits or rolls it back.
+ */
+static bool twin_locked_in_xact = false;
+
 static void
 sync_lock_xact_callback(XactEvent event, void *arg)
 {
@@ -120,6 +127,11 @@ sync_lock_xact_callback(XactEvent event, void *arg)
 	switch (event)
 	{
 		case XACT_EVENT_PRE_PREPARE:
+			if (twin_locked_in_xact)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot PREPARE a transaction that holds a dtmv twin's lock"),
+						 errdetail("A prepared transaction would keep the twin's decisions waiting beyond dtmv.twin_lock_timeout.")));
 			/*
 			 * A run lock follows its transaction's outcome (released if a
 			 * claim rolls back, let go of when a completion commits); a
@@ -133,6 +145,7 @@ sync_lock_xact_callback(XactEvent event, void *arg)
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			twin_locked_in_xact = false;
 			run_locks_release_if(run_lock_taken_in, &any);
 			foreach(lc, run_locks)
 				((RunLock *) lfirst(lc))->release_subid = InvalidSubTransactionId;
@@ -140,6 +153,7 @@ sync_lock_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PREPARE:
+			twin_locked_in_xact = false;
 			run_locks_release_if(run_lock_release_asked, NULL);
 			foreach(lc, run_locks)
 				((RunLock *) lfirst(lc))->taken_in_xact = false;
@@ -213,6 +227,7 @@ sync_lock_twin(const TwinId *twin)
 
 	twin_locktag(&tag, twin);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	twin_locked_in_xact = true;
 }
 
 /* take the twin lock until the end of the transaction if it is free */
@@ -222,59 +237,116 @@ sync_try_lock_twin(const TwinId *twin)
 	LOCKTAG		tag;
 
 	twin_locktag(&tag, twin);
-	return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
+	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		return false;
+	twin_locked_in_xact = true;
+	return true;
 }
 
 /*
- * End the sessions that have kept someone waiting for a twin's lock for
- * longer than timeout_ms: a twin's lock is held by one transaction at a
- * time, to its end, so a transaction left open (a user's request_sync
- * never committed, a client that hangs) would otherwise hold that twin's
- * decisions, its reports and completions, for as long as it likes.  Any
- * client's session, a superuser's too (privileges say nothing of how long
- * one may keep others waiting); never a background worker's.  Terminated,
- * not cancelled: a cancel does not end a transaction that is idle.  For
- * the background worker, which runs as a superuser; returns how many it
- * ended.
+ * The twins' locks the worker has seen held, and since when: one entry per
+ * lock and holding transaction (a backend's pid and its transaction's
+ * start), forgotten as soon as a round no longer sees it.  A lock passed on
+ * to another session, or taken again by the same session in a new
+ * transaction, starts afresh.
+ */
+typedef struct TwinLockSeen
+{
+	int32		pid;
+	TimestampTz xact_start;
+	int64		lock;			/* the tag's two keys */
+	TimestampTz first_seen;
+	bool		seen;			/* in the current round */
+} TwinLockSeen;
+
+static TwinLockSeen *locks_seen = NULL;
+static int	nlocks_seen = 0;
+static int	caplocks_seen = 0;
+
+/*
+ * End the sessions that have held a twin's lock in one transaction for
+ * longer than timeout_ms (as the worker saw it: up to a round more).  A
+ * twin's lock is held to the end of its transaction, so a transaction left
+ * open (a user's request_sync never committed, a client that hangs) would
+ * otherwise hold that twin's decisions, its reports and completions, and
+ * its queued syncs (claims skip a locked twin), for as long as it likes.
+ * Any client's session, a superuser's too (privileges say nothing of how
+ * long one may hold a twin); never a background worker's, and not one that
+ * is itself waiting for a lock (the session it waits for is the one to
+ * end).  Terminated, not cancelled: a cancel does not end a transaction
+ * that is idle.  For the background worker, which runs as a superuser, in
+ * the database it serves; returns how many it ended.
  */
 int
 sync_lock_end_overdue(int timeout_ms)
 {
-	Oid			argtypes[2] = {INT4OID, INT4OID};
-	Datum		args[2] = {Int32GetDatum(DTMV_LOCKSPACE_TWIN), Int32GetDatum(timeout_ms)};
+	Oid			argtypes[1] = {INT4OID};
+	Datum		args[1] = {Int32GetDatum(DTMV_LOCKSPACE_TWIN)};
+	TimestampTz now = GetCurrentTimestamp();
 	int			ended = 0;
 	uint64		i;
+	int			k;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args(
-							  "SELECT DISTINCT h.pid, a.usename::text"
-							  "  FROM pg_catalog.pg_locks w"
-							  "  JOIN pg_catalog.pg_locks h ON h.locktype = 'advisory' AND h.granted"
-							  "   AND h.pid <> w.pid AND h.database = w.database AND h.classid = w.classid"
-							  "   AND h.objid = w.objid AND h.objsubid = w.objsubid"
+							  "SELECT h.pid, a.xact_start, (h.classid::pg_catalog.int8 << 32) | h.objid::pg_catalog.int8,"
+							  "       a.usename::text, a.wait_event_type IS NOT DISTINCT FROM 'Lock'"
+							  "  FROM pg_catalog.pg_locks h"
 							  "  JOIN pg_catalog.pg_stat_activity a ON a.pid = h.pid"
-							  " WHERE w.locktype = 'advisory' AND NOT w.granted AND w.objsubid = $1"
-							  "   AND w.database = (SELECT d.oid FROM pg_catalog.pg_database d"
+							  " WHERE h.locktype = 'advisory' AND h.granted AND h.objsubid = $1"
+							  "   AND h.database = (SELECT d.oid FROM pg_catalog.pg_database d"
 							  "                      WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())"
-							  "   AND w.waitstart < pg_catalog.clock_timestamp() - pg_catalog.make_interval(secs => $2 / 1000.0)"
-							  "   AND a.backend_type = 'client backend'",
-							  2, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "reading the waits for twin locks failed");
+							  "   AND a.backend_type = 'client backend' AND a.xact_start IS NOT NULL",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "reading the holders of twin locks failed");
+	for (k = 0; k < nlocks_seen; k++)
+		locks_seen[k].seen = false;
 	for (i = 0; i < SPI_processed; i++)
 	{
+		HeapTuple	row = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		int32		pid = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-		char	   *role = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		int32		pid = DatumGetInt32(SPI_getbinval(row, desc, 1, &isnull));
+		TimestampTz xact_start = DatumGetTimestampTz(SPI_getbinval(row, desc, 2, &isnull));
+		int64		lock = DatumGetInt64(SPI_getbinval(row, desc, 3, &isnull));
+		bool		waiting = DatumGetBool(SPI_getbinval(row, desc, 5, &isnull));
+		TwinLockSeen *e = NULL;
 
-		if (DatumGetBool(DirectFunctionCall2(pg_terminate_backend, Int32GetDatum(pid), Int64GetDatum(0))))
+		for (k = 0; k < nlocks_seen && e == NULL; k++)
+			if (locks_seen[k].pid == pid && locks_seen[k].xact_start == xact_start && locks_seen[k].lock == lock)
+				e = &locks_seen[k];
+		if (e == NULL)
+		{
+			if (nlocks_seen == caplocks_seen)
+			{
+				/* the worker's memory, from round to round */
+				caplocks_seen = caplocks_seen > 0 ? caplocks_seen * 2 : 16;
+				locks_seen = locks_seen ? repalloc(locks_seen, caplocks_seen * sizeof(TwinLockSeen)) :
+					MemoryContextAlloc(TopMemoryContext, caplocks_seen * sizeof(TwinLockSeen));
+			}
+			e = &locks_seen[nlocks_seen++];
+			e->pid = pid;
+			e->xact_start = xact_start;
+			e->lock = lock;
+			e->first_seen = now;
+		}
+		e->seen = true;
+		if (!waiting && TimestampDifferenceExceeds(e->first_seen, now, timeout_ms) &&
+			DatumGetBool(DirectFunctionCall2(pg_terminate_backend, Int32GetDatum(pid), Int64GetDatum(0))))
 		{
 			ereport(LOG,
-					(errmsg("dtmv: ended the session of user %s (pid %d): it held a twin's lock while others waited longer than dtmv.twin_lock_timeout",
-							role, pid)));
+					(errmsg("dtmv: ended the session of user %s (pid %d): it held a twin's lock for longer than dtmv.twin_lock_timeout",
+							SPI_getvalue(row, desc, 4), pid)));
 			ended++;
 		}
 	}
+	/* forget the locks no longer held */
+	for (k = 0; k < nlocks_seen;)
+		if (!locks_seen[k].seen)
+			locks_seen[k] = locks_seen[--nlocks_seen];
+		else
+			k++;
 	SPI_finish();
 	return ended;
 }

@@ -233,6 +233,21 @@ request_is(const SyncRequest *r, const char *status)
 	return strcmp(r->status, status) == 0;
 }
 
+/*
+ * Whether a request is its twin's place in the queue, and then in which
+ * gateway's queue: the one that serves the twin now (none: no gateway
+ * claims it until one does; dtmv._requeue_twin moves it when the twin's
+ * binding changes).  Under the twin's lock.
+ */
+static void
+request_set_ready(SyncRequest *r, bool ready)
+{
+	r->ready = ready;
+	r->has_gateway = ready && agents_serving_gateway(&r->twin, &r->gateway);
+	if (!r->has_gateway)
+		r->gateway = 0;
+}
+
 /* a request's new state: ended with status (ready no more) */
 static void
 request_finish(SyncRequest *r, const char *status)
@@ -240,7 +255,7 @@ request_finish(SyncRequest *r, const char *status)
 	strlcpy(r->status, status, sizeof(r->status));
 	r->has_finished = true;
 	r->finished_at = GetCurrentTransactionStartTimestamp();
-	r->ready = false;
+	request_set_ready(r, false);
 }
 
 /* a request's new state: waiting again, as before any claim */
@@ -374,21 +389,6 @@ request_insert(TableWrite *tw, SyncRequest *r)
 	memset(nulls, true, desc->natts * sizeof(bool));
 	request_to_values(r, values, nulls, desc->natts);
 	table_write_insert(tw, values, nulls);
-}
-
-/*
- * Whether a request is its twin's place in the queue, and then in which
- * gateway's queue: the one that serves the twin now (none: no gateway
- * claims it until one does; dtmv._requeue_twin moves it when the twin's
- * binding changes).  Under the twin's lock.
- */
-static void
-request_set_ready(SyncRequest *r, bool ready)
-{
-	r->ready = ready;
-	r->has_gateway = ready && agents_serving_gateway(&r->twin, &r->gateway);
-	if (!r->has_gateway)
-		r->gateway = 0;
 }
 
 /*
@@ -603,6 +603,36 @@ sync_queue(const TwinId *twin, int64 subject, int32 priority)
 	table_write_close(&tw);
 	PopActiveSnapshot();
 	return r.id;
+}
+
+/*
+ * dtmv._requeue_twin(twin): after a change of the twin's binding, made
+ * under its lock in this transaction: its ready request goes to the queue
+ * of the gateway that serves it now (requests_store_pending works that out
+ * for every request it stores), on the twin's requests as committed by now.
+ */
+PG_FUNCTION_INFO_V1(dtmv_requeue_twin);
+Datum
+dtmv_requeue_twin(PG_FUNCTION_ARGS)
+{
+	TwinId	   *twin = PG_GETARG_TWINID_P(0);
+	SyncRequest run;
+	SyncRequest *pending;
+	SyncRequest *before;
+	bool		running;
+	int			n;
+	TableWrite	tw;
+
+	sync_lock_twin(twin);		/* the caller's already: held to its end */
+	sync_decision_snapshot_push();
+	running = request_running_on(twin, &run);
+	pending = requests_pending_on(twin, &n);
+	before = requests_copy(pending, n);
+	table_write_open(&tw, CATALOG_SYNC_REQUESTS);
+	requests_store_pending(&tw, pending, before, n, running);
+	table_write_close(&tw);
+	PopActiveSnapshot();
+	PG_RETURN_VOID();
 }
 
 /* dtmv._queue_sync(twin, subject, priority): for version 0.1's queue_due_syncs (PL/pgSQL) */
@@ -870,6 +900,7 @@ claim_candidate(ClaimScan *cs, TwinId *twin)
 	{
 		SyncRequest r;
 		bool		seen = false;
+		int64		serving;
 		int			i;
 
 		request_from_read(&tr, &r);
@@ -877,7 +908,8 @@ claim_candidate(ClaimScan *cs, TwinId *twin)
 		if (!r.ready || !request_is(&r, "pending"))
 			continue;
 		/* only the twins this gateway serves (its queue may lag a rebinding) */
-		if (!agents_serves(&r.twin))
+		if (cs->by_gateway ? !(agents_serving_gateway(&r.twin, &serving) && serving == cs->gateway)
+			: !agents_serves(&r.twin))
 			continue;
 		for (i = 0; i < cs->ntried && !seen; i++)
 			seen = memcmp(&cs->tried[i], &r.twin, sizeof(TwinId)) == 0;
@@ -929,14 +961,14 @@ claim_twin(const TwinId *twin, TimestampTz lease_until, bool session_lock, SyncR
 	pending[0].session_lock = session_lock;
 	pending[0].gateway_pid = MyProcPid;
 	pending[0].has_batch = false;
-	pending[0].ready = false;
+	request_set_ready(&pending[0], false);
 	table_write_open(&tw, CATALOG_SYNC_REQUESTS);
 	request_store(&tw, &pending[0]);
 	for (i = 1; i < n; i++)
 	{
 		pending[i].has_batch = true;
 		pending[i].batch = pending[0].id;
-		pending[i].ready = false;
+		request_set_ready(&pending[i], false);
 		request_store(&tw, &pending[i]);
 	}
 	table_write_close(&tw);

@@ -83,10 +83,10 @@ WorkerInit(void)
 
 	/*
 	 * A twin's lock is held to the end of its transaction: the worker ends
-	 * a session that has kept others waiting for one longer than this.
+	 * a session that has held one longer than this.
 	 */
 	DefineCustomIntVariable("dtmv.twin_lock_timeout",
-							"How long others may wait for a twin's lock before the dtmv background worker ends the session holding it.",
+							"Longest time a session may hold a twin's lock in one transaction before the dtmv background worker ends it.",
 							"Any client's session, a superuser's too; 0 ends none.",
 							&twin_lock_timeout_ms, 30000, 0, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
@@ -223,7 +223,7 @@ worker_queue_due_syncs(void)
 	(void) sync_queue_due(1000, true);
 }
 
-/* end the sessions that kept others waiting for a twin's lock too long */
+/* end the sessions that held a twin's lock too long */
 static void
 worker_end_overdue_twin_locks(void)
 {
@@ -333,7 +333,8 @@ static WorkerPartState worker_parts[] = {
 
 /*
  * A round: order events and send wake-ups (again while batches come full,
- * up to ten); then, if it is time, recover dead syncs and queue due ones;
+ * up to ten); then, if it is time, recover dead syncs, end the sessions
+ * that held a twin's lock too long, and queue due syncs;
  * then, if due, vacuum the inbox.  Each part apart: one that fails or waits
  * out its lock timeout holds back none of the others.
  */

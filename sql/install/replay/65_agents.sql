@@ -131,15 +131,12 @@ COMMENT ON FUNCTION dtmv._usable_gateway(text, dtmv.twin_id) IS
 -- A twin's place in the sync queue (sync_requests.ready) is in the queue of
 -- the gateway that serves it: it moves with every change of the twin's
 -- binding. The caller holds the twin's lock.
+-- In C (src/sync_queue.c): the twin's requests are read as the queue's
+-- decisions read them, on what has committed by now, whatever the caller's
+-- isolation (a REPEATABLE READ caller would miss a request queued since it
+-- began).
 CREATE OR REPLACE FUNCTION dtmv._requeue_twin(twin dtmv.twin_id) RETURNS void
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-	UPDATE dtmv.sync_requests r
-	   SET gateway = (SELECT s.gateway FROM dtmv.twin_states s
-					   WHERE s.twin OPERATOR(dtmv.=) r.twin AND s.binding_confirmed_at IS NOT NULL)
-	 WHERE r.twin OPERATOR(dtmv.=) _requeue_twin.twin AND r.ready
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_requeue_twin' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dtmv._requeue_twin(dtmv.twin_id) IS
 	'internal: put the twin''s ready sync request in the queue of the gateway that serves the twin now';
 
