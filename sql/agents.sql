@@ -122,6 +122,9 @@ SELECT count(*) > 0 AS events_read FROM dtmv.events_since(:start);
 SELECT dtmv_test.attempt(format('SELECT dtmv.grant(%L, %L, %L)', :'door', 'ag_mv', 'admin'));
 SELECT dtmv_test.attempt(format('SELECT dtmv.interact(%L, %L)', :'door', 'open'));
 SELECT dtmv_test.attempt(format('SELECT dtmv.place(%L, %s, ST_MakePoint(1, 1, 0))', :'lamp', :site));
+-- acts in her name that no right on a twin covers need admin delegated
+SELECT dtmv_test.attempt($$SELECT dtmv.create_twin('lamp', 'made by the service')$$);
+SELECT dtmv_test.attempt($$SELECT dtmv.create_world('a world of the service')$$);
 -- and no widening: a delegation is the user's own act
 SELECT dtmv_test.attempt($$SELECT dtmv.delegate('ag_mv', 'admin')$$);
 SELECT dtmv_test.attempt($$SELECT dtmv.undelegate('ag_mv')$$);
@@ -137,6 +140,18 @@ SELECT dtmv.my_rights(:'door') AS rights_on_her_door, count(*) AS twins_seen FRO
 SELECT count(*) AS door_state_read FROM dtmv.twin_states WHERE twin = :'door';
 SELECT count(*) AS events_read FROM dtmv.events_since(:start);
 SELECT count(*) AS found FROM dtmv.search_twins(kind => 'door');
+-- nor her own rows: her commands, her sync requests
+SELECT (SELECT count(*) FROM dtmv.commands) AS commands_seen, (SELECT count(*) FROM dtmv.sync_requests) AS requests_seen;
+COMMIT;
+-- With admin delegated, a service still grants nothing to itself: what it
+-- holds ends with the delegation.
+SET ROLE regress_ag_alice;
+SELECT dtmv.delegate('ag_mv', 'discover,read,admin');
+SET ROLE regress_ag_mv;
+BEGIN;
+SELECT dtmv.act_as('ag_alice');
+SELECT dtmv_test.attempt(format('SELECT dtmv.grant(%L, %L, %L)', :'lamp', 'ag_mv', 'admin'));
+SELECT dtmv_test.attempt(format('SELECT dtmv.grant(%L, %L, %L)', :'lamp', 'ag_bob', 'read'));
 COMMIT;
 -- Alice withdraws it: the next act_as is refused.
 SET ROLE regress_ag_alice;
@@ -146,6 +161,42 @@ SET ROLE regress_ag_mv;
 BEGIN;
 SELECT dtmv_test.attempt($$SELECT dtmv.act_as('ag_alice')$$);
 ROLLBACK;
+
+-- ---- A gateway of a group serves the twins the group administers ----
+-- Carol and dave share a building gateway. Dave binds a twin of his own to
+-- the serial of carol's boiler: refused (the group does not administer
+-- his twin), so the gateway cannot be led to confirm his squat.
+RESET ROLE;
+CREATE ROLE regress_ag_carol LOGIN IN ROLE dtmv_user;
+CREATE ROLE regress_ag_dave LOGIN IN ROLE dtmv_user;
+CREATE ROLE regress_ag_gw_c LOGIN IN ROLE dtmv_gateway;
+SET ROLE regress_ag_admin;
+SELECT count(*) FROM (VALUES (dtmv.create_subject('ag_carol', 'regress_ag_carol')),
+	(dtmv.create_subject('ag_dave', 'regress_ag_dave')), (dtmv.create_subject('ag_gw_c', 'regress_ag_gw_c', 'system')),
+	(dtmv.create_group('ag_building'))) s;
+SELECT dtmv.add_member('ag_building', 'ag_carol'), dtmv.add_member('ag_building', 'ag_dave');
+SELECT dtmv.register_gateway('ag_gw_c', 'ag_building') > 0 AS registered;
+SET ROLE regress_ag_dave;
+SELECT dtmv.create_twin('boiler', 'Not my boiler') AS dave_squat \gset
+SELECT dtmv_test.attempt(format('SELECT dtmv.bind_device(%L, %L, %L)', :'dave_squat', 'AG-BOILER', 'ag_gw_c'));
+SET ROLE regress_ag_carol;
+SELECT dtmv.create_twin('boiler', 'Boiler') AS boiler \gset
+SELECT dtmv.grant(:'boiler', 'ag_building', 'admin');   -- the household's: dave sees and may unbind it
+SELECT dtmv.bind_device(:'boiler', 'AG-BOILER');
+SET ROLE regress_ag_gw_c;
+SELECT dtmv.confirm_binding('AG-BOILER') = :'boiler' AS carols_boiler_served;
+-- Given another owner, a gateway serves nothing it served for the one before.
+SET ROLE regress_ag_admin;
+SELECT dtmv.register_gateway('ag_gw_c', 'ag_dave') > 0 AS owner_changed;
+SET ROLE regress_ag_gw_c;
+SELECT count(*) FILTER (WHERE confirmed_at IS NOT NULL) AS served FROM dtmv.served_twins();
+-- A twin's lock is never held by a prepared transaction (no session to end).
+SET ROLE regress_ag_carol;
+BEGIN;
+SELECT dtmv.request_sync(:'boiler') > 0 AS requested;
+PREPARE TRANSACTION 'ag_holds_a_twin';
+RESET ROLE;
+SELECT count(*) AS prepared FROM pg_prepared_xacts WHERE gid = 'ag_holds_a_twin';
 
 -- ---- dtmv_admin ----
 -- binds and confirms in one call, through a gateway it names

@@ -149,7 +149,7 @@ SELECT dtmv.act_as('alice');
 SELECT dtmv.whoami(), count(*) AS sees FROM dtmv.twins;
 ROLLBACK;
 BEGIN;
-SELECT dtmv.act_as('family');                    -- a group does not act
+SELECT dtmv.act_as('family');                    -- a group delegates nothing: the same refusal as any name
 ROLLBACK;
 BEGIN;
 SELECT dtmv.act_as('nobody');                    -- the same refusal as for bob: no name is told

@@ -714,6 +714,44 @@ dtmv_current_subjects(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(int64_array(subs, n));
 }
 
+/*
+ * The acting subject and its groups, as the owner of rows that are its own
+ * (its commands, requests, orders, captures, grants, addressed events):
+ * empty for a service acting for a user who did not delegate read to it.
+ */
+PG_FUNCTION_INFO_V1(dtmv_own_subjects);
+Datum
+dtmv_own_subjects(PG_FUNCTION_ARGS)
+{
+	int			n = 0;
+	int64	   *subs = NULL;
+
+	if (ActorActingRights() & DTMV_RIGHT_READ_MASK)
+		subs = rights_current_subjects(&n);
+	PG_RETURN_ARRAYTYPE_P(int64_array(subs, n));
+}
+
+/*
+ * 42501 unless a service acting for a user was delegated these rights: for
+ * the acts in a user's name that no right on a twin covers (creating twins,
+ * worlds and spaces, ordering), which need admin.  No-op when not acting.
+ */
+PG_FUNCTION_INFO_V1(dtmv_require_acting_allows);
+Datum
+dtmv_require_acting_allows(PG_FUNCTION_ARGS)
+{
+	int			mask = rights_parse(PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0)));
+
+	if (mask == 0 || (ActorActingRights() & mask) != mask)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s for the user this service acts for",
+						PG_ARGISNULL(1) ? "do this" : text_to_cstring(PG_GETARG_TEXT_PP(1))),
+				 errdetail("A service acting for a user does this only if the user delegated %s to it; it was delegated: %s.",
+						   rights_text(mask), rights_text(ActorActingRights()))));
+	PG_RETURN_VOID();
+}
+
 /* a subject and every group it belongs to, transitively; empty for NULL */
 PG_FUNCTION_INFO_V1(dtmv_subjects_of);
 Datum

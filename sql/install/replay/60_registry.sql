@@ -89,6 +89,7 @@ AS $$
 DECLARE
 	id dtmv.twin_id;
 BEGIN
+	PERFORM dtmv._require_acting_allows('admin', 'create twins');
 	IF physical_binding = '' THEN
 		RAISE EXCEPTION 'a binding is a serial number or device address, not an empty string'
 			USING ERRCODE = 'invalid_parameter_value';
@@ -227,6 +228,7 @@ AS $$
 DECLARE
 	id bigint;
 BEGIN
+	PERFORM dtmv._require_acting_allows('admin', 'create worlds');
 	INSERT INTO dtmv.worlds (name, system_no, owner_subject)
 		VALUES (create_world.name, dtmv.local_system('metaverse'), dtmv._require_subject())
 		RETURNING world_id INTO id;
@@ -241,6 +243,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
+	PERFORM dtmv._require_acting_allows('admin', 'change a world');
 	IF NOT EXISTS (SELECT 1 FROM dtmv.worlds w WHERE w.world_id = world
 					  AND w.owner_subject = dtmv.current_subject())
 	   AND NOT dtmv._outer_has_role('dtmv_admin') THEN

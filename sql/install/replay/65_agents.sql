@@ -245,6 +245,16 @@ COMMENT ON FUNCTION dtmv.served_twins() IS
 
 -- ---- delegations ----
 
+CREATE OR REPLACE FUNCTION dtmv._own_subjects() RETURNS bigint[]
+	AS 'MODULE_PATHNAME', 'dtmv_own_subjects' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION dtmv._own_subjects() IS
+	'internal: the acting subject and its groups, as owner of its own rows; empty for a service not delegated read';
+
+CREATE OR REPLACE FUNCTION dtmv._require_acting_allows(rights text, what text) RETURNS void
+	AS 'MODULE_PATHNAME', 'dtmv_require_acting_allows' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION dtmv._require_acting_allows(text, text) IS
+	'internal: 42501 unless a service acting for a user was delegated these rights (no-op when not acting)';
+
 CREATE OR REPLACE FUNCTION dtmv._require_not_acting(what text) RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, dtmv, pg_temp

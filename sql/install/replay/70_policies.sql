@@ -30,7 +30,7 @@ COMMENT ON POLICY world_twins_discover ON dtmv.world_twins IS 'which world uses 
 
 DROP POLICY IF EXISTS grants_own_or_admin ON dtmv.grants;
 CREATE POLICY grants_own_or_admin ON dtmv.grants FOR SELECT TO dtmv_user
-	USING (subject_id = ANY ((SELECT dtmv.current_subjects())::bigint[])
+	USING (subject_id = ANY ((SELECT dtmv._own_subjects())::bigint[])
 		   OR (twin IS NOT NULL AND dtmv._holds(twin, 'admin'))
 		   OR (SELECT dtmv._outer_has_role('dtmv_admin')));
 COMMENT ON POLICY grants_own_or_admin ON dtmv.grants IS
@@ -38,7 +38,7 @@ COMMENT ON POLICY grants_own_or_admin ON dtmv.grants IS
 
 DROP POLICY IF EXISTS sync_priorities_own_or_admin ON dtmv.sync_priorities;
 CREATE POLICY sync_priorities_own_or_admin ON dtmv.sync_priorities FOR SELECT TO dtmv_user
-	USING (subject_id = ANY ((SELECT dtmv.current_subjects())::bigint[])
+	USING (subject_id = ANY ((SELECT dtmv._own_subjects())::bigint[])
 		   OR dtmv._holds(twin, 'admin'));
 COMMENT ON POLICY sync_priorities_own_or_admin ON dtmv.sync_priorities IS
 	'a subject sees its own priorities and those on twins it administers';

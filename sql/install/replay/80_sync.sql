@@ -68,7 +68,7 @@ BEGIN
 	SELECT s.status, s.subject_id, s.twin INTO r FROM dtmv.sync_requests s
 	 WHERE s.request_id = sync_status.request_id;
 	-- IS NOT TRUE: a periodic request has no requester (NULL), and NULL must not let anyone in
-	IF NOT FOUND OR (r.subject_id = ANY (dtmv.current_subjects())
+	IF NOT FOUND OR (r.subject_id = ANY (dtmv._own_subjects())
 					 OR dtmv._serves(r.twin)
 					 OR dtmv.has_right(r.twin, 'admin')) IS NOT TRUE THEN
 		RAISE EXCEPTION 'permission denied: sync request % is not yours', request_id
@@ -136,7 +136,7 @@ GRANT SELECT ON dtmv.sync_requests, dtmv.sync_runs TO dtmv_user;
 
 DROP POLICY IF EXISTS sync_requests_visible ON dtmv.sync_requests;
 CREATE POLICY sync_requests_visible ON dtmv.sync_requests FOR SELECT TO dtmv_user
-	USING (subject_id = ANY ((SELECT dtmv.current_subjects())::bigint[])
+	USING (subject_id = ANY ((SELECT dtmv._own_subjects())::bigint[])
 		   OR dtmv._serves(twin)
 		   OR dtmv._holds(twin, 'admin'));
 COMMENT ON POLICY sync_requests_visible ON dtmv.sync_requests IS

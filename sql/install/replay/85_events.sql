@@ -354,7 +354,7 @@ DECLARE
 BEGIN
 	SELECT x.status, x.subject_id, x.twin INTO c FROM dtmv.commands x WHERE x.command_id = command_status.command_id;
 	-- IS NOT TRUE: a command whose requester is gone has none (NULL), and NULL must not let anyone in
-	IF NOT FOUND OR (c.subject_id = ANY (dtmv.current_subjects())
+	IF NOT FOUND OR (c.subject_id = ANY (dtmv._own_subjects())
 					 OR dtmv._serves(c.twin)) IS NOT TRUE THEN
 		RAISE EXCEPTION 'permission denied: command % is not yours', command_id
 			USING ERRCODE = 'insufficient_privilege';
@@ -386,14 +386,14 @@ GRANT SELECT ON dtmv.events, dtmv.commands, dtmv.kind_actions TO dtmv_user;
 
 DROP POLICY IF EXISTS events_readable ON dtmv.events;
 CREATE POLICY events_readable ON dtmv.events FOR SELECT TO dtmv_user
-	USING (CASE WHEN subject_id IS NOT NULL THEN subject_id = (SELECT dtmv.current_subject())
+	USING (CASE WHEN subject_id IS NOT NULL THEN subject_id = ANY ((SELECT dtmv._own_subjects())::bigint[])
 				ELSE dtmv._holds(twin, 'read') END);
 COMMENT ON POLICY events_readable ON dtmv.events IS
 	'an event is visible to its addressee, or, if it has none, to the readers of its twin';
 
 DROP POLICY IF EXISTS commands_own ON dtmv.commands;
 CREATE POLICY commands_own ON dtmv.commands FOR SELECT TO dtmv_user
-	USING (subject_id = ANY ((SELECT dtmv.current_subjects())::bigint[])
+	USING (subject_id = ANY ((SELECT dtmv._own_subjects())::bigint[])
 		   OR dtmv._serves(twin));
 COMMENT ON POLICY commands_own ON dtmv.commands IS 'a subject sees its own commands; a gateway those for the twins it serves';
 

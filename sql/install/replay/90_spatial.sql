@@ -39,6 +39,7 @@ DECLARE
 	root bigint;
 	id bigint;
 BEGIN
+	PERFORM dtmv._require_acting_allows('admin', 'create spaces');
 	IF create_space.parent IS NOT NULL THEN
 		SELECT s.site INTO root FROM dtmv.spaces s WHERE s.space_id = create_space.parent;
 		IF root IS NULL THEN
@@ -577,6 +578,7 @@ DECLARE
 	p @postgis@.geometry := dtmv._require_point3d(pos, 'device position');
 	id bigint;
 BEGIN
+	PERFORM dtmv._require_acting_allows('admin', 'submit captures');
 	PERFORM dtmv._site_of(submit_capture.space);
 	PERFORM dtmv._require_space_control(submit_capture.space, 'map');
 	INSERT INTO dtmv.captures (space, device_position, orientation, media_uri, serials, submitted_by)
@@ -698,5 +700,5 @@ COMMENT ON POLICY twin_positions_discover ON dtmv.twin_positions IS 'where a twi
 
 DROP POLICY IF EXISTS captures_own ON dtmv.captures;
 CREATE POLICY captures_own ON dtmv.captures FOR SELECT TO dtmv_user
-	USING (submitted_by = (SELECT dtmv.current_subject()));
+	USING (submitted_by = ANY ((SELECT dtmv._own_subjects())::bigint[]));
 COMMENT ON POLICY captures_own ON dtmv.captures IS 'a subject sees its own captures';

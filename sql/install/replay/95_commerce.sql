@@ -37,6 +37,7 @@ AS $$
 DECLARE
 	id bigint;
 BEGIN
+	PERFORM dtmv._require_acting_allows('admin', 'create recipes');
 	IF jsonb_typeof(lines) IS DISTINCT FROM 'array' OR jsonb_array_length(lines) = 0 THEN
 		RAISE EXCEPTION 'lines are a non-empty JSON array of {"item", "quantity", "unit"}'
 			USING ERRCODE = 'invalid_parameter_value';
@@ -163,6 +164,7 @@ DECLARE
 	it jsonb;
 	n integer := 0;
 BEGIN
+	PERFORM dtmv._require_acting_allows('admin', 'place orders');
 	IF request_key IS NULL OR request_key = '' THEN
 		RAISE EXCEPTION 'a request key is required, so that a retried order is not placed twice'
 			USING ERRCODE = 'invalid_parameter_value';
@@ -256,7 +258,7 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
-	subs bigint[] := dtmv.current_subjects();
+	subs bigint[] := dtmv._own_subjects();	-- none for a service not delegated read
 	parties text[];
 BEGIN
 	SELECT array_remove(ARRAY[CASE WHEN o.customer = ANY (subs) THEN 'customer' END,
@@ -283,6 +285,7 @@ DECLARE
 	o record;
 	party text;
 BEGIN
+	PERFORM dtmv._require_acting_allows('admin', 'change orders');
 	IF status IS NULL THEN
 		RAISE EXCEPTION 'a status is required' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
@@ -323,6 +326,7 @@ AS $$
 DECLARE
 	items jsonb;
 BEGIN
+	PERFORM dtmv._require_acting_allows('admin', 'place orders');
 	SELECT jsonb_agg(jsonb_build_object('item', m.item, 'quantity', m.missing, 'unit', m.unit) ORDER BY m.item)
 	  INTO items FROM dtmv.missing_items(bom, space, servings) m;
 	IF items IS NULL THEN
@@ -405,10 +409,10 @@ COMMENT ON POLICY bom_lines_public ON dtmv.bom_lines IS 'recipes and instruction
 
 DROP POLICY IF EXISTS orders_parties ON dtmv.orders;
 CREATE POLICY orders_parties ON dtmv.orders FOR SELECT TO dtmv_user
-	USING (customer = ANY ((SELECT dtmv.current_subjects())::bigint[])
+	USING (customer = ANY ((SELECT dtmv._own_subjects())::bigint[])
 		   OR EXISTS (SELECT 1 FROM dtmv.services v JOIN dtmv.systems s ON s.system_no = v.system_no
 					   WHERE v.service_id = orders.service_id
-						 AND s.operator_subject = ANY ((SELECT dtmv.current_subjects())::bigint[])));
+						 AND s.operator_subject = ANY ((SELECT dtmv._own_subjects())::bigint[])));
 COMMENT ON POLICY orders_parties ON dtmv.orders IS 'an order is visible to its customer and to the operator of its service';
 
 DROP POLICY IF EXISTS order_items_parties ON dtmv.order_items;

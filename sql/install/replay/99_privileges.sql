@@ -24,7 +24,8 @@ $$;
 
 -- Row-level security policies call these as the querying role.
 GRANT EXECUTE ON FUNCTION dtmv._effective_rights(dtmv.twin_id), dtmv._holds(dtmv.twin_id, text),
-	dtmv._rights_mask(text), dtmv._outer_has_role(text), dtmv._serves(dtmv.twin_id) TO dtmv_user;
+	dtmv._rights_mask(text), dtmv._outer_has_role(text), dtmv._serves(dtmv.twin_id),
+	dtmv._own_subjects() TO dtmv_user;
 
 -- Type I/O and operator support must stay callable by anyone using the type.
 GRANT EXECUTE ON FUNCTION
