@@ -22,14 +22,14 @@ SELECT dtmv.create_subject('home gateway', 'demo_gateway', 'system');
 SELECT dtmv.create_group('household');
 SELECT dtmv.add_member('household', 'alice');
 \if :since_0_2
--- The home gateway serves the household's devices, and only those.
-SELECT dtmv.register_gateway('home gateway', 'household');
+-- The home gateway serves the devices of alice's twins, and only those.
+SELECT dtmv.register_gateway('home gateway', 'alice');
 \endif
 RESET ROLE;
 
 -- Alice registers the twins of her home and a world that uses them. The
--- door and the fridge are bound (serial numbers) through the household's
--- gateway; each binding waits for the gateway to find the device there.
+-- door and the fridge are bound (serial numbers) through her home gateway;
+-- each binding waits for the gateway to find the device there.
 SET ROLE demo_alice;
 SELECT dtmv.create_twin('door', 'Front door', '{"room": "hall", "offers": ["open", "view_camera"]}',
 						model_uri => 'models/door.glb', physical_binding => 'ACME-DOOR-0001',

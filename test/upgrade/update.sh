@@ -84,7 +84,7 @@ for script in sql/install/released/dtmv--*.sql; do
 	check "a binding of $old routes nothing after the update" \
 		grep -q 42501 <(psql -X -At -v VERBOSITY=sqlstate -d $db -c "SET ROLE demo_gateway; SELECT dtmv.report('$door', 'doorbell')" 2>&1)
 	check "dtmv_admin confirms it through the gateway that serves the door" \
-		q $db "SELECT dtmv.register_gateway('home gateway', 'household'); SELECT dtmv.confirm_binding('ACME-DOOR-0001', '$door', 'home gateway')"
+		q $db "SELECT dtmv.register_gateway('home gateway', 'alice'); SELECT dtmv.confirm_binding('ACME-DOOR-0001', '$door', 'home gateway')"
 	check "then the gateway reports for the door" \
 		q $db "SET ROLE demo_gateway; SELECT dtmv.report('$door', 'doorbell')"
 	dropdb $db
