@@ -723,12 +723,9 @@ PG_FUNCTION_INFO_V1(dtmv_own_subjects);
 Datum
 dtmv_own_subjects(PG_FUNCTION_ARGS)
 {
-	int			n = 0;
-	int64	   *subs = NULL;
-
-	if (ActorActingRights() & DTMV_RIGHT_READ_MASK)
-		subs = rights_current_subjects(&n);
-	PG_RETURN_ARRAYTYPE_P(int64_array(subs, n));
+	if (!(ActorActingRights() & DTMV_RIGHT_READ_MASK))
+		PG_RETURN_ARRAYTYPE_P(int64_array(NULL, 0));
+	return dtmv_current_subjects(fcinfo);
 }
 
 /*
