@@ -51,8 +51,12 @@ objects() {
 }
 
 current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" dtmv.control)
+# the session's search_path as it was before the script: the scripts pin
+# their own for what they run (SET LOCAL), and it must not stay behind
+path_after() { psql -X -At -v ON_ERROR_STOP=1 -d "$1" -c "SET search_path = public, dtmv" -c "$2" -c "SHOW search_path" | tail -1; }
 createdb dtmv_fresh
-q dtmv_fresh "CREATE EXTENSION dtmv CASCADE" >/dev/null
+check "CREATE EXTENSION leaves the session's search_path as it was" \
+	test "$(path_after dtmv_fresh "CREATE EXTENSION dtmv CASCADE")" = "public, dtmv"
 objects dtmv_fresh >"$work/fresh"
 
 for script in sql/install/released/dtmv--*.sql; do
@@ -67,7 +71,8 @@ for script in sql/install/released/dtmv--*.sql; do
 	check "the demo plays on $old" test "$(q $db "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'dtmv'")" = "$old"
 	row_queries $db >"$work/row-queries"
 	rows $db "$work/row-queries" >"$work/rows-before"
-	check "ALTER EXTENSION dtmv UPDATE from $old" q $db "ALTER EXTENSION dtmv UPDATE"
+	check "ALTER EXTENSION dtmv UPDATE from $old, leaving the session's search_path as it was" \
+		test "$(path_after $db "ALTER EXTENSION dtmv UPDATE")" = "public, dtmv"
 	check "$old is updated to $current" \
 		test "$(q $db "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'dtmv'")" = "$current"
 	rows $db "$work/row-queries" >"$work/rows-after"

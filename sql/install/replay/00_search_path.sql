@@ -5,6 +5,8 @@
 -- the database owner may have put an operator that matches better than
 -- pg_catalog's (&& for bigint[], say): from here on it holds no schema that
 -- anyone but a superuser may write (sql/install/first.sql checks dtmv's).
--- PostGIS is named with its schema (sql/install/replay.sh). CREATE EXTENSION and
--- ALTER EXTENSION put the search_path back when the script ends.
-SET search_path = pg_catalog, dtmv, pg_temp;
+-- PostGIS is named with its schema (sql/install/replay.sh). LOCAL: CREATE
+-- EXTENSION and ALTER EXTENSION undo it when the script ends, whereas a plain
+-- SET would stay in the session that ran them (test/upgrade/update.sh
+-- checks both).
+SET LOCAL search_path = pg_catalog, dtmv, pg_temp;
