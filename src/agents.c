@@ -64,13 +64,16 @@ agents_gateway_self(void)
 bool
 agents_serves(const TwinId *twin)
 {
+	int64		self;
 	int64		gateway;
 
 	if (superuser_arg(GetOuterUserId()))
 		return true;
 	if (!agents_schema_scoped())
 		return true;			/* a schema still at 0.1: any gateway, as then */
-	return agents_serving_gateway(twin, &gateway) && gateway == agents_gateway_self();
+	/* who the caller is first: no twin is read for a caller that is no gateway */
+	self = agents_gateway_self();
+	return self >= 0 && agents_serving_gateway(twin, &gateway) && gateway == self;
 }
 
 bool

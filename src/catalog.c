@@ -276,38 +276,27 @@ catalog_require(const char *name)
 	return relid;
 }
 
-Oid
-catalog_table_relid(CatalogTable table)
+/*
+ * Whether a table or index is there, its relation id then cached: looked
+ * up by name on every call while it is missing, so that the update that
+ * creates it is seen at once; the relcache callback forgets it if it is
+ * dropped.
+ */
+bool
+catalog_table_present(CatalogTable table)
 {
 	if (!OidIsValid(cache.tables[table]))
 	{
-		Oid			relid = catalog_require(tables[table]->name);
+		Oid			relid = catalog_lookup(tables[table]->name);
 
+		if (!OidIsValid(relid))
+			return false;
 		cache.table_checked[table] = false;
 		cache.tables[table] = relid;
 	}
-	return cache.tables[table];
+	return true;
 }
 
-Oid
-catalog_index_relid(CatalogIndex index)
-{
-	if (!OidIsValid(cache.indexes[index]))
-	{
-		Oid			relid = catalog_require(indexes[index].name);
-
-		cache.index_checked[index] = false;
-		cache.index_eqproc[index] = InvalidOid;
-		cache.indexes[index] = relid;
-	}
-	return cache.indexes[index];
-}
-
-/*
- * Looked up by name on every call while it is missing, so that the update
- * that creates it is seen at once; the relcache callback forgets it if it
- * is dropped.
- */
 bool
 catalog_index_present(CatalogIndex index)
 {
@@ -322,6 +311,22 @@ catalog_index_present(CatalogIndex index)
 		cache.indexes[index] = relid;
 	}
 	return true;
+}
+
+Oid
+catalog_table_relid(CatalogTable table)
+{
+	if (!catalog_table_present(table))
+		(void) catalog_require(tables[table]->name);	/* 42P01 */
+	return cache.tables[table];
+}
+
+Oid
+catalog_index_relid(CatalogIndex index)
+{
+	if (!catalog_index_present(index))
+		(void) catalog_require(indexes[index].name);	/* 42P01 */
+	return cache.indexes[index];
 }
 
 Oid
@@ -429,12 +434,6 @@ catalog_mismatch_error(const char *relation, int attnum, const char *expected, c
 					   actual ? actual : "none"),
 			 errhint("The installed library and the extension's SQL objects come from different versions: "
 					 "run ALTER EXTENSION dtmv UPDATE, and see SELECT * FROM dtmv.catalog_check().")));
-}
-
-bool
-catalog_table_present(CatalogTable table)
-{
-	return OidIsValid(cache.tables[table]) || OidIsValid(catalog_lookup(tables[table]->name));
 }
 
 bool

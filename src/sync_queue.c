@@ -860,6 +860,7 @@ dtmv_request_sync(PG_FUNCTION_ARGS)
  */
 typedef struct ClaimScan
 {
+	bool		scoped;			/* a 0.2 schema (agents_schema_scoped) */
 	bool		by_gateway;
 	int64		gateway;
 	int64		after;			/* by_gateway: the last request looked at */
@@ -872,7 +873,8 @@ static void
 claim_scan_init(ClaimScan *cs)
 {
 	memset(cs, 0, sizeof(ClaimScan));
-	cs->by_gateway = agents_schema_scoped() && !superuser_arg(GetOuterUserId());
+	cs->scoped = agents_schema_scoped();
+	cs->by_gateway = cs->scoped && !superuser_arg(GetOuterUserId());
 	cs->gateway = cs->by_gateway ? agents_gateway_self() : -1;
 }
 
@@ -889,8 +891,7 @@ claim_candidate(ClaimScan *cs, TwinId *twin)
 
 	if (cs->by_gateway && cs->gateway < 0)
 		return false;			/* not a gateway: it serves nothing */
-	table_read_begin(&tr, !agents_schema_scoped() ? CATALOG_SYNC_REQUESTS_READY : CATALOG_SYNC_REQUESTS_QUEUE,
-					 NULL);
+	table_read_begin(&tr, cs->scoped ? CATALOG_SYNC_REQUESTS_QUEUE : CATALOG_SYNC_REQUESTS_READY, NULL);
 	if (cs->by_gateway)
 	{
 		table_read_key(&tr, 1, BTEqualStrategyNumber, Int64GetDatum(cs->gateway));
