@@ -21,23 +21,36 @@ SELECT dtmv.create_twin('lamp', 'Lamp', physical_binding => 'EV-LAMP') AS lamp \
 SELECT dtmv.create_world('ev home') AS home \gset
 SELECT dtmv.use_twin(:home, :'door');
 SELECT dtmv.grant(:'lamp', 'ev_bob', 'read');   -- bob may read the lamp, not the door
+-- Each channel's name is its kind and id, and a tag keyed with a secret
+-- that clients cannot read: nobody works out another's channel from an id.
+RESET ROLE;
+SELECT dtmv._channel('s', :alice) AS ch_alice, dtmv._channel('s', :bob) AS ch_bob,
+	   dtmv._channel('w', :home) AS ch_home, dtmv._channel('g', :gateway) AS ch_gateway \gset
+SELECT :'ch_alice' ~ ('^dtmv_s' || :alice || '_[0-9a-f]{24}$') AS subject_channel_tagged,
+	   :'ch_home' ~ ('^dtmv_w' || :home || '_[0-9a-f]{24}$') AS world_channel_tagged,
+	   :'ch_gateway' ~ ('^dtmv_g' || :gateway || '_[0-9a-f]{24}$') AS gateway_channel_tagged,
+	   split_part(:'ch_alice', '_', 3) <> split_part(:'ch_bob', '_', 3) AS tags_differ;
+SET ROLE regress_ev_alice;
 -- Clients listen on their own channel (and their worlds'); a gateway on its commands too.
 SELECT count(*) = 2 AS alice_channels FROM dtmv.listen() c
- WHERE c IN ('dtmv_s' || :alice, 'dtmv_w' || :home);
+ WHERE c IN (:'ch_alice', :'ch_home');
+-- ... and cannot work out the name of anyone else's
+SELECT dtmv_test.attempt($$SELECT dtmv._channel('s', 1)$$);
+SELECT dtmv_test.attempt($$SELECT count(*) FROM dtmv.channel_key$$);
 SET ROLE regress_ev_gw;
 SELECT dtmv.confirm_binding('EV-DOOR') = :'door' AS door_served, dtmv.confirm_binding('EV-LAMP') = :'lamp' AS lamp_served;
-SELECT count(*) AS gateway_hears_its_commands FROM dtmv.listen() c WHERE c = 'dtmv_g' || :gateway;
+SELECT count(*) AS gateway_hears_its_commands FROM dtmv.listen() c WHERE c = :'ch_gateway';
 UNLISTEN *;
 RESET ROLE;
 UNLISTEN *;
 -- Which channels an event on each twin wakes: only its readers', and worlds whose owner reads it.
-SELECT 'dtmv_s' || :alice = ANY (c) AS door_wakes_alice, 'dtmv_w' || :home = ANY (c) AS and_her_home,
-	   'dtmv_s' || :bob = ANY (c) AS and_bob
+SELECT (:'ch_alice') = ANY (c) AS door_wakes_alice, (:'ch_home') = ANY (c) AS and_her_home,
+	   (:'ch_bob') = ANY (c) AS and_bob
   FROM dtmv_test._event_channels(:'door', NULL) c;
-SELECT 'dtmv_s' || :alice = ANY (c) AS lamp_wakes_alice, 'dtmv_s' || :bob = ANY (c) AS and_bob,
-	   'dtmv_w' || :home = ANY (c) AS and_her_home
+SELECT (:'ch_alice') = ANY (c) AS lamp_wakes_alice, (:'ch_bob') = ANY (c) AS and_bob,
+	   (:'ch_home') = ANY (c) AS and_her_home
   FROM dtmv_test._event_channels(:'lamp', NULL) c;
-SELECT dtmv_test._event_channels(:'door', :bob) = ARRAY['dtmv_s' || :bob] AS addressed_wakes_only_bob;
+SELECT dtmv_test._event_channels(:'door', :bob) = ARRAY[(:'ch_bob')] AS addressed_wakes_only_bob;
 -- The orderer (src/event_order.c) over a batch: committed events get the
 -- next ids in entry order, at most max of them, and each channel they wake
 -- is woken once. Run here in this session's transaction (as the worker
@@ -52,8 +65,8 @@ SELECT count(*) AS in_the_inbox FROM dtmv.event_inbox;
 SELECT count(*) AS in_the_log FROM dtmv.events WHERE event_id > :before_batch;
 -- (Subjects of other test files that read every twin hear them too, so the
 -- channels are counted against what each event wakes on its own.)
-SELECT ARRAY['dtmv_s' || :alice, 'dtmv_s' || :bob, 'dtmv_w' || :home] <@ array_agg(c) AS batch_wakes_alice_bob_home,
-	   NOT 'dtmv_s' || :bob = ANY (dtmv_test._event_channels(:'door', NULL)) AS but_not_bob_for_the_door
+SELECT ARRAY[(:'ch_alice'), (:'ch_bob'), (:'ch_home')] <@ array_agg(c) AS batch_wakes_alice_bob_home,
+	   NOT (:'ch_bob') = ANY (dtmv_test._event_channels(:'door', NULL)) AS but_not_bob_for_the_door
   FROM unnest(dtmv_test._event_channels(:'door', NULL) || dtmv_test._event_channels(:'lamp', NULL)) c;
 SELECT count(DISTINCT c) AS door_channels FROM unnest(dtmv_test._event_channels(:'door', NULL)) c \gset
 SELECT count(DISTINCT c) AS lamp_bob_channels

@@ -72,7 +72,7 @@ static const CatalogColumnDef group_members_columns[] = {
 };
 static const CatalogColumnDef grants_columns[] = {
 	{"subject_id", "int8"}, {"twin", "twin_id"}, {"space_id", "int8"}, {"granted", "int4"},
-	{"revoked", "int4"}
+	{"revoked", "int4"}, {"refused", "bool", true}
 };
 static const CatalogColumnDef twin_registry_columns[] = {
 	{"id", "twin_id"}, {"system_no", "int4"}, {"kind", "text"}, {"name", "text"},
@@ -119,6 +119,9 @@ static const CatalogColumnDef gateways_columns[] = {
 static const CatalogColumnDef delegations_columns[] = {
 	{"subject_id", "int8"}, {"service_id", "int8"}, {"rights", "int4"}, {"created_at", "timestamptz"}
 };
+static const CatalogColumnDef channel_key_columns[] = {
+	{"one", "bool"}, {"secret", "bytea"}
+};
 
 /* a table's names and its Anum_ enum must agree (the compiler checks the count) */
 #define TABLE_DEF(name, anum_max) \
@@ -139,6 +142,7 @@ static const CatalogTableDef sync_schedule_def = TABLE_DEF(sync_schedule, _Anum_
 static const CatalogTableDef event_inbox_def = TABLE_DEF(event_inbox, _Anum_event_inbox_max);
 static const CatalogTableDef gateways_def = TABLE_DEF(gateways, _Anum_gateways_max);
 static const CatalogTableDef delegations_def = TABLE_DEF(delegations, _Anum_delegations_max);
+static const CatalogTableDef channel_key_def = TABLE_DEF(channel_key, _Anum_channel_key_max);
 
 static const CatalogTableDef *const tables[_CATALOG_NTABLES] = {
 	[CATALOG_SUBJECTS] = &subjects_def,
@@ -155,6 +159,7 @@ static const CatalogTableDef *const tables[_CATALOG_NTABLES] = {
 	[CATALOG_EVENT_INBOX] = &event_inbox_def,
 	[CATALOG_GATEWAYS] = &gateways_def,
 	[CATALOG_DELEGATIONS] = &delegations_def,
+	[CATALOG_CHANNEL_KEY] = &channel_key_def,
 };
 
 static const CatalogIndexDef indexes[_CATALOG_NINDEXES] = {
@@ -188,6 +193,7 @@ static const CatalogIndexDef indexes[_CATALOG_NINDEXES] = {
 	[CATALOG_GATEWAYS_PKEY] = {"gateways_pkey", CATALOG_GATEWAYS, 1, {Anum_gateways_subject_id}},
 	[CATALOG_DELEGATIONS_PKEY] = {"delegations_pkey", CATALOG_DELEGATIONS, 2,
 	{Anum_delegations_subject_id, Anum_delegations_service_id}},
+	[CATALOG_CHANNEL_KEY_PKEY] = {"channel_key_pkey", CATALOG_CHANNEL_KEY, 1, {Anum_channel_key_one}},
 };
 
 static const char *const sequences[_CATALOG_NSEQUENCES] = {

@@ -39,6 +39,7 @@ typedef enum CatalogTable
 	CATALOG_EVENT_INBOX,
 	CATALOG_GATEWAYS,
 	CATALOG_DELEGATIONS,
+	CATALOG_CHANNEL_KEY,
 	_CATALOG_NTABLES
 } CatalogTable;
 
@@ -69,6 +70,7 @@ enum
 	Anum_grants_space_id,
 	Anum_grants_granted,
 	Anum_grants_revoked,
+	Anum_grants_refused,		/* new in 0.2 */
 	_Anum_grants_max
 };
 
@@ -207,6 +209,14 @@ enum
 	_Anum_delegations_max
 };
 
+/* dtmv.channel_key (new in 0.2) */
+enum
+{
+	Anum_channel_key_one = 1,
+	Anum_channel_key_secret,
+	_Anum_channel_key_max
+};
+
 /* the btree indexes C reads through (and writes find rows with) */
 typedef enum CatalogIndex
 {
@@ -238,6 +248,7 @@ typedef enum CatalogIndex
 	CATALOG_SYNC_SCHEDULE_PKEY, /* (twin) */
 	CATALOG_GATEWAYS_PKEY,		/* (subject_id) */
 	CATALOG_DELEGATIONS_PKEY,	/* (subject_id, service_id) */
+	CATALOG_CHANNEL_KEY_PKEY,	/* (one): its one row */
 	_CATALOG_NINDEXES
 } CatalogIndex;
 

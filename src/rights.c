@@ -213,6 +213,23 @@ typedef struct GrantRow
 	int			revoked;
 } GrantRow;
 
+/*
+ * What a grants row denies: its revokes, and every right where its subject
+ * refused grants (dtmv.refuse_grants; a column since 0.2): a refusal wins
+ * over any grant, as a revoke does, the subject's groups' included.
+ */
+static int
+rights_row_denied(TableRead *tr)
+{
+	bool		isnull;
+	int			denied = DatumGetInt32(table_read_value(tr, Anum_grants_revoked, &isnull));
+
+	if (catalog_table_has(tr->rel, Anum_grants_refused) &&
+		DatumGetBool(table_read_value(tr, Anum_grants_refused, &isnull)))
+		denied |= DTMV_RIGHTS_ALL_MASK;
+	return denied;
+}
+
 /* the system-wide and space grants of subjects (grants on one twin are in the twin's acl) */
 static GrantRow *
 rights_wide_grants(const int64 *subs, int nsubs, int *n)
@@ -237,7 +254,7 @@ rights_wide_grants(const int64 *subs, int nsubs, int *n)
 			rows = array_reserve(rows, *n, &cap, sizeof(GrantRow));
 			rows[*n].space = isnull ? 0 : DatumGetInt64(space);
 			rows[*n].granted = DatumGetInt32(table_read_value(&tr, Anum_grants_granted, &isnull));
-			rows[*n].revoked = DatumGetInt32(table_read_value(&tr, Anum_grants_revoked, &isnull));
+			rows[*n].revoked = rights_row_denied(&tr);
 			(*n)++;
 		}
 		table_read_end(&tr);
@@ -425,7 +442,7 @@ rights_read_wide_grants(int64 space, WideGrants *out)
 		g->subject = DatumGetInt64(table_read_value(&tr, Anum_grants_subject_id, &isnull));
 		g->space = space;
 		g->granted = DatumGetInt32(table_read_value(&tr, Anum_grants_granted, &isnull));
-		g->revoked = DatumGetInt32(table_read_value(&tr, Anum_grants_revoked, &isnull));
+		g->revoked = rights_row_denied(&tr);
 	}
 	table_read_end(&tr);
 }

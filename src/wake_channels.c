@@ -11,6 +11,14 @@
  * acl alone, so a batch works them out once per distinct acl.  Each channel
  * is woken once, with the newest event id it has as payload.
  *
+ * A channel's name is dtmv_<kind><id>_<tag>, the tag a keyed hash of kind
+ * and id (HMAC-SHA-256 with dtmv.channel_key's secret, 96 bits in hex).
+ * PostgreSQL checks nothing on LISTEN, so without the tag anyone could
+ * listen on another subject's channel and learn when its twins change;
+ * with it, only dtmv.listen() gives a client the names it may hear.  A
+ * database still at release 0.1 has no key: its names are 0.1's, untagged,
+ * as its dtmv.listen() expects, until ALTER EXTENSION dtmv UPDATE.
+ *
  * In C with explicit index scans: the worker orders a batch every few
  * milliseconds under a stream of moves.
  */
@@ -18,18 +26,95 @@
 
 #include "access/htup_details.h"
 #include "commands/async.h"
+#include "common/hmac.h"
+#include "common/sha2.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "catalog.h"
 #include "rights.h"
 #include "table_read.h"
 #include "twin_id.h"
 #include "wake_channels.h"
 
-/* a channel to wake: dtmv_s<subject> ('s') or dtmv_w<world> ('w') */
+/* bytes of the keyed hash in a channel's name (printed as hex) */
+#define CHANNEL_TAG_BYTES 12
+
+/*
+ * The channel key, read once per backend: again only when dtmv.channel_key
+ * is another relation (the extension dropped and created again).
+ */
+static Oid	channel_key_relid = InvalidOid;
+static uint8 *channel_key = NULL;
+static size_t channel_key_len = 0;
+
+/* the key loaded; false where there is none (a database still at 0.1) */
+static bool
+wake_channel_key(void)
+{
+	Oid			relid;
+	Datum		d;
+	bytea	   *secret;
+
+	if (!catalog_table_present(CATALOG_CHANNEL_KEY))
+		return false;
+	relid = catalog_table_relid(CATALOG_CHANNEL_KEY);
+	if (relid == channel_key_relid)
+		return true;
+	if (!table_read_first_value(CATALOG_CHANNEL_KEY_PKEY, BoolGetDatum(true), Anum_channel_key_secret, &d))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("dtmv.channel_key holds no key"),
+				 errdetail("Wake-up channel names are derived with that table's one row."),
+				 errhint("Insert a random key of 32 bytes or more (see sql/install/once/96_channel_key.sql), then have clients call dtmv.listen() again.")));
+	secret = DatumGetByteaPP(d);
+	if (channel_key != NULL)
+		pfree(channel_key);
+	channel_key_len = VARSIZE_ANY_EXHDR(secret);
+	channel_key = MemoryContextAlloc(TopMemoryContext, Max(channel_key_len, 1));
+	memcpy(channel_key, VARDATA_ANY(secret), channel_key_len);
+	channel_key_relid = relid;
+	return true;
+}
+
+/* the name of channel kind ('s' subject, 'w' world, 'g' gateway) of id */
+void
+wake_channel_name(char kind, int64 id, char name[NAMEDATALEN])
+{
+	char		message[32];
+	int			len;
+	uint8		mac[PG_SHA256_DIGEST_LENGTH];
+	char		tag[2 * CHANNEL_TAG_BYTES + 1];
+	pg_hmac_ctx *ctx;
+
+	if (!wake_channel_key())
+	{
+		snprintf(name, NAMEDATALEN, "dtmv_%c" INT64_FORMAT, kind, id);
+		return;
+	}
+	len = snprintf(message, sizeof(message), "%c" INT64_FORMAT, kind, id);
+	ctx = pg_hmac_create(PG_SHA256);
+	if (ctx == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	if (pg_hmac_init(ctx, channel_key, channel_key_len) < 0 ||
+		pg_hmac_update(ctx, (const uint8 *) message, len) < 0 ||
+		pg_hmac_final(ctx, mac, sizeof(mac)) < 0)
+	{
+		const char *why = pstrdup(pg_hmac_error(ctx));
+
+		pg_hmac_free(ctx);
+		elog(ERROR, "could not derive a channel name: %s", why);
+	}
+	pg_hmac_free(ctx);
+	hex_encode((const char *) mac, CHANNEL_TAG_BYTES, tag);
+	tag[2 * CHANNEL_TAG_BYTES] = '\0';
+	snprintf(name, NAMEDATALEN, "dtmv_%c" INT64_FORMAT "_%s", kind, id, tag);
+}
+
+/* a channel to wake: subject ('s') or world ('w') */
 typedef struct Wake
 {
 	char		kind;
@@ -202,8 +287,7 @@ wake_channels(const WakeEvent *events, int n, int *nchannels)
 			channels[*nchannels - 1].newest = Max(channels[*nchannels - 1].newest, wakes.v[i].newest);
 			continue;
 		}
-		snprintf(channels[*nchannels].name, sizeof(channels[*nchannels].name), "dtmv_%c" INT64_FORMAT,
-				 wakes.v[i].kind, wakes.v[i].id);
+		wake_channel_name(wakes.v[i].kind, wakes.v[i].id, channels[*nchannels].name);
 		channels[*nchannels].newest = wakes.v[i].newest;
 		(*nchannels)++;
 	}
@@ -266,4 +350,25 @@ dtmv_event_channels(PG_FUNCTION_ARGS)
 	for (i = 0; i < n; i++)
 		names[i] = CStringGetTextDatum(channels[i].name);
 	PG_RETURN_ARRAYTYPE_P(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * dtmv._channel(kind, id): the name of a channel (kind 's' a subject's,
+ * 'w' a world's, 'g' a gateway's), for dtmv.listen() and dtmv.interact();
+ * internal: a client who could call it could listen on anyone's channel.
+ */
+PG_FUNCTION_INFO_V1(dtmv_channel);
+Datum
+dtmv_channel(PG_FUNCTION_ARGS)
+{
+	char		kind = PG_GETARG_CHAR(0);
+	char		name[NAMEDATALEN];
+
+	if (kind != 's' && kind != 'w' && kind != 'g')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("no channel kind \"%c\"", kind),
+				 errhint("Channels are of subjects (s), worlds (w) and gateways (g).")));
+	wake_channel_name(kind, PG_GETARG_INT64(1), name);
+	PG_RETURN_TEXT_P(cstring_to_text(name));
 }

@@ -26,6 +26,9 @@ typedef struct WakeChannel
 	int64		newest;
 } WakeChannel;
 
+/* the name of channel kind ('s' subject, 'w' world, 'g' gateway) of id */
+extern void wake_channel_name(char kind, int64 id, char name[NAMEDATALEN]);
+
 /* the channels n events wake, each once, sorted; *nchannels gets the count */
 extern WakeChannel *wake_channels(const WakeEvent *events, int n, int *nchannels);
 

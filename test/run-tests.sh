@@ -96,6 +96,10 @@ suite "pgTAP" test/with-cluster.sh bash -c pgtap
 # ordered for them (not preloaded), and the worker orders them (preloaded).
 suite "no lost events (not preloaded)" test/with-cluster.sh /usr/bin/python3 test/events/no_lost_events.py 20
 suite "no lost events (worker)" test/with-cluster.sh --preload /usr/bin/python3 test/events/no_lost_events.py 20
+# Nobody hears another's wake-ups: channel names carry a keyed tag, sent
+# by writers (not preloaded) and by the worker's orderer (preloaded).
+suite "private channels (not preloaded)" test/with-cluster.sh /usr/bin/python3 test/events/channels_private.py
+suite "private channels (worker)" test/with-cluster.sh --preload /usr/bin/python3 test/events/channels_private.py
 # The orderers run as a superuser: a database owner's settings neither run
 # code as them nor stop them.
 suite "orderer settings (not preloaded)" test/with-cluster.sh bash test/events/orderer_settings.sh

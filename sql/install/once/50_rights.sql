@@ -28,6 +28,12 @@ CREATE TABLE dtmv.grants (
 	CHECK (twin IS NULL OR space_id IS NULL),
 	UNIQUE NULLS NOT DISTINCT (subject_id, twin, space_id)
 );
+-- Refused by the subject (dtmv.refuse_grants): nothing is granted to it on
+-- that twin or space until it accepts again; denials stay. In the grant's
+-- own row, so a grant and a refusal racing meet on its key (added in 0.2,
+-- hence after the other columns).
+ALTER TABLE dtmv.grants ADD COLUMN refused boolean NOT NULL DEFAULT false;
+ALTER TABLE dtmv.grants ADD CONSTRAINT grants_refused_grants_nothing CHECK (NOT refused OR (granted = 0 AND (twin IS NOT NULL OR space_id IS NOT NULL)));
 CREATE INDEX grants_twin ON dtmv.grants (twin);
 -- The system-wide grants alone (at most one row a subject, made by dtmv_admin):
 -- who may read a twin is found from these and from the grants on the spaces

@@ -105,7 +105,7 @@ BEGIN
 		UNION
 		SELECT dtmv._acl_key(g.subject_id, r, g.granted & (1 << r) = 0)
 		  FROM dtmv.grants g CROSS JOIN generate_series(0, 5) r
-		 WHERE g.twin = _twin_acl.twin AND (g.granted | g.revoked) & (1 << r) <> 0
+		 WHERE g.twin = _twin_acl.twin AND ((g.granted | g.revoked) & (1 << r) <> 0 OR g.refused)
 		UNION
 		SELECT dtmv._acl_space_key(a.space_id, r)
 		  FROM dtmv._space_ancestry((SELECT p.space FROM dtmv.twin_positions p WHERE p.twin = _twin_acl.twin)) a
@@ -194,23 +194,108 @@ COMMENT ON FUNCTION dtmv._lock_twin_for(dtmv.twin_id, text) IS
 	'internal: check the rights, take the twin''s lock, check them again';
 
 -- One writer of dtmv.grants for all four calls below: mask_on is added to
--- one column and removed from the other.
+-- one column and removed from the other. A grant to a subject that refused
+-- grants there (dtmv.refuse_grants) is turned away: the two meet on the
+-- row's key, so a grant and a refusal racing cannot both win.
 CREATE OR REPLACE FUNCTION dtmv._set_rights(subject bigint, twin dtmv.twin_id, mask_on integer, deny boolean,
 								 space bigint DEFAULT NULL)
 RETURNS void
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
+DECLARE
+	refused boolean;
+BEGIN
 	INSERT INTO dtmv.grants AS g (subject_id, twin, space_id, granted, revoked)
-		VALUES (subject, twin, space,
+		VALUES (_set_rights.subject, _set_rights.twin, _set_rights.space,
 				CASE WHEN deny THEN 0 ELSE mask_on END,
 				CASE WHEN deny THEN mask_on ELSE 0 END)
-	ON CONFLICT (subject_id, twin, space_id) DO UPDATE
-		SET granted = CASE WHEN deny THEN g.granted & ~mask_on ELSE g.granted | mask_on END,
+	ON CONFLICT ON CONSTRAINT grants_subject_id_twin_space_id_key DO UPDATE
+		SET granted = CASE WHEN deny OR g.refused THEN g.granted & ~mask_on ELSE g.granted | mask_on END,
 			revoked = CASE WHEN deny THEN g.revoked | mask_on ELSE g.revoked & ~mask_on END
+	RETURNING g.refused INTO refused;
+	IF refused AND NOT deny THEN
+		RAISE EXCEPTION 'permission denied: subject "%" refuses grants on this %',
+				(SELECT s.name FROM dtmv.subjects s WHERE s.subject_id = _set_rights.subject),
+				CASE WHEN twin IS NOT NULL THEN 'twin' ELSE 'space' END
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'It refused them (dtmv.refuse_grants, dtmv.refuse_space_grants); only it can accept them again.';
+	END IF;
+END
 $$;
 COMMENT ON FUNCTION dtmv._set_rights(bigint, dtmv.twin_id, integer, boolean, bigint) IS
-	'internal: record a grant (deny false) or a revoke (deny true) of a rights mask';
+	'internal: record a grant (deny false) or a revoke (deny true) of a rights mask; 42501 for a grant the subject refuses';
+
+-- The acting subject refuses (refuse true) or accepts again the grants of
+-- others on one twin or one space. Refusing drops what was granted to it
+-- there, turns away later grants, and denies it every right there, as a
+-- revoke would (the acl and src/rights.c read refused as all revoked): so
+-- grants to its groups, on a space above or system-wide give it nothing
+-- there either. Revokes stay either way: accepting lifts only the refusal.
+-- The caller takes the twin's lock first, as every writer of a twin's
+-- grants does.
+CREATE OR REPLACE FUNCTION dtmv._set_refusal(twin dtmv.twin_id, space bigint, refuse boolean) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	me bigint := dtmv._require_subject();
+BEGIN
+	PERFORM dtmv._require_acting_allows('admin', CASE WHEN refuse THEN 'refuse grants' ELSE 'accept grants' END);
+	INSERT INTO dtmv.grants AS g (subject_id, twin, space_id, refused)
+		VALUES (me, _set_refusal.twin, _set_refusal.space, refuse)
+	ON CONFLICT ON CONSTRAINT grants_subject_id_twin_space_id_key DO UPDATE
+		SET refused = refuse,
+			granted = CASE WHEN refuse THEN 0 ELSE g.granted END;
+	-- a row that no longer says anything goes
+	DELETE FROM dtmv.grants g
+	 WHERE g.subject_id = me AND NOT g.refused AND g.granted = 0 AND g.revoked = 0
+	   AND CASE WHEN _set_refusal.twin IS NOT NULL THEN g.twin = _set_refusal.twin
+			    ELSE g.space_id = _set_refusal.space END;
+END
+$$;
+COMMENT ON FUNCTION dtmv._set_refusal(dtmv.twin_id, bigint, boolean) IS
+	'internal: the acting subject refuses, or accepts again, grants of others on a twin or a space';
+
+-- Refusing needs only that the twin is visible (discover): what a stranger
+-- granted makes it so. A twin one may not discover gets the same 42501 as
+-- a twin that does not exist. A twin one administers is not refused: the
+-- refusal would deny its own admin.
+CREATE OR REPLACE FUNCTION dtmv.refuse_grants(twin dtmv.twin_id) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._lock_twin_for(twin, 'discover');	-- the twin's lock before its rows
+	IF dtmv._holds(twin, 'admin') THEN
+		RAISE EXCEPTION 'a subject does not refuse grants on a twin it administers'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = 'Refusing denies the subject every right on the twin, its own admin too.',
+				  HINT = 'If others granted you admin, clear your rights first: dtmv.clear_rights(twin, dtmv.whoami()).';
+	END IF;
+	PERFORM dtmv._set_refusal(twin, NULL, true);
+END
+$$;
+COMMENT ON FUNCTION dtmv.refuse_grants(dtmv.twin_id) IS
+	'the acting subject refuses grants on a twin: it holds no right there (its events leave the subject''s stream; grants to its groups, spaces or system-wide included) and later grants to it fail with 42501, until dtmv.accept_grants; revokes stay';
+
+CREATE OR REPLACE FUNCTION dtmv.accept_grants(twin dtmv.twin_id) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._lock_twin(twin);	-- the twin's lock before its rows
+	IF NOT EXISTS (SELECT 1 FROM dtmv.grants g
+				    WHERE g.twin = accept_grants.twin AND g.subject_id = dtmv.current_subject() AND g.refused) THEN
+		-- nothing refused here: say so as for a twin one may not see
+		PERFORM dtmv._require_rights(twin, 'discover');
+	END IF;
+	PERFORM dtmv._set_refusal(twin, NULL, false);
+END
+$$;
+COMMENT ON FUNCTION dtmv.accept_grants(dtmv.twin_id) IS
+	'the acting subject accepts grants on a twin again, after dtmv.refuse_grants';
+
 
 -- A service acting for a user grants nothing to itself (or its groups):
 -- what it was delegated ends with the delegation (dtmv.undelegate), and a
@@ -275,13 +360,32 @@ $$;
 COMMENT ON FUNCTION dtmv.revoke(dtmv.twin_id, text, text) IS
 	'revoke rights (comma list) on a twin from a subject or group: a denial that wins over any grant; needs admin on the twin (REQ-DT-05)';
 
+-- Forget a subject's grants and revokes at one place, but not its refusal
+-- there: the refusal is the subject's own, not the administrator's.
+CREATE OR REPLACE FUNCTION dtmv._clear_rights(subject bigint, twin dtmv.twin_id, space bigint DEFAULT NULL)
+RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+	DELETE FROM dtmv.grants g
+	 WHERE g.subject_id = _clear_rights.subject AND NOT g.refused
+	   AND CASE WHEN _clear_rights.twin IS NOT NULL THEN g.twin = _clear_rights.twin
+				ELSE g.space_id = _clear_rights.space END;
+	UPDATE dtmv.grants g SET revoked = 0
+	 WHERE g.subject_id = _clear_rights.subject AND g.refused
+	   AND CASE WHEN _clear_rights.twin IS NOT NULL THEN g.twin = _clear_rights.twin
+				ELSE g.space_id = _clear_rights.space END;
+$$;
+COMMENT ON FUNCTION dtmv._clear_rights(bigint, dtmv.twin_id, bigint) IS
+	'internal: forget a subject''s grants and revokes on a twin or a space, keeping its refusal';
+
 CREATE OR REPLACE FUNCTION dtmv.clear_rights(twin dtmv.twin_id, subject text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._lock_twin_for(twin, 'admin');	-- the twin's lock before its rows
-	DELETE FROM dtmv.grants g WHERE g.twin = clear_rights.twin AND g.subject_id = dtmv._subject_id(subject);
+	PERFORM dtmv._clear_rights(dtmv._subject_id(subject), twin);
 END
 $$;
 COMMENT ON FUNCTION dtmv.clear_rights(dtmv.twin_id, text) IS

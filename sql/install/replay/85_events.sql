@@ -81,6 +81,13 @@ RETURNS boolean
 COMMENT ON FUNCTION dtmv._store_reported(dtmv.twin_id, jsonb, boolean) IS
 	'internal: merge patch (a JSON object) into a twin''s reported state, or replace it, under the twin''s lock; false if the twin does not exist';
 
+-- A channel's name: its kind and id, and a keyed hash of them that nobody
+-- without dtmv.channel_key can work out (src/wake_channels.c).
+CREATE OR REPLACE FUNCTION dtmv._channel(kind "char", id bigint) RETURNS text
+	AS 'MODULE_PATHNAME', 'dtmv_channel' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION dtmv._channel("char", bigint) IS
+	'internal: the wake-up channel of a subject (s), a world (w) or a gateway (g), tagged with the channel key';
+
 CREATE OR REPLACE FUNCTION dtmv.listen() RETURNS SETOF text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
@@ -90,11 +97,11 @@ DECLARE
 	channel text;
 BEGIN
 	FOR channel IN
-		SELECT 'dtmv_s' || me
+		SELECT dtmv._channel('s', me)
 		UNION ALL
-		SELECT 'dtmv_w' || w.world_id FROM dtmv.worlds w WHERE w.owner_subject = me
+		SELECT dtmv._channel('w', w.world_id) FROM dtmv.worlds w WHERE w.owner_subject = me
 		UNION ALL
-		SELECT 'dtmv_g' || g.subject_id FROM dtmv.gateways g WHERE g.subject_id = dtmv._login_subject()
+		SELECT dtmv._channel('g', g.subject_id) FROM dtmv.gateways g WHERE g.subject_id = dtmv._login_subject()
 	LOOP
 		EXECUTE pg_catalog.format('LISTEN %I', channel);
 		RETURN NEXT channel;
@@ -239,7 +246,7 @@ BEGIN
 	END IF;
 	-- wake the gateway that serves the twin, if any (next_commands hands the
 	-- command to that gateway alone, once the binding is confirmed)
-	PERFORM pg_notify('dtmv_g' || s.gateway, id::text)
+	PERFORM pg_notify(dtmv._channel('g', s.gateway), id::text)
 	   FROM dtmv.twin_states s WHERE s.twin = interact.twin AND s.binding_confirmed_at IS NOT NULL;
 	RETURN id;
 END

@@ -159,11 +159,43 @@ AS $$
 BEGIN
 	PERFORM dtmv._require_space_owner(space);
 	PERFORM dtmv._require_not_own_revoke(space, subject);
-	DELETE FROM dtmv.grants g WHERE g.space_id = clear_space_rights.space AND g.subject_id = dtmv._subject_id(subject);
+	PERFORM dtmv._clear_rights(dtmv._subject_id(subject), NULL, space);
 END
 $$;
 COMMENT ON FUNCTION dtmv.clear_space_rights(bigint, text) IS
 	'forget every grant and revoke of a subject on a space; for the creator of its site or dtmv_admin';
+
+-- A subject refuses grants on a space as on a twin (dtmv.refuse_grants):
+-- it holds no right on what is in the space until it accepts again. A
+-- grant racing with it meets it on the grant's row (dtmv._set_rights).
+CREATE OR REPLACE FUNCTION dtmv.refuse_space_grants(space bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	IF (SELECT x.created_by FROM dtmv.spaces x WHERE x.space_id = dtmv._site_of(space))	-- 42704 if no such space
+	   IS NOT DISTINCT FROM dtmv.current_subject() THEN
+		RAISE EXCEPTION 'a subject does not refuse grants on a space of a site it created'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = 'Refusing denies the subject every right in the space, as the site''s creator too.';
+	END IF;
+	PERFORM dtmv._set_refusal(NULL, space, true);
+END
+$$;
+COMMENT ON FUNCTION dtmv.refuse_space_grants(bigint) IS
+	'the acting subject refuses grants on a space: it holds no right on what is in it (grants to its groups, above or system-wide included) and later grants to it there fail with 42501, until dtmv.accept_space_grants; revokes stay; 42704 if there is no such space';
+
+CREATE OR REPLACE FUNCTION dtmv.accept_space_grants(space bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._site_of(space);	-- 42704 if there is no such space
+	PERFORM dtmv._set_refusal(NULL, space, false);
+END
+$$;
+COMMENT ON FUNCTION dtmv.accept_space_grants(bigint) IS
+	'the acting subject accepts grants on a space again, after dtmv.refuse_space_grants';
 
 -- May the acting subject exercise right number r (rights.h: 0 discover .. 5 admin) on
 -- what is in a space? The same test as for a twin, on the keys a twin placed

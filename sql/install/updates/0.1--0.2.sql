@@ -114,6 +114,9 @@ COMMENT ON COLUMN dtmv.sync_requests.gateway IS
 -- Who may read a twin is found from the system-wide grants and the grants on
 -- the spaces it is in, not from every space's grants (once/50_rights.sql).
 CREATE INDEX grants_system_wide ON dtmv.grants (subject_id) WHERE twin IS NULL AND space_id IS NULL;
+-- A subject may refuse grants on a twin or a space (once/50_rights.sql).
+ALTER TABLE dtmv.grants ADD COLUMN refused boolean NOT NULL DEFAULT false;
+ALTER TABLE dtmv.grants ADD CONSTRAINT grants_refused_grants_nothing CHECK (NOT refused OR (granted = 0 AND (twin IS NOT NULL OR space_id IS NOT NULL)));
 
 -- The provider sees a design as it was ordered, and only while the order is
 -- active (order_details). Orders placed under 0.1 kept no copy: an active
