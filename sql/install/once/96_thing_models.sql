@@ -13,7 +13,7 @@ CREATE TABLE dtmv.thing_models (
 	model jsonb NOT NULL CHECK (pg_catalog.jsonb_typeof(model) = 'object'),
 	builtin boolean NOT NULL DEFAULT false,
 	defined_by bigint REFERENCES dtmv.subjects ON DELETE SET NULL,
-	defined_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	defined_at timestamptz DEFAULT pg_catalog.now(),	-- NULL: built in
 	-- An imported model stands beside a built-in one of its kind, and wins:
 	-- the built-in row is never changed, so that a restore (which dumps
 	-- only the rows that are not built in, CREATE EXTENSION making the
@@ -22,12 +22,13 @@ CREATE TABLE dtmv.thing_models (
 );
 COMMENT ON TABLE dtmv.thing_models IS
 	'the W3C Thing Model each kind of twin was defined from (dtmv.define_kind_from_thing_model): what Thing Descriptions of its twins say of its properties, actions and events (REQ-DT-04, REQ-DT-06)';
+COMMENT ON COLUMN dtmv.thing_models.defined_at IS 'when the model was imported; NULL for a built-in one (the same in every database)';
 COMMENT ON COLUMN dtmv.thing_models.model IS
 	'the model as imported: title, description, @type, @context beyond the TD''s, and properties, actions and events without forms';
 
 -- The built-in kinds of dtmv.kind_actions, described; their events are the
 -- ones dtmv's own gateway program reports (gateway/dtmv_home.c).
-INSERT INTO dtmv.thing_models (kind, model, builtin) VALUES
+INSERT INTO dtmv.thing_models (kind, model, builtin, defined_at) VALUES
 	('door', '{
 		"title": "Door",
 		"description": "A door with a lock, a doorbell and a camera.",
@@ -45,7 +46,7 @@ INSERT INTO dtmv.thing_models (kind, model, builtin) VALUES
 		"events": {
 			"doorbell": {"title": "Someone rang", "data": {"type": "object", "properties": {
 				"doorbell": {"type": "string"}, "camera": {"type": "string"}}}}
-		}}', true),
+		}}', true, NULL),
 	('lamp', '{
 		"title": "Lamp",
 		"description": "A lamp that can be switched on and off.",
@@ -55,7 +56,7 @@ INSERT INTO dtmv.thing_models (kind, model, builtin) VALUES
 		"actions": {
 			"on": {"title": "Switch on", "idempotent": true},
 			"off": {"title": "Switch off", "idempotent": true}
-		}}', true),
+		}}', true, NULL),
 	('robot', '{
 		"title": "Robot",
 		"description": "An industrial robot that can be stopped and resumed.",
@@ -65,7 +66,7 @@ INSERT INTO dtmv.thing_models (kind, model, builtin) VALUES
 		"actions": {
 			"stop": {"title": "Stop moving", "idempotent": true},
 			"resume": {"title": "Resume moving", "idempotent": true}
-		}}', true);
+		}}', true, NULL);
 
 ALTER TABLE dtmv.thing_models ENABLE ROW LEVEL SECURITY;
 SELECT pg_catalog.pg_extension_config_dump('dtmv.thing_models', 'WHERE NOT builtin');
