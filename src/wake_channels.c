@@ -69,7 +69,7 @@ wake_channel_key(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("dtmv.channel_key holds no key"),
 				 errdetail("Wake-up channel names are derived with that table's one row."),
-				 errhint("Insert a random key of 32 bytes or more (see sql/install/once/96_channel_key.sql), then have clients call dtmv.listen() again.")));
+				 errhint("Insert a random key of 32 bytes or more (see sql/install/once/97_channel_key.sql), then have clients call dtmv.listen() again.")));
 	secret = DatumGetByteaPP(d);
 	if (channel_key != NULL)
 		pfree(channel_key);

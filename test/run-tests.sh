@@ -14,7 +14,9 @@
 #                  test/events/orderer_settings.sh (a database owner's settings)
 #   6. worker:     test/worker/bounded_waits.py (the background worker, preloaded)
 #   7. demo:       demo/run.sh plays every scenario without error
-#   8. update:     test/upgrade/update.sh (each released version, filled by the
+#   8. W3C WoT:    test/wot/validate.py (the demo's twins described, Thing
+#                  Models imported: valid by the W3C's TD 1.1 JSON Schema)
+#   9. update:     test/upgrade/update.sh (each released version, filled by the
 #                  demo, updated: same rows, same objects as a fresh install)
 # Suites that use the tests' helpers (schema dtmv_test) load
 # test/sql/test_helpers.sql after CREATE EXTENSION dtmv.
@@ -109,6 +111,10 @@ suite "worker: bounded waits" test/with-cluster.sh --preload -o dtmv.sync_check_
 	/usr/bin/python3 test/worker/bounded_waits.py
 # The demo must keep playing end to end: it stops at its first error.
 suite "demo" test/with-cluster.sh bash -c 'bash demo/run.sh >/dev/null'
+# Thing Descriptions of every twin of the demo, and of kinds imported from
+# Thing Models, are valid by the W3C's JSON Schema of TD 1.1.
+suite "W3C WoT Thing Descriptions" test/with-cluster.sh bash -c \
+	'bash demo/run.sh >/dev/null && PGDATABASE=dtmv_demo /usr/bin/python3 test/wot/validate.py'
 # An update from each released version keeps every row and ends where a
 # fresh install does.
 [[ -z $via ]] && suite "update from released versions" test/with-cluster.sh bash test/upgrade/update.sh

@@ -2,7 +2,8 @@
 # Installs, where missing, what building and testing dtmv needs on Debian
 # bookworm: PostgreSQL 15 server and headers, PostGIS 3, pgTAP and pg_prove,
 # IPC::Run (for PostgreSQL::Test::Cluster, which the TAP tests in t/ use),
-# libpq, psycopg (the Python client tests use) and PgQ (the events benchmark
+# libpq, psycopg (the Python client tests use), jsonschema with its URI
+# checks (the W3C WoT test validates Thing Descriptions) and PgQ (the events benchmark
 # compares dtmv with it). As root it installs them from Debian's packages; otherwise it says
 # what to install and stops.
 set -euo pipefail
@@ -14,6 +15,7 @@ packages=(
 	libipc-run-perl
 	libpq-dev
 	python3-psycopg
+	python3-jsonschema python3-rfc3987
 	postgresql-15-pgq3
 )
 missing=()
