@@ -2,8 +2,9 @@
 # Installs, where missing, what building and testing dtmv needs on Debian
 # bookworm: PostgreSQL 15 server and headers, PostGIS 3, pgTAP and pg_prove,
 # IPC::Run (for PostgreSQL::Test::Cluster, which the TAP tests in t/ use),
-# libpq, psycopg (the Python client tests use) and PgQ (the events benchmark
-# compares dtmv with it). As root it installs them from Debian's packages; otherwise it says
+# libpq, psycopg (the Python client tests use), PgQ (the events benchmark
+# compares dtmv with it) and pgbouncer (t/006_gateway_pooler.pl runs the
+# gateway program through it). As root it installs them from Debian's packages; otherwise it says
 # what to install and stops.
 set -euo pipefail
 packages=(
@@ -15,6 +16,7 @@ packages=(
 	libpq-dev
 	python3-psycopg
 	postgresql-15-pgq3
+	pgbouncer
 )
 missing=()
 for p in "${packages[@]}"; do
