@@ -41,6 +41,20 @@ typedef struct Gateway
 	char		redeliver[32];	/* when a command taken is handed out again */
 } Gateway;
 
+/* buf on one line: line ends made spaces, trailing spaces dropped */
+static char *
+one_line(char *buf)
+{
+	char	   *nl;
+	size_t		n;
+
+	while ((nl = strpbrk(buf, "\r\n")) != NULL)
+		*nl = ' ';
+	for (n = strlen(buf); n > 0 && buf[n - 1] == ' '; n--)
+		buf[n - 1] = '\0';
+	return buf;
+}
+
 /* one line: SQLSTATE, message and detail of a failed statement */
 static void
 error_line(PGconn *conn, PGresult *res, char *buf, size_t len)
@@ -48,17 +62,12 @@ error_line(PGconn *conn, PGresult *res, char *buf, size_t len)
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
-	char	   *nl;
-
 	if (msg == NULL)
 		snprintf(buf, len, "%s", PQerrorMessage(conn));
 	else
 		snprintf(buf, len, "%s: %s%s%s%s", state ? state : "?", msg, detail ? " (" : "", detail ? detail : "",
 				 detail ? ")" : "");
-	while ((nl = strpbrk(buf, "\r\n")) != NULL)
-		*nl = ' ';
-	if ((nl = buf + strlen(buf)) > buf && nl[-1] == ' ')
-		nl[-1] = '\0';
+	one_line(buf);
 }
 
 /*
@@ -131,12 +140,8 @@ bindings_literal(const GatewayOptions *opt, char *buf, size_t len)
 static const char *
 shorten(const char *s, char *buf, size_t len)
 {
-	char	   *nl;
-
 	snprintf(buf, len < 200 ? len : 200, "%s", s);
-	while ((nl = strpbrk(buf, "\r\n")) != NULL)
-		*nl = ' ';
-	return buf;
+	return one_line(buf);
 }
 
 /* is this serial one of the devices here? */
@@ -217,6 +222,84 @@ ask_device(Gateway *gw, const DeviceCall *call, const char *op, const char *seri
 	return device_call(call, argv, answer, reason, reasonlen);
 }
 
+#define COLLEN 256
+
+/*
+ * Take the next piece of work, a statement that hands out at most one row
+ * (what: for the log line if it fails): 1 with the row's first ncols
+ * columns in cols, 0 if there is none, -1 if the connection broke.
+ */
+static int
+take_next(Gateway *gw, const char *what, const char *sql, int nparams, const char *const *params,
+		  char cols[][COLLEN], int ncols)
+{
+	PGresult   *res;
+	char		err[1024];
+	int			i;
+
+	if (!gw_exec(gw, sql, nparams, params, &res, err, sizeof(err), NULL))
+	{
+		say("%s failed: %s", what, err);
+		return gw->lost ? -1 : 0;
+	}
+	if (PQntuples(res) == 0)
+	{
+		PQclear(res);
+		return 0;
+	}
+	for (i = 0; i < ncols; i++)
+		snprintf(cols[i], COLLEN, "%s", PQgetvalue(res, 0, i));
+	PQclear(res);
+	return 1;
+}
+
+/*
+ * Finish a piece of work (work: how the log names it) with what its device
+ * said: done_sql ($1 the id, $2 the answer) if the device answered and the
+ * server takes the answer (a JSON object for a sync's state); otherwise
+ * fail_sql ($1 the id, $2 why).  One line of the log either way.  1, or -1
+ * if the connection broke.
+ */
+static int
+answer_work(Gateway *gw, const char *work, const char *id, bool answered, char *answer, char *reason,
+			size_t reasonlen, const char *done_sql, const char *fail_sql)
+{
+	char		err[1024];
+	char		state[6];
+	char		shown[200];
+
+	if (answered)
+	{
+		const char *done[2] = {id, answer};
+
+		if (gw_exec(gw, done_sql, 2, done, NULL, err, sizeof(err), state))
+		{
+			say("%s done: %s", work, shorten(answer, shown, sizeof(shown)));
+			free(answer);
+			return 1;
+		}
+		if (strncmp(state, "22", 2) != 0)
+		{
+			say("%s: the device answered, but recording its answer failed: %s", work, err);
+			free(answer);
+			return gw->lost ? -1 : 1;
+		}
+		/* not JSON (22P02), or not an object for a sync's state (22023) */
+		snprintf(reason, reasonlen, "the device's answer is not a JSON object the server takes (%s): %s", err,
+				 shorten(answer, shown, sizeof(shown)));
+	}
+	free(answer);
+	{
+		const char *fail[2] = {id, reason};
+
+		if (gw_exec(gw, fail_sql, 2, fail, NULL, err, sizeof(err), NULL))
+			say("%s failed: %s", work, reason);
+		else
+			say("%s failed: %s; recording the failure failed too: %s", work, reason, err);
+	}
+	return gw->lost ? -1 : 1;
+}
+
 /*
  * Carry out the next command for a device here, and acknowledge it with
  * the device's result, or fail it with the device's reason.  1 if there
@@ -226,75 +309,24 @@ static int
 do_command(Gateway *gw)
 {
 	const char *params[2] = {gw->redeliver, gw->bindings};
-	PGresult   *res;
-	char		err[1024];
+	char		cmd[5][COLLEN];	/* id, action, args, device, requester */
+	char		work[1024];
 	char		reason[1024];
-	char		state[6];
-	char		shown[200];
 	char	   *answer = NULL;
-	char		id[32],
-				action[128],
-				serial[256],
-				who[128];
+	DeviceCall	call = {gw->opt->device_timeout, gw->opt->device_timeout, NULL, NULL};
 	bool		ok;
+	int			n;
 
-	if (!gw_exec(gw, "SELECT command_id, action, args::text, physical_binding, coalesce(requested_by, '?') "
-				 "FROM dtmv.next_commands(1, $1::interval, $2::text[])", 2, params, &res, err, sizeof(err), NULL))
-	{
-		say("taking the next command failed: %s", err);
-		return gw->lost ? -1 : 0;
-	}
-	if (PQntuples(res) == 0)
-	{
-		PQclear(res);
-		return 0;
-	}
-	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
-	snprintf(action, sizeof(action), "%s", PQgetvalue(res, 0, 1));
-	snprintf(serial, sizeof(serial), "%s", PQgetvalue(res, 0, 3));
-	snprintf(who, sizeof(who), "%s", PQgetvalue(res, 0, 4));
-	{
-		DeviceCall	call = {gw->opt->device_timeout, gw->opt->device_timeout, NULL, NULL};
-
-		ok = ask_device(gw, &call, "act", serial, action, PQgetvalue(res, 0, 2), &answer, reason, sizeof(reason));
-	}
-	PQclear(res);
-
-	if (ok)
-	{
-		const char *ack[2] = {id, answer};
-
-		if (gw_exec(gw, "SELECT dtmv.ack_command($1::bigint, true, $2::jsonb)", 2, ack, NULL, err, sizeof(err),
-					state))
-		{
-			say("command %s from %s: %s on device %s ... done: %s", id, who, action, serial,
-				shorten(answer, shown, sizeof(shown)));
-			free(answer);
-			return 1;
-		}
-		if (strncmp(state, "22", 2) != 0)
-		{
-			say("command %s from %s: %s on device %s was carried out, but acknowledging it failed: %s", id, who,
-				action, serial, err);
-			free(answer);
-			return gw->lost ? -1 : 1;
-		}
-		/* the device answered something that is not JSON */
-		snprintf(reason, sizeof(reason), "the device's answer is not JSON (%s): %s", err,
-				 shorten(answer, shown, sizeof(shown)));
-	}
-	free(answer);
-	{
-		const char *nack[2] = {id, reason};
-
-		if (gw_exec(gw, "SELECT dtmv.ack_command($1::bigint, false, pg_catalog.jsonb_build_object('error', $2::text))",
-					2, nack, NULL, err, sizeof(err), NULL))
-			say("command %s from %s: %s on device %s failed: %s", id, who, action, serial, reason);
-		else
-			say("command %s from %s: %s on device %s failed: %s; acknowledging the failure failed too: %s", id,
-				who, action, serial, reason, err);
-	}
-	return gw->lost ? -1 : 1;
+	n = take_next(gw, "taking the next command",
+				  "SELECT command_id, action, args::text, physical_binding, coalesce(requested_by, '?') "
+				  "FROM dtmv.next_commands(1, $1::interval, $2::text[])", 2, params, cmd, 5);
+	if (n <= 0)
+		return n;
+	snprintf(work, sizeof(work), "command %s from %s: %s on device %s", cmd[0], cmd[4], cmd[1], cmd[3]);
+	ok = ask_device(gw, &call, "act", cmd[3], cmd[1], cmd[2], &answer, reason, sizeof(reason));
+	return answer_work(gw, work, cmd[0], ok, answer, reason, sizeof(reason),
+					   "SELECT dtmv.ack_command($1::bigint, true, $2::jsonb)",
+					   "SELECT dtmv.ack_command($1::bigint, false, pg_catalog.jsonb_build_object('error', $2::text))");
 }
 
 /* a sync that runs: what its keep-alive renews */
@@ -302,8 +334,7 @@ typedef struct SyncRun
 {
 	Gateway    *gw;
 	const char *id;
-	const char *twin;
-	const char *serial;
+	const char *work;			/* how the log names it */
 	bool		lost;			/* renewing its lease failed: the run is not ours */
 } SyncRun;
 
@@ -323,8 +354,7 @@ renew_lease(void *arg, char *reason, size_t reasonlen)
 		run->lost = true;
 		return false;
 	}
-	say("sync %s of twin %s (device %s): the device is still working; lease renewed until %s", run->id, run->twin,
-		run->serial, PQgetvalue(res, 0, 0));
+	say("%s: the device is still working; lease renewed until %s", run->work, PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return true;
 }
@@ -339,82 +369,35 @@ static int
 do_sync(Gateway *gw)
 {
 	const char *params[3] = {gw->lease, gw->opt->pooler ? "false" : "true", gw->bindings};
-	PGresult   *res;
-	char		err[1024];
+	char		sync[3][COLLEN];	/* id, twin, device */
+	char		work[1024];
 	char		reason[1024];
-	char		state[6];
-	char		shown[200];
 	char	   *answer = NULL;
-	char		id[32],
-				twin[64],
-				serial[256];
-	SyncRun		run = {gw, id, twin, serial, false};
+	SyncRun		run = {gw, sync[0], work, false};
+	DeviceCall	call = {gw->opt->device_timeout, gw->opt->lease / 3 > 0 ? gw->opt->lease / 3 : 1, renew_lease, &run};
 	bool		ok;
+	int			n;
 
 	/* the device of the twin: served_twins, which this claim does not change */
-	if (!gw_exec(gw, "SELECT c.request_id, c.twin, "
-				 "(SELECT b.physical_binding FROM dtmv.served_twins() b WHERE b.twin OPERATOR(dtmv.=) c.twin) "
-				 "FROM dtmv.claim_sync($1::interval, $2::boolean, $3::text[]) c",
-				 3, params, &res, err, sizeof(err), NULL))
-	{
-		say("claiming the next sync failed: %s", err);
-		return gw->lost ? -1 : 0;
-	}
-	if (PQntuples(res) == 0)
-	{
-		PQclear(res);
-		return 0;
-	}
-	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
-	snprintf(twin, sizeof(twin), "%s", PQgetvalue(res, 0, 1));
-	snprintf(serial, sizeof(serial), "%s", PQgetvalue(res, 0, 2));
-	PQclear(res);
-
-	{
-		DeviceCall	call = {gw->opt->device_timeout, gw->opt->lease / 3 > 0 ? gw->opt->lease / 3 : 1, renew_lease, &run};
-
-		ok = ask_device(gw, &call, "read", serial, NULL, NULL, &answer, reason, sizeof(reason));
-	}
+	n = take_next(gw, "claiming the next sync",
+				  "SELECT c.request_id, c.twin, "
+				  "(SELECT b.physical_binding FROM dtmv.served_twins() b WHERE b.twin OPERATOR(dtmv.=) c.twin) "
+				  "FROM dtmv.claim_sync($1::interval, $2::boolean, $3::text[]) c", 3, params, sync, 3);
+	if (n <= 0)
+		return n;
+	snprintf(work, sizeof(work), "sync %s of twin %s (device %s)", sync[0], sync[1], sync[2]);
+	ok = ask_device(gw, &call, "read", sync[2], NULL, NULL, &answer, reason, sizeof(reason));
 	if (run.lost)
 	{
 		/* the run is not ours any more: nothing to complete */
-		say("sync %s of twin %s (device %s) lost its run: %s", id, twin, serial, reason);
+		say("%s lost its run: %s", work, reason);
+		free(answer);
 		return gw->lost ? -1 : 1;
 	}
-	if (ok)
-	{
-		const char *done[2] = {id, answer};
-
-		if (gw_exec(gw, "SELECT dtmv.complete_sync($1::bigint, true, $2::jsonb)", 2, done, NULL, err, sizeof(err),
-					state))
-		{
-			say("sync %s of twin %s (device %s): succeeded with the device's state %s", id, twin, serial,
-				shorten(answer, shown, sizeof(shown)));
-			free(answer);
-			return 1;
-		}
-		if (strncmp(state, "22", 2) != 0)
-		{
-			say("sync %s of twin %s (device %s): the device answered, but completing the sync failed: %s", id, twin,
-				serial, err);
-			free(answer);
-			return gw->lost ? -1 : 1;
-		}
-		/* invalid JSON (22P02), or not an object (22023) */
-		snprintf(reason, sizeof(reason), "the device's state is not a JSON object (%s): %s", err,
-				 shorten(answer, shown, sizeof(shown)));
-	}
-	free(answer);
-	{
-		const char *fail[1] = {id};
-
-		if (gw_exec(gw, "SELECT dtmv.complete_sync($1::bigint, false)", 1, fail, NULL, err, sizeof(err), NULL))
-			say("sync %s of twin %s (device %s) failed: %s", id, twin, serial, reason);
-		else
-			say("sync %s of twin %s (device %s) failed: %s; failing its run failed too: %s", id, twin, serial,
-				reason, err);
-	}
-	return gw->lost ? -1 : 1;
+	/* on failure, the reason stays in the log (complete_sync takes none) */
+	return answer_work(gw, work, sync[0], ok, answer, reason, sizeof(reason),
+					   "SELECT dtmv.complete_sync($1::bigint, true, $2::jsonb)",
+					   "SELECT dtmv.complete_sync($1::bigint, false) WHERE $2::text IS NOT NULL");
 }
 
 /* behind a pooler: no wake-ups, a look every second */

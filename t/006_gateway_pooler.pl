@@ -279,7 +279,7 @@ SELECT dtmv.register_gateway('home gateway', 'alice');
 		"$mode: the garden lamp's state is untouched");
 	like($out, qr/twin \Q$twin{garden}\E is bound through this gateway to device GARDEN-1, which is not configured here/,
 		"$mode: the gateway says it leaves the garden lamp alone");
-	unlike($out, qr/GARDEN-1 \.\.\.|device GARDEN-1\)/,
+	unlike($out, qr/device GARDEN-1\b(?!, which is not configured)/,
 		"$mode: the gateway did nothing with the garden lamp's device");
 
 	# a slow device's lease renewed, in the log
@@ -292,7 +292,7 @@ SELECT dtmv.register_gateway('home gateway', 'alice');
 	  or diag join "\n", @failures;
 	like($out, qr/sync $req{lamp} of twin \S+ \(device LAMP-1\) failed: the device driver exited with status 1: bulb socket does not answer$/m,
 		"$mode: the lamp's failure, with the device's reason");
-	like($out, qr/sync $req{meter} of twin \S+ \(device METER-1\) failed: the device's state is not a JSON object \(22P02: .*\): not json at all$/m,
+	like($out, qr/sync $req{meter} of twin \S+ \(device METER-1\) failed: the device's answer is not a JSON object the server takes \(22P02: .*\): not json at all$/m,
 		"$mode: the meter's garbage, refused");
 	like($out, qr/sync $req{camera} of twin \S+ \(device CAM-1\) failed: no answer from the device within $timeout s$/m,
 		"$mode: the camera's silence, timed out");
