@@ -36,6 +36,7 @@ typedef struct Gateway
 	const GatewayOptions *opt;
 	PGconn	   *conn;
 	bool		lost;			/* the connection broke */
+	bool		by_device;		/* the schema takes work by device (dtmv 0.2) */
 	char		bindings[8192]; /* the devices, as a text[] literal */
 	char		lease[32];		/* the lease, as an interval */
 	char		redeliver[32];	/* when a command taken is handed out again */
@@ -171,6 +172,22 @@ confirm_devices(Gateway *gw)
 	char		err[1024];
 	char		state[6];
 	int			i;
+
+	if (!gw_exec(gw, "SELECT pg_catalog.to_regprocedure('dtmv.claim_sync(interval, boolean, text[])') IS NOT NULL",
+				 0, NULL, &res, err, sizeof(err), NULL))
+	{
+		say("looking at the database's dtmv failed: %s", err);
+		return false;
+	}
+	gw->by_device = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!gw->by_device)
+	{
+		say("this database's dtmv is older than 0.2: it has no device bindings to confirm and no claims by "
+			"device; this gateway carries out the commands of its devices and claims no sync "
+			"(ALTER EXTENSION dtmv UPDATE)");
+		return true;
+	}
 
 	for (i = 0; i < opt->ndevices; i++)
 	{
@@ -318,12 +335,22 @@ do_command(Gateway *gw)
 	int			n;
 
 	n = take_next(gw, "taking the next command",
+				  gw->by_device ?
 				  "SELECT command_id, action, args::text, physical_binding, coalesce(requested_by, '?') "
-				  "FROM dtmv.next_commands(1, $1::interval, $2::text[])", 2, params, cmd, 5);
+				  "FROM dtmv.next_commands(1, $1::interval, $2::text[])" :
+				  "SELECT command_id, action, args::text, coalesce(physical_binding, ''), coalesce(requested_by, '?') "
+				  "FROM dtmv.next_commands(1, $1::interval)", gw->by_device ? 2 : 1, params, cmd, 5);
 	if (n <= 0)
 		return n;
 	snprintf(work, sizeof(work), "command %s from %s: %s on device %s", cmd[0], cmd[4], cmd[1], cmd[3]);
-	ok = ask_device(gw, &call, "act", cmd[3], cmd[1], cmd[2], &answer, reason, sizeof(reason));
+	if (!configured(gw->opt, cmd[3]))
+	{
+		/* before 0.2 any gateway gets every command */
+		snprintf(reason, sizeof(reason), "device %s is not connected to this gateway", cmd[3]);
+		ok = false;
+	}
+	else
+		ok = ask_device(gw, &call, "act", cmd[3], cmd[1], cmd[2], &answer, reason, sizeof(reason));
 	return answer_work(gw, work, cmd[0], ok, answer, reason, sizeof(reason),
 					   "SELECT dtmv.ack_command($1::bigint, true, $2::jsonb)",
 					   "SELECT dtmv.ack_command($1::bigint, false, pg_catalog.jsonb_build_object('error', $2::text))");
@@ -378,6 +405,8 @@ do_sync(Gateway *gw)
 	bool		ok;
 	int			n;
 
+	if (!gw->by_device)
+		return 0;				/* before 0.2: no claim takes only this gateway's devices */
 	/* the device of the twin: served_twins, which this claim does not change */
 	n = take_next(gw, "claiming the next sync",
 				  "SELECT c.request_id, c.twin, "
@@ -492,6 +521,8 @@ run_gateway(const GatewayOptions *opt)
 		}
 		PQfinish(gw.conn);
 		gw.conn = NULL;
+		if (!stop_requested && time(NULL) < deadline && (opt->max_acks <= 0 || acks < opt->max_acks))
+			pause_a_second();	/* then connect again */
 	}
 	say("gateway stops after %d acknowledged command(s)", acks);
 	return (opt->max_acks > 0 && acks < opt->max_acks) ? 1 : 0;
