@@ -2,13 +2,13 @@
 # Installs, where missing, what building and testing dtmv needs on Debian
 # bookworm: PostgreSQL 15 server and headers, PostGIS 3, pgTAP and pg_prove,
 # IPC::Run (for PostgreSQL::Test::Cluster, which the TAP tests in t/ use),
-# libpq, psycopg (the Python client tests use), PgQ (the events benchmark
-# compares dtmv with it) and pgbouncer (t/006_gateway_pooler.pl runs the
-# gateway program through it). As root it installs them from Debian's packages; otherwise it says
+# libpq, psycopg (the Python client tests use) and PgQ (the events benchmark
+# compares dtmv with it). As root it installs them from Debian's packages; otherwise it says
 # what to install and stops.
 set -euo pipefail
 packages=(
 	make gcc
+	pgbouncer # t/006_gateway_pooler.pl runs the gateway program through it
 	postgresql-15 postgresql-server-dev-15 postgresql-common
 	postgresql-15-postgis-3
 	postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
@@ -16,7 +16,6 @@ packages=(
 	libpq-dev
 	python3-psycopg
 	postgresql-15-pgq3
-	pgbouncer
 )
 missing=()
 for p in "${packages[@]}"; do
