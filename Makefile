@@ -97,10 +97,10 @@ shell: setup
 # changes (structs such as TableWrite are shared between files).
 $(OBJS): $(wildcard src/*.h)
 
-# The gateway program (gateway/dtmv_home.c), a libpq client built beside the
+# The gateway program (gateway/*.c), a libpq client built beside the
 # extension. Not installed: it is run from the tree by the demo and tests.
 GATEWAY = gateway/dtmv-home
 all: $(GATEWAY)
-$(GATEWAY): gateway/dtmv_home.c
-	$(CC) $(filter-out -fPIC,$(CFLAGS)) $(PG_CFLAGS) -I$(shell $(PG_CONFIG) --includedir) -o $@ $< \
+$(GATEWAY): $(wildcard gateway/*.c gateway/*.h)
+	$(CC) $(filter-out -fPIC,$(CFLAGS)) $(PG_CFLAGS) -I$(shell $(PG_CONFIG) --includedir) -o $@ $(wildcard gateway/*.c) \
 		-L$(shell $(PG_CONFIG) --libdir) -lpq

@@ -16,7 +16,9 @@ wait_for_line() { for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && retur
 door=$(value demo_alice "SELECT id FROM dtmv.twins WHERE name = 'Front door'")
 
 echo "--- the home gateway starts: the door is connected to it; it listens for the door's commands"
-as demo_gateway "$home" gateway --device ACME-DOOR-0001 --seconds 60 --acks 1 >"$logs/gateway" 2>&1 &
+# its devices answer through a driver program; the stand-in's door opens on every command
+as demo_gateway "$home" gateway --device ACME-DOOR-0001 --driver "$PWD/../gateway/stand-in-device" \
+	--seconds 60 --acks 1 >"$logs/gateway" 2>&1 &
 gateway=$!
 wait_for_line "$logs/gateway" "listening on"
 

@@ -3,16 +3,17 @@
  *		dtmv-home: a stand-in for the physical side of a home, and a small
  *		metaverse client, both speaking to dtmv over libpq (scenario 7.2.1).
  *
- *	 dtmv-home gateway [--device SERIAL]... [--seconds N] [--acks N]
- *		Confirms the bindings pending through it of the devices connected
- *		to it (--device: their serial numbers; a binding routes nothing
- *		until then), listens for the commands of the twins it serves,
- *		carries them out ("opens the door") and acknowledges them; claims
- *		and completes their sync requests.  Survives a
- *		server restart: it reconnects, listens again and takes up the
- *		commands it missed (next_commands also returns commands delivered
- *		but never acknowledged).  Stops after N seconds or N acknowledged
- *		commands.
+ *	 dtmv-home gateway [--device SERIAL]... [--driver PROGRAM] [--pooler]
+ *			[--lease S] [--device-timeout S] [--seconds N] [--acks N]
+ *		The gateway of the devices connected to it (--device: their serial
+ *		numbers): confirms their bindings pending through it, carries out
+ *		the commands and runs the syncs of their twins, no other, asking
+ *		each device through its driver (--driver) and answering with what
+ *		the device said (home_gateway.c, device_driver.c).  --pooler: behind
+ *		a transaction pooler (PgBouncer in transaction mode).  Survives a
+ *		server restart: it reconnects and takes up the commands it missed
+ *		(next_commands also returns commands delivered but never
+ *		acknowledged).  Stops after N seconds or N acknowledged commands.
  *	 dtmv-home ring SERIAL [CAMERA]
  *		The doorbell of the door bound to SERIAL rings: reports a
  *		"doorbell" event with a reference to the camera's snapshot.
@@ -46,9 +47,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "libpq-fe.h"
+#include "dtmv_home.h"
 
-static volatile sig_atomic_t stop_requested = 0;
+volatile sig_atomic_t stop_requested = 0;
 static bool log_wakeups = false;	/* watch: say which channel woke us */
 
 static void
@@ -57,9 +58,7 @@ on_signal(int sig)
 	stop_requested = 1;
 }
 
-static void say(const char *fmt,...) __attribute__((format(printf, 1, 2)));
-
-static void
+void
 say(const char *fmt,...)
 {
 	va_list		ap;
@@ -75,9 +74,8 @@ say(const char *fmt,...)
 	fflush(stdout);
 }
 
-/* connect, retrying every second until the deadline; NULL if it passes */
-static PGconn *
-connect_until(time_t deadline)
+PGconn *
+connect_until(time_t deadline, bool set_path)
 {
 	for (;;)
 	{
@@ -85,9 +83,8 @@ connect_until(time_t deadline)
 
 		if (PQstatus(conn) == CONNECTION_OK)
 		{
-			PGresult   *res = PQexec(conn, "SET search_path = pg_catalog, public, dtmv");
-
-			PQclear(res);
+			if (set_path)
+				PQclear(PQexec(conn, "SET search_path = pg_catalog, public, dtmv"));
 			return conn;
 		}
 		say("cannot connect yet: %s", PQerrorMessage(conn));
@@ -113,8 +110,7 @@ query(PGconn *conn, const char *sql, int nparams, const char *const *params)
 	return res;
 }
 
-/* LISTEN on the acting subject's channels; false if the connection failed */
-static bool
+bool
 listen_all(PGconn *conn)
 {
 	PGresult   *res = query(conn, "SELECT dtmv.listen()", 0, NULL);
@@ -128,8 +124,7 @@ listen_all(PGconn *conn)
 	return true;
 }
 
-/* wait up to a second for a notification; drain them; false if the connection broke */
-static bool
+bool
 wait_for_wakeup(PGconn *conn)
 {
 	int			sock = PQsocket(conn);
@@ -154,136 +149,10 @@ wait_for_wakeup(PGconn *conn)
 	return PQstatus(conn) == CONNECTION_OK;
 }
 
-/* carry out and acknowledge every command waiting; -1 if the connection broke */
-static int
-do_commands(PGconn *conn)
-{
-	PGresult   *res = query(conn,
-							"SELECT command_id, action, coalesce(physical_binding, twin::text), "
-							"coalesce(requested_by, '?') FROM dtmv.next_commands()", 0, NULL);
-	int			i,
-				done = 0;
-
-	if (res == NULL)
-		return -1;
-	for (i = 0; i < PQntuples(res); i++)
-	{
-		const char *params[1] = {PQgetvalue(res, i, 0)};
-		PGresult   *ack;
-
-		say("command %s from %s: %s on %s ... done", PQgetvalue(res, i, 0),
-			PQgetvalue(res, i, 3), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
-		ack = query(conn, "SELECT dtmv.ack_command($1::bigint, true, '{\"by\": \"dtmv-home\"}')", 1, params);
-		if (ack == NULL)
-		{
-			PQclear(res);
-			return -1;
-		}
-		PQclear(ack);
-		done++;
-	}
-	PQclear(res);
-	return done;
-}
-
-/* run every claimable sync; false if the connection broke */
-static bool
-do_syncs(PGconn *conn)
-{
-	for (;;)
-	{
-		PGresult   *res = query(conn, "SELECT request_id, twin FROM dtmv.claim_sync()", 0, NULL);
-		const char *params[1];
-		PGresult   *done;
-
-		if (res == NULL)
-			return false;
-		if (PQntuples(res) == 0)
-		{
-			PQclear(res);
-			return true;
-		}
-		params[0] = PQgetvalue(res, 0, 0);
-		say("sync %s of twin %s: read the device ... synced", params[0], PQgetvalue(res, 0, 1));
-		done = query(conn, "SELECT dtmv.complete_sync($1::bigint, true, "
-					 "jsonb_build_object('synced_by', 'dtmv-home', 'synced_at', now()))", 1, params);
-		PQclear(res);
-		if (done == NULL)
-			return false;
-		PQclear(done);
-	}
-}
-
-/*
- * The devices connected to this gateway are physically here: confirm the
- * bindings pending through it (dtmv.confirm_binding).  None pending is
- * normal (confirmed before, or not bound yet); false if the connection broke.
- */
-static bool
-confirm_devices(PGconn *conn, char **devices, int ndevices)
-{
-	int			i;
-
-	for (i = 0; i < ndevices; i++)
-	{
-		const char *params[1] = {devices[i]};
-		PGresult   *res = PQexecParams(conn, "SELECT dtmv.confirm_binding($1)", 1, NULL, params, NULL, NULL, 0);
-		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-		if (PQresultStatus(res) == PGRES_TUPLES_OK)
-			say("device %s is here: its binding to twin %s is confirmed", devices[i], PQgetvalue(res, 0, 0));
-		else if (state != NULL && strcmp(state, "42704") == 0)
-			say("device %s: no binding pending here (confirmed before, or not bound yet)", devices[i]);
-		else
-			say("device %s: confirming its binding failed: %s", devices[i], PQerrorMessage(conn));
-		PQclear(res);
-		if (PQstatus(conn) != CONNECTION_OK)
-			return false;
-	}
-	return true;
-}
-
-static int
-run_gateway(int seconds, int max_acks, char **devices, int ndevices)
-{
-	time_t		deadline = time(NULL) + seconds;
-	int			acks = 0;
-
-	while (!stop_requested && time(NULL) < deadline && (max_acks <= 0 || acks < max_acks))
-	{
-		PGconn	   *conn = connect_until(deadline);
-		int			n = 0;
-
-		if (conn == NULL)
-			break;
-		say("gateway connected");
-		if (confirm_devices(conn, devices, ndevices) && listen_all(conn))
-		{
-			/* catch up first, then on every wake-up (or each second) */
-			while (!stop_requested && time(NULL) < deadline && (max_acks <= 0 || acks < max_acks))
-			{
-				n = do_commands(conn);
-				if (n < 0 || !do_syncs(conn))
-					break;
-				acks += n;
-				if (max_acks > 0 && acks >= max_acks)
-					break;
-				if (!wait_for_wakeup(conn))
-					break;
-			}
-		}
-		if (PQstatus(conn) != CONNECTION_OK || n < 0)
-			say("connection lost; reconnecting");
-		PQfinish(conn);
-	}
-	say("gateway stops after %d acknowledged command(s)", acks);
-	return (max_acks > 0 && acks < max_acks) ? 1 : 0;
-}
-
 static int
 run_ring(const char *serial, const char *camera)
 {
-	PGconn	   *conn = connect_until(time(NULL) + 10);
+	PGconn	   *conn = connect_until(time(NULL) + 10, true);
 	const char *params[2] = {serial, camera};
 	PGresult   *res;
 
@@ -313,7 +182,7 @@ run_watch(const char *kind, int seconds, const char *since)
 		snprintf(cursor, sizeof(cursor), "%s", since);
 	while (!found && !stop_requested && time(NULL) < deadline)
 	{
-		PGconn	   *conn = connect_until(deadline);
+		PGconn	   *conn = connect_until(deadline, true);
 
 		if (conn == NULL)
 			break;
@@ -365,7 +234,7 @@ static int
 run_listen(int seconds)
 {
 	time_t		deadline = time(NULL) + seconds;
-	PGconn	   *conn = connect_until(deadline);
+	PGconn	   *conn = connect_until(deadline, true);
 	long		got = 0;
 
 	if (conn == NULL || !listen_all(conn))
@@ -537,7 +406,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-			"usage: dtmv-home gateway [--device SERIAL]... [--seconds N] [--acks N]\n"
+			"usage: dtmv-home gateway [--device SERIAL]... [--driver PROGRAM] [--pooler]\n"
+			"                         [--lease S] [--device-timeout S] [--seconds N] [--acks N]\n"
 			"       dtmv-home ring SERIAL [CAMERA]\n"
 			"       dtmv-home watch KIND [--seconds N] [--since ID]\n"
 			"       dtmv-home listen [--seconds N]\n"
@@ -545,29 +415,45 @@ usage(void)
 	exit(2);
 }
 
+/* a positive number of an option, or usage */
+static int
+positive(const char *s)
+{
+	char	   *end;
+	long		v = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v <= 0 || v > 86400 * 365)
+		usage();
+	return (int) v;
+}
+
 int
 main(int argc, char **argv)
 {
-	int			seconds = 60;
-	int			acks = 0;
+	GatewayOptions gw = {calloc(argc, sizeof(char *)), 0, NULL, false, 30, 60, 60, 0};
 	const char *since = NULL;
 	int			count = 200;
 	bool		bare = false;
 	int			gap_ms = 0;
-	char	  **devices = calloc(argc, sizeof(char *));
-	int			ndevices = 0;
 	int			i;
+	int			npositional;
 
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2)
 		usage();
+	/* ring SERIAL [CAMERA], watch KIND, latency TWIN WRITER READER */
+	npositional = strcmp(argv[1], "ring") == 0 ? 2 : strcmp(argv[1], "watch") == 0 ? 1 :
+		strcmp(argv[1], "latency") == 0 ? 3 : 0;
 	for (i = 2; i < argc; i++)
 	{
+		if (i < 2 + npositional && argv[i][0] != '-')
+			continue;
 		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
-			seconds = atoi(argv[++i]);
+			gw.seconds = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--acks") == 0 && i + 1 < argc)
-			acks = atoi(argv[++i]);
+			gw.max_acks = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc)
 			since = argv[++i];
 		else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc)
@@ -577,19 +463,32 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "--gap") == 0 && i + 1 < argc)
 			gap_ms = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
-			devices[ndevices++] = argv[++i];
+			gw.devices[gw.ndevices++] = argv[++i];
+		else if (strcmp(argv[i], "--driver") == 0 && i + 1 < argc)
+			gw.driver = argv[++i];
+		else if (strcmp(argv[i], "--pooler") == 0)
+			gw.pooler = true;
+		else if (strcmp(argv[i], "--lease") == 0 && i + 1 < argc)
+			gw.lease = positive(argv[++i]);
+		else if (strcmp(argv[i], "--device-timeout") == 0 && i + 1 < argc)
+			gw.device_timeout = positive(argv[++i]);
+		else
+		{
+			fprintf(stderr, "dtmv-home: unknown argument %s\n", argv[i]);
+			usage();
+		}
 	}
 	if (strcmp(argv[1], "gateway") == 0)
-		return run_gateway(seconds, acks, devices, ndevices);
+		return run_gateway(&gw);
 	if (strcmp(argv[1], "ring") == 0 && argc >= 3)
 		return run_ring(argv[2], argc >= 4 ? argv[3] : "camera/snapshot.jpg");
 	if (strcmp(argv[1], "watch") == 0 && argc >= 3)
 	{
 		log_wakeups = true;
-		return run_watch(argv[2], seconds, since);
+		return run_watch(argv[2], gw.seconds, since);
 	}
 	if (strcmp(argv[1], "listen") == 0)
-		return run_listen(seconds);
+		return run_listen(gw.seconds);
 	if (strcmp(argv[1], "latency") == 0 && argc >= 5)
 		return run_latency(argv[2], argv[3], argv[4], count > 0 ? count : 1, bare, gap_ms);
 	usage();

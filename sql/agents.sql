@@ -93,6 +93,21 @@ SELECT dtmv.sync_status(:req) AS status;
 SELECT dtmv.complete_sync(:req, true, '{"door": "closed"}');
 SET ROLE regress_ag_alice;
 SELECT reported FROM dtmv.twin_states WHERE twin = :'door';
+-- A gateway program that speaks to some of its gateway's devices names
+-- them: its claims and commands are for their twins only, the other twins
+-- wait for the program that has their devices (the door asked first).
+SELECT dtmv.request_sync(:'door') AS door_req, dtmv.request_sync(:'lamp') AS lamp_req \gset
+SELECT dtmv.interact(:'door', 'open') AS door_cmd \gset
+SET ROLE regress_ag_gw_a;
+SELECT count(*) AS claimed_for_no_device FROM dtmv.claim_sync('1 minute', false, '{AG-NOTHING}');
+SELECT request_id = :lamp_req AS lamp_claimed FROM dtmv.claim_sync('1 minute', false, '{AG-LAMP}');
+SELECT count(*) AS lamp_commands FROM dtmv.next_commands(10, '1 minute', '{AG-LAMP}');
+SELECT dtmv.sync_status(:door_req) AS door_sync, dtmv.command_status(:door_cmd) AS door_command;
+SELECT request_id = :door_req AS door_claimed
+  FROM dtmv.claim_sync(lease => '1 minute', session_lock => false, bindings => '{AG-DOOR}');
+SELECT command_id = :door_cmd AS door_command_taken, physical_binding
+  FROM dtmv.next_commands(max => 10, redeliver_after => '1 minute', bindings => '{AG-DOOR,AG-LAMP}');
+SELECT dtmv.complete_sync(:door_req, true), dtmv.complete_sync(:lamp_req, true), dtmv.ack_command(:door_cmd, true) > 0 AS acked;
 
 -- ---- Acting for someone is delegated (item 1's act_as escalation) ----
 -- Bob's gateway acts as alice to make itself admin of her door: refused,

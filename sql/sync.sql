@@ -181,6 +181,36 @@ SELECT count(*) AS run_locks_held FROM pg_locks
  WHERE locktype = 'advisory' AND objsubid = 17493 AND pid = pg_backend_pid();
 SELECT dtmv.complete_sync(:stale, true);
 
+-- A slow device keeps its run: the gateway renews the lease before it ends
+-- (renew_sync), from now, within dtmv.max_sync_lease; recovery leaves the
+-- run alone. A finished run, or one requeued, is not renewed (55000).
+SET ROLE regress_sy_high;
+SELECT dtmv.request_sync(:'robot') AS slow \gset
+SET ROLE regress_sy_gw;
+SELECT request_id = :slow AS claimed FROM dtmv.claim_sync(lease => '200 ms', session_lock => false);
+SELECT dtmv.renew_sync(:slow, '1 minute') > now() + interval '50 seconds' AS renewed;
+SELECT pg_sleep(0.3);
+SELECT dtmv.recover_syncs() AS recovered;
+SELECT dtmv.sync_status(:slow), lease_until > now() + interval '50 seconds' AS lease_moved
+  FROM dtmv.sync_runs WHERE request_id = :slow;
+SELECT dtmv_test.attempt(format('SELECT dtmv.renew_sync(%s, %L)', :slow, '2 hours'));
+SELECT dtmv_test.attempt(format('SELECT dtmv.renew_sync(%s, NULL)', :slow));
+SELECT dtmv_test.attempt('SELECT dtmv.renew_sync(NULL)');
+SET ROLE regress_sy_high;                        -- no gateway
+SELECT dtmv_test.attempt(format('SELECT dtmv.renew_sync(%s)', :slow));
+SET ROLE regress_sy_gw;
+SELECT dtmv.complete_sync(:slow, true, '{"arm": "parked"}');
+SELECT dtmv_test.attempt(format('SELECT dtmv.renew_sync(%s)', :slow));
+SET ROLE regress_sy_high;
+SELECT dtmv.request_sync(:'robot') AS gone \gset
+SET ROLE regress_sy_gw;
+SELECT request_id = :gone AS claimed FROM dtmv.claim_sync(lease => '10 ms', session_lock => false);
+SELECT pg_sleep(0.05);
+SELECT dtmv.recover_syncs() AS recovered;
+SELECT dtmv_test.attempt(format('SELECT dtmv.renew_sync(%s)', :gone));
+SELECT request_id = :gone AS claimed_again, dtmv.renew_sync(request_id) > now() AS renewed,
+	   dtmv.complete_sync(request_id, true) FROM dtmv.claim_sync();
+
 -- Periodic sync: a twin whose period has elapsed gets a request (REQ-DT-07).
 SET ROLE regress_sy_owner;
 SELECT dtmv.create_twin('meter', 'Water meter', sync_period => '1 hour', physical_binding => 'SY-METER') AS meter \gset

@@ -867,15 +867,53 @@ typedef struct ClaimScan
 	TwinId	   *tried;			/* otherwise: the twins tried */
 	int			ntried;
 	int			cap;
+	bool		filtered;		/* only the twins bound to these devices */
+	char	  **bindings;
+	int			nbindings;
 } ClaimScan;
 
+/* bindings: the devices whose twins may be claimed (NULL: every twin served) */
 static void
-claim_scan_init(ClaimScan *cs)
+claim_scan_init(ClaimScan *cs, ArrayType *bindings)
 {
 	memset(cs, 0, sizeof(ClaimScan));
 	cs->scoped = agents_schema_scoped();
 	cs->by_gateway = cs->scoped && !superuser_arg(GetOuterUserId());
 	cs->gateway = cs->by_gateway ? agents_gateway_self() : -1;
+	if (bindings != NULL)
+	{
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n;
+		int			i;
+
+		deconstruct_array(bindings, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+		cs->filtered = true;
+		cs->bindings = palloc0(Max(n, 1) * sizeof(char *));
+		for (i = 0; i < n; i++)
+			if (!nulls[i])
+				cs->bindings[cs->nbindings++] = TextDatumGetCString(elems[i]);
+	}
+}
+
+/* is the twin bound to one of the devices the claim is for? */
+static bool
+claim_binding_wanted(const ClaimScan *cs, const TwinId *twin)
+{
+	Datum		d;
+	char	   *binding;
+	int			i;
+
+	if (!cs->filtered)
+		return true;
+	if (!table_read_first_value(CATALOG_TWIN_STATES_PKEY, TwinIdPGetDatum(twin), Anum_twin_states_physical_binding,
+								&d))
+		return false;
+	binding = TextDatumGetCString(d);
+	for (i = 0; i < cs->nbindings; i++)
+		if (strcmp(cs->bindings[i], binding) == 0)
+			return true;
+	return false;
 }
 
 /*
@@ -912,6 +950,9 @@ claim_candidate(ClaimScan *cs, TwinId *twin)
 		if (cs->by_gateway ? !(agents_serving_gateway(&r.twin, &serving) && serving == cs->gateway)
 			: !agents_serves(&r.twin))
 			continue;
+		/* and, if the claim names devices, only theirs */
+		if (!claim_binding_wanted(cs, &r.twin))
+			continue;
 		for (i = 0; i < cs->ntried && !seen; i++)
 			seen = memcmp(&cs->tried[i], &r.twin, sizeof(TwinId)) == 0;
 		if (seen)
@@ -938,8 +979,8 @@ claim_candidate(ClaimScan *cs, TwinId *twin)
  * the twin joins its batch; batch_size counts the run too.
  */
 static bool
-claim_twin(const TwinId *twin, TimestampTz lease_until, bool session_lock, SyncRequest *claimed,
-		   int *batch_size)
+claim_twin(const ClaimScan *cs, const TwinId *twin, TimestampTz lease_until, bool session_lock,
+		   SyncRequest *claimed, int *batch_size)
 {
 	SyncRequest run;
 	SyncRequest *pending;
@@ -950,7 +991,7 @@ claim_twin(const TwinId *twin, TimestampTz lease_until, bool session_lock, SyncR
 	if (request_running_on(twin, &run))
 		return false;
 	/* still served by this gateway, now that its lock is held (a decision snapshot) */
-	if (!agents_serves(twin))
+	if (!agents_serves(twin) || !claim_binding_wanted(cs, twin))
 		return false;
 	pending = requests_pending_on(twin, &n);
 	if (n == 0)
@@ -1003,26 +1044,16 @@ claim_sweep(void)
 }
 
 /*
- * dtmv.claim_sync(lease, session_lock): gateways only.  Among the twins
- * the gateway serves, in its queue's order, the first that is free: its
- * most urgent request, now running, as one row; no row if there is none.
+ * When a lease given to claim_sync or renew_sync ends: from the
+ * transaction's start, as applied (calendar months and days), not as an
+ * interval compares; 22023 unless positive and within dtmv.max_sync_lease.
  */
-PG_FUNCTION_INFO_V1(dtmv_claim_sync);
-Datum
-dtmv_claim_sync(PG_FUNCTION_ARGS)
+static TimestampTz
+sync_lease_until(Interval *lease)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Interval   *lease = PG_ARGISNULL(0) ? NULL : PG_GETARG_INTERVAL_P(0);
-	bool		session_lock = PG_ARGISNULL(1) ? true : PG_GETARG_BOOL(1);
 	TimestampTz lease_until;
-	ClaimScan	scan;
-	TwinId		twin;
-	SyncRequest claimed;
-	int			batch_size = 0;
-	bool		found = false;
 	Interval	zero = {0};
 
-	actor_require_role(GATEWAY_ROLE, "claim sync requests");
 	if (lease == NULL ||
 		DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(lease), IntervalPGetDatum(&zero))) <= 0)
 		ereport(ERROR,
@@ -1032,7 +1063,6 @@ dtmv_claim_sync(PG_FUNCTION_ARGS)
 	lease_until = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 														  TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
 														  IntervalPGetDatum(lease)));
-	/* the lease as applied (calendar months and days), not as an interval compares */
 	if (lease_until <= GetCurrentTransactionStartTimestamp() ||
 		lease_until - GetCurrentTransactionStartTimestamp() > (int64) max_sync_lease_s * USECS_PER_SEC)
 		ereport(ERROR,
@@ -1040,12 +1070,39 @@ dtmv_claim_sync(PG_FUNCTION_ARGS)
 				 errmsg("lease %s is not positive or is longer than dtmv.max_sync_lease (%d s)",
 						DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(lease))),
 						max_sync_lease_s),
-				 errhint("Claim with a shorter lease; the operator sets the maximum.")));
+				 errhint("Ask for a shorter lease; the operator sets the maximum.")));
+	return lease_until;
+}
+
+/*
+ * dtmv.claim_sync(lease, session_lock [, bindings]): gateways only.  Among
+ * the twins the gateway serves (bound to one of bindings, when given), in
+ * its queue's order, the first that is free: its most urgent request, now
+ * running, as one row; no row if there is none.
+ */
+PG_FUNCTION_INFO_V1(dtmv_claim_sync);
+Datum
+dtmv_claim_sync(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Interval   *lease = PG_ARGISNULL(0) ? NULL : PG_GETARG_INTERVAL_P(0);
+	bool		session_lock = PG_ARGISNULL(1) ? true : PG_GETARG_BOOL(1);
+	/* bindings came with 0.2's three-argument declaration */
+	ArrayType  *bindings = PG_NARGS() > 2 && !PG_ARGISNULL(2) ? PG_GETARG_ARRAYTYPE_P(2) : NULL;
+	TimestampTz lease_until;
+	ClaimScan	scan;
+	TwinId		twin;
+	SyncRequest claimed;
+	int			batch_size = 0;
+	bool		found = false;
+
+	actor_require_role(GATEWAY_ROLE, "claim sync requests");
+	lease_until = sync_lease_until(lease);
 	InitMaterializedSRF(fcinfo, 0);
 	claim_sweep();
 	sync_run_locks_forget_stale(sync_run_current);
 
-	claim_scan_init(&scan);
+	claim_scan_init(&scan, bindings);
 	while (!found)
 	{
 		bool		locked;
@@ -1056,7 +1113,7 @@ dtmv_claim_sync(PG_FUNCTION_ARGS)
 		if (!locked)
 			break;
 		sync_decision_snapshot_push();
-		found = claim_twin(&twin, lease_until, session_lock, &claimed, &batch_size);
+		found = claim_twin(&scan, &twin, lease_until, session_lock, &claimed, &batch_size);
 		PopActiveSnapshot();
 	}
 
@@ -1125,6 +1182,102 @@ complete_answer(const SyncRequest *r)
 }
 
 /*
+ * The running request id, for its gateway to complete or renew (what: "complete", "renew"):
+ * its twin locked, read under a decision snapshot that the caller pops.
+ * 42501 unless the gateway serves its twin (the same for a request that does
+ * not exist, so that no gateway learns of others' requests); 55000 unless it
+ * is running, and, claimed with a session lock, running in this session.
+ */
+static void
+sync_running_request(int64 id, const char *what, SyncRequest *req)
+{
+	bool		found;
+	char		action[64];
+
+	snprintf(action, sizeof(action), "%s sync requests", what);
+	sync_own_writes_snapshot_push();
+	found = request_by_id(id, req);
+	PopActiveSnapshot();
+	/* only the gateway that serves the twin, checked before its lock */
+	if (!superuser_arg(GetOuterUserId()) && (!found || !agents_serves(&req->twin)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s sync request " INT64_FORMAT, what, id),
+				 errdetail("It does not exist, or its twin is not served by this gateway.")));
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("sync request " INT64_FORMAT " does not exist", id)));
+	sync_lock_twin(&req->twin);
+	agents_require_serves_now(&req->twin, action);
+	sync_decision_snapshot_push();
+	if (!request_by_id(id, req))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("sync request " INT64_FORMAT " does not exist", id)));
+	/* a run this session no longer has: let go of its lock, if held */
+	if (!request_is(req, "running") ||
+		(req->session_lock && !sync_run_lock_mine(req->id, req->started_at)))
+		sync_run_unlock(id);
+	if (request_is(req, "pending"))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("sync request " INT64_FORMAT " is not running", id),
+				 errdetail("Its status is pending."),
+				 errhint("Its lease expired or its gateway session ended, so it was queued again.")));
+	if (!request_is(req, "running"))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("sync request " INT64_FORMAT " is not running", id),
+				 errdetail("Its status is %s.", req->status)));
+	if (req->session_lock && !sync_run_lock_mine(req->id, req->started_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("sync request " INT64_FORMAT " is not running in this session", id),
+				 errdetail("Its run holds a session lock: the session that claimed it completes it."),
+				 errhint("If this session claimed it, its lease expired or it was thought dead, and another gateway claimed it again.")));
+}
+
+/* a request id argument, never NULL */
+static int64
+sync_request_arg(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a sync request id is required")));
+	return PG_GETARG_INT64(argno);
+}
+
+/*
+ * dtmv.renew_sync(request, lease): gateways only.  A run goes on: its lease
+ * ends lease from now (within dtmv.max_sync_lease), so that a slow device
+ * keeps its run; returns the new end.  What may complete a run may renew
+ * it; 55000 if it is not running.
+ */
+PG_FUNCTION_INFO_V1(dtmv_renew_sync);
+Datum
+dtmv_renew_sync(PG_FUNCTION_ARGS)
+{
+	int64		id;
+	TimestampTz lease_until;
+	SyncRequest req;
+	TableWrite	tw;
+
+	actor_require_role(GATEWAY_ROLE, "renew sync leases");
+	id = sync_request_arg(fcinfo, 0);
+	lease_until = sync_lease_until(PG_ARGISNULL(1) ? NULL : PG_GETARG_INTERVAL_P(1));
+	sync_running_request(id, "renew", &req);
+	req.lease_until = lease_until;
+	req.has_lease = true;
+	table_write_open(&tw, CATALOG_SYNC_REQUESTS);
+	request_store(&tw, &req);
+	table_write_close(&tw);
+	PopActiveSnapshot();
+	PG_RETURN_TIMESTAMPTZ(lease_until);
+}
+
+/*
  * dtmv.complete_sync(request, ok, reported, replace): gateways only.  Finish
  * a run: on success merge the reported state into the twin's (as a report
  * does; replace: store it instead) and answer its batch "superseded",
@@ -1147,7 +1300,6 @@ dtmv_complete_sync(PG_FUNCTION_ARGS)
 	int			nanswered = 0;
 	int			n;
 	int			i;
-	bool		found;
 	TableWrite	tw;
 
 	actor_require_role(GATEWAY_ROLE, "complete sync requests");
@@ -1155,62 +1307,14 @@ dtmv_complete_sync(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("ok must be true or false")));
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("a sync request id is required")));
-	id = PG_GETARG_INT64(0);
+	id = sync_request_arg(fcinfo, 0);
 	ok = PG_GETARG_BOOL(1);
 	has_reported = !PG_ARGISNULL(2);
 	reported = has_reported ? PG_GETARG_DATUM(2) : (Datum) 0;
 	/* replace came with 0.2: the 0.1 declaration passes three arguments */
 	replace = PG_NARGS() > 3 && !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
 
-	sync_own_writes_snapshot_push();
-	found = request_by_id(id, &req);
-	PopActiveSnapshot();
-	/*
-	 * Only the gateway that serves the twin, checked before its lock; the
-	 * same refusal for a request that does not exist, so that no gateway
-	 * learns of others' requests.
-	 */
-	if (!superuser_arg(GetOuterUserId()) && (!found || !agents_serves(&req.twin)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to complete sync request " INT64_FORMAT, id),
-				 errdetail("It does not exist, or its twin is not served by this gateway.")));
-	if (!found)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("sync request " INT64_FORMAT " does not exist", id)));
-	sync_lock_twin(&req.twin);
-	agents_require_serves_now(&req.twin, "complete sync requests");
-	sync_decision_snapshot_push();
-	if (!request_by_id(id, &req))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("sync request " INT64_FORMAT " does not exist", id)));
-	/* a run this session no longer has: let go of its lock, if held */
-	if (!request_is(&req, "running") ||
-		(req.session_lock && !sync_run_lock_mine(req.id, req.started_at)))
-		sync_run_unlock(id);
-	if (request_is(&req, "pending"))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("sync request " INT64_FORMAT " is not running", id),
-				 errdetail("Its status is pending."),
-				 errhint("Its lease expired or its gateway session ended, so it was queued again.")));
-	if (!request_is(&req, "running"))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("sync request " INT64_FORMAT " is not running", id),
-				 errdetail("Its status is %s.", req.status)));
-	if (req.session_lock && !sync_run_lock_mine(req.id, req.started_at))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("sync request " INT64_FORMAT " is not running in this session", id),
-				 errdetail("Its run holds a session lock: the session that claimed it completes it."),
-				 errhint("If this session claimed it, its lease expired or it was thought dead, and another gateway claimed it again.")));
+	sync_running_request(id, "complete", &req);
 
 	pending = requests_pending_on(&req.twin, &n);
 	before = requests_copy(pending, n);

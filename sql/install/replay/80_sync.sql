@@ -51,6 +51,25 @@ RETURNS TABLE (request_id bigint, twin dtmv.twin_id, priority integer, requested
 COMMENT ON FUNCTION dtmv.claim_sync(interval, boolean) IS
 	'gateway: among the twins it serves, in the order they started waiting, the first that is free: its most urgent pending request, now running, or no row; every request pending on that twin joins its batch (REQ-DT-07, REQ-DT-08)';
 
+-- The same, for a gateway program that speaks to some of the devices bound
+-- through its gateway (several processes may share one gateway login): only
+-- the twins bound to one of bindings, the other ones left to the others.
+-- No default for bindings: claim_sync() stays the two-argument call.
+CREATE OR REPLACE FUNCTION dtmv.claim_sync(lease interval, session_lock boolean, bindings text[])
+RETURNS TABLE (request_id bigint, twin dtmv.twin_id, priority integer, requested_by text,
+			   requested_at timestamptz, batch_size integer)
+	AS 'MODULE_PATHNAME', 'dtmv_claim_sync' LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1;
+COMMENT ON FUNCTION dtmv.claim_sync(interval, boolean, text[]) IS
+	'gateway: claim_sync among the twins it serves that are bound to one of the devices named (physical bindings); NULL: every twin it serves';
+
+-- A run goes on while the device is slow: a gateway that claimed with a
+-- short lease (behind a transaction pooler, with session_lock => false)
+-- renews it before it ends.
+CREATE OR REPLACE FUNCTION dtmv.renew_sync(request_id bigint, lease interval DEFAULT '5 minutes') RETURNS timestamptz
+	AS 'MODULE_PATHNAME', 'dtmv_renew_sync' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dtmv.renew_sync(bigint, interval) IS
+	'gateway that serves the twin (with a session lock, the claiming session): a running sync''s lease now ends lease from now (at most dtmv.max_sync_lease); returns when; 55000 if it is not running';
+
 CREATE OR REPLACE FUNCTION dtmv.complete_sync(request_id bigint, ok boolean, reported jsonb DEFAULT NULL,
 								   replace boolean DEFAULT false)
 RETURNS text

@@ -254,20 +254,25 @@ $$;
 COMMENT ON FUNCTION dtmv.interact(dtmv.twin_id, text, jsonb) IS
 	'an avatar acts on a twin: needs interact and an action the twin''s kind offers; sets the desired state, queues a command and wakes the gateway that serves the twin (REQ-DT-06, REQ-MV-03)';
 
-CREATE OR REPLACE FUNCTION dtmv.next_commands(max integer DEFAULT 10, redeliver_after interval DEFAULT '1 minute')
+-- bindings: only the commands for the twins bound to these devices (a
+-- gateway program speaking to some of its gateway's devices); NULL: all.
+-- No default for bindings: next_commands() stays the two-argument call.
+CREATE OR REPLACE FUNCTION dtmv.next_commands(max integer, redeliver_after interval, bindings text[])
 RETURNS TABLE (command_id bigint, twin dtmv.twin_id, action text, args jsonb,
 			   physical_binding text, requested_by text)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
-	-- the twins this gateway serves (every twin for a superuser)
+	-- the twins this gateway serves (every twin for a superuser), bound to one of bindings if given
 	served dtmv.twin_id[];
+	superuser boolean := (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = dtmv._outer_role());
 BEGIN
 	PERFORM dtmv._require_gateway('take commands');
-	IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = dtmv._outer_role()) THEN
+	IF NOT superuser OR bindings IS NOT NULL THEN
 		served := ARRAY(SELECT s.twin FROM dtmv.twin_states s
-						 WHERE s.gateway = dtmv._login_subject() AND s.binding_confirmed_at IS NOT NULL);
+						 WHERE (superuser OR (s.gateway = dtmv._login_subject() AND s.binding_confirmed_at IS NOT NULL))
+						   AND (bindings IS NULL OR s.physical_binding = ANY (bindings)));
 	END IF;
 	RETURN QUERY
 		WITH picked AS (
@@ -288,6 +293,17 @@ BEGIN
 		  LEFT JOIN dtmv.subjects s ON s.subject_id = d.subject_id
 		 ORDER BY d.command_id;
 END
+$$;
+COMMENT ON FUNCTION dtmv.next_commands(integer, interval, text[]) IS
+	'gateway: next_commands for the twins it serves that are bound to one of the devices named (physical bindings); NULL: every twin it serves';
+
+CREATE OR REPLACE FUNCTION dtmv.next_commands(max integer DEFAULT 10, redeliver_after interval DEFAULT '1 minute')
+RETURNS TABLE (command_id bigint, twin dtmv.twin_id, action text, args jsonb,
+			   physical_binding text, requested_by text)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+	SELECT * FROM dtmv.next_commands(max, redeliver_after, NULL::text[])
 $$;
 COMMENT ON FUNCTION dtmv.next_commands(integer, interval) IS
 	'gateway: take the queued commands for the twins it serves (and ones delivered but unacknowledged for too long), oldest first';
