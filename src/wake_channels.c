@@ -11,8 +11,13 @@
  * acl alone, so a batch works them out once per distinct acl.  Each channel
  * is woken once, with the newest event id it has as payload.
  *
+ * A service acting for a user (act_as) hears her wake-ups on a channel of
+ * its own for her, dtmv_d<user>_<tag>, woken only while she delegates read
+ * to it: the tag names the pair, so the channel is the service's, and
+ * undelegate ends it (her own channel's name would outlive the delegation).
+ *
  * A channel's name is dtmv_<kind><id>_<tag>, the tag a keyed hash of kind
- * and id (HMAC-SHA-256 with dtmv.channel_key's secret, 96 bits in hex).
+ * and id(s) (HMAC-SHA-256 with dtmv.channel_key's secret, 96 bits in hex).
  * PostgreSQL checks nothing on LISTEN, so without the tag anyone could
  * listen on another subject's channel and learn when its twins change;
  * with it, only dtmv.listen() gives a client the names it may hear.  A
@@ -29,6 +34,7 @@
 #include "common/hmac.h"
 #include "common/sha2.h"
 #include "fmgr.h"
+#include "storage/proc.h"
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -44,10 +50,12 @@
 #define CHANNEL_TAG_BYTES 12
 
 /*
- * The channel key, read once per backend: again only when dtmv.channel_key
- * is another relation (the extension dropped and created again).
+ * The channel key, read again in each transaction that names channels: an
+ * UPDATE of dtmv.channel_key (dtmv.rotate_channel_key) counts from the
+ * next transaction on, in every backend and the worker.
  */
-static Oid	channel_key_relid = InvalidOid;
+static LocalTransactionId channel_key_lxid = InvalidLocalTransactionId;
+static bool channel_key_found = false;
 static uint8 *channel_key = NULL;
 static size_t channel_key_len = 0;
 
@@ -55,36 +63,40 @@ static size_t channel_key_len = 0;
 static bool
 wake_channel_key(void)
 {
-	Oid			relid;
 	Datum		d;
 	bytea	   *secret;
 
-	if (!catalog_table_present(CATALOG_CHANNEL_KEY))
-		return false;
-	relid = catalog_table_relid(CATALOG_CHANNEL_KEY);
-	if (relid == channel_key_relid)
-		return true;
-	if (!table_read_first_value(CATALOG_CHANNEL_KEY_PKEY, BoolGetDatum(true), Anum_channel_key_secret, &d))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("dtmv.channel_key holds no key"),
-				 errdetail("Wake-up channel names are derived with that table's one row."),
-				 errhint("Insert a random key of 32 bytes or more (see sql/install/once/97_channel_key.sql), then have clients call dtmv.listen() again.")));
-	secret = DatumGetByteaPP(d);
-	if (channel_key != NULL)
-		pfree(channel_key);
-	channel_key_len = VARSIZE_ANY_EXHDR(secret);
-	channel_key = MemoryContextAlloc(TopMemoryContext, Max(channel_key_len, 1));
-	memcpy(channel_key, VARDATA_ANY(secret), channel_key_len);
-	channel_key_relid = relid;
-	return true;
+	if (channel_key_lxid == MyProc->lxid && channel_key_lxid != InvalidLocalTransactionId)
+		return channel_key_found;
+	channel_key_found = false;
+	if (catalog_table_present(CATALOG_CHANNEL_KEY))
+	{
+		if (!table_read_first_value(CATALOG_CHANNEL_KEY_PKEY, BoolGetDatum(true), Anum_channel_key_secret, &d))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("dtmv.channel_key holds no key"),
+					 errdetail("Wake-up channel names are derived with that table's one row."),
+					 errhint("Make one with dtmv.rotate_channel_key(), then have clients call dtmv.listen() again.")));
+		secret = DatumGetByteaPP(d);
+		if (channel_key != NULL)
+			pfree(channel_key);
+		channel_key_len = VARSIZE_ANY_EXHDR(secret);
+		channel_key = MemoryContextAlloc(TopMemoryContext, Max(channel_key_len, 1));
+		memcpy(channel_key, VARDATA_ANY(secret), channel_key_len);
+		channel_key_found = true;
+	}
+	channel_key_lxid = MyProc->lxid;
+	return channel_key_found;
 }
 
-/* the name of channel kind ('s' subject, 'w' world, 'g' gateway) of id */
+/*
+ * The name of channel kind of id: 's' a subject's, 'w' a world's, 'g' a
+ * gateway's, 'd' that of the service (a subject id) acting for user id
+ */
 void
-wake_channel_name(char kind, int64 id, char name[NAMEDATALEN])
+wake_channel_name(char kind, int64 id, int64 service, char name[NAMEDATALEN])
 {
-	char		message[32];
+	char		message[64];
 	int			len;
 	uint8		mac[PG_SHA256_DIGEST_LENGTH];
 	char		tag[2 * CHANNEL_TAG_BYTES + 1];
@@ -95,7 +107,10 @@ wake_channel_name(char kind, int64 id, char name[NAMEDATALEN])
 		snprintf(name, NAMEDATALEN, "dtmv_%c" INT64_FORMAT, kind, id);
 		return;
 	}
-	len = snprintf(message, sizeof(message), "%c" INT64_FORMAT, kind, id);
+	if (kind == 'd')
+		len = snprintf(message, sizeof(message), "%c" INT64_FORMAT "." INT64_FORMAT, kind, id, service);
+	else
+		len = snprintf(message, sizeof(message), "%c" INT64_FORMAT, kind, id);
 	ctx = pg_hmac_create(PG_SHA256);
 	if (ctx == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
@@ -114,11 +129,12 @@ wake_channel_name(char kind, int64 id, char name[NAMEDATALEN])
 	snprintf(name, NAMEDATALEN, "dtmv_%c" INT64_FORMAT "_%s", kind, id, tag);
 }
 
-/* a channel to wake: subject ('s') or world ('w') */
+/* a channel to wake: subject ('s'), world ('w') or a service's for a user ('d') */
 typedef struct Wake
 {
 	char		kind;
 	int64		id;
+	int64		service;		/* 'd' only: the service acting for user id */
 	int64		newest;			/* the newest event id it hears */
 } Wake;
 
@@ -130,11 +146,12 @@ typedef struct WakeList
 } WakeList;
 
 static void
-wake_add(WakeList *l, char kind, int64 id, int64 newest)
+wake_add(WakeList *l, char kind, int64 id, int64 service, int64 newest)
 {
 	l->v = array_reserve(l->v, l->n, &l->cap, sizeof(Wake));
 	l->v[l->n].kind = kind;
 	l->v[l->n].id = id;
+	l->v[l->n].service = service;
 	l->v[l->n].newest = newest;
 	l->n++;
 }
@@ -147,7 +164,9 @@ wake_cmp(const void *a, const void *b)
 
 	if (x->kind != y->kind)
 		return x->kind < y->kind ? -1 : 1;
-	return (x->id > y->id) - (x->id < y->id);
+	if (x->id != y->id)
+		return (x->id > y->id) - (x->id < y->id);
+	return (x->service > y->service) - (x->service < y->service);
 }
 
 /* a twin that events woke, with what its readers are */
@@ -209,8 +228,34 @@ wake_worlds_of(const TwinWake *tw, const int64 *readers, int nreaders, WakeList 
 			continue;
 		owner = DatumGetInt64(d);
 		if (bsearch(&owner, readers, nreaders, sizeof(int64), int64_cmp) != NULL)
-			wake_add(out, 'w', worlds.v[i], tw->newest);
+			wake_add(out, 'w', worlds.v[i], 0, tw->newest);
 	}
+}
+
+/*
+ * A subject's channel, and the channels of the services it delegates read
+ * to (a release-0.1 schema has no delegations)
+ */
+static void
+wake_add_subject(WakeList *l, int64 subject, int64 newest)
+{
+	TableRead	tr;
+
+	wake_add(l, 's', subject, 0, newest);
+	if (!catalog_table_present(CATALOG_DELEGATIONS))
+		return;
+	table_read_begin(&tr, CATALOG_DELEGATIONS_PKEY, NULL);
+	table_read_key(&tr, 1, BTEqualStrategyNumber, Int64GetDatum(subject));
+	while (table_read_next(&tr))
+	{
+		bool		isnull;
+		int32		rights = DatumGetInt32(table_read_value(&tr, Anum_delegations_rights, &isnull));
+
+		if (rights & DTMV_RIGHT_READ_MASK)
+			wake_add(l, 'd', subject,
+					 DatumGetInt64(table_read_value(&tr, Anum_delegations_service_id, &isnull)), newest);
+	}
+	table_read_end(&tr);
 }
 
 /*
@@ -231,7 +276,7 @@ wake_channels(const WakeEvent *events, int n, int *nchannels)
 	for (i = 0; i < n; i++)
 	{
 		if (events[i].has_addressee)
-			wake_add(&wakes, 's', events[i].addressee, events[i].id);
+			wake_add_subject(&wakes, events[i].addressee, events[i].id);
 		else if (events[i].has_twin)
 		{
 			twins[ntwins].twin = events[i].twin;
@@ -273,7 +318,7 @@ wake_channels(const WakeEvent *events, int n, int *nchannels)
 			wake_worlds_of(&twins[j], readers, nreaders, &wakes);
 		}
 		for (r = 0; r < nreaders; r++)
-			wake_add(&wakes, 's', readers[r], newest);
+			wake_add_subject(&wakes, readers[r], newest);
 	}
 
 	/* each channel once, with the newest id */
@@ -287,7 +332,7 @@ wake_channels(const WakeEvent *events, int n, int *nchannels)
 			channels[*nchannels - 1].newest = Max(channels[*nchannels - 1].newest, wakes.v[i].newest);
 			continue;
 		}
-		wake_channel_name(wakes.v[i].kind, wakes.v[i].id, channels[*nchannels].name);
+		wake_channel_name(wakes.v[i].kind, wakes.v[i].id, wakes.v[i].service, channels[*nchannels].name);
 		channels[*nchannels].newest = wakes.v[i].newest;
 		(*nchannels)++;
 	}
@@ -353,9 +398,10 @@ dtmv_event_channels(PG_FUNCTION_ARGS)
 }
 
 /*
- * dtmv._channel(kind, id): the name of a channel (kind 's' a subject's,
- * 'w' a world's, 'g' a gateway's), for dtmv.listen() and dtmv.interact();
- * internal: a client who could call it could listen on anyone's channel.
+ * dtmv._channel(kind, id, service): the name of a channel (kind 's' a
+ * subject's, 'w' a world's, 'g' a gateway's, 'd' service's for user id),
+ * for dtmv.listen() and dtmv.interact(); internal: a client who could call
+ * it could listen on anyone's channel.
  */
 PG_FUNCTION_INFO_V1(dtmv_channel);
 Datum
@@ -364,11 +410,13 @@ dtmv_channel(PG_FUNCTION_ARGS)
 	char		kind = PG_GETARG_CHAR(0);
 	char		name[NAMEDATALEN];
 
-	if (kind != 's' && kind != 'w' && kind != 'g')
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || (kind == 'd' && PG_ARGISNULL(2)))
+		PG_RETURN_NULL();
+	if (kind != 's' && kind != 'w' && kind != 'g' && kind != 'd')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("no channel kind \"%c\"", kind),
-				 errhint("Channels are of subjects (s), worlds (w) and gateways (g).")));
-	wake_channel_name(kind, PG_GETARG_INT64(1), name);
+				 errhint("Channels are of subjects (s), worlds (w), gateways (g) and services acting for users (d).")));
+	wake_channel_name(kind, PG_GETARG_INT64(1), kind == 'd' ? PG_GETARG_INT64(2) : 0, name);
 	PG_RETURN_TEXT_P(cstring_to_text(name));
 }

@@ -26,8 +26,11 @@ typedef struct WakeChannel
 	int64		newest;
 } WakeChannel;
 
-/* the name of channel kind ('s' subject, 'w' world, 'g' gateway) of id */
-extern void wake_channel_name(char kind, int64 id, char name[NAMEDATALEN]);
+/*
+ * the name of channel kind of id: 's' a subject's, 'w' a world's, 'g' a
+ * gateway's, 'd' that of the service (a subject id) acting for user id
+ */
+extern void wake_channel_name(char kind, int64 id, int64 service, char name[NAMEDATALEN]);
 
 /* the channels n events wake, each once, sorted; *nchannels gets the count */
 extern WakeChannel *wake_channels(const WakeEvent *events, int n, int *nchannels);

@@ -23,7 +23,7 @@ tap = Tap()
 with connect() as c:
     c.execute("CREATE EXTENSION IF NOT EXISTS dtmv CASCADE")
     for role, group, kind in (("cp_alice", "dtmv_user", "user"), ("cp_mallory", "dtmv_user", "user"),
-                              ("cp_gw", "dtmv_gateway", "system")):
+                              ("cp_gw", "dtmv_gateway", "system"), ("cp_svc", "dtmv_gateway", "system")):
         c.execute(f"CREATE ROLE {role} LOGIN IN ROLE {group}")
         c.execute("SELECT dtmv.create_subject(%s, %s, %s)", (role, role, kind))
     ids = dict(c.execute("SELECT name, subject_id FROM dtmv.subjects").fetchall())
@@ -80,6 +80,60 @@ tap.check(set(alice_channels) <= alice_heard, f"alice was woken on her channels:
 tap.check(any(ch.startswith(f"dtmv_g{gateway}_") for ch in gw_heard),
           f"the gateway was woken for the command: {sorted(gw_heard)}")
 tap.check(not mallory_heard, f"mallory heard nothing on the names she worked out: {sorted(mallory_heard)}")
+
+
+# A service acting for alice hears her wake-ups on a channel of its own for
+# her, only while she delegates read to it; never on hers (whose name would
+# outlive the delegation). (Before: act_as + listen() gave it her own
+# channel, which it kept hearing after undelegate.)
+def service_listens():
+    conn = connect("cp_svc", autocommit=False)
+    conn.execute("SELECT dtmv.act_as('cp_alice')")
+    channels = [r[0] for r in conn.execute("SELECT dtmv.listen()").fetchall()]
+    conn.commit()
+    return conn, channels
+
+
+def ring():
+    with connect("cp_gw") as g:
+        g.execute("SELECT dtmv.report(%s, 'doorbell', '{}')", (door,))
+
+
+with connect("cp_alice") as a:
+    a.execute("SELECT dtmv.delegate('cp_svc', 'interact')")
+svc, svc_channels = service_listens()
+tap.check(svc_channels == [], f"a service delegated interact but not read listens on nothing for her: {svc_channels}")
+svc.close()
+with connect("cp_alice") as a:
+    a.execute("SELECT dtmv.delegate('cp_svc', 'discover,read')")
+svc, svc_channels = service_listens()
+tap.check(len(svc_channels) == 1 and svc_channels[0].startswith(f"dtmv_d{ids['cp_alice']}_")
+          and not set(svc_channels) & set(alice_channels),
+          f"a service delegated read listens on its own channel for her, not hers: {svc_channels}")
+ring()
+tap.check(set(svc_channels) <= heard(svc, 5), "it is woken by her door")
+with connect("cp_alice") as a:
+    a.execute("SELECT dtmv.undelegate('cp_svc')")
+later = connect("cp_svc")                      # a new session that saved the name
+later.execute(f'LISTEN "{svc_channels[0]}"')
+ring()
+tap.check(not heard(svc, 3) and not heard(later, 1),
+          "after undelegate the service hears nothing, on the name it kept, in any session")
+svc.close()
+later.close()
+
+# A name that leaked is ended by a new channel key (dtmv_admin): from the
+# next transaction on, in every backend, the worker's too.
+leaked = alice_channels[0]
+with connect() as c:
+    c.execute("SELECT dtmv.rotate_channel_key()")
+mallory.execute(f'LISTEN "{leaked}"')
+alice.close()
+alice, alice_channels = listener("cp_alice")
+tap.check(leaked not in alice_channels, "after the key is rotated alice's channel has a new name")
+ring()
+tap.check(alice_channels[0] in heard(alice, 5), "she is woken on it")
+tap.check(not heard(mallory, 2), "the leaked name hears nothing")
 
 for conn in (alice, gw, mallory):
     conn.close()

@@ -4,16 +4,14 @@
 -- keyed hash of that id (src/wake_channels.c): only dtmv.listen() hands a
 -- client its names, and nobody can work out another's from an id.
 --
--- One row, made here from the server's strong random source. It is not
--- dumped: a restored database gets a key of its own, and its clients call
--- dtmv.listen() again when they reconnect, as they always do.
+-- One row, made from the server's strong random source by the replayed
+-- replay/85_events.sql (dtmv.rotate_channel_key makes a new one). It is
+-- not dumped: a restored database gets a key of its own, and its clients
+-- call dtmv.listen() again when they reconnect, as they always do.
 CREATE TABLE dtmv.channel_key (
 	one boolean PRIMARY KEY DEFAULT true CHECK (one),
 	secret bytea NOT NULL CHECK (pg_catalog.length(secret) >= 32)
 );
 COMMENT ON TABLE dtmv.channel_key IS
 	'the secret that wake-up channel names are derived with (one row, never shown to clients, not dumped)';
-INSERT INTO dtmv.channel_key (secret)
-	SELECT pg_catalog.decode(pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', '')
-							 OPERATOR(pg_catalog.||) pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''), 'hex');
 ALTER TABLE dtmv.channel_key ENABLE ROW LEVEL SECURITY;

@@ -284,11 +284,14 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
-	PERFORM dtmv._lock_twin(twin);	-- the twin's lock before its rows
-	IF NOT EXISTS (SELECT 1 FROM dtmv.grants g
-				    WHERE g.twin = accept_grants.twin AND g.subject_id = dtmv.current_subject() AND g.refused) THEN
-		-- nothing refused here: say so as for a twin one may not see
-		PERFORM dtmv._require_rights(twin, 'discover');
+	-- A twin it refused, it may not discover: its own refusal lets it take
+	-- the lock. Any other, it must discover before any lock is taken (no
+	-- wait tells whether a twin it cannot see exists).
+	IF EXISTS (SELECT 1 FROM dtmv.grants g
+				WHERE g.twin = accept_grants.twin AND g.subject_id = dtmv.current_subject() AND g.refused) THEN
+		PERFORM dtmv._lock_twin(twin);	-- the twin's lock before its rows
+	ELSE
+		PERFORM dtmv._lock_twin_for(twin, 'discover');
 	END IF;
 	PERFORM dtmv._set_refusal(twin, NULL, false);
 END

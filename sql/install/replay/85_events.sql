@@ -82,26 +82,64 @@ COMMENT ON FUNCTION dtmv._store_reported(dtmv.twin_id, jsonb, boolean) IS
 	'internal: merge patch (a JSON object) into a twin''s reported state, or replace it, under the twin''s lock; false if the twin does not exist';
 
 -- A channel's name: its kind and id, and a keyed hash of them that nobody
--- without dtmv.channel_key can work out (src/wake_channels.c).
-CREATE OR REPLACE FUNCTION dtmv._channel(kind "char", id bigint) RETURNS text
-	AS 'MODULE_PATHNAME', 'dtmv_channel' LANGUAGE C STABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION dtmv._channel("char", bigint) IS
-	'internal: the wake-up channel of a subject (s), a world (w) or a gateway (g), tagged with the channel key';
+-- without dtmv.channel_key can work out (src/wake_channels.c). Kind 'd' is
+-- the channel of a service (service) acting for a user (id).
+CREATE OR REPLACE FUNCTION dtmv._channel(kind "char", id bigint, service bigint DEFAULT NULL) RETURNS text
+	AS 'MODULE_PATHNAME', 'dtmv_channel' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION dtmv._channel("char", bigint, bigint) IS
+	'internal: the wake-up channel of a subject (s), a world (w), a gateway (g), or a service acting for a user (d), tagged with the channel key';
 
+-- 32 bytes from the server's strong random source (two random UUIDs: 244 bits).
+CREATE OR REPLACE FUNCTION dtmv._new_channel_secret() RETURNS bytea
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$ SELECT decode(replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', ''), 'hex') $$;
+COMMENT ON FUNCTION dtmv._new_channel_secret() IS 'internal: a new random channel key';
+
+-- The key: made by the install and by the update from 0.1, kept by every later update.
+INSERT INTO dtmv.channel_key (secret) VALUES (dtmv._new_channel_secret()) ON CONFLICT (one) DO NOTHING;
+
+-- A new channel key: every channel gets a new name from the next
+-- transaction on, and clients call dtmv.listen() again. For a name that
+-- leaked (docs/events.md, "Channels").
+CREATE OR REPLACE FUNCTION dtmv.rotate_channel_key() RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_admin_role('rotate the channel key');
+	INSERT INTO dtmv.channel_key AS k (secret) VALUES (dtmv._new_channel_secret())
+	ON CONFLICT (one) DO UPDATE SET secret = excluded.secret;
+END
+$$;
+COMMENT ON FUNCTION dtmv.rotate_channel_key() IS
+	'give every wake-up channel a new name (a new random channel key); clients then call dtmv.listen() again; dtmv_admin only';
+
+-- A subject listens on its own channel, its worlds' and, for a gateway, its
+-- commands'. A service acting for a user listens on its own channel for
+-- her, woken only while she delegates read to it (never on hers, whose
+-- name would outlive the delegation).
 CREATE OR REPLACE FUNCTION dtmv.listen() RETURNS SETOF text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	me bigint := dtmv._require_subject();
+	service bigint := dtmv._login_subject();
+	acting boolean := service IS NOT NULL AND service <> me;
 	channel text;
 BEGIN
 	FOR channel IN
-		SELECT dtmv._channel('s', me)
+		SELECT dtmv._channel('s', me) WHERE NOT acting
 		UNION ALL
-		SELECT dtmv._channel('w', w.world_id) FROM dtmv.worlds w WHERE w.owner_subject = me
+		SELECT dtmv._channel('w', w.world_id) FROM dtmv.worlds w WHERE w.owner_subject = me AND NOT acting
 		UNION ALL
-		SELECT dtmv._channel('g', g.subject_id) FROM dtmv.gateways g WHERE g.subject_id = dtmv._login_subject()
+		SELECT dtmv._channel('d', me, service)
+		  FROM dtmv.delegations d
+		 WHERE acting AND d.subject_id = me AND d.service_id = service
+		   AND d.rights & dtmv._rights_mask('read') <> 0
+		UNION ALL
+		SELECT dtmv._channel('g', g.subject_id) FROM dtmv.gateways g WHERE g.subject_id = service
 	LOOP
 		EXECUTE pg_catalog.format('LISTEN %I', channel);
 		RETURN NEXT channel;
@@ -109,7 +147,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv.listen() IS
-	'LISTEN on every channel the acting subject should hear (its own, its worlds'', and a gateway''s commands); returns them';
+	'LISTEN on every channel the acting subject should hear (its own, its worlds'', a gateway''s commands; for a service acting for a user, its channel for her while she delegates read); returns them';
 
 -- TW002 if events after last_id were pruned: the client must resynchronise.
 CREATE OR REPLACE FUNCTION dtmv._require_kept(last_id bigint) RETURNS void
