@@ -49,6 +49,19 @@ SELECT bool_and(ST_DWithin(ST_Force2D(ST_Transform(ST_SetSRID(p, :site_srid), 49
 							   '+proj=longlat +datum=WGS84 +no_defs') AS ref
 		  FROM (SELECT ST_MakePoint(x, y, 3.5) AS p
 				  FROM generate_series(-1000, 1000, 500) x, generate_series(-1000, 1000, 500) y) pts) c;
+-- Without its row in spatial_ref_sys (deleted, or its SRID held by another
+-- row), a site has no SRID and converts through its WKT: the same digits.
+SELECT ST_AsText(dtmv.to_wgs84(:site, ST_MakePoint(16.04, 7.03, 0.9)), 12) AS by_srid \gset
+RESET ROLE;
+DELETE FROM spatial_ref_sys WHERE srid = :site_srid;
+SELECT dtmv.site_srid(:site) IS NULL AS no_srid, ST_AsText(dtmv.to_wgs84(:site, ST_MakePoint(16.04, 7.03, 0.9)), 12) = :'by_srid' AS same_by_wkt;
+INSERT INTO spatial_ref_sys (srid, auth_name, auth_srid, srtext) VALUES (:site_srid, 'mine', 1, 'GEOGCRS["mine"]');
+SELECT dtmv._register_site_crs(:site);
+SELECT dtmv.site_srid(:site) IS NULL AS no_srid_while_another_row_holds_it, auth_name FROM spatial_ref_sys WHERE srid = :site_srid;
+DELETE FROM spatial_ref_sys WHERE srid = :site_srid;
+SELECT dtmv._register_site_crs(:site);
+SELECT dtmv.site_srid(:site) = :site_srid AS registered_again;
+SET ROLE regress_sp_alice;
 -- a WGS84 3D point (EPSG:4979) comes back as well as a 4326 one
 SELECT ST_AsText(dtmv.to_local(:site, ST_SetSRID(dtmv.to_wgs84(:site, ST_MakePoint(16.04, 7.03, 0.9)), 4979)), 6) AS from_4979;
 
