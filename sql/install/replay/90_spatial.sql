@@ -416,7 +416,7 @@ LANGUAGE sql STABLE
 AS $$
 	SELECT CASE WHEN dtmv.site_srid(site) IS NOT NULL
 				THEN @postgis@.ST_Transform(@postgis@.ST_SetSRID(g, dtmv.site_srid(site)), 4979)
-				ELSE @postgis@.ST_SetSRID(@postgis@.ST_Transform(g, dtmv.site_crs(site), 'EPSG:4979'::text), 4979) END
+				ELSE @postgis@.ST_SetSRID(@postgis@.ST_Transform(g, dtmv.site_crs(site), 'EPSG:4979'::pg_catalog.text), 4979) END
 $$;
 COMMENT ON FUNCTION dtmv._to_wgs84(bigint, @postgis@.geometry) IS
 	'internal: local geometry of a site in WGS84 3D (SRID 4979), through the site''s frame';
@@ -428,7 +428,7 @@ LANGUAGE sql STABLE
 AS $$
 	SELECT @postgis@.ST_SetSRID(CASE WHEN dtmv.site_srid(site) IS NOT NULL
 				THEN @postgis@.ST_Transform(@postgis@.ST_SetSRID(g, 4979), dtmv.site_srid(site))
-				ELSE @postgis@.ST_Transform(g, 'EPSG:4979'::text, dtmv.site_crs(site)) END, 0)
+				ELSE @postgis@.ST_Transform(g, 'EPSG:4979'::pg_catalog.text, dtmv.site_crs(site)) END, 0)
 $$;
 COMMENT ON FUNCTION dtmv._from_wgs84(bigint, @postgis@.geometry) IS
 	'internal: WGS84 geometry (SRID 4326 or 4979) in the local frame of a site (SRID 0)';
