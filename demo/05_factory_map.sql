@@ -33,8 +33,16 @@ SELECT dtmv.submit_capture(:hall, ST_MakePoint(12, 4, 1.4), 'media/hall-a/0001.j
 SELECT dtmv.submit_capture(:hall, ST_MakePoint(25, 9, 1.4), 'media/hall-a/0002.jpg', '{PRESS-P3-0007,CNC-M2-0311}');
 SELECT dtmv.build_map(:hall) AS twins_mapped;
 SELECT name, kind FROM dtmv.twins ORDER BY name;
-\echo '--- the 3D spatial map, as GeoJSON (local metres, z up)'
+\echo '--- the 3D spatial map, as GeoJSON (RFC 7946: WGS84 longitude, latitude, height; local metres in the properties)'
 SELECT jsonb_pretty(dtmv.spatial_map(:hall));
+\if :since_0_2
+\echo '--- the same in the site''s own metres (z up)'
+SELECT jsonb_pretty(dtmv.spatial_map(:hall, frame => 'local') -> 'features' -> 0 -> 'geometry') AS first_twin_in_local_metres;
+\echo '--- for GIS tools (GDAL, QGIS): where the twins are in WGS84 3D (EPSG:4979), and the site''s frame as an SRID'
+SELECT name, ST_AsText(position, 9) AS position, GeometryType(footprint) AS footprint FROM dtmv.twin_positions_wgs84 ORDER BY name;
+SELECT dtmv.site_srid(:factory) AS site_srid,
+	   ST_AsText(ST_Transform(ST_SetSRID(ST_MakePoint(100, 0, 0), dtmv.site_srid(:factory)), 4979), 9) AS "100 m along x, by ST_Transform";
+\endif
 
 \echo '--- scenario 6 (7.3.2): the robot drives itself to the next cell; its gateway syncs the location'
 SET ROLE demo_factory_gw;

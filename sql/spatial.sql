@@ -30,6 +30,57 @@ SELECT round(ST_DistanceSphere(dtmv.to_wgs84(:site, ST_MakePoint(0, 0, 0)),
 							   dtmv.to_wgs84(:site, ST_MakePoint(0, 1000, 0)))::numeric, 0) AS metres_on_ground,
 	   round(degrees(ST_Azimuth(ST_Force2D(dtmv.to_wgs84(:site, ST_MakePoint(0, 0, 0)))::geography,
 								ST_Force2D(dtmv.to_wgs84(:site, ST_MakePoint(0, 1000, 0)))::geography))::numeric, 1) AS bearing;
+-- The site's frame is a CRS of its own (dtmv.site_crs, WKT2 as PROJ reads
+-- it), registered in spatial_ref_sys: ST_Transform works on it, both ways.
+SELECT dtmv.site_srid(:site) - 910000 = :site AS srid_910000_plus_site,
+	   dtmv.site_srid(:floor1) = dtmv.site_srid(:site) AS a_floor_has_its_site_frame,
+	   auth_name, auth_srid = :site AS auth_srid_is_the_site, srtext = dtmv.site_crs(:site) AS srtext_is_site_crs
+  FROM spatial_ref_sys WHERE srid = dtmv.site_srid(:site);
+SELECT dtmv.site_srid(:site) AS site_srid \gset
+-- the same place as the local frame's definition computed apart: turn the
+-- axes clockwise by the heading, then the transverse Mercator projection
+-- centred on the anchor, then the anchor's height (to 1e-9 degree, 1e-6 m)
+SELECT bool_and(ST_DWithin(ST_Force2D(ST_Transform(ST_SetSRID(p, :site_srid), 4979)), ST_SetSRID(ST_Force2D(ref), 4979), 1e-9)
+				AND abs(ST_Z(ST_Transform(ST_SetSRID(p, :site_srid), 4979)) - (ST_Z(p) + 170)) < 1e-6) AS st_transform_places_it,
+	   bool_and(ST_Equals(dtmv.to_wgs84(:site, p), ST_SetSRID(ST_Transform(ST_SetSRID(p, :site_srid), 4979), 4326))) AS to_wgs84_is_st_transform,
+	   max(ST_3DDistance(ST_SetSRID(ST_Transform(ST_Transform(ST_SetSRID(p, :site_srid), 4979), :site_srid), 0), p)) < 1e-6 AS and_back
+  FROM (SELECT p, ST_Transform(ST_Rotate(p, -radians(30), 0::float8, 0::float8),
+							   '+proj=tmerc +lat_0=45.75 +lon_0=4.85 +k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs',
+							   '+proj=longlat +datum=WGS84 +no_defs') AS ref
+		  FROM (SELECT ST_MakePoint(x, y, 3.5) AS p
+				  FROM generate_series(-1000, 1000, 500) x, generate_series(-1000, 1000, 500) y) pts) c;
+-- Without its row in spatial_ref_sys (deleted, or its SRID held by another
+-- row), a site has no SRID and converts through its WKT: the same digits.
+SELECT ST_AsText(dtmv.to_wgs84(:site, ST_MakePoint(16.04, 7.03, 0.9)), 12) AS by_srid \gset
+RESET ROLE;
+DELETE FROM spatial_ref_sys WHERE srid = :site_srid;
+SELECT dtmv.site_srid(:site) IS NULL AS no_srid, ST_AsText(dtmv.to_wgs84(:site, ST_MakePoint(16.04, 7.03, 0.9)), 12) = :'by_srid' AS same_by_wkt;
+INSERT INTO spatial_ref_sys (srid, auth_name, auth_srid, srtext) VALUES (:site_srid, 'mine', 1, 'GEOGCRS["mine"]');
+SELECT dtmv._register_site_crs(:site);
+SELECT dtmv.site_srid(:site) IS NULL AS no_srid_while_another_row_holds_it, auth_name FROM spatial_ref_sys WHERE srid = :site_srid;
+DELETE FROM spatial_ref_sys WHERE srid = :site_srid;
+SELECT dtmv._register_site_crs(:site);
+SELECT dtmv.site_srid(:site) = :site_srid AS registered_again;
+SET ROLE regress_sp_alice;
+-- a WGS84 3D point (EPSG:4979) comes back as well as a 4326 one
+SELECT ST_AsText(dtmv.to_local(:site, ST_SetSRID(dtmv.to_wgs84(:site, ST_MakePoint(16.04, 7.03, 0.9)), 4979)), 6) AS from_4979;
+
+-- A site's frame reaches 100 km from its anchor along each axis (docs/spatial.md):
+-- the round trip holds to the millimetre out there; beyond it, 22023.
+SELECT max(ST_3DDistance(dtmv.to_local(:site, dtmv.to_wgs84(:site, p)), p)) < 0.001 AS round_trip_at_the_edge
+  FROM (SELECT ST_MakePoint(x, y, z) AS p
+		  FROM (VALUES (-99999.99), (0), (99999.99)) x(x), (VALUES (-99999.99), (0), (99999.99)) y(y),
+			   (VALUES (-99999.99), (99999.99)) z(z)) pts;
+\set VERBOSITY terse
+SELECT dtmv.to_wgs84(:site, 'POINT Z (1e20 0 0)');
+SELECT dtmv.to_wgs84(:site, ST_MakePoint(0, 0, 100000.001));
+SELECT dtmv.to_local(:site, ST_SetSRID(ST_MakePoint(151.21, -33.87, 0), 4326));          -- Sydney
+SELECT dtmv.to_local(:site, ST_SetSRID(ST_MakePoint(4.85, 47.1, 0), 4326));              -- 150 km north
+SELECT dtmv.create_space('too far', 'floor', :site, outline => ST_MakeEnvelope(0, 0, 1e6, 10, 0));
+SELECT dtmv.create_space('too high', 'floor', :site, z_min => 0, z_max => 1e20);
+SELECT dtmv.create_space('sky site', 'site', anchor_lon => 4.85, anchor_lat => 45.75, anchor_alt => 1e20);
+SELECT dtmv.create_space('no heading', 'site', anchor_lon => 4.85, anchor_lat => 45.75, heading => 'NaN');
+\set VERBOSITY default
 
 -- Bad geometry is refused with 22023 and says why.
 CREATE TEMP TABLE bad (label text, g geometry);
@@ -59,6 +110,20 @@ SELECT dtmv.place(:'robot', :floor0, ST_MakePoint(10, 10, 1), orientation => '{9
 SELECT GeometryType(footprint) AS footprint, ST_IsClosed(footprint) AS closed,
 	   ST_XMax(footprint::box3d) AS half_width, ST_ZMax(footprint::box3d) AS height, orientation
   FROM dtmv.twin_positions WHERE twin = :'robot';
+-- For GIS tools, twin_positions_wgs84 has it in WGS84 3D (EPSG:4979), the
+-- footprint as placed: turned by the yaw (90 degrees: its 1.2 m width now
+-- along the site's y axis) and standing on the position. Back in the site's
+-- frame through its SRID, the box spans x 9.6 .. 10.4, y 9.4 .. 10.6, z 1 .. 2.5.
+SELECT ST_SRID(position) AS srid, ST_AsText(position, 9) = ST_AsText(dtmv.to_wgs84(:site, ST_MakePoint(10, 10, 1)), 9) AS position_is_to_wgs84,
+	   GeometryType(footprint) AS footprint,
+	   concat_ws(' ', round(ST_XMin(b)::numeric, 6), round(ST_XMax(b)::numeric, 6), round(ST_YMin(b)::numeric, 6),
+				 round(ST_YMax(b)::numeric, 6), round(ST_ZMin(b)::numeric, 6), round(ST_ZMax(b)::numeric, 6)) AS local_box,
+	   name, local_x, local_y, local_z
+  FROM dtmv.twin_positions_wgs84, LATERAL (SELECT ST_Transform(footprint, :site_srid)::box3d AS b) x
+ WHERE twin = :'robot';
+-- GDAL and QGIS find its geometries and their SRID in geometry_columns.
+SELECT f_geometry_column, coord_dimension, srid, type FROM geometry_columns
+ WHERE f_table_schema = 'dtmv' AND f_table_name = 'twin_positions_wgs84' ORDER BY 1;
 \set VERBOSITY terse
 SELECT dtmv.place(:'robot', :floor0, ST_MakePoint(10, 10, 1), footprint => ST_MakeEnvelope(0, 0, 1, 1, 0));
 SELECT dtmv.place(:'robot', :floor0, ST_MakePoint(10, 10, 1), footprint => ST_SetSRID(dtmv.footprint_box(1, 1, 1), 4326));
@@ -69,6 +134,14 @@ SELECT dtmv.footprint_box('NaN', 1, 1);
 SELECT dtmv.place(:'robot', :floor0, ST_MakePoint(10, 10, 1), orientation => '{90, 0}');
 SELECT dtmv.place(:'robot', :floor0, ST_MakePoint(10, 10, 1), orientation => '{90, 0, Infinity}');
 SELECT dtmv.place(:'robot', :floor0, ST_MakePoint(10, 10, 1), orientation => '{90, NULL, 0}');
+-- every entry point that takes local coordinates refuses them outside the frame
+SELECT dtmv.place(:'robot', :floor0, ST_MakePoint(100000.5, 10, 1));
+SELECT dtmv.place(:'robot', :floor0, ST_MakePoint(10, 10, 1), footprint => dtmv.footprint_box(1e6, 1, 1));
+SELECT dtmv.sync_location(:'robot', 'POINT Z (1e20 1e20 1)');
+SELECT dtmv.submit_capture(:floor0, ST_MakePoint(0, -1e9, 1), 'media/far.jpg');
+SELECT dtmv.localize(:site, ST_MakePoint(0, 0, -2e5), 5);
+SELECT dtmv.services_at(:site, ST_MakePoint(1e300, 0, 0));
+SELECT ST_AsText(position), ST_Area(cell) AS cell_area FROM dtmv.twin_positions WHERE twin = :'robot';
 \set VERBOSITY default
 SELECT dtmv.create_twin('press', 'Press upstairs') AS press \gset
 SELECT dtmv.place(:'press', :floor1, ST_MakePoint(10, 10, 5));
@@ -96,7 +169,19 @@ SELECT dtmv.grant(:'cabinet', 'sp_bob', 'discover');
 SET ROLE regress_sp_bob;
 SELECT name FROM dtmv.localize(:site, ST_MakePoint(10, 10, 1), 5);
 SELECT jsonb_array_length(dtmv.spatial_map(:site) -> 'features') AS features_bob_sees,
-	   dtmv.spatial_map(:site) -> 'features' -> 0 -> 'geometry' AS geometry;
+	   dtmv.spatial_map(:site, frame => 'local') -> 'features' -> 0 -> 'geometry' AS geometry;
+-- By default the map is RFC 7946 GeoJSON: WGS84 longitude, latitude and
+-- height, exactly to_wgs84's (to 1e-9 degree); the local coordinates and
+-- the frame in the properties, the frame's anchor in a member of its own.
+SELECT jsonb_pretty(dtmv.spatial_map(:site) - 'space' #- '{frame,srid}' #- '{features,0,id}' #- '{features,0,properties,moved_at}'
+					#- '{features,0,properties,space}' #- '{features,0,properties,site}') AS map;
+SELECT f -> 'geometry' = ST_AsGeoJSON(ST_SetSRID(dtmv.to_wgs84(:site, ST_MakePoint(11.5, 10, 1)), 4979), 9, 0)::jsonb AS geometry_is_to_wgs84,
+	   (f -> 'properties' ->> 'site')::bigint = :site AS site, (m -> 'frame' ->> 'srid')::int = :site_srid AS srid
+  FROM dtmv.spatial_map(:site) m, jsonb_array_elements(m -> 'features') f;
+\set VERBOSITY terse
+SELECT dtmv.spatial_map(:site, frame => 'utm');
+\set VERBOSITY default
+SELECT count(*) AS wgs84_positions_bob_sees FROM dtmv.twin_positions_wgs84;
 SELECT count(*) AS positions_bob_sees FROM dtmv.twin_positions;
 \set VERBOSITY sqlstate
 SELECT dtmv.sync_location(:'cabinet', ST_MakePoint(1, 1, 1));   -- discover is not control: 42501
@@ -190,7 +275,7 @@ SELECT kind, payload -> 'position' AS position FROM dtmv.events_since(:start) WH
 SET ROLE regress_sp_alice;
 SELECT dtmv.clear_space_rights(:floor0, 'sp_bob');
 SELECT ST_AsText(position) FROM dtmv.twin_positions WHERE twin = :'robot';
-SELECT dtmv.spatial_map(:floor0) -> 'features' @> jsonb_build_array(jsonb_build_object('id', :'robot',
+SELECT dtmv.spatial_map(:floor0, 'local') -> 'features' @> jsonb_build_array(jsonb_build_object('id', :'robot',
 		'geometry', jsonb_build_object('type', 'Point', 'coordinates', '[30, 12, 1]'::jsonb))) AS map_updated;
 
 -- Scenario 7.3.3: services covering a position, by outline and height.
@@ -200,6 +285,10 @@ SELECT dtmv.register_service(4242, 'Robot maintenance', 'maintenance', :site,
 							 ST_MakeEnvelope(0, 0, 40, 40, 0), 0, 4) AS maint \gset
 SELECT dtmv.register_service(4242, 'Press training', 'training', :site,
 							 ST_MakeEnvelope(0, 0, 40, 40, 0), 4, 8) AS training \gset
+\set VERBOSITY terse
+SELECT dtmv.register_service(4242, 'Everywhere', 'x', :site, ST_MakeEnvelope(-1e7, 0, 10, 10, 0));
+SELECT dtmv.register_service(4242, 'Stratosphere', 'x', :site, ST_MakeEnvelope(0, 0, 10, 10, 0), 0, 'Infinity');
+\set VERBOSITY default
 -- Only subjects who may discover the space learn its services: bob, not yet.
 SET ROLE regress_sp_bob;
 \set VERBOSITY terse

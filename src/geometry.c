@@ -187,6 +187,13 @@ geometry_require_point3d(Datum pos, bool isnull, const char *what, double xyz[3]
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("a %s must have finite coordinates, not %s", what, geometry_text(pos))));
 	}
+	for (i = 0; i < 3; i++)
+		if (fabs(xyz[i]) > GEOMETRY_FRAME_EXTENT)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a %s is outside the site's frame: %s", what, geometry_text(pos)),
+					 errdetail("Local coordinates are metres from the site's anchor, each between %.0f and %.0f.",
+							   -GEOMETRY_FRAME_EXTENT, GEOMETRY_FRAME_EXTENT)));
 }
 
 Datum
@@ -211,6 +218,14 @@ dtmv_require_point3d(PG_FUNCTION_ARGS)
 	geometry_require_point3d(PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0), PG_ARGISNULL(0),
 							 PG_ARGISNULL(1) ? "position" : text_to_cstring(PG_GETARG_TEXT_PP(1)), xyz);
 	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+}
+
+/* dtmv._frame_extent(): how far a site's local frame reaches, in metres */
+PG_FUNCTION_INFO_V1(dtmv_frame_extent);
+Datum
+dtmv_frame_extent(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(GEOMETRY_FRAME_EXTENT);
 }
 
 /* dtmv._cell(pos): the grid square that holds a position */

@@ -11,8 +11,22 @@
 extern void GeometryInit(void);
 
 /*
+ * How far a site's local frame reaches: every local coordinate (x, y and z,
+ * metres from the site's anchor) lies within this many metres of it.  A site
+ * is a building, a campus, a port: 100 km holds the largest.  Within it the
+ * frame's transverse Mercator projection (scale 1 at the anchor) keeps local
+ * metres within 0.013% of metres on the ground, PROJ converts to and from
+ * WGS84 exactly (to nanometres), and the 2 m grid of twin_positions.cell is
+ * exact; far outside it the projection leaves its domain (XX000 from PROJ)
+ * and, past about 1e15, a double can no longer tell a grid square's edges
+ * apart (a cell of area 0).  docs/spatial.md, "Frames".
+ */
+#define GEOMETRY_FRAME_EXTENT 100000.0
+
+/*
  * 22023 (or 22004 for NULL) naming `what` unless pos is a finite PointZ in a
- * local frame (SRID 0); its coordinates go to xyz.
+ * local frame (SRID 0) within GEOMETRY_FRAME_EXTENT of the anchor; its
+ * coordinates go to xyz.
  */
 extern void geometry_require_point3d(Datum pos, bool isnull, const char *what, double xyz[3]);
 

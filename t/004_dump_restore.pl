@@ -41,6 +41,18 @@ for my $t (
 		$node->safe_psql('dtmv_demo', $sql),
 		"dtmv.$t is the same after restore");
 }
+# each site's frame is registered in spatial_ref_sys (docs/spatial.md):
+# pg_dump keeps the rows with PostGIS's, so the restored sites keep their
+# SRIDs, and ST_Transform places local positions as before
+my $frames =
+  "SELECT string_agg(s.space_id || ':' || coalesce(dtmv.site_srid(s.space_id)::text, 'none') || ':'"
+  . " || public.ST_AsText(public.ST_Transform(public.ST_SetSRID(public.ST_MakePoint(100, 0, 0), dtmv.site_srid(s.space_id)), 4979), 9),"
+  . " ',' ORDER BY s.space_id) FROM dtmv.spaces s WHERE s.kind = 'site'";
+like($node->safe_psql('dtmv_demo', $frames),
+	qr/^\d+:91\d{4}:POINT Z \(4\.83/, 'the demo\'s site has its frame\'s SRID');
+is($node->safe_psql('dtmv_restored', $frames),
+	$node->safe_psql('dtmv_demo', $frames),
+	'the sites keep their frames\' SRIDs after restore');
 is( $node->safe_psql('dtmv_restored', 'SELECT dtmv.local_system()'),
 	$node->safe_psql('dtmv_demo', 'SELECT dtmv.local_system()'),
 	'the twin system keeps its number');

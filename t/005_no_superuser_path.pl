@@ -239,13 +239,17 @@ SELECT string_agg(p.oid::regprocedure::text, '; ')
 EOF
 		'',
 		"$db: every SECURITY DEFINER function of dtmv sets its search_path");
+	# (PostGIS's geometry as regprocedure names it here: geometry, or
+	# schema.geometry where PostGIS's schema is not in the search_path)
+	my $geometry = $node->safe_psql($db, "SELECT t.oid::regtype FROM pg_type t WHERE t.typname = 'geometry'");
 	is( $node->safe_psql($db, <<'EOF'),
 SELECT string_agg(p.oid::regprocedure::text, '; ' ORDER BY p.oid::regprocedure::text)
   FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
  WHERE p.pronamespace = 'dtmv'::regnamespace AND l.lanname IN ('sql', 'plpgsql')
    AND NOT coalesce(p.proconfig::text LIKE '%search_path=%', false)
 EOF
-		'dtmv._holds(dtmv.twin_id,text); dtmv.twin_id_larger(dtmv.twin_id,dtmv.twin_id); dtmv.twin_id_smaller(dtmv.twin_id,dtmv.twin_id)',
+		"dtmv._from_wgs84(bigint,$geometry); dtmv._holds(dtmv.twin_id,text); dtmv._to_wgs84(bigint,$geometry); "
+		  . 'dtmv.twin_id_larger(dtmv.twin_id,dtmv.twin_id); dtmv.twin_id_smaller(dtmv.twin_id,dtmv.twin_id)',
 		"$db: the SQL functions without a search_path are those to be inlined, which qualify every name");
 	return;
 }

@@ -16,7 +16,10 @@
 #   7. demo:       demo/run.sh plays every scenario without error
 #   8. W3C WoT:    test/wot/validate.py (the demo's twins described, Thing
 #                  Models imported: valid by the W3C's TD 1.1 JSON Schema)
-#   9. update:     test/upgrade/update.sh (each released version, filled by the
+#   9. GIS tools:  test/gis/gdal.sh (GDAL's ogrinfo and ogr2ogr place a twin
+#                  from spatial_map's GeoJSON, the WGS84 view through PG:,
+#                  and its site's SRID, to the centimetre)
+#  10. update:     test/upgrade/update.sh (each released version, filled by the
 #                  demo, updated: same rows, same objects as a fresh install)
 # Suites that use the tests' helpers (schema dtmv_test) load
 # test/sql/test_helpers.sql after CREATE EXTENSION dtmv.
@@ -115,6 +118,8 @@ suite "demo" test/with-cluster.sh bash -c 'bash demo/run.sh >/dev/null'
 # Thing Models, are valid by the W3C's JSON Schema of TD 1.1.
 suite "W3C WoT Thing Descriptions" test/with-cluster.sh bash -c \
 	'bash demo/run.sh >/dev/null && PGDATABASE=dtmv_demo /usr/bin/python3 test/wot/validate.py'
+# GIS tools place twins where they are.
+suite "GIS tools (GDAL)" test/with-cluster.sh bash test/gis/gdal.sh
 # An update from each released version keeps every row and ends where a
 # fresh install does.
 [[ -z $via ]] && suite "update from released versions" test/with-cluster.sh bash test/upgrade/update.sh

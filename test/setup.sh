@@ -3,8 +3,9 @@
 # bookworm: PostgreSQL 15 server and headers, PostGIS 3, pgTAP and pg_prove,
 # IPC::Run (for PostgreSQL::Test::Cluster, which the TAP tests in t/ use),
 # libpq, psycopg (the Python client tests use), jsonschema with its URI
-# checks (the W3C WoT test validates Thing Descriptions) and PgQ (the events benchmark
-# compares dtmv with it). As root it installs them from Debian's packages; otherwise it says
+# checks (the W3C WoT test validates Thing Descriptions), GDAL's tools (the
+# GIS test, test/gis/gdal.sh, reads dtmv's maps with them) and PgQ (the events
+# benchmark compares dtmv with it). As root it installs them from Debian's packages; otherwise it says
 # what to install and stops.
 set -euo pipefail
 packages=(
@@ -17,6 +18,7 @@ packages=(
 	libpq-dev
 	python3-psycopg
 	python3-jsonschema python3-rfc3987
+	gdal-bin
 	postgresql-15-pgq3
 )
 missing=()

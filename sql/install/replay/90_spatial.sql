@@ -55,6 +55,12 @@ BEGIN
 		RAISE EXCEPTION 'an outline is a polygon in the site''s local frame (SRID 0)'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	PERFORM dtmv._require_in_frame(outline, 'space''s outline'), dtmv._require_heights_in_frame(z_min, z_max);
+	IF create_space.parent IS NULL AND NOT (abs(heading) < 'Infinity' AND abs(anchor_alt) <= dtmv._frame_extent()) THEN
+		RAISE EXCEPTION 'a site''s heading is finite degrees and its anchor_alt metres between % and %, not heading %, anchor_alt %',
+			-dtmv._frame_extent(), dtmv._frame_extent(), heading, anchor_alt
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	INSERT INTO dtmv.spaces (name, kind, parent, site, anchor_lon, anchor_lat, anchor_alt, heading,
 							 z_min, z_max, outline, created_by)
 	VALUES (create_space.name, create_space.kind, create_space.parent, coalesce(root, 0),
@@ -66,6 +72,7 @@ BEGIN
 	RETURNING space_id INTO id;
 	IF create_space.parent IS NULL THEN
 		UPDATE dtmv.spaces s SET site = id WHERE s.space_id = id;
+		PERFORM dtmv._register_site_crs(id);
 	END IF;
 	RETURN id;
 END
@@ -266,68 +273,206 @@ END
 $$;
 COMMENT ON FUNCTION dtmv._site_of(bigint) IS 'internal: the site of a space; 42704 if the space does not exist';
 
--- The PROJ definition of a site's local frame, before rotation: a transverse
--- Mercator projection centred on the anchor, scale 1, so that metres near the
--- site are metres on the ground.
-CREATE OR REPLACE FUNCTION dtmv._site_proj(space bigint) RETURNS text
+-- How far a site's frame reaches (src/geometry.h: GEOMETRY_FRAME_EXTENT):
+-- every local coordinate lies within this many metres of the anchor.
+CREATE OR REPLACE FUNCTION dtmv._frame_extent() RETURNS double precision
+	AS 'MODULE_PATHNAME', 'dtmv_frame_extent' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION dtmv._frame_extent() IS 'internal: how far a site''s local frame reaches from its anchor, in metres, along each axis';
+
+-- 22023: what was given (a geometry or heights) lies outside the site's
+-- frame, as src/geometry.c says it of a point.
+CREATE OR REPLACE FUNCTION dtmv._outside_frame(what text, given text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	RAISE EXCEPTION 'a % is outside the site''s frame: %', what, given
+		USING ERRCODE = 'invalid_parameter_value',
+			  DETAIL = format('Local coordinates are metres from the site''s anchor, each between %s and %s.',
+							  -dtmv._frame_extent(), dtmv._frame_extent());
+END
+$$;
+COMMENT ON FUNCTION dtmv._outside_frame(text, text) IS 'internal: 22023, a value outside the reach of a site''s frame';
+
+-- What a point gets from _require_point3d, for the other local geometries
+-- (an outline, a service area, a footprint): finite coordinates within the
+-- frame's extent.
+CREATE OR REPLACE FUNCTION dtmv._require_in_frame(g @postgis@.geometry, what text) RETURNS @postgis@.geometry
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	b @postgis@.box3d := g::@postgis@.box3d;
+BEGIN
+	-- (NaN is greater than every number: refused too)
+	IF NOT greatest(abs(@postgis@.ST_XMin(b)), abs(@postgis@.ST_XMax(b)), abs(@postgis@.ST_YMin(b)),
+					abs(@postgis@.ST_YMax(b)), abs(@postgis@.ST_ZMin(b)), abs(@postgis@.ST_ZMax(b))) <= dtmv._frame_extent() THEN
+		PERFORM dtmv._outside_frame(what, @postgis@.ST_AsText(g));
+	END IF;
+	RETURN g;
+END
+$$;
+COMMENT ON FUNCTION dtmv._require_in_frame(@postgis@.geometry, text) IS
+	'internal: the local geometry if its coordinates are finite and within the frame''s extent of the anchor; 22023 otherwise';
+
+-- The height range of a space or a service, likewise (either may be NULL).
+CREATE OR REPLACE FUNCTION dtmv._require_heights_in_frame(z_min double precision, z_max double precision) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	IF NOT greatest(abs(coalesce(z_min, 0)), abs(coalesce(z_max, 0))) <= dtmv._frame_extent() THEN
+		PERFORM dtmv._outside_frame('height range', format('z_min %s, z_max %s', z_min, z_max));
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dtmv._require_heights_in_frame(double precision, double precision) IS
+	'internal: 22023 unless a height range (z_min, z_max, either NULL) is finite and within the frame''s extent';
+
+-- A site's local frame as a coordinate reference system, in WKT2 (ISO
+-- 19162:2019) as PROJ reads it: a projected CRS derived from a transverse
+-- Mercator projection of WGS84 centred on the anchor with scale 1 (metres
+-- near the site are metres on the ground), its axes turned by the heading
+-- and its heights counted from the anchor's. The deriving conversion is a
+-- PROJ affine map (no EPSG method turns the axes and shifts heights in
+-- one): x = E cos h - N sin h, y = E sin h + N cos h, z = height - anchor_alt.
+-- to_wgs84, to_local, spatial_map and twin_positions_wgs84 all convert
+-- through this one definition (docs/spatial.md, "Frames").
+CREATE OR REPLACE FUNCTION dtmv.site_crs(space bigint) RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+-- every digit of the anchor and heading (the shortest exact form)
+SET extra_float_digits = 1
+AS $$
+DECLARE
+	r record;
+BEGIN
+	SELECT x.space_id AS site, x.anchor_lon, x.anchor_lat, x.anchor_alt, x.heading INTO r
+	  FROM dtmv.spaces x WHERE x.space_id = dtmv._site_of(site_crs.space);
+	RETURN format('DERIVEDPROJCRS["dtmv site %1$s",'
+				  'BASEPROJCRS["dtmv site %1$s, transverse Mercator at its anchor",'
+				  'BASEGEOGCRS["WGS 84",DATUM["World Geodetic System 1984",ELLIPSOID["WGS 84",6378137,298.257223563,LENGTHUNIT["metre",1]]],'
+				  'PRIMEM["Greenwich",0,ANGLEUNIT["degree",0.0174532925199433]],ID["EPSG",4979]],'
+				  'CONVERSION["dtmv site %1$s anchor",METHOD["Transverse Mercator",ID["EPSG",9807]],'
+				  'PARAMETER["Latitude of natural origin",%2$s,ANGLEUNIT["degree",0.0174532925199433]],'
+				  'PARAMETER["Longitude of natural origin",%3$s,ANGLEUNIT["degree",0.0174532925199433]],'
+				  'PARAMETER["Scale factor at natural origin",1,SCALEUNIT["unity",1]],'
+				  'PARAMETER["False easting",0,LENGTHUNIT["metre",1]],PARAMETER["False northing",0,LENGTHUNIT["metre",1]]]],'
+				  'DERIVINGCONVERSION["dtmv site %1$s axes",'
+				  'METHOD["PROJ-based operation method: +proj=affine +s11=%4$s +s12=%5$s +s21=%6$s +s22=%4$s +zoff=%7$s"]],'
+				  'CS[Cartesian,3],AXIS["site x (x)",unspecified,ORDER[1],LENGTHUNIT["metre",1]],'
+				  'AXIS["site y (y)",unspecified,ORDER[2],LENGTHUNIT["metre",1]],'
+				  'AXIS["height above the anchor (z)",up,ORDER[3],LENGTHUNIT["metre",1]]]',
+				  r.site, r.anchor_lat, r.anchor_lon, cosd(r.heading), -sind(r.heading), sind(r.heading), -r.anchor_alt);
+END
+$$;
+COMMENT ON FUNCTION dtmv.site_crs(bigint) IS
+	'the local frame of a space''s site as a coordinate reference system (WKT2, as PROJ reads it): what ST_Transform, GDAL and QGIS need to place local coordinates';
+
+-- Each site's frame is registered in PostGIS's spatial_ref_sys, SRID
+-- 910000 + the site's id (PostGIS ships no SRID above 104992 but 900913,
+-- and takes SRIDs up to 998999), so that ST_Transform, GDAL and QGIS place
+-- local geometry by an SRID, and PostGIS keeps the transformation of each
+-- in a per-session cache (a transformation from the WKT text is set up
+-- again at every call, 500 times slower). Registered when the site is
+-- made, and again by every install and update (a row left by an earlier
+-- install is brought up to date); a row of the same SRID that is not this
+-- site's frame is left alone, and the site then has no SRID.
+CREATE OR REPLACE FUNCTION dtmv._register_site_crs(site bigint) RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+	INSERT INTO @postgis@.spatial_ref_sys AS r (srid, auth_name, auth_srid, srtext, proj4text)
+	SELECT (910000 + _register_site_crs.site)::integer, 'dtmv', _register_site_crs.site::integer,
+		   dtmv.site_crs(_register_site_crs.site), NULL
+	 WHERE _register_site_crs.site BETWEEN 1 AND 998999 - 910000
+	ON CONFLICT (srid) DO UPDATE SET srtext = excluded.srtext, proj4text = NULL
+		WHERE r.auth_name = 'dtmv' AND r.auth_srid = excluded.auth_srid
+$$;
+COMMENT ON FUNCTION dtmv._register_site_crs(bigint) IS
+	'internal: register (or bring up to date) a site''s frame in spatial_ref_sys, SRID 910000 + its id';
+
+-- (its row is this site's: _register_site_crs wrote or refreshed it when
+-- the site was made, and leaves other rows alone)
+CREATE OR REPLACE FUNCTION dtmv.site_srid(space bigint) RETURNS integer
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-	SELECT format('+proj=tmerc +lat_0=%s +lon_0=%s +k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs',
-				  r.anchor_lat, r.anchor_lon)
-	  FROM dtmv.spaces s JOIN dtmv.spaces r ON r.space_id = s.site
-	 WHERE s.space_id = _site_proj.space
+	SELECT r.srid FROM dtmv.spaces x JOIN @postgis@.spatial_ref_sys r ON r.srid = 910000 + x.site
+	 WHERE x.space_id = site_srid.space AND r.auth_name = 'dtmv' AND r.auth_srid = x.site
 $$;
-COMMENT ON FUNCTION dtmv._site_proj(bigint) IS 'internal: the PROJ string of a space''s site frame';
+COMMENT ON FUNCTION dtmv.site_srid(bigint) IS
+	'the SRID of the local frame of a space''s site in spatial_ref_sys (910000 + the site''s id); NULL if there is no such space or its frame could not be registered';
 
--- WGS84's PROJ string, as PostGIS has it. Frames are changed with
--- ST_Transform(geometry, from_proj, to_proj): the forms that take an SRID
--- read spatial_ref_sys by its bare name, which the search_path of dtmv's
--- functions does not reach.
-CREATE OR REPLACE FUNCTION dtmv._wgs84_proj() RETURNS text
+-- Local geometry of a site (any type, SRID 0) in WGS84 3D (SRID 4979:
+-- longitude, latitude, height above the ellipsoid), through the site's
+-- registered SRID, or its WKT if it has none (the same result, slower).
+-- Inlined into the query that calls it (a single expression; no SET, no
+-- operator but by its schema): PostGIS keeps the transformation it sets up
+-- for an SRID with the call site, which lasts as long as that query, and
+-- so sets it up once for all the rows, not once a row (about 190 us).
+CREATE OR REPLACE FUNCTION dtmv._to_wgs84(site bigint, g @postgis@.geometry) RETURNS @postgis@.geometry
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$ SELECT s.proj4text FROM @postgis@.spatial_ref_sys s WHERE s.srid = 4326 $$;
-COMMENT ON FUNCTION dtmv._wgs84_proj() IS 'internal: the PROJ string of WGS84 (SRID 4326) in PostGIS''s spatial_ref_sys';
+AS $$
+	SELECT CASE WHEN dtmv.site_srid(site) IS NOT NULL
+				THEN @postgis@.ST_Transform(@postgis@.ST_SetSRID(g, dtmv.site_srid(site)), 4979)
+				ELSE @postgis@.ST_SetSRID(@postgis@.ST_Transform(g, dtmv.site_crs(site), 'EPSG:4979'::pg_catalog.text), 4979) END
+$$;
+COMMENT ON FUNCTION dtmv._to_wgs84(bigint, @postgis@.geometry) IS
+	'internal: local geometry of a site in WGS84 3D (SRID 4979), through the site''s frame';
+
+-- And back: WGS84 geometry (SRID 4326 or 4979, with heights) to the site's
+-- frame (SRID 0). Inlined likewise.
+CREATE OR REPLACE FUNCTION dtmv._from_wgs84(site bigint, g @postgis@.geometry) RETURNS @postgis@.geometry
+LANGUAGE sql STABLE
+AS $$
+	SELECT @postgis@.ST_SetSRID(CASE WHEN dtmv.site_srid(site) IS NOT NULL
+				THEN @postgis@.ST_Transform(@postgis@.ST_SetSRID(g, 4979), dtmv.site_srid(site))
+				ELSE @postgis@.ST_Transform(g, 'EPSG:4979'::pg_catalog.text, dtmv.site_crs(site)) END, 0)
+$$;
+COMMENT ON FUNCTION dtmv._from_wgs84(bigint, @postgis@.geometry) IS
+	'internal: WGS84 geometry (SRID 4326 or 4979) in the local frame of a site (SRID 0)';
 
 CREATE OR REPLACE FUNCTION dtmv.to_wgs84(space bigint, pos @postgis@.geometry) RETURNS @postgis@.geometry
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
-	r record;
 	p @postgis@.geometry := dtmv._require_point3d(pos);
+	-- (variables, so that _to_wgs84 is inlined and its transformation kept)
+	s bigint := dtmv._site_of(to_wgs84.space);
 BEGIN
-	SELECT s.anchor_alt, s.heading INTO r FROM dtmv.spaces s WHERE s.space_id = dtmv._site_of(to_wgs84.space);
-	-- local axes -> east/north: rotate clockwise by the heading
-	p := @postgis@.ST_Rotate(p, -radians(r.heading), 0::float8, 0::float8);
-	p := @postgis@.ST_Transform(p, dtmv._site_proj(space), dtmv._wgs84_proj());
-	RETURN @postgis@.ST_SetSRID(@postgis@.ST_MakePoint(@postgis@.ST_X(p), @postgis@.ST_Y(p), @postgis@.ST_Z(p) + r.anchor_alt), 4326);
+	RETURN @postgis@.ST_SetSRID(dtmv._to_wgs84(s, p), 4326);
 END
 $$;
 COMMENT ON FUNCTION dtmv.to_wgs84(bigint, @postgis@.geometry) IS
-	'a local PointZ of a space''s site as a WGS84 PointZ (longitude, latitude, altitude in metres)';
+	'a local PointZ of a space''s site as a WGS84 PointZ (SRID 4326: longitude, latitude, height in metres above the ellipsoid)';
 
 CREATE OR REPLACE FUNCTION dtmv.to_local(space bigint, pos @postgis@.geometry) RETURNS @postgis@.geometry
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
-	r record;
-	p @postgis@.geometry;
+	s record;
+	site bigint;
 BEGIN
-	IF pos IS NULL OR @postgis@.ST_SRID(pos) <> 4326 OR @postgis@.GeometryType(pos) <> 'POINT' OR @postgis@.ST_CoordDim(pos) < 3 THEN
-		RAISE EXCEPTION 'a WGS84 position is a PointZ with SRID 4326 (longitude, latitude, altitude)'
+	IF pos IS NULL OR @postgis@.ST_SRID(pos) NOT IN (4326, 4979) OR @postgis@.GeometryType(pos) <> 'POINT'
+	   OR @postgis@.ST_CoordDim(pos) <> 3 THEN
+		RAISE EXCEPTION 'a WGS84 position is a PointZ with SRID 4326 or 4979 (longitude, latitude, height)'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	SELECT s.anchor_alt, s.heading INTO r FROM dtmv.spaces s WHERE s.space_id = dtmv._site_of(to_local.space);
-	p := @postgis@.ST_Transform(pos, dtmv._wgs84_proj(), dtmv._site_proj(space));
-	p := @postgis@.ST_Rotate(p, radians(r.heading), 0::float8, 0::float8);
-	RETURN @postgis@.ST_SetSRID(@postgis@.ST_MakePoint(@postgis@.ST_X(p), @postgis@.ST_Y(p), @postgis@.ST_Z(p) - r.anchor_alt), 0);
+	SELECT x.space_id, x.anchor_lon, x.anchor_lat INTO s FROM dtmv.spaces x WHERE x.space_id = dtmv._site_of(to_local.space);
+	-- (far out of the frame's reach, PROJ's projection fails: say so first)
+	IF NOT @postgis@.ST_DistanceSphere(@postgis@.ST_SetSRID(@postgis@.ST_MakePoint(s.anchor_lon, s.anchor_lat), 4326),
+									   @postgis@.ST_SetSRID(@postgis@.ST_Force2D(pos), 4326)) <= 2 * dtmv._frame_extent() THEN
+		PERFORM dtmv._outside_frame('position', @postgis@.ST_AsText(pos));
+	END IF;
+	site := s.space_id;
+	RETURN dtmv._require_point3d(dtmv._from_wgs84(site, pos));
 END
 $$;
 COMMENT ON FUNCTION dtmv.to_local(bigint, @postgis@.geometry) IS
-	'a WGS84 PointZ as a PointZ in the local frame of a space''s site';
+	'a WGS84 PointZ (SRID 4326 or 4979) as a PointZ in the local frame of a space''s site';
 
 CREATE OR REPLACE FUNCTION dtmv._cell(pos @postgis@.geometry) RETURNS @postgis@.geometry
 	AS 'MODULE_PATHNAME', 'dtmv_cell' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -400,13 +545,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Use dtmv.footprint_box(width, depth, height) for a box.';
 	END IF;
-	IF NOT (abs(@postgis@.ST_XMin(footprint::@postgis@.box3d)) + abs(@postgis@.ST_XMax(footprint::@postgis@.box3d))
-			+ abs(@postgis@.ST_YMin(footprint::@postgis@.box3d)) + abs(@postgis@.ST_YMax(footprint::@postgis@.box3d))
-			+ abs(@postgis@.ST_ZMin(footprint::@postgis@.box3d)) + abs(@postgis@.ST_ZMax(footprint::@postgis@.box3d))
-			< 'Infinity') THEN
-		RAISE EXCEPTION 'a footprint must have finite coordinates'
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	PERFORM dtmv._require_in_frame(footprint, 'footprint');
 	IF NOT @postgis@.ST_IsClosed(footprint) THEN
 		RAISE EXCEPTION 'a footprint must be a closed solid: its faces leave it open'
 			USING ERRCODE = 'invalid_parameter_value',
@@ -496,6 +635,7 @@ BEGIN
 		RAISE EXCEPTION 'a service area is a polygon in the site''s local frame (SRID 0)'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	PERFORM dtmv._require_in_frame(area, 'service area'), dtmv._require_heights_in_frame(z_min, z_max);
 	INSERT INTO dtmv.services (system_no, name, kind, site, area, z_min, z_max, description)
 	VALUES (register_service.system_no, register_service.name, register_service.kind,
 			(SELECT s.site FROM dtmv.spaces s WHERE s.space_id = register_service.site),
@@ -684,27 +824,82 @@ $$;
 COMMENT ON FUNCTION dtmv.confirm_twin(dtmv.twin_id, text, text) IS
 	'confirm a twin that build_map created for an unknown serial: give it its kind and name; needs control (scenario 7.3.1)';
 
-CREATE OR REPLACE FUNCTION dtmv.spatial_map(space bigint) RETURNS jsonb
+-- A twin's footprint where it stands, in its site's frame: its own frame
+-- (the footprint's) turned by its orientation, yaw about z, then pitch
+-- about the turned y axis, then roll about the twin's x axis (right-handed
+-- rotations: R = Rz(yaw) Ry(pitch) Rx(roll)), its origin moved to the
+-- twin's position. NULL without a footprint.
+CREATE OR REPLACE FUNCTION dtmv._footprint_in_site(pos @postgis@.geometry, orientation double precision[],
+												   footprint @postgis@.geometry) RETURNS @postgis@.geometry
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+	SELECT @postgis@.ST_Affine(footprint,
+							   ca * cb, ca * sb * sc - sa * cc, ca * sb * cc + sa * sc,
+							   sa * cb, sa * sb * sc + ca * cc, sa * sb * cc - ca * sc,
+							   -sb, cb * sc, cb * cc,
+							   @postgis@.ST_X(pos), @postgis@.ST_Y(pos), @postgis@.ST_Z(pos))
+	  FROM (SELECT cosd(o[1]) AS ca, sind(o[1]) AS sa, cosd(o[2]) AS cb, sind(o[2]) AS sb,
+				   cosd(o[3]) AS cc, sind(o[3]) AS sc
+			  FROM (SELECT coalesce(orientation, '{0, 0, 0}') AS o) x) r
+$$;
+COMMENT ON FUNCTION dtmv._footprint_in_site(@postgis@.geometry, double precision[], @postgis@.geometry) IS
+	'internal: a twin''s footprint turned by its orientation and moved to its position, in its site''s frame';
+
+-- Where twins are, for GIS tools (GDAL, QGIS, ogr2ogr): WGS84 3D
+-- geometries (EPSG:4979), through each site's frame. security_invoker: the
+-- caller's rights apply (twin_positions' and twins' row-level security).
+CREATE OR REPLACE VIEW dtmv.twin_positions_wgs84 WITH (security_invoker = true) AS
+	SELECT t.twin, r.name, r.kind, t.site, t.space,
+		   dtmv._to_wgs84(t.site, t.position)::@postgis@.geometry(PointZ, 4979) AS position,
+		   dtmv._to_wgs84(t.site, f.footprint)::@postgis@.geometry(GeometryZ, 4979) AS footprint,
+		   @postgis@.ST_X(t.position) AS local_x, @postgis@.ST_Y(t.position) AS local_y,
+		   @postgis@.ST_Z(t.position) AS local_z, t.orientation, t.moved_at
+	  FROM dtmv.twin_positions t JOIN dtmv.twins r ON r.id = t.twin
+	  -- (the placed footprint as a column of its own, OFFSET 0 keeping it
+	  -- one: _to_wgs84 is inlined only for an argument that costs little)
+	 CROSS JOIN LATERAL (SELECT dtmv._footprint_in_site(t.position, t.orientation, t.footprint) AS footprint OFFSET 0) f;
+COMMENT ON VIEW dtmv.twin_positions_wgs84 IS
+	'where each twin the caller may discover is, in WGS84 3D (EPSG:4979: longitude, latitude, height above the ellipsoid): its position and its footprint as placed, for GIS tools; local coordinates beside them';
+
+CREATE OR REPLACE FUNCTION dtmv.spatial_map(space bigint, frame text DEFAULT 'wgs84') RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	s bigint;
+	site record;
 	probe bigint[];
 	veto bigint[];
 BEGIN
+	IF frame IS NULL OR frame NOT IN ('wgs84', 'local') THEN
+		RAISE EXCEPTION 'a map''s frame is ''wgs84'' (GeoJSON as RFC 7946 has it) or ''local'' (the site''s metres), not %',
+			coalesce(quote_literal(frame), 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	s := dtmv._site_of(spatial_map.space);
+	SELECT x.anchor_lon, x.anchor_lat, x.anchor_alt, x.heading INTO site FROM dtmv.spaces x WHERE x.space_id = s;
 	SELECT x.probe, x.veto INTO probe, veto FROM dtmv._acting_keys() x WHERE x.r = 0;
 	RETURN jsonb_build_object(
 		'type', 'FeatureCollection',
 		'space', space,
+		-- (a foreign member: what the local coordinates are relative to)
+		'frame', jsonb_build_object('site', s, 'srid', dtmv.site_srid(s),
+									'anchor', jsonb_build_array(site.anchor_lon, site.anchor_lat, site.anchor_alt),
+									'heading', site.heading),
 		'features', coalesce((
 			SELECT jsonb_agg(jsonb_build_object(
 					   'type', 'Feature',
 					   'id', r.id,
-					   'geometry', @postgis@.ST_AsGeoJSON(t.position, 9, 8)::jsonb,
+					   'geometry', @postgis@.ST_AsGeoJSON(CASE frame WHEN 'local' THEN t.position
+																	 ELSE dtmv._to_wgs84(s, t.position) END, 9, 0)::jsonb,
 					   'properties', jsonb_build_object('name', r.name, 'kind', r.kind, 'space', t.space,
-														'moved_at', t.moved_at))
+														'moved_at', t.moved_at)
+									 || CASE frame WHEN 'local' THEN '{}'::jsonb
+										ELSE jsonb_build_object('site', s,
+																'local_x', @postgis@.ST_X(t.position),
+																'local_y', @postgis@.ST_Y(t.position),
+																'local_z', @postgis@.ST_Z(t.position)) END)
 					   ORDER BY r.id)
 			  FROM dtmv.twin_positions t JOIN dtmv.twin_registry r ON r.id = t.twin
 			 WHERE t.site = s
@@ -713,9 +908,15 @@ BEGIN
 			   AND r.acl && probe AND NOT r.acl && veto), '[]'));
 END
 $$;
-COMMENT ON FUNCTION dtmv.spatial_map(bigint) IS
-	'the 3D spatial map of a space as a GeoJSON FeatureCollection (PointZ, local metres), only the twins the caller may discover (scenarios 7.3.1, 7.3.2)';
-GRANT SELECT ON dtmv.spaces, dtmv.services, dtmv.twin_positions, dtmv.captures TO dtmv_user;
+COMMENT ON FUNCTION dtmv.spatial_map(bigint, text) IS
+	'the 3D spatial map of a space as a GeoJSON FeatureCollection of the twins the caller may discover: by default RFC 7946 (WGS84 longitude, latitude, height; local coordinates in the properties), with frame => ''local'' PointZ in the site''s metres (scenarios 7.3.1, 7.3.2)';
+
+-- Every site's frame in spatial_ref_sys: those made before this install or
+-- update (an update from 0.1, a database restored without PostGIS's rows),
+-- or left out of date by an earlier install.
+SELECT count(dtmv._register_site_crs(s.space_id)) FROM dtmv.spaces s WHERE s.kind = 'site';
+
+GRANT SELECT ON dtmv.spaces, dtmv.services, dtmv.twin_positions, dtmv.captures, dtmv.twin_positions_wgs84 TO dtmv_user;
 
 DROP POLICY IF EXISTS spaces_directory ON dtmv.spaces;
 CREATE POLICY spaces_directory ON dtmv.spaces FOR SELECT TO dtmv_user USING (true);

@@ -27,6 +27,10 @@ GRANT EXECUTE ON FUNCTION dtmv._effective_rights(dtmv.twin_id), dtmv._holds(dtmv
 	dtmv._rights_mask(text), dtmv._outer_has_role(text), dtmv._serves(dtmv.twin_id),
 	dtmv._own_subjects() TO dtmv_user;
 
+-- twin_positions_wgs84 (security_invoker) calls these as the querying role.
+GRANT EXECUTE ON FUNCTION dtmv._to_wgs84(bigint, @postgis@.geometry),
+	dtmv._footprint_in_site(@postgis@.geometry, double precision[], @postgis@.geometry) TO dtmv_user;
+
 -- Type I/O and operator support must stay callable by anyone using the type.
 GRANT EXECUTE ON FUNCTION
 	dtmv.twin_id_in(cstring), dtmv.twin_id_out(dtmv.twin_id),

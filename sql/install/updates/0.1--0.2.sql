@@ -35,7 +35,11 @@ DECLARE
 		-- true): a new signature, so the old one goes
 		'dtmv.complete_sync(bigint, boolean, jsonb)',
 		-- create_twin gains gateway (the one a physical binding goes through)
-		'dtmv.create_twin(text, text, jsonb, text, text, interval, integer)'
+		'dtmv.create_twin(text, text, jsonb, text, text, interval, integer)',
+		-- spatial_map gains frame (RFC 7946 GeoJSON by default); the frames
+		-- are converted through each site's CRS (dtmv.site_crs)
+		'dtmv.spatial_map(bigint)',
+		'dtmv._site_proj(bigint)'
 	]::pg_catalog.regprocedure[];
 	dependents text;
 	f pg_catalog.regprocedure;
@@ -51,7 +55,7 @@ BEGIN
 		RAISE EXCEPTION 'objects outside dtmv depend on functions that the update to 0.2 replaces: %', dependents
 			USING ERRCODE = 'dependent_objects_still_exist',
 				  HINT = 'Drop them, run ALTER EXTENSION dtmv UPDATE, and create them again: '
-						 'calls of dtmv.complete_sync(request, ok, reported) and dtmv.create_twin(...) stay valid in 0.2.';
+						 'calls of dtmv.complete_sync(request, ok, reported), dtmv.create_twin(...) and dtmv.spatial_map(space) stay valid in 0.2.';
 	END IF;
 	FOREACH f IN ARRAY dropped LOOP
 		EXECUTE pg_catalog.format('DROP FUNCTION %s',
