@@ -25,7 +25,7 @@ endif
 # make installcheck, against a running server (PGHOST, PGPORT...), runs:
 # pg_regress suites: sql/<name>.sql against expected/<name>.out; the first
 # loads the tests' helpers (test/sql/test_helpers.sql) that the others call
-REGRESS = test_helpers identity registry rights sync events spatial commerce agents refusals catalog wot
+REGRESS = test_helpers identity registry rights sync events spatial commerce agents refusals catalog wot actions
 LOAD_DTMV = --load-extension=postgis --load-extension=pg_trgm --load-extension=btree_gist --load-extension=dtmv
 REGRESS_OPTS = $(LOAD_DTMV)
 # isolation specs: test/isolation/specs/<name>.spec against

@@ -1,5 +1,6 @@
 # Nothing is lost through pg_dump and pg_restore: the demo's data (a home,
-# rights, groups, worlds, syncs, events, commands, kinds from Thing Models) is dumped, restored into
+# rights, groups, worlds, syncs, events, commands, kinds from Thing Models,
+# actions defined, redefined and withdrawn) is dumped, restored into
 # a new database, and every dtmv table compared row for row; then the
 # restored database is used.
 use strict;
@@ -26,13 +27,22 @@ is( $node->safe_psql(
 	'door,valve',
 	'kinds defined from Thing Models');
 
+# Actions: a built-in one redefined, a new one, a built-in one withdrawn
+# (docs/events.md, "Actions"). The redefinition stands beside the built-in
+# row, which CREATE EXTENSION makes again in the restored database.
+$node->safe_psql(
+	'dtmv_demo', q{SET ROLE demo_admin;
+	SELECT dtmv.define_action('door', 'open', '{"door": "wide open"}');
+	SELECT dtmv.define_action('door', 'knock', '{"knocked": true}');
+	SELECT dtmv.withdraw_action('lamp', 'off');});
+
 dump_and_restore($node, 'dtmv_demo', $node, 'dtmv_restored',
 	'pg_restore reports no error');
 
 for my $t (
 	qw(subjects group_members systems twin_registry twin_states grants worlds
 	world_twins sync_priorities sync_requests events commands kind_actions
-	thing_models spaces twin_positions services captures boms bom_lines orders order_items)
+	kind_action_definitions thing_models spaces twin_positions services captures boms bom_lines orders order_items)
   )
 {
 	my $sql =
@@ -68,6 +78,20 @@ is( sql_as(
 		'dtmv_restored'),
 	'Open up',
 	'the restored door is described by its imported Thing Model');
+my $actions =
+  "SELECT string_agg(kind || '.' || action || '=' || coalesce(desired_patch::text, '-'), ' ' ORDER BY kind, action)"
+  . " FROM dtmv.kind_actions WHERE kind IN ('door', 'lamp')";
+is( sql_as($node, 'demo_alice', $actions, 'dtmv_restored'),
+	'door.close={"door": "closed"} door.knock={"knocked": true} door.lock={"door": "locked"} '
+	  . 'door.open={"door": "wide open"} door.view_camera=- lamp.on={"light": "on"}',
+	'the restored kinds offer the actions as defined before the dump, one row each');
+is( sql_as(
+		$node, 'demo_alice',
+		"SELECT dtmv.interact(id, 'open') > 0 FROM dtmv.twins WHERE kind = 'door';
+		 SELECT dtmv.twin_info(id) #>> '{desired,door}' FROM dtmv.twins WHERE kind = 'door'",
+		'dtmv_restored'),
+	"t\nwide open",
+	'interact in the restored database opens the door as redefined');
 is( sql_as(
 		$node, 'demo_alice',
 		"SELECT dtmv.create_twin('lamp', 'New lamp') IS NOT NULL",

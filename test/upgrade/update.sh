@@ -95,6 +95,38 @@ for script in sql/install/released/dtmv--*.sql; do
 	dropdb $db
 done
 
+# Built-in actions redefined under 0.1, where define_action turned the
+# built-in row into the definition (so that a dump of it clashed, at
+# restore, with the built-in row CREATE EXTENSION makes): the update makes
+# the built-in row again beside the definition, which wins; a command queued
+# under 0.1 keeps the patch it was asked with; the database then goes
+# through pg_dump and pg_restore with nothing lost.
+createdb dtmv_actions
+q dtmv_actions "CREATE EXTENSION dtmv VERSION '0.1' CASCADE" >/dev/null
+q dtmv_actions "CREATE ROLE update_actions_user IN ROLE dtmv_user" >/dev/null
+q dtmv_actions "SELECT dtmv.create_subject('update_actions_user', 'update_actions_user');
+	SELECT dtmv.define_action('door', 'open', '{\"door\": \"wide open\"}'), dtmv.define_action('door', 'knock');
+	SET ROLE update_actions_user;
+	SELECT dtmv.interact(dtmv.create_twin('door', 'Door'), 'open')" >/dev/null
+door_actions="SELECT string_agg(action || '=' || coalesce(desired_patch::text, '-') || (CASE WHEN builtin THEN ' built in' ELSE '' END), ', ' ORDER BY action) FROM dtmv.kind_actions WHERE kind = 'door'"
+redefined='close={"door": "closed"} built in, knock=-, lock={"door": "locked"} built in, open={"door": "wide open"}, view_camera=- built in'
+check "0.1 with redefined built-in actions: the update goes through" q dtmv_actions "ALTER EXTENSION dtmv UPDATE"
+check "... the doors offer each action once, the definition winning" \
+	test "$(q dtmv_actions "$door_actions")" = "$redefined"
+check "... the built-in row is made again beside the definition, as dtmv ships it" \
+	test "$(q dtmv_actions "SELECT string_agg(desired_patch::text || ' ' || builtin, ', ' ORDER BY builtin) FROM dtmv.kind_action_definitions WHERE kind = 'door' AND action = 'open'")" = '{"door": "wide open"} false, {"door": "open"} true'
+check "... the command queued under 0.1 keeps the patch it was asked with" \
+	test "$(q dtmv_actions "SELECT desired_patch FROM dtmv.commands")" = '{"door": "wide open"}'
+pg_dump -Fc -f "$work/actions.dump" dtmv_actions
+createdb dtmv_actions_restored
+check "... pg_restore of its dump reports no error" \
+	pg_restore --exit-on-error -d dtmv_actions_restored "$work/actions.dump"
+check "... and the restored doors offer the actions as defined" \
+	test "$(q dtmv_actions_restored "$door_actions")" = "$redefined"
+dropdb dtmv_actions_restored
+dropdb dtmv_actions
+q postgres "DROP ROLE update_actions_user" >/dev/null
+
 # An object outside dtmv that depends on a function the update drops (a
 # SQL-standard body records the dependency): the update refuses, naming it,
 # before it changes anything; without it, the update goes through.

@@ -69,25 +69,31 @@ CREATE TABLE dtmv.event_retention (
 );
 COMMENT ON TABLE dtmv.event_retention IS 'the id up to which events were pruned: a client behind it must resynchronise';
 
--- Which actions a kind of twin offers, and what each does to the desired state.
-CREATE TABLE dtmv.kind_actions (
+-- Which actions a kind of twin offers, and what each does to the desired
+-- state: as dtmv ships them (builtin) and as dtmv_admin defined them. A
+-- definition stands beside the built-in row of its action, and wins; no
+-- definition changes a built-in row, so that a restore (which dumps only
+-- the rows that are not built in, CREATE EXTENSION making the others) never
+-- meets two rows for one key. A withdrawn row beside a built-in one hides
+-- it. Clients read the view dtmv.kind_actions: one row per action offered.
+CREATE TABLE dtmv.kind_action_definitions (
 	kind text NOT NULL,
 	action text NOT NULL CHECK (dtmv._is_identifier(action)),
 	desired_patch jsonb,
 	builtin boolean NOT NULL DEFAULT false,
-	PRIMARY KEY (kind, action)
+	withdrawn boolean NOT NULL DEFAULT false,
+	PRIMARY KEY (kind, action, builtin),
+	CONSTRAINT kind_action_definitions_withdrawn_check CHECK (NOT withdrawn OR (NOT builtin AND desired_patch IS NULL))
 );
-COMMENT ON TABLE dtmv.kind_actions IS
-	'the actions each kind of twin offers (REQ-DT-06), and the desired state each sets (merged into desired; reported once acknowledged)';
-INSERT INTO dtmv.kind_actions (kind, action, desired_patch, builtin) VALUES
-	('door', 'open', '{"door": "open"}', true),
-	('door', 'close', '{"door": "closed"}', true),
-	('door', 'lock', '{"door": "locked"}', true),
-	('door', 'view_camera', NULL, true),
-	('lamp', 'on', '{"light": "on"}', true),
-	('lamp', 'off', '{"light": "off"}', true),
-	('robot', 'stop', '{"motion": "stopped"}', true),
-	('robot', 'resume', '{"motion": "running"}', true);
+COMMENT ON TABLE dtmv.kind_action_definitions IS
+	'the actions each kind of twin offers (REQ-DT-06) as dtmv ships them and as dtmv_admin defined or withdrew them; read the view dtmv.kind_actions';
+COMMENT ON COLUMN dtmv.kind_action_definitions.desired_patch IS
+	'merged into the desired state by dtmv.interact, and into the reported state once the command is acknowledged';
+COMMENT ON COLUMN dtmv.kind_action_definitions.builtin IS
+	'as this version of dtmv ships the action (made by CREATE EXTENSION and each update, never dumped); a row of dtmv_admin for the same action wins';
+COMMENT ON COLUMN dtmv.kind_action_definitions.withdrawn IS
+	'dtmv_admin withdrew the built-in action beside it (dtmv.withdraw_action): the kind no longer offers it';
+-- The built-in rows are made by sql/install/replay/85_events.sql.
 
 CREATE TABLE dtmv.commands (
 	command_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -99,20 +105,25 @@ CREATE TABLE dtmv.commands (
 	result jsonb,
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	delivered_at timestamptz,
-	acked_at timestamptz
+	acked_at timestamptz,
+	-- what interact merged into the desired state, and ack_command merges
+	-- into the reported one: the action as defined when it was asked for
+	desired_patch jsonb
 );
 CREATE INDEX commands_open ON dtmv.commands (command_id) WHERE status IN ('queued', 'delivered');
 -- a gateway takes the open commands of the twins it serves
 CREATE INDEX commands_open_twin ON dtmv.commands (twin, command_id) WHERE status IN ('queued', 'delivered');
 COMMENT ON TABLE dtmv.commands IS 'virtual-side actions for physical objects (open the door), for the gateway to carry out and acknowledge';
+COMMENT ON COLUMN dtmv.commands.desired_patch IS
+	'the action''s desired-state patch when the command was queued: merged into desired then, into reported when acknowledged';
 ALTER TABLE dtmv.events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE dtmv.commands ENABLE ROW LEVEL SECURITY;
-ALTER TABLE dtmv.kind_actions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dtmv.kind_action_definitions ENABLE ROW LEVEL SECURITY;
 SELECT pg_catalog.pg_extension_config_dump('dtmv.events', '');
 SELECT pg_catalog.pg_extension_config_dump('dtmv.event_inbox', '');
 SELECT pg_catalog.pg_extension_config_dump('dtmv.event_order', '');
 SELECT pg_catalog.pg_extension_config_dump('dtmv.event_entries', '');
 SELECT pg_catalog.pg_extension_config_dump('dtmv.event_retention', '');
-SELECT pg_catalog.pg_extension_config_dump('dtmv.kind_actions', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.kind_action_definitions', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('dtmv.commands', '');
 SELECT pg_catalog.pg_extension_config_dump('dtmv.commands_command_id_seq', '');

@@ -146,10 +146,14 @@ BEGIN
 	ON CONFLICT ON CONSTRAINT thing_models_pkey
 		DO UPDATE SET model = excluded.model, defined_by = excluded.defined_by, defined_at = now();
 	-- The kind offers the model's actions from now on; an action it offered
-	-- before stays (with the desired-state patch it had), as commands may name it.
-	INSERT INTO dtmv.kind_actions (kind, action)
+	-- before stays (with the desired-state patch it had), as commands may
+	-- name it. A built-in action the model names is offered as built in,
+	-- also if it was withdrawn; any other gets a row without a patch.
+	DELETE FROM dtmv.kind_action_definitions d WHERE d.kind = k AND d.withdrawn AND model -> 'actions' ? d.action;
+	INSERT INTO dtmv.kind_action_definitions (kind, action)
 		SELECT k, a FROM jsonb_object_keys(model -> 'actions') a
-	ON CONFLICT ON CONSTRAINT kind_actions_pkey DO NOTHING;
+		 WHERE NOT EXISTS (SELECT 1 FROM dtmv.kind_action_definitions d WHERE d.kind = k AND d.action = a)
+	ON CONFLICT ON CONSTRAINT kind_action_definitions_pkey DO NOTHING;
 	RETURN k;
 END
 $$;

@@ -10,19 +10,112 @@
 -- batch above the last: so a reader that continues after the last id it got
 -- can never skip one, whatever commits when. NOTIFY only wakes clients.
 
+-- The actions dtmv ships (once/85_events.sql says how they and dtmv_admin's
+-- definitions live together): made by every install and update as this
+-- version ships them, never dumped.
+INSERT INTO dtmv.kind_action_definitions AS d (kind, action, desired_patch, builtin) VALUES
+	('door', 'open', '{"door": "open"}', true),
+	('door', 'close', '{"door": "closed"}', true),
+	('door', 'lock', '{"door": "locked"}', true),
+	('door', 'view_camera', NULL, true),
+	('lamp', 'on', '{"light": "on"}', true),
+	('lamp', 'off', '{"light": "off"}', true),
+	('robot', 'stop', '{"motion": "stopped"}', true),
+	('robot', 'resume', '{"motion": "running"}', true)
+ON CONFLICT ON CONSTRAINT kind_action_definitions_pkey
+	DO UPDATE SET desired_patch = excluded.desired_patch WHERE d.desired_patch IS DISTINCT FROM excluded.desired_patch;
+
+-- What each kind offers: one row per action, dtmv_admin's definition where
+-- there is one, else the built-in one; none for a withdrawn action.
+CREATE OR REPLACE VIEW dtmv.kind_actions AS
+	SELECT d.kind, d.action, d.desired_patch, d.builtin
+	  FROM dtmv.kind_action_definitions d
+	 WHERE NOT d.withdrawn
+	   AND NOT (d.builtin AND EXISTS (SELECT 1 FROM dtmv.kind_action_definitions o
+									   WHERE o.kind = d.kind AND o.action = d.action AND NOT o.builtin));
+COMMENT ON VIEW dtmv.kind_actions IS
+	'the actions each kind of twin offers (REQ-DT-06), one row each, and the desired state each sets (merged into desired; reported once acknowledged); builtin: as dtmv ships it';
+
+-- The desired-state patch of an action the kind offers (NULL: it sets
+-- none); 22023 for one it does not offer, naming those it does.
+CREATE OR REPLACE FUNCTION dtmv._action_patch(kind text, action text) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	patch jsonb;
+BEGIN
+	SELECT a.desired_patch INTO patch FROM dtmv.kind_actions a
+	 WHERE a.kind = _action_patch.kind AND a.action = _action_patch.action;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'a % does not offer the action "%"', kind, action
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = coalesce('It offers: ' || (SELECT string_agg(a.action, ', ' ORDER BY a.action)
+													 FROM dtmv.kind_actions a WHERE a.kind = _action_patch.kind) || '.',
+								  'It offers no action.');
+	END IF;
+	RETURN patch;
+END
+$$;
+COMMENT ON FUNCTION dtmv._action_patch(text, text) IS
+	'internal: the desired-state patch of an action the kind offers; 22023 if it offers no such action';
+
 CREATE OR REPLACE FUNCTION dtmv.define_action(kind text, action text, desired_patch jsonb DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_admin_role('define actions');
-	INSERT INTO dtmv.kind_actions AS a (kind, action, desired_patch) VALUES (kind, action, desired_patch)
-	ON CONFLICT ON CONSTRAINT kind_actions_pkey
-		DO UPDATE SET desired_patch = excluded.desired_patch, builtin = false;
+	IF kind IS NULL OR action IS NULL THEN
+		RAISE EXCEPTION 'an action needs a kind and a name' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT dtmv._is_identifier(kind) THEN
+		RAISE EXCEPTION '"%" is not a kind: a kind is a lower-case identifier (a letter, then letters, digits or _)', kind
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Name it as twins of the kind are created: dtmv.create_twin(kind, ...).';
+	END IF;
+	IF NOT dtmv._is_identifier(action) THEN
+		RAISE EXCEPTION '"%" is not an action name: actions are named by lower-case identifiers (a letter, then letters, digits or _)', action
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF jsonb_typeof(desired_patch) <> 'object' THEN
+		RAISE EXCEPTION 'an action''s desired-state patch is a JSON object, not %', jsonb_typeof(desired_patch)
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Its keys replace the same keys of the desired state: {"door": "open"}. NULL sets none.';
+	END IF;
+	-- beside the built-in row of the action, if any, never over it
+	INSERT INTO dtmv.kind_action_definitions AS a (kind, action, desired_patch) VALUES (kind, action, desired_patch)
+	ON CONFLICT ON CONSTRAINT kind_action_definitions_pkey
+		DO UPDATE SET desired_patch = excluded.desired_patch, withdrawn = false;
 END
 $$;
 COMMENT ON FUNCTION dtmv.define_action(text, text, jsonb) IS
-	'let twins of a kind offer an action, with the desired state it sets; dtmv_admin only';
+	'let twins of a kind offer an action, with the desired state it sets; for a built-in action, this definition wins over dtmv''s; dtmv_admin only';
+
+CREATE OR REPLACE FUNCTION dtmv.withdraw_action(kind text, action text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._require_admin_role('withdraw actions');
+	IF kind IS NULL OR action IS NULL THEN
+		RAISE EXCEPTION 'an action needs a kind and a name' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	PERFORM dtmv._action_patch(kind, action);	-- 22023 unless offered
+	IF EXISTS (SELECT 1 FROM dtmv.kind_action_definitions b
+				WHERE b.kind = withdraw_action.kind AND b.action = withdraw_action.action AND b.builtin) THEN
+		-- a built-in row never changes: a withdrawn row beside it hides it
+		INSERT INTO dtmv.kind_action_definitions AS a (kind, action, withdrawn) VALUES (kind, action, true)
+		ON CONFLICT ON CONSTRAINT kind_action_definitions_pkey
+			DO UPDATE SET desired_patch = NULL, withdrawn = true;
+	ELSE
+		DELETE FROM dtmv.kind_action_definitions a
+		 WHERE a.kind = withdraw_action.kind AND a.action = withdraw_action.action AND NOT a.builtin;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dtmv.withdraw_action(text, text) IS
+	'twins of a kind no longer offer an action (a built-in one too); commands already queued keep theirs; dtmv.define_action offers it again; dtmv_admin only';
 
 -- The subjects (users and systems, not groups) that may read a twin: the
 -- holders of read on it, on a space it is in or system-wide, through
@@ -268,16 +361,9 @@ DECLARE
 BEGIN
 	PERFORM dtmv._lock_twin_for(twin, 'interact');	-- the twin's lock before its rows
 	SELECT t.kind INTO k FROM dtmv.twin_registry t WHERE t.id = interact.twin;
-	SELECT a.desired_patch INTO patch FROM dtmv.kind_actions a WHERE a.kind = k AND a.action = interact.action;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'a % does not offer the action "%"', k, action
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = coalesce('It offers: ' || (SELECT string_agg(a.action, ', ' ORDER BY a.action)
-													 FROM dtmv.kind_actions a WHERE a.kind = k) || '.',
-								  'It offers no action.');
-	END IF;
-	INSERT INTO dtmv.commands (twin, subject_id, action, args)
-		VALUES (twin, dtmv.current_subject(), action, coalesce(args, '{}'))
+	patch := dtmv._action_patch(k, action);
+	INSERT INTO dtmv.commands (twin, subject_id, action, args, desired_patch)
+		VALUES (twin, dtmv.current_subject(), action, coalesce(args, '{}'), patch)
 		RETURNING command_id INTO id;
 	IF patch IS NOT NULL THEN
 		UPDATE dtmv.twin_states s SET desired = s.desired || patch, desired_at = now() WHERE s.twin = interact.twin;
@@ -352,7 +438,6 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	c record;
-	patch jsonb;
 BEGIN
 	PERFORM dtmv._require_gateway('acknowledge commands');
 	IF ok IS NULL THEN
@@ -393,10 +478,9 @@ BEGIN
 							   result = ack_command.result, acked_at = now()
 	 WHERE x.command_id = ack_command.command_id;
 	IF ok THEN
-		SELECT a.desired_patch INTO patch FROM dtmv.kind_actions a
-		  JOIN dtmv.twin_registry t ON t.kind = a.kind
-		 WHERE t.id = c.twin AND a.action = c.action;
-		PERFORM dtmv._store_reported(c.twin, coalesce(patch, '{}'), false);
+		-- what interact merged into desired, whatever dtmv_admin has done
+		-- to the action since
+		PERFORM dtmv._store_reported(c.twin, coalesce(c.desired_patch, '{}'), false);
 	END IF;
 	RETURN dtmv._append_event(c.twin, NULL, CASE WHEN ok THEN 'command_succeeded' ELSE 'command_failed' END,
 							  jsonb_build_object('command', c.command_id, 'action', c.action,
@@ -457,10 +541,6 @@ CREATE POLICY commands_own ON dtmv.commands FOR SELECT TO dtmv_user
 	USING (subject_id = ANY ((SELECT dtmv._own_subjects())::bigint[])
 		   OR dtmv._serves(twin));
 COMMENT ON POLICY commands_own ON dtmv.commands IS 'a subject sees its own commands; a gateway those for the twins it serves';
-
-DROP POLICY IF EXISTS kind_actions_directory ON dtmv.kind_actions;
-CREATE POLICY kind_actions_directory ON dtmv.kind_actions FOR SELECT TO dtmv_user USING (true);
-COMMENT ON POLICY kind_actions_directory ON dtmv.kind_actions IS 'what each kind of twin offers is public to dtmv users';
 
 CREATE OR REPLACE FUNCTION dtmv.twin_by_binding(binding text) RETURNS dtmv.twin_id
 LANGUAGE plpgsql STABLE SECURITY DEFINER

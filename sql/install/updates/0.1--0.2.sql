@@ -135,3 +135,41 @@ UPDATE dtmv.order_items i
   FROM dtmv.twin_registry t, dtmv.orders o
  WHERE t.id = i.design AND o.order_id = i.order_id
    AND o.status IN ('placed', 'confirmed', 'in_production', 'shipped');
+
+-- Actions (once/85_events.sql): dtmv_admin's definitions stand beside the
+-- built-in rows, which never change, so that a dump (of the rows that are
+-- not built in) restores into the rows CREATE EXTENSION makes. Under 0.1,
+-- define_action turned a built-in row into the definition; the replayed
+-- 85_events.sql makes the built-in rows that this took away again, beside
+-- the definitions, which win. Clients read the view dtmv.kind_actions (one
+-- row per action offered) that replaces the table of that name.
+-- A command keeps the patch its action had when it was queued: the open
+-- ones of 0.1 get the one they would have had at their acknowledgement.
+ALTER TABLE dtmv.commands ADD COLUMN desired_patch jsonb;
+COMMENT ON COLUMN dtmv.commands.desired_patch IS
+	'the action''s desired-state patch when the command was queued: merged into desired then, into reported when acknowledged';
+UPDATE dtmv.commands c SET desired_patch = a.desired_patch
+  FROM dtmv.twin_registry t, dtmv.kind_actions a
+ WHERE t.id = c.twin AND a.kind = t.kind AND a.action = c.action
+   AND c.status IN ('queued', 'delivered');
+DROP POLICY kind_actions_directory ON dtmv.kind_actions;
+REVOKE SELECT ON dtmv.kind_actions FROM dtmv_user;
+ALTER TABLE dtmv.kind_actions RENAME TO kind_action_definitions;
+ALTER TABLE dtmv.kind_action_definitions RENAME CONSTRAINT kind_actions_action_check TO kind_action_definitions_action_check;
+-- (withdrawn filled by an UPDATE, not by the default of ADD COLUMN, which
+-- would keep a "missing value" in the catalog that a fresh install has not)
+ALTER TABLE dtmv.kind_action_definitions DROP CONSTRAINT kind_actions_pkey, ADD COLUMN withdrawn boolean;
+UPDATE dtmv.kind_action_definitions SET withdrawn = false;
+ALTER TABLE dtmv.kind_action_definitions
+	ALTER COLUMN withdrawn SET DEFAULT false,
+	ALTER COLUMN withdrawn SET NOT NULL,
+	ADD PRIMARY KEY (kind, action, builtin),
+	ADD CONSTRAINT kind_action_definitions_withdrawn_check CHECK (NOT withdrawn OR (NOT builtin AND desired_patch IS NULL));
+COMMENT ON TABLE dtmv.kind_action_definitions IS
+	'the actions each kind of twin offers (REQ-DT-06) as dtmv ships them and as dtmv_admin defined or withdrew them; read the view dtmv.kind_actions';
+COMMENT ON COLUMN dtmv.kind_action_definitions.desired_patch IS
+	'merged into the desired state by dtmv.interact, and into the reported state once the command is acknowledged';
+COMMENT ON COLUMN dtmv.kind_action_definitions.builtin IS
+	'as this version of dtmv ships the action (made by CREATE EXTENSION and each update, never dumped); a row of dtmv_admin for the same action wins';
+COMMENT ON COLUMN dtmv.kind_action_definitions.withdrawn IS
+	'dtmv_admin withdrew the built-in action beside it (dtmv.withdraw_action): the kind no longer offers it';
