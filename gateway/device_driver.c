@@ -116,7 +116,8 @@ device_call(const DeviceCall *call, char *const argv[], char **answer, char *rea
 	Buffer		bufs[2] = {{NULL, 0, 0, -1}, {NULL, 0, 0, -1}};
 	double		started = seconds_now();
 	double		next_keep_alive = started + call->keep_alive_every;
-	int			status;
+	int			status = 0;
+	bool		exited = false;
 	bool		ok = false;
 
 	*answer = NULL;
@@ -140,6 +141,8 @@ device_call(const DeviceCall *call, char *const argv[], char **answer, char *rea
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
+		/* the gateway's database password is not the device's business */
+		unsetenv("PGPASSWORD");
 		dup2(out[1], STDOUT_FILENO);
 		dup2(err[1], STDERR_FILENO);
 		close(out[0]), close(out[1]), close(err[0]), close(err[1]);
@@ -152,25 +155,44 @@ device_call(const DeviceCall *call, char *const argv[], char **answer, char *rea
 	bufs[0].fd = out[0];
 	bufs[1].fd = err[0];
 
-	while (bufs[0].fd >= 0 || bufs[1].fd >= 0)
+	/*
+	 * Until the driver has exited and what it wrote is read: the deadline,
+	 * a stop and the keep-alive hold all along, also once the driver has
+	 * closed its output (it may still hang), and a child it left behind
+	 * holding the pipes open delays nothing.
+	 */
+	for (;;)
 	{
 		fd_set		fds;
 		struct timeval tv = {0, 200000};
 		int			maxfd = -1;
 		int			i;
+		int			ready;
 		double		now = seconds_now();
 
-		if (now - started >= call->timeout)
+		if (!exited)
+		{
+			pid_t		r = waitpid(pid, &status, WNOHANG);
+
+			if (r == pid)
+				exited = true;
+			else if (r < 0 && errno != EINTR)
+			{
+				snprintf(reason, reasonlen, "waiting for the device driver failed: %s", strerror(errno));
+				goto killed;
+			}
+		}
+		if (!exited && now - started >= call->timeout)
 		{
 			snprintf(reason, reasonlen, "no answer from the device within %d s", call->timeout);
 			goto killed;
 		}
-		if (stop_requested)
+		if (!exited && stop_requested)
 		{
 			snprintf(reason, reasonlen, "the gateway was stopped while the device worked");
 			goto killed;
 		}
-		if (call->keep_alive != NULL && now >= next_keep_alive)
+		if (!exited && call->keep_alive != NULL && now >= next_keep_alive)
 		{
 			if (!call->keep_alive(call->arg, reason, reasonlen))
 				goto killed;
@@ -184,13 +206,23 @@ device_call(const DeviceCall *call, char *const argv[], char **answer, char *rea
 				if (bufs[i].fd > maxfd)
 					maxfd = bufs[i].fd;
 			}
-		if (select(maxfd + 1, &fds, NULL, NULL, &tv) < 0)
+		if (exited)
+		{
+			/* what is left to read is there now: no waiting for more */
+			tv.tv_usec = 0;
+			if (maxfd < 0)
+				break;
+		}
+		ready = select(maxfd + 1, maxfd >= 0 ? &fds : NULL, NULL, NULL, &tv);
+		if (ready < 0)
 		{
 			if (errno == EINTR)
 				continue;
 			snprintf(reason, reasonlen, "waiting for the device driver failed: %s", strerror(errno));
 			goto killed;
 		}
+		if (exited && ready == 0)
+			break;
 		for (i = 0; i < 2; i++)
 			if (bufs[i].fd >= 0 && FD_ISSET(bufs[i].fd, &fds) && !buffer_read(&bufs[i]))
 			{
@@ -198,12 +230,8 @@ device_call(const DeviceCall *call, char *const argv[], char **answer, char *rea
 				bufs[i].fd = -1;
 			}
 	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-		{
-			snprintf(reason, reasonlen, "waiting for the device driver failed: %s", strerror(errno));
-			goto done;
-		}
+	/* anything the driver left running in its process group goes with it */
+	kill(-pid, SIGKILL);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 	{
 		ok = true;

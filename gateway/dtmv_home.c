@@ -13,7 +13,8 @@
  *		a transaction pooler (PgBouncer in transaction mode).  Survives a
  *		server restart: it reconnects and takes up the commands it missed
  *		(next_commands also returns commands delivered but never
- *		acknowledged).  Stops after N seconds or N acknowledged commands.
+ *		acknowledged).  Runs until stopped (SIGTERM, SIGINT), or after N
+ *		seconds or N acknowledged commands.
  *	 dtmv-home ring SERIAL [CAMERA]
  *		The doorbell of the door bound to SERIAL rings: reports a
  *		"doorbell" event with a reference to the camera's snapshot.
@@ -434,6 +435,7 @@ main(int argc, char **argv)
 	const char *since = NULL;
 	int			count = 200;
 	bool		bare = false;
+	bool		seconds_given = false;
 	int			gap_ms = 0;
 	int			i;
 	int			npositional;
@@ -451,7 +453,10 @@ main(int argc, char **argv)
 		if (i < 2 + npositional && argv[i][0] != '-')
 			continue;
 		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
-			gw.seconds = atoi(argv[++i]);
+		{
+			gw.seconds = positive(argv[++i]);
+			seconds_given = true;
+		}
 		else if (strcmp(argv[i], "--acks") == 0 && i + 1 < argc)
 			gw.max_acks = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc)
@@ -479,7 +484,12 @@ main(int argc, char **argv)
 		}
 	}
 	if (strcmp(argv[1], "gateway") == 0)
+	{
+		/* a gateway runs until it is stopped, unless told otherwise */
+		if (!seconds_given)
+			gw.seconds = 0;
 		return run_gateway(&gw);
+	}
 	if (strcmp(argv[1], "ring") == 0 && argc >= 3)
 		return run_ring(argv[2], argc >= 4 ? argv[3] : "camera/snapshot.jpg");
 	if (strcmp(argv[1], "watch") == 0 && argc >= 3)

@@ -239,21 +239,21 @@ ask_device(Gateway *gw, const DeviceCall *call, const char *op, const char *seri
 	return device_call(call, argv, answer, reason, reasonlen);
 }
 
-#define COLLEN 256
-
 /*
  * Take the next piece of work, a statement that hands out at most one row
  * (what: for the log line if it fails): 1 with the row's first ncols
- * columns in cols, 0 if there is none, -1 if the connection broke.
+ * columns in cols, whole, pointing into *row (the caller PQclears it once
+ * the work is done), 0 if there is none, -1 if the connection broke.
  */
 static int
 take_next(Gateway *gw, const char *what, const char *sql, int nparams, const char *const *params,
-		  char cols[][COLLEN], int ncols)
+		  PGresult **row, const char **cols, int ncols)
 {
 	PGresult   *res;
 	char		err[1024];
 	int			i;
 
+	*row = NULL;
 	if (!gw_exec(gw, sql, nparams, params, &res, err, sizeof(err), NULL))
 	{
 		say("%s failed: %s", what, err);
@@ -265,8 +265,8 @@ take_next(Gateway *gw, const char *what, const char *sql, int nparams, const cha
 		return 0;
 	}
 	for (i = 0; i < ncols; i++)
-		snprintf(cols[i], COLLEN, "%s", PQgetvalue(res, 0, i));
-	PQclear(res);
+		cols[i] = PQgetvalue(res, 0, i);
+	*row = res;
 	return 1;
 }
 
@@ -326,7 +326,8 @@ static int
 do_command(Gateway *gw)
 {
 	const char *params[2] = {gw->redeliver, gw->bindings};
-	char		cmd[5][COLLEN];	/* id, action, args, device, requester */
+	const char *cmd[5];			/* id, action, args, device, requester */
+	PGresult   *row;
 	char		work[1024];
 	char		reason[1024];
 	char	   *answer = NULL;
@@ -339,21 +340,27 @@ do_command(Gateway *gw)
 				  "SELECT command_id, action, args::text, physical_binding, coalesce(requested_by, '?') "
 				  "FROM dtmv.next_commands(1, $1::interval, $2::text[])" :
 				  "SELECT command_id, action, args::text, coalesce(physical_binding, ''), coalesce(requested_by, '?') "
-				  "FROM dtmv.next_commands(1, $1::interval)", gw->by_device ? 2 : 1, params, cmd, 5);
+				  "FROM dtmv.next_commands(1, $1::interval)", gw->by_device ? 2 : 1, params, &row, cmd, 5);
 	if (n <= 0)
 		return n;
 	snprintf(work, sizeof(work), "command %s from %s: %s on device %s", cmd[0], cmd[4], cmd[1], cmd[3]);
 	if (!configured(gw->opt, cmd[3]))
 	{
-		/* before 0.2 any gateway gets every command */
-		snprintf(reason, sizeof(reason), "device %s is not connected to this gateway", cmd[3]);
-		ok = false;
+		/*
+		 * Before 0.2 any gateway gets every command: one for a device of
+		 * another gateway is left alone, unanswered, to be handed out again
+		 * (redeliver_after) until the gateway that has the device takes it.
+		 */
+		say("%s: left alone, the device is not connected to this gateway", work);
+		PQclear(row);
+		return 0;
 	}
-	else
-		ok = ask_device(gw, &call, "act", cmd[3], cmd[1], cmd[2], &answer, reason, sizeof(reason));
-	return answer_work(gw, work, cmd[0], ok, answer, reason, sizeof(reason),
-					   "SELECT dtmv.ack_command($1::bigint, true, $2::jsonb)",
-					   "SELECT dtmv.ack_command($1::bigint, false, pg_catalog.jsonb_build_object('error', $2::text))");
+	ok = ask_device(gw, &call, "act", cmd[3], cmd[1], cmd[2], &answer, reason, sizeof(reason));
+	n = answer_work(gw, work, cmd[0], ok, answer, reason, sizeof(reason),
+					"SELECT dtmv.ack_command($1::bigint, true, $2::jsonb)",
+					"SELECT dtmv.ack_command($1::bigint, false, pg_catalog.jsonb_build_object('error', $2::text))");
+	PQclear(row);
+	return n;
 }
 
 /* a sync that runs: what its keep-alive renews */
@@ -396,7 +403,8 @@ static int
 do_sync(Gateway *gw)
 {
 	const char *params[3] = {gw->lease, gw->opt->pooler ? "false" : "true", gw->bindings};
-	char		sync[3][COLLEN];	/* id, twin, device */
+	const char *sync[3] = {NULL, NULL, NULL};	/* id, twin, device */
+	PGresult   *row;
 	char		work[1024];
 	char		reason[1024];
 	char	   *answer = NULL;
@@ -411,9 +419,10 @@ do_sync(Gateway *gw)
 	n = take_next(gw, "claiming the next sync",
 				  "SELECT c.request_id, c.twin, "
 				  "(SELECT b.physical_binding FROM dtmv.served_twins() b WHERE b.twin OPERATOR(dtmv.=) c.twin) "
-				  "FROM dtmv.claim_sync($1::interval, $2::boolean, $3::text[]) c", 3, params, sync, 3);
+				  "FROM dtmv.claim_sync($1::interval, $2::boolean, $3::text[]) c", 3, params, &row, sync, 3);
 	if (n <= 0)
 		return n;
+	run.id = sync[0];
 	snprintf(work, sizeof(work), "sync %s of twin %s (device %s)", sync[0], sync[1], sync[2]);
 	ok = ask_device(gw, &call, "read", sync[2], NULL, NULL, &answer, reason, sizeof(reason));
 	if (run.lost)
@@ -421,12 +430,15 @@ do_sync(Gateway *gw)
 		/* the run is not ours any more: nothing to complete */
 		say("%s lost its run: %s", work, reason);
 		free(answer);
+		PQclear(row);
 		return gw->lost ? -1 : 1;
 	}
 	/* on failure, the reason stays in the log (complete_sync takes none) */
-	return answer_work(gw, work, sync[0], ok, answer, reason, sizeof(reason),
-					   "SELECT dtmv.complete_sync($1::bigint, true, $2::jsonb)",
-					   "SELECT dtmv.complete_sync($1::bigint, false) WHERE $2::text IS NOT NULL");
+	n = answer_work(gw, work, sync[0], ok, answer, reason, sizeof(reason),
+					"SELECT dtmv.complete_sync($1::bigint, true, $2::jsonb)",
+					"SELECT dtmv.complete_sync($1::bigint, false) WHERE $2::text IS NOT NULL");
+	PQclear(row);
+	return n;
 }
 
 /* behind a pooler: no wake-ups, a look every second */
@@ -462,7 +474,8 @@ refuse_superuser(Gateway *gw)
 int
 run_gateway(const GatewayOptions *opt)
 {
-	time_t		deadline = time(NULL) + opt->seconds;
+	/* no --seconds: until stopped (a deadline ten years on) */
+	time_t		deadline = time(NULL) + (opt->seconds > 0 ? opt->seconds : 10 * 365 * 86400);
 	int			acks = 0;
 	Gateway		gw;
 

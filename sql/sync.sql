@@ -206,6 +206,8 @@ SELECT dtmv.request_sync(:'robot') AS gone \gset
 SET ROLE regress_sy_gw;
 SELECT request_id = :gone AS claimed FROM dtmv.claim_sync(lease => '10 ms', session_lock => false);
 SELECT pg_sleep(0.05);
+-- a lease that has ended is not renewed, requeued yet or not
+SELECT dtmv_test.attempt(format('SELECT dtmv.renew_sync(%s)', :gone)) ~ '^55000: the lease of sync request \d+ has ended' AS ended_lease_refused;
 SELECT dtmv.recover_syncs() AS recovered;
 SELECT dtmv_test.attempt(format('SELECT dtmv.renew_sync(%s)', :gone));
 SELECT request_id = :gone AS claimed_again, dtmv.renew_sync(request_id) > now() AS renewed,

@@ -1253,7 +1253,7 @@ sync_request_arg(FunctionCallInfo fcinfo, int argno)
  * dtmv.renew_sync(request, lease): gateways only.  A run goes on: its lease
  * ends lease from now (within dtmv.max_sync_lease), so that a slow device
  * keeps its run; returns the new end.  What may complete a run may renew
- * it; 55000 if it is not running.
+ * it; 55000 if it is not running or its lease has ended.
  */
 PG_FUNCTION_INFO_V1(dtmv_renew_sync);
 Datum
@@ -1268,6 +1268,17 @@ dtmv_renew_sync(PG_FUNCTION_ARGS)
 	id = sync_request_arg(fcinfo, 0);
 	lease_until = sync_lease_until(PG_ARGISNULL(1) ? NULL : PG_GETARG_INTERVAL_P(1));
 	sync_running_request(id, "renew", &req);
+	/*
+	 * A lease that has ended is not renewed: the run is lost (docs/sync.md)
+	 * whether or not a recovery has requeued it yet, so that a late renewal
+	 * never decides which it is.
+	 */
+	if (req.has_lease && req.lease_until <= GetCurrentTimestamp())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the lease of sync request " INT64_FORMAT " has ended", id),
+				 errdetail("It ended at %s.", timestamptz_to_str(req.lease_until)),
+				 errhint("Renew a lease before it ends; the run will be queued again.")));
 	req.lease_until = lease_until;
 	req.has_lease = true;
 	table_write_open(&tw, CATALOG_SYNC_REQUESTS);

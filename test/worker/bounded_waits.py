@@ -208,9 +208,12 @@ idle.autocommit = False
 idle.execute("SELECT pg_catalog.txid_current()")
 before = admin.execute("SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = 'dtmv.event_inbox'::regclass"
                        ).fetchone()[0]
-with gw.transaction():
-    for _ in range(1100):
-        gw.execute("SELECT dtmv.report(%s, 'reading', '{}')", (twin,))
+# (in transactions of 100: one holding the twin's lock longer than
+# dtmv.twin_lock_timeout, 2 s here, would be ended, as section 4 shows)
+for _ in range(11):
+    with gw.transaction():
+        for _ in range(100):
+            gw.execute("SELECT dtmv.report(%s, 'reading', '{}')", (twin,))
 t0 = time.monotonic()
 after = before
 while time.monotonic() - t0 < 10 and after == before:
