@@ -25,7 +25,7 @@ endif
 # make installcheck, against a running server (PGHOST, PGPORT...), runs:
 # pg_regress suites: sql/<name>.sql against expected/<name>.out; the first
 # loads the tests' helpers (test/sql/test_helpers.sql) that the others call
-REGRESS = test_helpers identity registry rights sync events spatial commerce agents refusals catalog wot actions
+REGRESS = test_helpers identity registry rights sync events spatial commerce agents refusals catalog wot actions twin_ids
 LOAD_DTMV = --load-extension=postgis --load-extension=pg_trgm --load-extension=btree_gist --load-extension=dtmv
 REGRESS_OPTS = $(LOAD_DTMV)
 # isolation specs: test/isolation/specs/<name>.spec against
@@ -61,7 +61,7 @@ dtmv--$(EXTVERSION).sql: $(FIRST) $(ONCE_PARTS) $(REPLAY_PARTS) sql/install/repl
 # An update runs the run-once files added since the release it starts from
 # (new relations, made exactly as a fresh install makes them), then its own
 # changes to the relations that existed, then every replayed file.
-ONCE_NEW_SINCE_0.1 = sql/install/once/96_thing_models.sql sql/install/once/97_channel_key.sql sql/install/once/98_agents.sql
+ONCE_NEW_SINCE_0.1 = sql/install/once/11_twin_id_uuid.sql sql/install/once/96_thing_models.sql sql/install/once/97_channel_key.sql sql/install/once/98_agents.sql
 
 dtmv--%--$(EXTVERSION).sql: sql/install/updates/%--$(EXTVERSION).sql $(FIRST) $(ONCE_PARTS) $(REPLAY_PARTS) sql/install/replay.sh Makefile
 	{ $(call SCRIPT_GUARD,ALTER EXTENSION dtmv UPDATE); cat $(FIRST) $(ONCE_NEW_SINCE_$*) $<; $(REPLAY); } > $@

@@ -17,11 +17,39 @@ SELECT 'not-a-twin'::dtmv.twin_id;
 SELECT ''::dtmv.twin_id;
 SELECT '0192f0c4-5a1e-8abc-8000-2a000000000'::dtmv.twin_id;    -- 31 digits
 SELECT '0192f0c4-5a1e-8abc-8000-2a00000000011'::dtmv.twin_id;  -- 33 digits
-SELECT '0192f0c45a1e8abc80002a0000000001'::dtmv.twin_id;        -- no hyphens
 SELECT '0192f0c4-5a1e-4abc-8000-2a0000000001'::dtmv.twin_id;   -- a version 4 uuid
 SELECT '0192f0c4-5a1e-8abc-c000-2a0000000001'::dtmv.twin_id;   -- wrong variant
 SELECT '0192f0c4-5a1e-8abc-8000-2a000000000g'::dtmv.twin_id;   -- not hex
-SELECT '{0192f0c4-5a1e-8abc-8000-2a0000000001}'::dtmv.twin_id; -- braces
+SELECT '{0192f0c4-5a1e-8abc-8000-2a0000000001'::dtmv.twin_id;  -- one brace
+
+-- Every form that uuid input takes: no hyphens (psycopg sends a uuid.UUID
+-- so), braces, upper case, a hyphen after any group of four digits.
+SELECT '0192f0c45a1e8abc80002a0000000001'::dtmv.twin_id;
+SELECT '{0192f0c4-5a1e-8abc-8000-2a0000000001}'::dtmv.twin_id;
+SELECT '{0192F0C45A1E8ABC80002A0000000001}'::dtmv.twin_id;
+SELECT '0192-f0c4-5a1e-8abc-8000-2a00-0000-0001'::dtmv.twin_id;
+-- twin_id input takes what uuid input takes, and refuses what it refuses,
+-- for every placement of hyphens and braces tried here.
+CREATE FUNCTION pg_temp.takes(s text, t regtype) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE format('SELECT %L::%s', s, t);
+	RETURN true;
+EXCEPTION WHEN invalid_text_representation THEN
+	RETURN false;
+END
+$$;
+WITH forms(s) AS (
+	SELECT pre || regexp_replace('0192f0c45a1e8abc80002a0000000001', '(.{' || n || '})', '\1' || sep, 'g') || post
+	  FROM (VALUES (''), ('{')) a(pre), (VALUES (''), ('}')) b(post),
+		   (VALUES (''), ('-'), ('--')) c(sep), generate_series(1, 9) n
+	UNION ALL
+	VALUES ('0192f0c4-5a1e-8abc-8000-2a0000000001-'), ('-0192f0c4-5a1e-8abc-8000-2a0000000001'),
+		   (' 0192f0c4-5a1e-8abc-8000-2a0000000001'), ('0192f0c4-5a1e-8abc-8000-2a0000000001 '),
+		   ('{{0192f0c4-5a1e-8abc-8000-2a0000000001}}'), ('0192f0c4-5a1e-8abc-8000-2a000000000')
+)
+SELECT count(*) AS forms, count(*) FILTER (WHERE pg_temp.takes(s, 'uuid')) AS uuid_takes,
+	   count(*) FILTER (WHERE pg_temp.takes(s, 'uuid') IS DISTINCT FROM pg_temp.takes(s, 'dtmv.twin_id')) AS disagree
+  FROM forms;
 
 -- Generation: the system number is embedded, ids are time-ordered and
 -- strictly increasing within a backend, and unique.

@@ -68,6 +68,8 @@ event_append(Datum twin, bool twin_isnull, Datum addressee, bool addressee_isnul
 	int			natts;
 	int64		id;
 
+	identifier_require(kind, "kind of event");
+
 	/*
 	 * A direct insert (table_write.c): every event goes through here, many
 	 * thousand a second.  It gives up what an INSERT statement has beyond

@@ -700,6 +700,9 @@ dtmv_recover_syncs(PG_FUNCTION_ARGS)
  * not a hot path, and a row lock that skips a row someone else holds
  * (FOR UPDATE SKIP LOCKED) is the statement's to take.  Every operator is
  * named with its schema: the worker runs with search_path pg_catalog.
+ * twin_id's = is written dtmv.=, the name that both a database still at
+ * release 0.1 and one at 0.2 know (0.2's is inlined into pg_catalog.=, and
+ * uses the same indexes: docs/identity.md).
  */
 static const char *const due_select_sql =
 "SELECT s.twin, g.sync_period, g.sync_priority"

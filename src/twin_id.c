@@ -67,17 +67,28 @@ twin_hexval(char c)
 	return -1;
 }
 
+/*
+ * 22P02 for text that is not a twin_id.  notuuid: it is not even a uuid;
+ * otherwise it is a uuid without the twin_id layout (an arbitrary uuid).
+ */
 static void
-twin_id_bad_text(const char *str)
+twin_id_bad_text(const char *str, bool notuuid)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 			 errmsg("invalid input syntax for type twin_id: \"%s\"", str),
-			 errdetail("A twin_id is 32 hexadecimal digits in groups of 8-4-4-4-12 separated by hyphens, with version digit 8 and variant digit 8, 9, a or b, such as \"0192f0c4-5a1e-8abc-8000-2a0000000001\"."),
+			 notuuid ?
+			 errdetail("A twin_id is written as a uuid is: 32 hexadecimal digits, as 8-4-4-4-12 groups separated by hyphens or without hyphens, optionally in braces, such as \"0192f0c4-5a1e-8abc-8000-2a0000000001\".") :
+			 errdetail("This uuid is not a twin_id: a twin_id has version digit 8 and variant digit 8, 9, a or b, such as \"0192f0c4-5a1e-8abc-8000-2a0000000001\"."),
 			 errhint("Use dtmv.create_twin() to obtain a twin_id; an arbitrary uuid is not one.")));
 }
 
-/* twin_id input: the canonical text form, upper-case digits accepted */
+/*
+ * twin_id input: every form that uuid input accepts (PostgreSQL's
+ * string_to_uuid): 32 hexadecimal digits in either case, a hyphen allowed
+ * after any group of four, the whole optionally in braces; and then only
+ * uuids with the twin_id layout.
+ */
 PG_FUNCTION_INFO_V1(dtmv_twin_id_in);
 Datum
 dtmv_twin_id_in(PG_FUNCTION_ARGS)
@@ -85,30 +96,33 @@ dtmv_twin_id_in(PG_FUNCTION_ARGS)
 	const char *str = PG_GETARG_CSTRING(0);
 	TwinId	   *id = palloc(sizeof(TwinId));
 	const char *p = str;
+	bool		braces = (*p == '{');
 	int			i;
 
+	if (braces)
+		p++;
 	for (i = 0; i < TWIN_ID_LEN; i++)
 	{
 		int			hi,
 					lo;
 
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-		{
-			if (*p != '-')
-				twin_id_bad_text(str);
-			p++;
-		}
 		hi = twin_hexval(p[0]);
 		if (hi < 0)
-			twin_id_bad_text(str);
+			twin_id_bad_text(str, true);
 		lo = twin_hexval(p[1]);
 		if (lo < 0)
-			twin_id_bad_text(str);
+			twin_id_bad_text(str, true);
 		id->data[i] = (unsigned char) ((hi << 4) | lo);
 		p += 2;
+		if (*p == '-' && i % 2 == 1 && i < TWIN_ID_LEN - 1)
+			p++;
 	}
-	if (*p != '\0' || !twin_id_has_layout(id->data))
-		twin_id_bad_text(str);
+	if (braces && *p++ != '}')
+		twin_id_bad_text(str, true);
+	if (*p != '\0')
+		twin_id_bad_text(str, true);
+	if (!twin_id_has_layout(id->data))
+		twin_id_bad_text(str, false);
 
 	PG_RETURN_TWINID_P(id);
 }
@@ -351,23 +365,78 @@ dtmv_twin_id_created_at(PG_FUNCTION_ARGS)
 }
 
 /*
- * dtmv._is_identifier(name): ^[a-z][a-z0-9_]*$, the form of kinds of twin,
- * of event and of action; a CHECK on the event log, so in C rather than a
- * regular expression run for every event.
+ * Whether a name is a lower-case identifier, ^[a-z][a-z0-9_]*$: the form of
+ * kinds of twin, of event and of action.
+ */
+static bool
+twin_is_identifier(const char *s, int len)
+{
+	int			i;
+
+	if (len == 0 || s[0] < 'a' || s[0] > 'z')
+		return false;
+	for (i = 1; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return false;
+	return true;
+}
+
+/*
+ * dtmv._is_identifier(name): a CHECK on the tables that hold kinds (the
+ * event log's is checked for every event), so in C rather than a regular
+ * expression.
  */
 PG_FUNCTION_INFO_V1(dtmv_is_identifier);
 Datum
 dtmv_is_identifier(PG_FUNCTION_ARGS)
 {
 	text	   *name = PG_GETARG_TEXT_PP(0);
-	const char *s = VARDATA_ANY(name);
-	int			len = VARSIZE_ANY_EXHDR(name);
+
+	PG_RETURN_BOOL(twin_is_identifier(VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name)));
+}
+
+/*
+ * 22023 unless name (NULL: no name, for NOT NULL to refuse) is a lower-case
+ * identifier; what says what it names ("kind of twin").  The functions that
+ * take a kind check it before the table's CHECK would, so that the caller
+ * learns what a kind may be rather than the name of an internal constraint;
+ * the hint offers the name made into one (robot-arm: robot_arm).
+ */
+void
+identifier_require(const char *name, const char *what)
+{
+	int			len;
+	char	   *suggestion;
 	int			i;
 
-	if (len == 0 || s[0] < 'a' || s[0] > 'z')
-		PG_RETURN_BOOL(false);
-	for (i = 1; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-			PG_RETURN_BOOL(false);
-	PG_RETURN_BOOL(true);
+	if (name == NULL)
+		return;
+	len = strlen(name);
+	if (twin_is_identifier(name, len))
+		return;
+	suggestion = pstrdup(name);
+	for (i = 0; i < len; i++)
+	{
+		char		c = suggestion[i];
+
+		if (c >= 'A' && c <= 'Z')
+			suggestion[i] = c - 'A' + 'a';
+		else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+			suggestion[i] = '_';
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid %s: \"%s\"", what, name),
+			 errdetail("Kinds of twin, kinds of event and actions are lower-case identifiers: a letter a to z, then letters a to z, digits and underscores."),
+			 twin_is_identifier(suggestion, len) ? errhint("Write \"%s\" instead.", suggestion) : 0));
+}
+
+/* dtmv._require_identifier(name, what): identifier_require for SQL */
+PG_FUNCTION_INFO_V1(dtmv_require_identifier);
+Datum
+dtmv_require_identifier(PG_FUNCTION_ARGS)
+{
+	identifier_require(PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0)),
+					   PG_ARGISNULL(1) ? "name" : text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	PG_RETURN_VOID();
 }

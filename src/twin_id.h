@@ -37,4 +37,7 @@ typedef struct TwinId
 /* the canonical text form, palloc'd */
 extern char *twin_id_to_cstring(const TwinId *id);
 
+/* 22023 unless name is a lower-case identifier (a kind); what: "kind of twin" */
+extern void identifier_require(const char *name, const char *what);
+
 #endif							/* DTMV_TWIN_ID_H */

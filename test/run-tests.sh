@@ -13,6 +13,8 @@
 #                  readers, checked; not preloaded and preloaded), and
 #                  test/events/orderer_settings.sh (a database owner's settings)
 #   6. worker:     test/worker/bounded_waits.py (the background worker, preloaded)
+#   6b. clients:   test/clients/twin_ids.py (psycopg 3) and twin_ids.js
+#                  (node-postgres): twin ids on the default search_path
 #   7. demo:       demo/run.sh plays every scenario without error
 #   8. W3C WoT:    test/wot/validate.py (the demo's twins described, Thing
 #                  Models imported: valid by the W3C's TD 1.1 JSON Schema)
@@ -112,6 +114,10 @@ suite "orderer settings (worker)" test/with-cluster.sh --preload bash test/event
 # No one's open transaction holds back delivery or the worker's rounds.
 suite "worker: bounded waits" test/with-cluster.sh --preload -o dtmv.sync_check_interval=200 -o dtmv.twin_lock_timeout=2000 \
 	/usr/bin/python3 test/worker/bounded_waits.py
+# Twin ids from real clients, on the default search_path: psycopg 3 and
+# node-postgres (docs/identity.md, "From your application").
+suite "clients: psycopg" test/with-cluster.sh /usr/bin/python3 test/clients/twin_ids.py
+suite "clients: node-postgres" test/with-cluster.sh node test/clients/twin_ids.js
 # The demo must keep playing end to end: it stops at its first error.
 suite "demo" test/with-cluster.sh bash -c 'bash demo/run.sh >/dev/null'
 # Thing Descriptions of every twin of the demo, and of kinds imported from

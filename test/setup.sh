@@ -4,9 +4,11 @@
 # IPC::Run (for PostgreSQL::Test::Cluster, which the TAP tests in t/ use),
 # libpq, psycopg (the Python client tests use), jsonschema with its URI
 # checks (the W3C WoT test validates Thing Descriptions), GDAL's tools (the
-# GIS test, test/gis/gdal.sh, reads dtmv's maps with them) and PgQ (the events
-# benchmark compares dtmv with it). As root it installs them from Debian's packages; otherwise it says
-# what to install and stops.
+# GIS test, test/gis/gdal.sh, reads dtmv's maps with them), PgQ (the events
+# benchmark compares dtmv with it), and node with npm for node-postgres (the
+# Node client test, whose npm packages it then installs in test/clients).
+# As root it installs them from Debian's packages; otherwise it says what to
+# install and stops.
 set -euo pipefail
 packages=(
 	make gcc
@@ -21,21 +23,28 @@ packages=(
 	gdal-bin
 	postgresql-15-pgq3
 )
+# node-postgres for test/clients: Debian's nodejs and npm, unless a node
+# with npm is there already (one from another source would clash with them)
+command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
 	if [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) != "install ok installed" ]]; then
 		missing+=("$p")
 	fi
 done
-if ((${#missing[@]} == 0)); then
-	exit 0
+if ((${#missing[@]} > 0)); then
+	if ((EUID != 0)); then
+		echo "dtmv needs these Debian packages: ${missing[*]}" >&2
+		echo "install them as root (apt-get install ${missing[*]}) or run this as root" >&2
+		exit 1
+	fi
+	echo "installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-if ((EUID != 0)); then
-	echo "dtmv needs these Debian packages: ${missing[*]}" >&2
-	echo "install them as root (apt-get install ${missing[*]}) or run this as root" >&2
-	exit 1
+# the npm packages of test/clients, as its package-lock.json pins them
+cd "$(dirname "$0")/clients"
+if [[ ! -d node_modules ]] || ! npm ls --silent >/dev/null 2>&1; then
+	npm ci --silent --no-audit --no-fund
 fi
-echo "installing: ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

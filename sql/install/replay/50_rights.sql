@@ -157,15 +157,23 @@ $$;
 COMMENT ON FUNCTION dtmv._holds(dtmv.twin_id, text) IS
 	'internal: whether the acting subject holds every right in a comma list on a twin (for policies and views)';
 
+-- The readers that take what a writer returns (a twin, a request, a
+-- command) are VOLATILE, not STABLE: a STABLE function reads with the
+-- snapshot of the statement that calls it, taken before anything in that
+-- statement ran, so in SELECT dtmv.twin_info(dtmv.create_twin(...)) it
+-- would not see the twin just made (42501), and has_right would say false.
+-- VOLATILE: each call sees what the statement has done so far. These are
+-- the has_right, my_rights, twin_info, sync_priority, sync_status and
+-- command_status that clients call; the policies' own tests stay STABLE.
 CREATE OR REPLACE FUNCTION dtmv.has_right(twin dtmv.twin_id, rights text) RETURNS boolean
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE sql VOLATILE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$ SELECT dtmv._holds(twin, rights) $$;
 COMMENT ON FUNCTION dtmv.has_right(dtmv.twin_id, text) IS
 	'whether the acting subject holds every right in a comma list on a twin (REQ-DT-05)';
 
 CREATE OR REPLACE FUNCTION dtmv.my_rights(twin dtmv.twin_id) RETURNS text
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE sql VOLATILE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$ SELECT dtmv._rights_text(dtmv._effective_rights(twin)) $$;
 COMMENT ON FUNCTION dtmv.my_rights(dtmv.twin_id) IS 'the rights the acting subject holds on a twin, as a comma list';

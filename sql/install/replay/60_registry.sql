@@ -65,6 +65,7 @@ DECLARE
 	sys integer := dtmv.local_system('twin');
 	id dtmv.twin_id := dtmv.twin_id_generate(sys);
 BEGIN
+	PERFORM dtmv._require_identifier(_new_twin.kind, 'kind of twin');
 	INSERT INTO dtmv.twin_registry (id, system_no, kind, name, properties, model_uri,
 									sync_period, sync_priority, created_by, acl)
 	VALUES (id, sys, _new_twin.kind, _new_twin.name, coalesce(_new_twin.properties, '{}'),
@@ -152,8 +153,9 @@ END
 $$;
 COMMENT ON FUNCTION dtmv.drop_twin(dtmv.twin_id) IS 'remove a twin with its state, rights, world memberships, requests and events; needs admin';
 
+-- VOLATILE, to see a twin made earlier in the same statement (50_rights.sql).
 CREATE OR REPLACE FUNCTION dtmv.twin_info(twin dtmv.twin_id) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
@@ -298,7 +300,7 @@ COMMENT ON FUNCTION dtmv.set_sync_priority(dtmv.twin_id, text, integer) IS
 	'the sync priority characteristic of a twin for a subject or group (REQ-DT-08); higher wins; needs admin on the twin';
 
 CREATE OR REPLACE FUNCTION dtmv.sync_priority(twin dtmv.twin_id) RETURNS integer
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN

@@ -151,7 +151,7 @@ AS $$
 		   binding_confirmed_at = CASE WHEN s.physical_binding IS NOT DISTINCT FROM _bind.binding
 										AND s.gateway IS NOT DISTINCT FROM _bind.gateway
 									   THEN s.binding_confirmed_at END
-	 WHERE s.twin OPERATOR(dtmv.=) _bind.twin;
+	 WHERE s.twin OPERATOR(pg_catalog.=) _bind.twin;
 	SELECT dtmv._requeue_twin(_bind.twin);
 $$;
 COMMENT ON FUNCTION dtmv._bind(dtmv.twin_id, text, bigint) IS

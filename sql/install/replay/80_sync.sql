@@ -77,8 +77,9 @@ RETURNS text
 COMMENT ON FUNCTION dtmv.complete_sync(bigint, boolean, jsonb, boolean) IS
 	'gateway that serves the twin: finish a running sync; on success merge the reported state into the twin''s, as report does (replace: store it instead), and answer its batch "superseded", on failure queue the batch again';
 
+-- VOLATILE, to see a request made earlier in the same statement (50_rights.sql).
 CREATE OR REPLACE FUNCTION dtmv.sync_status(request_id bigint) RETURNS text
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE

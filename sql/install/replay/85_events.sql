@@ -69,15 +69,8 @@ BEGIN
 	IF kind IS NULL OR action IS NULL THEN
 		RAISE EXCEPTION 'an action needs a kind and a name' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	IF NOT dtmv._is_identifier(kind) THEN
-		RAISE EXCEPTION '"%" is not a kind: a kind is a lower-case identifier (a letter, then letters, digits or _)', kind
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Name it as twins of the kind are created: dtmv.create_twin(kind, ...).';
-	END IF;
-	IF NOT dtmv._is_identifier(action) THEN
-		RAISE EXCEPTION '"%" is not an action name: actions are named by lower-case identifiers (a letter, then letters, digits or _)', action
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	PERFORM dtmv._require_identifier(define_action.kind, 'kind of twin'),
+			dtmv._require_identifier(define_action.action, 'action');
 	IF jsonb_typeof(desired_patch) <> 'object' THEN
 		RAISE EXCEPTION 'an action''s desired-state patch is a JSON object, not %', jsonb_typeof(desired_patch)
 			USING ERRCODE = 'invalid_parameter_value',
@@ -279,8 +272,13 @@ $$;
 COMMENT ON FUNCTION dtmv.event_horizon() IS
 	'the last event id given so far: a new client starts here and receives every event ordered after it';
 
+-- An event's id is event_id, as in dtmv.events. Release 0.1 returned it as
+-- id only, and clients read it by that name: id stays, the same value, and
+-- event_id comes last, so that a client reading the columns by position
+-- gets what it got, and one that counts them is told (docs/events.md).
 CREATE OR REPLACE FUNCTION dtmv.events_since(last_id bigint, max integer DEFAULT 1000)
-RETURNS TABLE (id bigint, twin dtmv.twin_id, kind text, payload jsonb, created_at timestamptz, entry_id bigint)
+RETURNS TABLE (id bigint, twin dtmv.twin_id, kind text, payload jsonb, created_at timestamptz, entry_id bigint,
+			   event_id bigint)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
@@ -302,7 +300,7 @@ BEGIN
 	-- above the ones before it: no event can appear later below the last
 	-- id a reader got, so "after last_id" never skips one.
 	RETURN QUERY
-		SELECT e.event_id, e.twin, e.kind, e.payload, e.created_at, e.entry_id
+		SELECT e.event_id, e.twin, e.kind, e.payload, e.created_at, e.entry_id, e.event_id
 		  FROM dtmv.events e
 		  LEFT JOIN dtmv.twin_registry t ON t.id = e.twin
 		 WHERE e.event_id > last_id
@@ -318,7 +316,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv.events_since(bigint, integer) IS
-	'every event after last_id, in delivery order, that the acting subject may read; TW002 if some were pruned (REQ-DT-06)';
+	'every event after last_id, in delivery order, that the acting subject may read; TW002 if some were pruned (REQ-DT-06); id and event_id are the same (id: release 0.1''s name)';
 
 CREATE OR REPLACE FUNCTION dtmv.prune_events(keep interval DEFAULT '7 days') RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -490,8 +488,9 @@ $$;
 COMMENT ON FUNCTION dtmv.ack_command(bigint, boolean, jsonb) IS
 	'gateway that serves the twin: a command was carried out (or not); on success the reported state follows the desired one; the outcome is an event for the twin''s readers; returns its entry number';
 
+-- VOLATILE, to see a command queued earlier in the same statement (50_rights.sql).
 CREATE OR REPLACE FUNCTION dtmv.command_status(command_id bigint) RETURNS text
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE

@@ -31,18 +31,29 @@ GRANT EXECUTE ON FUNCTION dtmv._effective_rights(dtmv.twin_id), dtmv._holds(dtmv
 GRANT EXECUTE ON FUNCTION dtmv._to_wgs84(bigint, @postgis@.geometry),
 	dtmv._footprint_in_site(@postgis@.geometry, double precision[], @postgis@.geometry) TO dtmv_user;
 
--- Type I/O and operator support must stay callable by anyone using the type.
+-- Type I/O and operator support must stay callable by anyone using the type:
+-- its I/O, the casts, the functions of every operator on twin_id (with
+-- uuid too, and release 0.1's names) and of its operator classes.
 GRANT EXECUTE ON FUNCTION
 	dtmv.twin_id_in(cstring), dtmv.twin_id_out(dtmv.twin_id),
 	dtmv.twin_id_recv(internal), dtmv.twin_id_send(dtmv.twin_id),
-	dtmv.twin_id_eq(dtmv.twin_id, dtmv.twin_id), dtmv.twin_id_ne(dtmv.twin_id, dtmv.twin_id),
-	dtmv.twin_id_lt(dtmv.twin_id, dtmv.twin_id), dtmv.twin_id_le(dtmv.twin_id, dtmv.twin_id),
-	dtmv.twin_id_gt(dtmv.twin_id, dtmv.twin_id), dtmv.twin_id_ge(dtmv.twin_id, dtmv.twin_id),
-	dtmv.twin_id_cmp(dtmv.twin_id, dtmv.twin_id), dtmv.twin_id_sortsupport(internal),
-	dtmv.twin_id_hash(dtmv.twin_id), dtmv.twin_id_hash_extended(dtmv.twin_id, bigint),
 	dtmv.twin_id(uuid), dtmv.twin_system(dtmv.twin_id), dtmv.twin_created_at(dtmv.twin_id),
 	dtmv.twin_id_smaller(dtmv.twin_id, dtmv.twin_id), dtmv.twin_id_larger(dtmv.twin_id, dtmv.twin_id)
 	TO PUBLIC;
+DO $$
+DECLARE
+	f regprocedure;
+BEGIN
+	FOR f IN SELECT o.oprcode::regprocedure FROM pg_catalog.pg_operator o
+			  WHERE 'dtmv.twin_id'::regtype IN (o.oprleft, o.oprright)
+			 UNION
+			 SELECT p.amproc::regprocedure FROM pg_catalog.pg_amproc p
+			   JOIN pg_catalog.pg_opclass c ON c.opcfamily = p.amprocfamily
+			  WHERE c.opcintype = 'dtmv.twin_id'::regtype LOOP
+		EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', f);
+	END LOOP;
+END
+$$;
 
 -- Called by CHECK constraints, which check EXECUTE as whoever writes the row.
 GRANT EXECUTE ON FUNCTION dtmv._is_identifier(text) TO PUBLIC;

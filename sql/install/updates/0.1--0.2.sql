@@ -39,7 +39,10 @@ DECLARE
 		-- spatial_map gains frame (RFC 7946 GeoJSON by default); the frames
 		-- are converted through each site's CRS (dtmv.site_crs)
 		'dtmv.spatial_map(bigint)',
-		'dtmv._site_proj(bigint)'
+		'dtmv._site_proj(bigint)',
+		-- events_since returns the event's id as event_id too (as dtmv.events
+		-- names it), after the columns it had: a new result type
+		'dtmv.events_since(bigint, integer)'
 	]::pg_catalog.regprocedure[];
 	dependents text;
 	f pg_catalog.regprocedure;
@@ -55,7 +58,7 @@ BEGIN
 		RAISE EXCEPTION 'objects outside dtmv depend on functions that the update to 0.2 replaces: %', dependents
 			USING ERRCODE = 'dependent_objects_still_exist',
 				  HINT = 'Drop them, run ALTER EXTENSION dtmv UPDATE, and create them again: '
-						 'calls of dtmv.complete_sync(request, ok, reported), dtmv.create_twin(...) and dtmv.spatial_map(space) stay valid in 0.2.';
+						 'calls of dtmv.complete_sync(request, ok, reported), dtmv.create_twin(...), dtmv.spatial_map(space) and dtmv.events_since(...) stay valid in 0.2.';
 	END IF;
 	FOREACH f IN ARRAY dropped LOOP
 		EXECUTE pg_catalog.format('DROP FUNCTION %s',
@@ -63,6 +66,31 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+-- twin_id's comparison operators move from dtmv to pg_catalog
+-- (once/10_identity.sql), keeping their oids: the operator classes, and so
+-- every index and constraint on a twin_id column, and every view or rule
+-- that uses them, stay as they are. Code written for 0.1 that names them
+-- dtmv.= keeps working: the replayed replay/10_identity.sql makes operators
+-- of those names. A uuid now converts to a twin_id implicitly, and
+-- twin_id's input takes every form uuid's does.
+ALTER OPERATOR dtmv.= (dtmv.twin_id, dtmv.twin_id) SET SCHEMA pg_catalog;
+ALTER OPERATOR dtmv.<> (dtmv.twin_id, dtmv.twin_id) SET SCHEMA pg_catalog;
+ALTER OPERATOR dtmv.< (dtmv.twin_id, dtmv.twin_id) SET SCHEMA pg_catalog;
+ALTER OPERATOR dtmv.<= (dtmv.twin_id, dtmv.twin_id) SET SCHEMA pg_catalog;
+ALTER OPERATOR dtmv.> (dtmv.twin_id, dtmv.twin_id) SET SCHEMA pg_catalog;
+ALTER OPERATOR dtmv.>= (dtmv.twin_id, dtmv.twin_id) SET SCHEMA pg_catalog;
+CREATE OR REPLACE FUNCTION dtmv.twin_id_smaller(dtmv.twin_id, dtmv.twin_id) RETURNS dtmv.twin_id
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT CASE WHEN $1 OPERATOR(pg_catalog.<=) $2 THEN $1 ELSE $2 END $$;
+CREATE OR REPLACE FUNCTION dtmv.twin_id_larger(dtmv.twin_id, dtmv.twin_id) RETURNS dtmv.twin_id
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT CASE WHEN $1 OPERATOR(pg_catalog.>=) $2 THEN $1 ELSE $2 END $$;
+-- (a view or default of a client's that casts a uuid to twin_id would make
+-- this DROP fail, naming it: drop it, update, and make it again)
+DROP CAST (uuid AS dtmv.twin_id);
+CREATE CAST (uuid AS dtmv.twin_id) WITH FUNCTION dtmv.twin_id(uuid) AS IMPLICIT;
+COMMENT ON FUNCTION dtmv.twin_id_in(cstring) IS 'twin_id input: every form uuid input takes (8-4-4-4-12 or no hyphens, either case, braces), of a uuid with the twin_id layout';
 
 -- Device bindings are proven (docs/rights.md, "Gateways"): a twin names the
 -- gateway that serves its device, and the binding routes nothing until that
