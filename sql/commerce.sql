@@ -119,6 +119,10 @@ SET ROLE regress_co_bob;
 \set VERBOSITY sqlstate
 SELECT dtmv.place_order(:maker, jsonb_build_array(jsonb_build_object('design', :'chair')), 'steal');   -- 42501
 \set VERBOSITY default
+-- The details of an order placed earlier in the same statement (a STABLE
+-- order_details read the statement's snapshot and did not find it).
+SET ROLE regress_co_alice;
+SELECT dtmv.order_details(dtmv.place_order(:maker, jsonb_build_array(jsonb_build_object('design', :'chair')), 'chair-read-at-once')) -> 'status' AS placed_and_read;
 -- The maker sees the design it must build (not as a twin it may discover).
 SET ROLE regress_co_maker;
 SELECT jsonb_pretty((dtmv.order_details(:chair_order) -> 'items' -> 0) - 'design') AS what_to_build,

@@ -48,6 +48,10 @@ SELECT dtmv.interact(:'door', substring(href FROM 'action=([a-z_]+)')) > 0 AS in
   FROM (SELECT dtmv.thing_description(:'door') #>> '{actions,open,forms,0,href}' AS href) f;
 SELECT desired FROM dtmv.twin_states WHERE twin = :'door';
 
+-- A description of a twin made earlier in the same statement (a STABLE
+-- thing_description read the statement's snapshot: 42501).
+SELECT dtmv.thing_description(dtmv.create_twin('door', 'Made and described')) ->> 'title' AS made_and_described;
+
 -- A twin of a kind without a model or actions: only dtmv's own event, and
 -- the keys of its state as properties, typed by their values.
 SET ROLE regress_wot_gw;

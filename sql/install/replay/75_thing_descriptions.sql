@@ -160,8 +160,9 @@ $$;
 COMMENT ON FUNCTION dtmv.define_kind_from_thing_model(jsonb, text) IS
 	'define a kind of twin from a W3C Thing Model: its actions become actions the kind offers, its events, properties and their data schemas what Thing Descriptions of its twins say; the kind is the model''s title unless named; returns it; dtmv_admin only (REQ-DT-06)';
 
+-- VOLATILE, to see what the statement made before it (50_rights.sql, has_right).
 CREATE OR REPLACE FUNCTION dtmv.thing_description(twin dtmv.twin_id) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE

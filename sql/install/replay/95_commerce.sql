@@ -341,8 +341,9 @@ COMMENT ON FUNCTION dtmv.order_missing(bigint, bigint, bigint, text, integer, js
 -- What a party to an order may know of it: for the provider, the design it
 -- must build and the delivery address, and nothing else of the customer's
 -- twins (REQ-SI-04).
+-- VOLATILE, to see what the statement made before it (50_rights.sql, has_right).
 CREATE OR REPLACE FUNCTION dtmv.order_details(order_id bigint) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
