@@ -127,6 +127,31 @@ dropdb dtmv_actions_restored
 dropdb dtmv_actions
 q postgres "DROP ROLE update_actions_user" >/dev/null
 
+# A dtmv_user may make an operator over a function of dtmv she may call;
+# the update grants EXECUTE to PUBLIC on the functions of twin_id's
+# operators and families, and must not take hers for dtmv's own (it granted
+# twin_info and has_right to PUBLIC), nor grant on PostgreSQL's uuid
+# functions in the families (a grant DROP EXTENSION would leave behind).
+createdb dtmv_grants
+q dtmv_grants "CREATE EXTENSION dtmv VERSION '0.1' CASCADE" >/dev/null
+q dtmv_grants "CREATE ROLE update_operator_maker IN ROLE dtmv_user; CREATE ROLE update_nobody;
+	CREATE SCHEMA maker AUTHORIZATION update_operator_maker;
+	SET ROLE update_operator_maker;
+	CREATE OPERATOR maker.?? (RIGHTARG = dtmv.twin_id, FUNCTION = dtmv.twin_info);
+	CREATE OPERATOR maker.?! (LEFTARG = dtmv.twin_id, RIGHTARG = text, FUNCTION = dtmv.has_right)" >/dev/null
+check "0.1 with a user's operators over dtmv's functions: the update goes through" \
+	q dtmv_grants "ALTER EXTENSION dtmv UPDATE"
+check "... and grants no one else her operators' functions" \
+	test "$(q dtmv_grants "SELECT has_function_privilege('update_nobody', 'dtmv.twin_info(dtmv.twin_id)', 'EXECUTE'),
+		has_function_privilege('update_nobody', 'dtmv.has_right(dtmv.twin_id, text)', 'EXECUTE')")" = 'f|f'
+check "... while the functions of twin_id's own operators stay everyone's" \
+	test "$(q dtmv_grants "SELECT has_function_privilege('update_nobody', 'dtmv.twin_id_eq(dtmv.twin_id, uuid)', 'EXECUTE')")" = t
+q dtmv_grants "DROP SCHEMA maker CASCADE; DROP EXTENSION dtmv" >/dev/null
+check "DROP EXTENSION leaves PostgreSQL's uuid functions with the privileges they had" \
+	test "$(q dtmv_grants "SELECT count(*) FROM pg_catalog.pg_proc WHERE proname IN ('uuid_cmp', 'uuid_hash', 'uuid_hash_extended') AND proacl IS NOT NULL")" = 0
+dropdb dtmv_grants
+q postgres "DROP ROLE update_operator_maker; DROP ROLE update_nobody" >/dev/null
+
 # An object outside dtmv that depends on a function the update drops (a
 # SQL-standard body records the dependency): the update refuses, naming it,
 # before it changes anything; without it, the update goes through.

@@ -40,8 +40,9 @@ BEGIN
 			EXECUTE pg_catalog.format(
 				'CREATE OPERATOR pg_catalog.%1$s (LEFTARG = %2$s, RIGHTARG = %3$s, PROCEDURE = dtmv.twin_id_%4$s, '
 				'COMMUTATOR = OPERATOR(pg_catalog.%5$s), NEGATOR = OPERATOR(pg_catalog.%6$s), '
-				'RESTRICT = %7$s, JOIN = %8$s)',
-				ops[i][1], l, r, ops[i][2], ops[i][3], ops[i][4], ops[i][5], ops[i][6]);
+				'RESTRICT = %7$s, JOIN = %8$s%9$s)',
+				ops[i][1], l, r, ops[i][2], ops[i][3], ops[i][4], ops[i][5], ops[i][6],
+				CASE WHEN ops[i][1] = '=' THEN ', HASHES, MERGES' ELSE '' END);
 		END LOOP;
 		EXECUTE pg_catalog.format(
 			'CREATE FUNCTION dtmv.twin_id_cmp(%1$s, %2$s) RETURNS integer '
@@ -58,7 +59,37 @@ BEGIN
 			l, r);
 	END LOOP;
 	-- An index scan for id = ANY (a uuid[]) sorts the array's elements with
-	-- the family's comparison of uuid with uuid: PostgreSQL's.
-	ALTER OPERATOR FAMILY dtmv.twin_id_ops USING btree ADD FUNCTION 1 (uuid, uuid) pg_catalog.uuid_cmp(uuid, uuid);
+	-- the family's comparison of uuid with uuid, PostgreSQL's; id < ANY (a
+	-- uuid[]) looks for the family's own < of uuid with uuid, and a merge
+	-- join of a uuid column with a twin_id one sorts the uuids with it. So
+	-- the family holds uuid's comparisons too: dtmv's operators over
+	-- PostgreSQL's uuid functions, with names nobody writes (#<# ...), not
+	-- pg_catalog's uuid operators, whose families and planning stay as they
+	-- are for every uuid of the database.
+	CREATE OPERATOR dtmv.#<# (LEFTARG = uuid, RIGHTARG = uuid, FUNCTION = pg_catalog.uuid_lt,
+		COMMUTATOR = OPERATOR(dtmv.#>#), RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
+	CREATE OPERATOR dtmv.#<=# (LEFTARG = uuid, RIGHTARG = uuid, FUNCTION = pg_catalog.uuid_le,
+		COMMUTATOR = OPERATOR(dtmv.#>=#), RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
+	CREATE OPERATOR dtmv.#=# (LEFTARG = uuid, RIGHTARG = uuid, FUNCTION = pg_catalog.uuid_eq,
+		COMMUTATOR = OPERATOR(dtmv.#=#), RESTRICT = eqsel, JOIN = eqjoinsel);
+	CREATE OPERATOR dtmv.#>=# (LEFTARG = uuid, RIGHTARG = uuid, FUNCTION = pg_catalog.uuid_ge,
+		COMMUTATOR = OPERATOR(dtmv.#<=#), RESTRICT = scalargesel, JOIN = scalargejoinsel);
+	CREATE OPERATOR dtmv.#># (LEFTARG = uuid, RIGHTARG = uuid, FUNCTION = pg_catalog.uuid_gt,
+		COMMUTATOR = OPERATOR(dtmv.#<#), RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
+	ALTER OPERATOR FAMILY dtmv.twin_id_ops USING btree ADD
+		OPERATOR 1 dtmv.#<# (uuid, uuid), OPERATOR 2 dtmv.#<=# (uuid, uuid), OPERATOR 3 dtmv.#=# (uuid, uuid),
+		OPERATOR 4 dtmv.#>=# (uuid, uuid), OPERATOR 5 dtmv.#># (uuid, uuid),
+		FUNCTION 1 (uuid, uuid) pg_catalog.uuid_cmp(uuid, uuid);
+	-- Hash joins of a uuid column with a twin_id one: uuid's hash functions
+	-- hash the same 16 bytes as twin_id's, so equal values hash alike.
+	ALTER OPERATOR FAMILY dtmv.twin_id_hash_ops USING hash ADD
+		OPERATOR 1 pg_catalog.= (dtmv.twin_id, uuid), OPERATOR 1 pg_catalog.= (uuid, dtmv.twin_id),
+		OPERATOR 1 dtmv.#=# (uuid, uuid),
+		FUNCTION 1 (uuid) pg_catalog.uuid_hash(uuid), FUNCTION 2 (uuid) pg_catalog.uuid_hash_extended(uuid, bigint);
 END
 $$;
+COMMENT ON OPERATOR dtmv.#<# (uuid, uuid) IS 'uuid < uuid inside twin_id''s operator families (id < ANY (uuid[]), merge joins); write <';
+COMMENT ON OPERATOR dtmv.#<=# (uuid, uuid) IS 'uuid <= uuid inside twin_id''s operator families; write <=';
+COMMENT ON OPERATOR dtmv.#=# (uuid, uuid) IS 'uuid = uuid inside twin_id''s operator families; write =';
+COMMENT ON OPERATOR dtmv.#>=# (uuid, uuid) IS 'uuid >= uuid inside twin_id''s operator families; write >=';
+COMMENT ON OPERATOR dtmv.#># (uuid, uuid) IS 'uuid > uuid inside twin_id''s operator families; write >';

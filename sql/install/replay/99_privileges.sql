@@ -40,16 +40,29 @@ GRANT EXECUTE ON FUNCTION
 	dtmv.twin_id(uuid), dtmv.twin_system(dtmv.twin_id), dtmv.twin_created_at(dtmv.twin_id),
 	dtmv.twin_id_smaller(dtmv.twin_id, dtmv.twin_id), dtmv.twin_id_larger(dtmv.twin_id, dtmv.twin_id)
 	TO PUBLIC;
+-- Only dtmv's own operators and families, and only functions of schema
+-- dtmv: an operator a user made over one of dtmv's functions (she may, with
+-- EXECUTE on it) must not have it granted to PUBLIC by the next update, nor
+-- may PostgreSQL's own uuid functions in the families get grants that DROP
+-- EXTENSION would leave behind.
 DO $$
 DECLARE
 	f regprocedure;
 BEGIN
-	FOR f IN SELECT o.oprcode::regprocedure FROM pg_catalog.pg_operator o
+	FOR f IN WITH members AS (
+				SELECT d.classid, d.objid FROM pg_catalog.pg_depend d
+				 WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e'
+				   AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'dtmv'))
+			 SELECT o.oprcode::regprocedure AS f FROM pg_catalog.pg_operator o
 			  WHERE 'dtmv.twin_id'::regtype IN (o.oprleft, o.oprright)
+				AND (o.tableoid, o.oid) IN (SELECT * FROM members)
 			 UNION
 			 SELECT p.amproc::regprocedure FROM pg_catalog.pg_amproc p
-			   JOIN pg_catalog.pg_opclass c ON c.opcfamily = p.amprocfamily
-			  WHERE c.opcintype = 'dtmv.twin_id'::regtype LOOP
+			   JOIN pg_catalog.pg_opfamily y ON y.oid = p.amprocfamily
+			  WHERE (y.tableoid, y.oid) IN (SELECT * FROM members)
+			 EXCEPT
+			 SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+			  WHERE p.pronamespace <> 'dtmv'::regnamespace LOOP
 		EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', f);
 	END LOOP;
 END
