@@ -248,7 +248,7 @@ SELECT string_agg(p.oid::regprocedure::text, '; ' ORDER BY p.oid::regprocedure::
  WHERE p.pronamespace = 'dtmv'::regnamespace AND l.lanname IN ('sql', 'plpgsql')
    AND NOT coalesce(p.proconfig::text LIKE '%search_path=%', false)
 EOF
-		"dtmv._from_wgs84(bigint,$geometry); dtmv._holds(dtmv.twin_id,text); dtmv._to_wgs84(bigint,$geometry); "
+		"dtmv._holds(dtmv.twin_id,text); "
 		  . 'dtmv.twin_id_larger(dtmv.twin_id,dtmv.twin_id); dtmv.twin_id_smaller(dtmv.twin_id,dtmv.twin_id)',
 		"$db: the SQL functions without a search_path are those to be inlined, which qualify every name");
 	return;
