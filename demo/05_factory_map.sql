@@ -38,10 +38,12 @@ SELECT jsonb_pretty(dtmv.spatial_map(:hall));
 \if :since_0_2
 \echo '--- the same in the site''s own metres (z up)'
 SELECT jsonb_pretty(dtmv.spatial_map(:hall, frame => 'local') -> 'features' -> 0 -> 'geometry') AS first_twin_in_local_metres;
-\echo '--- for GIS tools (GDAL, QGIS): where the twins are in WGS84 3D (EPSG:4979), and the site''s frame as an SRID'
+\echo '--- for GIS tools (GDAL, QGIS): where the twins are in WGS84 3D (EPSG:4979)'
 SELECT name, ST_AsText(position, 9) AS position, GeometryType(footprint) AS footprint FROM dtmv.twin_positions_wgs84 ORDER BY name;
-SELECT dtmv.site_srid(:factory) AS site_srid,
-	   ST_AsText(ST_Transform(ST_SetSRID(ST_MakePoint(100, 0, 0), dtmv.site_srid(:factory)), 4979), 9) AS "100 m along x, by ST_Transform";
+\echo '--- alice publishes her factory''s frame as an SRID in spatial_ref_sys (every role of the database may read its anchor then)'
+SET ROLE demo_alice;
+SELECT dtmv.publish_site_crs(:factory) AS site_srid;
+SELECT ST_AsText(ST_Transform(ST_SetSRID(ST_MakePoint(100, 0, 0), dtmv.site_srid(:factory)), 4979), 9) AS "100 m along x, by ST_Transform";
 \endif
 
 \echo '--- scenario 6 (7.3.2): the robot drives itself to the next cell; its gateway syncs the location'

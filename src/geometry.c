@@ -51,6 +51,8 @@ static struct
 	FmgrInfo	z;
 	FmgrInfo	envelope;		/* st_makeenvelope(float8 x4, int4) geometry */
 	FmgrInfo	astext;			/* st_astext(geometry) text */
+	FmgrInfo	asbinary;		/* st_asbinary(geometry) bytea: ISO WKB */
+	FmgrInfo	fromwkb;		/* st_geomfromwkb(bytea, int4) geometry */
 }			postgis;
 
 static void
@@ -107,6 +109,7 @@ geometry_lookup_postgis(void)
 	char	   *nspname;
 	Oid			geom;
 	Oid			envelope_args[5] = {FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, INT4OID};
+	Oid			fromwkb_args[2] = {BYTEAOID, INT4OID};
 	uint64		generation = postgis_generation;
 
 	if (postgis.valid)
@@ -124,6 +127,8 @@ geometry_lookup_postgis(void)
 	geometry_lookup(&postgis.z, nspname, "st_z", 1, &geom);
 	geometry_lookup(&postgis.envelope, nspname, "st_makeenvelope", 5, envelope_args);
 	geometry_lookup(&postgis.astext, nspname, "st_astext", 1, &geom);
+	geometry_lookup(&postgis.asbinary, nspname, "st_asbinary", 1, &geom);
+	geometry_lookup(&postgis.fromwkb, nspname, "st_geomfromwkb", 2, fromwkb_args);
 	/* an invalidation during the lookups: use them for this call, look again next time */
 	postgis.valid = generation == postgis_generation;
 }
@@ -206,6 +211,21 @@ geometry_cell(double x, double y)
 	return FunctionCall5(&postgis.envelope, Float8GetDatum(x0), Float8GetDatum(y0),
 						 Float8GetDatum(x0 + CELL_SIZE), Float8GetDatum(y0 + CELL_SIZE),
 						 Int32GetDatum(0));
+}
+
+bytea *
+geometry_to_wkb(Datum geom)
+{
+	geometry_lookup_postgis();
+	/* (a fresh bytea: PostGIS builds it for this call) */
+	return DatumGetByteaP(FunctionCall1(&postgis.asbinary, geom));
+}
+
+Datum
+geometry_from_wkb(bytea *wkb, int32 srid)
+{
+	geometry_lookup_postgis();
+	return FunctionCall2(&postgis.fromwkb, PointerGetDatum(wkb), Int32GetDatum(srid));
 }
 
 /* dtmv._require_point3d(pos, what): pos if it is a finite local PointZ */

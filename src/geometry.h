@@ -15,9 +15,9 @@ extern void GeometryInit(void);
  * metres from the site's anchor) lies within this many metres of it.  A site
  * is a building, a campus, a port: 100 km holds the largest.  Within it the
  * frame's transverse Mercator projection (scale 1 at the anchor) keeps local
- * metres within 0.013% of metres on the ground, PROJ converts to and from
+ * metres within 0.025% of metres on the ground, PROJ converts to and from
  * WGS84 exactly (to nanometres), and the 2 m grid of twin_positions.cell is
- * exact; far outside it the projection leaves its domain (XX000 from PROJ)
+ * exact; far outside it the projection leaves its domain (PROJ fails)
  * and, past about 1e15, a double can no longer tell a grid square's edges
  * apart (a cell of area 0).  docs/spatial.md, "Frames".
  */
@@ -32,5 +32,11 @@ extern void geometry_require_point3d(Datum pos, bool isnull, const char *what, d
 
 /* the 2 m grid square (a polygon, SRID 0) that holds (x, y) */
 extern Datum geometry_cell(double x, double y);
+
+/* a geometry's ISO WKB (PostGIS's ST_AsBinary), a bytea of its own */
+extern bytea *geometry_to_wkb(Datum geom);
+
+/* the geometry of an ISO or extended WKB, with that SRID (ST_GeomFromWKB) */
+extern Datum geometry_from_wkb(bytea *wkb, int32 srid);
 
 #endif							/* DTMV_GEOMETRY_H */

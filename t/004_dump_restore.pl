@@ -42,7 +42,7 @@ dump_and_restore($node, 'dtmv_demo', $node, 'dtmv_restored',
 for my $t (
 	qw(subjects group_members systems twin_registry twin_states grants worlds
 	world_twins sync_priorities sync_requests events commands kind_actions
-	kind_action_definitions thing_models spaces twin_positions services captures boms bom_lines orders order_items)
+	kind_action_definitions thing_models spaces published_frames twin_positions services captures boms bom_lines orders order_items)
   )
 {
 	my $sql =
@@ -51,18 +51,28 @@ for my $t (
 		$node->safe_psql('dtmv_demo', $sql),
 		"dtmv.$t is the same after restore");
 }
-# each site's frame is registered in spatial_ref_sys (docs/spatial.md):
-# pg_dump keeps the rows with PostGIS's, so the restored sites keep their
-# SRIDs, and ST_Transform places local positions as before
+# A site's frame is in spatial_ref_sys only once published (docs/spatial.md,
+# "Publishing a site's frame"): the demo publishes its factory's, not
+# alice's flat's. pg_dump keeps the published row with PostGIS's rows, so
+# the restored factory keeps its SRID and ST_Transform places local
+# positions as before; the flat's anchor is in no row, before or after.
 my $frames =
-  "SELECT string_agg(s.space_id || ':' || coalesce(dtmv.site_srid(s.space_id)::text, 'none') || ':'"
-  . " || public.ST_AsText(public.ST_Transform(public.ST_SetSRID(public.ST_MakePoint(100, 0, 0), dtmv.site_srid(s.space_id)), 4979), 9),"
+  "SELECT string_agg(s.name || ':' || coalesce(dtmv.site_srid(s.space_id)::text, 'none') || ':'"
+  . " || coalesce(public.ST_AsText(public.ST_Transform(public.ST_SetSRID(public.ST_MakePoint(100, 0, 0), dtmv.site_srid(s.space_id)), 4979), 9), '-'),"
   . " ',' ORDER BY s.space_id) FROM dtmv.spaces s WHERE s.kind = 'site'";
 like($node->safe_psql('dtmv_demo', $frames),
-	qr/^\d+:91\d{4}:POINT Z \(4\.83/, 'the demo\'s site has its frame\'s SRID');
+	qr/^Alice's factory:91\d{4}:POINT Z \(4\.83\d+ 45\.76\d+ 172\),Alice's flat:none:-$/,
+	'the demo\'s factory has its frame\'s SRID, the flat none');
 is($node->safe_psql('dtmv_restored', $frames),
 	$node->safe_psql('dtmv_demo', $frames),
-	'the sites keep their frames\' SRIDs after restore');
+	'the sites keep their frames\' SRIDs (or none) after restore');
+my $rows = "SELECT coalesce(string_agg(r.srid || ':' || r.auth_name || ':' || r.auth_srid || ':' || (r.srtext = dtmv.site_crs(r.auth_srid)), ',' ORDER BY r.srid), '-')"
+  . " FROM public.spatial_ref_sys r WHERE r.srid >= 910000 OR r.auth_name = 'dtmv' OR r.srtext LIKE '%dtmv site%'";
+my $published = "SELECT string_agg(p.srid || ':dtmv:' || p.site || ':true', ',' ORDER BY p.srid) FROM dtmv.published_frames p";
+is($node->safe_psql('dtmv_demo', $rows), $node->safe_psql('dtmv_demo', $published),
+	'spatial_ref_sys holds the published frame and nothing of the flat');
+is($node->safe_psql('dtmv_restored', $rows), $node->safe_psql('dtmv_demo', $published),
+	'... and so after restore: the published frame, as the restored site has it');
 is( $node->safe_psql('dtmv_restored', 'SELECT dtmv.local_system()'),
 	$node->safe_psql('dtmv_demo', 'SELECT dtmv.local_system()'),
 	'the twin system keeps its number');

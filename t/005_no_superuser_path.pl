@@ -249,9 +249,7 @@ SELECT string_agg(p.oid::regprocedure::text, '; ' ORDER BY p.oid::regprocedure::
    AND NOT coalesce(p.proconfig::text LIKE '%search_path=%', false)
 EOF
 		join('; ',
-			"dtmv._from_wgs84(bigint,$geometry)",
 			'dtmv._holds(dtmv.twin_id,text)',
-			"dtmv._to_wgs84(bigint,$geometry)",
 			# release 0.1's twin_id operators (sql/install/replay/10_identity.sql)
 			map({ "dtmv.twin_id_${_}_sql(dtmv.twin_id,dtmv.twin_id)" } qw(eq ge gt)),
 			'dtmv.twin_id_larger(dtmv.twin_id,dtmv.twin_id)',

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, where missing, what building and testing dtmv needs on Debian
-# bookworm: PostgreSQL 15 server and headers, PostGIS 3, pgTAP and pg_prove,
+# bookworm: PostgreSQL 15 server and headers, PostGIS 3, PROJ's headers (dtmv
+# links the PROJ that PostGIS loads), pgTAP and pg_prove,
 # IPC::Run (for PostgreSQL::Test::Cluster, which the TAP tests in t/ use),
 # libpq, psycopg (the Python client tests use), jsonschema with its URI
 # checks (the W3C WoT test validates Thing Descriptions), GDAL's tools (the
@@ -15,6 +16,7 @@ packages=(
 	pgbouncer # t/006_gateway_pooler.pl runs the gateway program through it
 	postgresql-15 postgresql-server-dev-15 postgresql-common
 	postgresql-15-postgis-3
+	libproj-dev # src/frames.c links PROJ (the one PostGIS loads)
 	postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
 	libpq-dev

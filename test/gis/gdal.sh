@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # GIS tools place dtmv's twins where they are (issue 15): GDAL itself reads
 # the GeoJSON of dtmv.spatial_map, the view dtmv.twin_positions_wgs84
-# through its PostgreSQL driver (PG:), and local positions tagged with their
-# site's SRID (dtmv.site_srid), which GDAL reprojects on its own. Each must
+# through its PostgreSQL driver (PG:), both without the site's frame in
+# PostGIS's spatial_ref_sys, and, once its creator published the frame
+# there (dtmv.publish_site_crs), local positions tagged with their site's
+# SRID (dtmv.site_srid), which GDAL reprojects on its own. Each must
 # put a robot at local (16.04, 7.03, 0.9) of a site anchored in Lyon at the
 # longitude, latitude and height computed here independently of dtmv (the
 # frame's definition, docs/spatial.md: turn the axes by the heading, then
@@ -55,6 +57,10 @@ within_cm() {
 # the map and what GDAL reads from the database, as alice: her rights apply
 conn="PG:dbname=$db host=${PGHOST:-localhost} port=${PGPORT:-5432} user=gis_alice password=gis-test"
 
+# the site's anchor is in no row of spatial_ref_sys, which every role reads
+check "making a site writes nothing into spatial_ref_sys" \
+	test "$(sql -c "SELECT count(*) FROM spatial_ref_sys WHERE auth_name = 'dtmv' OR srtext LIKE '%$lat0%'")" = 0
+
 # 1. the GeoJSON of spatial_map, as a file
 PGPASSWORD=gis-test psql -X -At -v ON_ERROR_STOP=1 -d $db -U gis_alice -c "SELECT dtmv.spatial_map($site)" >"$work/map.geojson"
 info=$(ogrinfo -ro -al "$work/map.geojson" 2>&1)
@@ -77,8 +83,11 @@ check "... standing about the robot's spot" \
 	awk -v lon=$want_lon -v lat=$want_lat -v x0=$x0 -v y0=$y0 -v x1=$x1 -v y1=$y1 \
 	'BEGIN { exit !(x0 < lon && lon < x1 && y0 < lat && lat < y1 && x1 - x0 < 0.0001 && y1 - y0 < 0.0001) }'
 
-# 3. local coordinates tagged with the site's SRID: GDAL reads the frame's
-# definition from spatial_ref_sys and reprojects to WGS84 by itself
+# 3. local coordinates tagged with the site's SRID, once alice published
+# its frame: GDAL reads the frame's definition from spatial_ref_sys and
+# reprojects to WGS84 by itself
+srid=$(sql -c "SET ROLE gis_alice" -c "SELECT dtmv.publish_site_crs($site)")
+check "alice publishes her site's frame: it has an SRID" test "$(sql -c "SELECT dtmv.site_srid($site)")" = "$srid"
 local="SELECT t.twin::text AS twin, ST_SetSRID(t.position, dtmv.site_srid(t.site)) AS geom FROM dtmv.twin_positions t"
 check "GDAL reads the site's frame from spatial_ref_sys" \
 	grep -q 'DERIVEDPROJCRS\["dtmv site' <(ogrinfo -ro -so "$conn" -sql "$local" 2>&1)

@@ -42,7 +42,7 @@ SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
 				   WHERE p.pronamespace = 'dtmv'::regnamespace AND p.proname LIKE '\_%'
 					 AND has_function_privilege(p.oid, 'EXECUTE')
 					 AND p.proname NOT IN ('_effective_rights', '_holds', '_rights_mask', '_outer_has_role', '_serves', '_own_subjects', '_is_identifier',
-										   '_to_wgs84', '_footprint_in_site')$$,
+										   '_frame_convert', '_footprint_in_site')$$,
 				'no other internal function is executable by a user');
 SELECT throws_ok(format($$SELECT dtmv._lock_twin(%L)$$, :'door'), '42501', NULL,
 				 'a user cannot take the sync queue''s twin locks');

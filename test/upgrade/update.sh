@@ -167,5 +167,49 @@ check "... and changes nothing" \
 	test "$(q dtmv_dependent "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'dtmv'")" = 0.1
 q dtmv_dependent "DROP FUNCTION public.finish(bigint)" >/dev/null
 check "without the dependent object, the update goes through" q dtmv_dependent "ALTER EXTENSION dtmv UPDATE"
+# What 0.1 accepted and 0.2 refuses (docs/spatial.md, "Frames"): a site
+# with an infinite heading, one with a NaN anchor_alt, positions far outside
+# today's frame. The update goes through; afterwards the map and the view
+# give such a twin no WGS84 geometry (null) and place the others, and no
+# site's anchor is written into spatial_ref_sys, which every role reads.
+createdb dtmv_frames
+q dtmv_frames "CREATE EXTENSION dtmv VERSION '0.1' CASCADE" >/dev/null
+q dtmv_frames "CREATE ROLE update_frames_user IN ROLE dtmv_user" >/dev/null
+q dtmv_frames "SELECT dtmv.create_subject('update_frames_user', 'update_frames_user')" >/dev/null
+as_frames_user() { q dtmv_frames "SET ROLE update_frames_user; $1" | tail -1; }
+spinning=$(as_frames_user "SELECT dtmv.create_space('spinning', 'site', anchor_lon => 4.85, anchor_lat => 45.75, heading => 'Infinity')")
+sky=$(as_frames_user "SELECT dtmv.create_space('no height', 'site', anchor_lon => 4.85, anchor_lat => 45.75, anchor_alt => 'NaN')")
+plant=$(as_frames_user "SELECT dtmv.create_space('plant', 'site', anchor_lon => 4.85, anchor_lat => 45.75, anchor_alt => 170)")
+as_frames_user "SELECT dtmv.place(dtmv.create_twin('robot', 'near'), $plant, 'POINT Z (1 2 3)'),
+	dtmv.place(dtmv.create_twin('robot', 'far'), $plant, 'POINT Z (2 0 0)'),
+	dtmv.place(dtmv.create_twin('robot', 'very far'), $plant, 'POINT Z (3 0 0)'),
+	dtmv.place(dtmv.create_twin('robot', 'spinning'), $spinning, 'POINT Z (1 1 1)'),
+	dtmv.place(dtmv.create_twin('robot', 'no height'), $sky, 'POINT Z (1 1 1)')" >/dev/null
+# (0.1's own library stored these; its SQL calls the library installed now,
+# which refuses them, so they are written directly, as 0.1 left them)
+q dtmv_frames "SET search_path = public, dtmv; UPDATE dtmv.twin_positions p SET position = CASE r.name WHEN 'far' THEN 'POINT Z (150000 0 0)'::geometry
+	ELSE 'POINT Z (1e20 0 0)'::geometry END FROM dtmv.twin_registry r WHERE r.id = p.twin AND r.name IN ('far', 'very far')" >/dev/null
+# a row of the plant's frame as an earlier build of 0.2 wrote it for every
+# site, and a row of another writer's
+q dtmv_frames "INSERT INTO spatial_ref_sys (srid, auth_name, auth_srid, srtext)
+	VALUES (910000 + $plant, 'dtmv', $plant, 'DERIVEDPROJCRS[\"dtmv site $plant\"]'), (910100, 'mine', 7, 'GEOGCRS[\"mine\"]')" >/dev/null
+check "0.1 with sites without a frame and positions outside today's frame: the update goes through" \
+	q dtmv_frames "ALTER EXTENSION dtmv UPDATE"
+check "... no site's anchor in spatial_ref_sys: the row an earlier 0.2 wrote is gone, another writer's stays" \
+	test "$(q dtmv_frames "SELECT string_agg(srid || ':' || auth_name, ',') FROM spatial_ref_sys WHERE srid >= 910000 OR auth_name = 'dtmv'")" = 910100:mine
+check "... spatial_map of the plant places the near twin and gives the far ones a null geometry" \
+	test "$(as_frames_user "SELECT string_agg(f #>> '{properties,name}' || '=' || coalesce(f #>> '{geometry,type}', 'null'), ',' ORDER BY f #>> '{properties,name}')
+		FROM jsonb_array_elements(dtmv.spatial_map($plant) -> 'features') f")" = 'far=null,near=Point,very far=null'
+check "... so does twin_positions_wgs84" \
+	test "$(as_frames_user "SELECT string_agg(name || '=' || coalesce(ST_AsText(position, 2), 'null'), ',' ORDER BY name) FROM dtmv.twin_positions_wgs84")" = \
+	'far=null,near=POINT Z (4.85 45.75 173),no height=null,spinning=null,very far=null'
+map_geometries() { as_frames_user "SELECT string_agg(coalesce(f #>> '{geometry,type}', 'null'), ',') FROM jsonb_array_elements(dtmv.spatial_map($1) -> 'features') f"; }
+check "... spatial_map of a site without a frame gives its twin a null geometry" \
+	test "$(map_geometries $spinning) $(map_geometries $sky)" = 'null null'
+check "... to_wgs84 on it is refused with 22023" \
+	grep -q 22023 <(psql -X -At -v VERBOSITY=sqlstate -d dtmv_frames -c "SET ROLE update_frames_user; SELECT dtmv.to_wgs84($spinning, 'POINT Z (1 1 1)')" 2>&1)
+dropdb dtmv_frames
+q postgres "DROP ROLE update_frames_user" >/dev/null
+
 echo "1..$n"
 exit $failed

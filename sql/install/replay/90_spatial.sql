@@ -72,7 +72,6 @@ BEGIN
 	RETURNING space_id INTO id;
 	IF create_space.parent IS NULL THEN
 		UPDATE dtmv.spaces s SET site = id WHERE s.space_id = id;
-		PERFORM dtmv._register_site_crs(id);
 	END IF;
 	RETURN id;
 END
@@ -336,102 +335,191 @@ COMMENT ON FUNCTION dtmv._require_heights_in_frame(double precision, double prec
 -- and its heights counted from the anchor's. The deriving conversion is a
 -- PROJ affine map (no EPSG method turns the axes and shifts heights in
 -- one): x = E cos h - N sin h, y = E sin h + N cos h, z = height - anchor_alt.
--- to_wgs84, to_local, spatial_map and twin_positions_wgs84 all convert
--- through this one definition (docs/spatial.md, "Frames").
+-- Written in C (src/frames.c), the one definition that to_wgs84, to_local,
+-- spatial_map and twin_positions_wgs84 convert through, with PROJ, cached
+-- per backend, without spatial_ref_sys (docs/spatial.md, "Frames").
+CREATE OR REPLACE FUNCTION dtmv._frame_crs(site bigint, anchor_lon double precision, anchor_lat double precision,
+										   anchor_alt double precision, heading double precision) RETURNS text
+	AS 'MODULE_PATHNAME', 'dtmv_frame_crs' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION dtmv._frame_crs(bigint, double precision, double precision, double precision, double precision) IS
+	'internal: the WKT2 of the frame of a site with this anchor and heading; 22023 if they make no frame (a site of 0.1 with an infinite heading or a NaN anchor_alt)';
+
+-- Geometry converted between a site's frame and WGS84 3D through that
+-- definition: local geometry (SRID 0, any type) to SRID 4979 (longitude,
+-- latitude, height above the ellipsoid), or, to_wgs84 false, WGS84 geometry
+-- (SRID 4326 or 4979, with heights) to local (SRID 0). NULL when the site
+-- has no frame, or a coordinate is not finite or lies outside the frame's
+-- reach (a position stored by 0.1 may: twin_positions_wgs84 and
+-- spatial_map leave it without WGS84 geometry rather than fail).
+CREATE OR REPLACE FUNCTION dtmv._frame_convert(g @postgis@.geometry, site bigint, anchor_lon double precision,
+											   anchor_lat double precision, anchor_alt double precision,
+											   heading double precision, to_wgs84 boolean) RETURNS @postgis@.geometry
+	AS 'MODULE_PATHNAME', 'dtmv_frame_convert' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION dtmv._frame_convert(@postgis@.geometry, bigint, double precision, double precision, double precision,
+										double precision, boolean) IS
+	'internal: geometry of a site''s frame (SRID 0) in WGS84 3D (SRID 4979), or back; NULL outside the frame or for a site without one';
+
 CREATE OR REPLACE FUNCTION dtmv.site_crs(space bigint) RETURNS text
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
--- every digit of the anchor and heading (the shortest exact form)
-SET extra_float_digits = 1
 AS $$
-DECLARE
-	r record;
-BEGIN
-	SELECT x.space_id AS site, x.anchor_lon, x.anchor_lat, x.anchor_alt, x.heading INTO r
-	  FROM dtmv.spaces x WHERE x.space_id = dtmv._site_of(site_crs.space);
-	RETURN format('DERIVEDPROJCRS["dtmv site %1$s",'
-				  'BASEPROJCRS["dtmv site %1$s, transverse Mercator at its anchor",'
-				  'BASEGEOGCRS["WGS 84",DATUM["World Geodetic System 1984",ELLIPSOID["WGS 84",6378137,298.257223563,LENGTHUNIT["metre",1]]],'
-				  'PRIMEM["Greenwich",0,ANGLEUNIT["degree",0.0174532925199433]],ID["EPSG",4979]],'
-				  'CONVERSION["dtmv site %1$s anchor",METHOD["Transverse Mercator",ID["EPSG",9807]],'
-				  'PARAMETER["Latitude of natural origin",%2$s,ANGLEUNIT["degree",0.0174532925199433]],'
-				  'PARAMETER["Longitude of natural origin",%3$s,ANGLEUNIT["degree",0.0174532925199433]],'
-				  'PARAMETER["Scale factor at natural origin",1,SCALEUNIT["unity",1]],'
-				  'PARAMETER["False easting",0,LENGTHUNIT["metre",1]],PARAMETER["False northing",0,LENGTHUNIT["metre",1]]]],'
-				  'DERIVINGCONVERSION["dtmv site %1$s axes",'
-				  'METHOD["PROJ-based operation method: +proj=affine +s11=%4$s +s12=%5$s +s21=%6$s +s22=%4$s +zoff=%7$s"]],'
-				  'CS[Cartesian,3],AXIS["site x (x)",unspecified,ORDER[1],LENGTHUNIT["metre",1]],'
-				  'AXIS["site y (y)",unspecified,ORDER[2],LENGTHUNIT["metre",1]],'
-				  'AXIS["height above the anchor (z)",up,ORDER[3],LENGTHUNIT["metre",1]]]',
-				  r.site, r.anchor_lat, r.anchor_lon, cosd(r.heading), -sind(r.heading), sind(r.heading), -r.anchor_alt);
-END
+	SELECT dtmv._frame_crs(x.space_id, x.anchor_lon, x.anchor_lat, x.anchor_alt, x.heading)
+	  FROM dtmv.spaces x WHERE x.space_id = dtmv._site_of(site_crs.space)
 $$;
 COMMENT ON FUNCTION dtmv.site_crs(bigint) IS
-	'the local frame of a space''s site as a coordinate reference system (WKT2, as PROJ reads it): what ST_Transform, GDAL and QGIS need to place local coordinates';
+	'the local frame of a space''s site as a coordinate reference system (WKT2, as PROJ reads it): what GDAL''s -a_srs and QGIS''s custom CRS take to place local coordinates';
 
--- Each site's frame is registered in PostGIS's spatial_ref_sys, SRID
--- 910000 + the site's id (PostGIS ships no SRID above 104992 but 900913,
--- and takes SRIDs up to 998999), so that ST_Transform, GDAL and QGIS place
--- local geometry by an SRID, and PostGIS keeps the transformation of each
--- in a per-session cache (a transformation from the WKT text is set up
--- again at every call, 500 times slower). Registered when the site is
--- made, and again by every install and update (a row left by an earlier
--- install is brought up to date); a row of the same SRID that is not this
--- site's frame is left alone, and the site then has no SRID.
-CREATE OR REPLACE FUNCTION dtmv._register_site_crs(site bigint) RETURNS void
+-- Publishing a site's frame: its row in PostGIS's spatial_ref_sys, so that
+-- ST_Transform, GDAL and QGIS place local geometry by an SRID. That table
+-- is readable by every role of the database and dumped with PostGIS's rows,
+-- and the WKT holds the anchor (for a home, where it is): nothing is
+-- written there unless someone who controls the site asks. The row is
+-- written by this function alone, with numbers of the site only (its id,
+-- its frame's WKT from _frame_crs), into the table named with PostGIS's
+-- schema; true if the SRID is the site's now, false if another row holds it.
+CREATE OR REPLACE FUNCTION dtmv._write_frame_row(site bigint, srid integer) RETURNS boolean
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 	INSERT INTO @postgis@.spatial_ref_sys AS r (srid, auth_name, auth_srid, srtext, proj4text)
-	SELECT (910000 + _register_site_crs.site)::integer, 'dtmv', _register_site_crs.site::integer,
-		   dtmv.site_crs(_register_site_crs.site), NULL
-	 WHERE _register_site_crs.site BETWEEN 1 AND 998999 - 910000
+	SELECT _write_frame_row.srid, 'dtmv', x.space_id::integer,
+		   dtmv._frame_crs(x.space_id, x.anchor_lon, x.anchor_lat, x.anchor_alt, x.heading), NULL
+	  FROM dtmv.spaces x WHERE x.space_id = _write_frame_row.site AND x.kind = 'site'
 	ON CONFLICT (srid) DO UPDATE SET srtext = excluded.srtext, proj4text = NULL
 		WHERE r.auth_name = 'dtmv' AND r.auth_srid = excluded.auth_srid
+	RETURNING true
 $$;
-COMMENT ON FUNCTION dtmv._register_site_crs(bigint) IS
-	'internal: register (or bring up to date) a site''s frame in spatial_ref_sys, SRID 910000 + its id';
+COMMENT ON FUNCTION dtmv._write_frame_row(bigint, integer) IS
+	'internal: write (or bring up to date) a site''s frame in spatial_ref_sys under this SRID; false if another row holds it';
 
--- (its row is this site's: _register_site_crs wrote or refreshed it when
--- the site was made, and leaves other rows alone)
-CREATE OR REPLACE FUNCTION dtmv.site_srid(space bigint) RETURNS integer
-LANGUAGE sql STABLE
+CREATE OR REPLACE FUNCTION dtmv.publish_site_crs(site bigint) RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-	SELECT r.srid FROM dtmv.spaces x JOIN @postgis@.spatial_ref_sys r ON r.srid = 910000 + x.site
-	 WHERE x.space_id = site_srid.space AND r.auth_name = 'dtmv' AND r.auth_srid = x.site
+DECLARE
+	me bigint := dtmv._require_subject();
+	s record;
+	id integer;
+BEGIN
+	PERFORM dtmv._require_not_acting('publish a site''s frame');
+	-- (locked: one publish or unpublish of a site at a time)
+	SELECT x.space_id, x.kind INTO s FROM dtmv.spaces x WHERE x.space_id = publish_site_crs.site FOR NO KEY UPDATE;
+	IF s.space_id IS NULL THEN
+		RAISE EXCEPTION 'space % does not exist', site USING ERRCODE = 'undefined_object';
+	END IF;
+	PERFORM dtmv._require_space_owner(s.space_id);
+	IF s.kind <> 'site' THEN
+		RAISE EXCEPTION 'space % is a %, not a site: a frame is its site''s', site, s.kind
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = format('Publish its site, %s.', dtmv._site_of(s.space_id));
+	END IF;
+	-- (22023 for a site without a frame, before anything is written)
+	PERFORM dtmv.site_crs(s.space_id);
+	-- the SRID it holds, or had: still its own, or free again
+	SELECT p.srid INTO id FROM dtmv.published_frames p WHERE p.site = s.space_id;
+	IF id IS NULL OR NOT coalesce(dtmv._write_frame_row(s.space_id, id), false) THEN
+		id := NULL;
+		-- the lowest free SRID from 910000 up (PostGIS ships none there but
+		-- 900913 below, and takes SRIDs up to 998999); taken meanwhile by
+		-- another transaction's row, the next
+		FOR id IN SELECT c.srid FROM pg_catalog.generate_series(910000, 998999) c(srid)
+				   WHERE NOT EXISTS (SELECT 1 FROM @postgis@.spatial_ref_sys r WHERE r.srid = c.srid)
+					 AND NOT EXISTS (SELECT 1 FROM dtmv.published_frames p WHERE p.srid = c.srid) LOOP
+			EXIT WHEN coalesce(dtmv._write_frame_row(s.space_id, id), false);
+			id := NULL;
+		END LOOP;
+		IF id IS NULL THEN
+			RAISE EXCEPTION 'no SRID is free for the frame of site %', s.space_id
+				USING ERRCODE = 'program_limit_exceeded',
+					  DETAIL = 'spatial_ref_sys holds a row for every SRID from 910000 to 998999.';
+		END IF;
+	END IF;
+	INSERT INTO dtmv.published_frames AS p (site, srid, published_by) VALUES (s.space_id, id, me)
+	ON CONFLICT ON CONSTRAINT published_frames_pkey
+	DO UPDATE SET srid = excluded.srid, published_by = excluded.published_by, published_at = pg_catalog.now();
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION dtmv.publish_site_crs(bigint) IS
+	'publish a site''s frame in PostGIS''s spatial_ref_sys, so that ST_Transform, GDAL and QGIS place its local geometry by an SRID (returned); the anchor becomes readable by every role of the database and goes into dumps; for the site''s creator or dtmv_admin';
+
+CREATE OR REPLACE FUNCTION dtmv.unpublish_site_crs(site bigint) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	s bigint;
+BEGIN
+	PERFORM dtmv._require_subject(), dtmv._require_not_acting('unpublish a site''s frame');
+	SELECT x.space_id INTO s FROM dtmv.spaces x WHERE x.space_id = unpublish_site_crs.site FOR NO KEY UPDATE;
+	IF s IS NULL THEN
+		RAISE EXCEPTION 'space % does not exist', site USING ERRCODE = 'undefined_object';
+	END IF;
+	PERFORM dtmv._require_space_owner(s);
+	-- (its row in spatial_ref_sys goes with it: _unpublish_frame_row)
+	DELETE FROM dtmv.published_frames p WHERE p.site = s;
+	RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION dtmv.unpublish_site_crs(bigint) IS
+	'withdraw a site''s frame from spatial_ref_sys (true if it was published); for the site''s creator or dtmv_admin';
+
+-- A published frame leaves spatial_ref_sys with its site's record: by
+-- unpublish_site_crs, or when the site is deleted (the cascade). Only the
+-- site's own row goes, not one another writer put under that SRID.
+CREATE OR REPLACE FUNCTION dtmv._unpublish_frame_row() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	DELETE FROM @postgis@.spatial_ref_sys r
+	 WHERE r.srid = OLD.srid AND r.auth_name = 'dtmv' AND r.auth_srid = OLD.site;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION dtmv._unpublish_frame_row() IS 'internal: a site''s frame leaves spatial_ref_sys with its published_frames row';
+DROP TRIGGER IF EXISTS published_frames_unpublish ON dtmv.published_frames;
+CREATE TRIGGER published_frames_unpublish AFTER DELETE ON dtmv.published_frames
+	FOR EACH ROW EXECUTE FUNCTION dtmv._unpublish_frame_row();
+COMMENT ON TRIGGER published_frames_unpublish ON dtmv.published_frames IS
+	'a frame no longer published leaves spatial_ref_sys (its own row only)';
+
+-- No function of dtmv moves a site's anchor or turns its heading; the owner
+-- of dtmv's tables could, with UPDATE. A published frame then follows: its
+-- row is written again (the transformations that backends keep are keyed
+-- by the numbers of the frame, src/frames.c, and need nothing).
+CREATE OR REPLACE FUNCTION dtmv._republish_frame_row() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._write_frame_row(p.site, p.srid) FROM dtmv.published_frames p WHERE p.site = NEW.space_id;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION dtmv._republish_frame_row() IS 'internal: a published frame follows its site''s anchor and heading';
+DROP TRIGGER IF EXISTS spaces_republish_frame ON dtmv.spaces;
+CREATE TRIGGER spaces_republish_frame AFTER UPDATE OF anchor_lon, anchor_lat, anchor_alt, heading ON dtmv.spaces
+	FOR EACH ROW WHEN (NEW.kind = 'site') EXECUTE FUNCTION dtmv._republish_frame_row();
+COMMENT ON TRIGGER spaces_republish_frame ON dtmv.spaces IS
+	'a published frame follows its site''s anchor and heading';
+
+-- The SRID of a published frame, if its row in spatial_ref_sys is still the
+-- site's own: auth_name 'dtmv', auth_srid the site, and the WKT of its
+-- frame as it is now (another writer of that table may have changed it).
+CREATE OR REPLACE FUNCTION dtmv.site_srid(space bigint) RETURNS integer
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+	SELECT r.srid FROM dtmv.spaces x
+	  JOIN dtmv.spaces s ON s.space_id = x.site
+	  JOIN dtmv.published_frames p ON p.site = s.space_id
+	  JOIN @postgis@.spatial_ref_sys r ON r.srid = p.srid
+	 WHERE x.space_id = site_srid.space AND r.auth_name = 'dtmv' AND r.auth_srid = p.site
+	   AND r.srtext = dtmv._frame_crs(s.space_id, s.anchor_lon, s.anchor_lat, s.anchor_alt, s.heading)
 $$;
 COMMENT ON FUNCTION dtmv.site_srid(bigint) IS
-	'the SRID of the local frame of a space''s site in spatial_ref_sys (910000 + the site''s id); NULL if there is no such space or its frame could not be registered';
-
--- Local geometry of a site (any type, SRID 0) in WGS84 3D (SRID 4979:
--- longitude, latitude, height above the ellipsoid), through the site's
--- registered SRID, or its WKT if it has none (the same result, slower).
--- Inlined into the query that calls it (a single expression; no SET, no
--- operator but by its schema): PostGIS keeps the transformation it sets up
--- for an SRID with the call site, which lasts as long as that query, and
--- so sets it up once for all the rows, not once a row (about 190 us).
-CREATE OR REPLACE FUNCTION dtmv._to_wgs84(site bigint, g @postgis@.geometry) RETURNS @postgis@.geometry
-LANGUAGE sql STABLE
-AS $$
-	SELECT CASE WHEN dtmv.site_srid(site) IS NOT NULL
-				THEN @postgis@.ST_Transform(@postgis@.ST_SetSRID(g, dtmv.site_srid(site)), 4979)
-				ELSE @postgis@.ST_SetSRID(@postgis@.ST_Transform(g, dtmv.site_crs(site), 'EPSG:4979'::pg_catalog.text), 4979) END
-$$;
-COMMENT ON FUNCTION dtmv._to_wgs84(bigint, @postgis@.geometry) IS
-	'internal: local geometry of a site in WGS84 3D (SRID 4979), through the site''s frame';
-
--- And back: WGS84 geometry (SRID 4326 or 4979, with heights) to the site's
--- frame (SRID 0). Inlined likewise.
-CREATE OR REPLACE FUNCTION dtmv._from_wgs84(site bigint, g @postgis@.geometry) RETURNS @postgis@.geometry
-LANGUAGE sql STABLE
-AS $$
-	SELECT @postgis@.ST_SetSRID(CASE WHEN dtmv.site_srid(site) IS NOT NULL
-				THEN @postgis@.ST_Transform(@postgis@.ST_SetSRID(g, 4979), dtmv.site_srid(site))
-				ELSE @postgis@.ST_Transform(g, 'EPSG:4979'::pg_catalog.text, dtmv.site_crs(site)) END, 0)
-$$;
-COMMENT ON FUNCTION dtmv._from_wgs84(bigint, @postgis@.geometry) IS
-	'internal: WGS84 geometry (SRID 4326 or 4979) in the local frame of a site (SRID 0)';
+	'the SRID of the frame of a space''s site in spatial_ref_sys, if it is published (publish_site_crs) and its row is still the site''s; NULL otherwise';
 
 CREATE OR REPLACE FUNCTION dtmv.to_wgs84(space bigint, pos @postgis@.geometry) RETURNS @postgis@.geometry
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -439,10 +527,18 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	p @postgis@.geometry := dtmv._require_point3d(pos);
-	-- (variables, so that _to_wgs84 is inlined and its transformation kept)
-	s bigint := dtmv._site_of(to_wgs84.space);
+	s record;
+	g @postgis@.geometry;
 BEGIN
-	RETURN @postgis@.ST_SetSRID(dtmv._to_wgs84(s, p), 4326);
+	SELECT x.* INTO s FROM dtmv.spaces x WHERE x.space_id = dtmv._site_of(to_wgs84.space);
+	g := dtmv._frame_convert(p, s.space_id, s.anchor_lon, s.anchor_lat, s.anchor_alt, s.heading, true);
+	IF g IS NULL THEN
+		-- (the position is within the frame: the site has none, 22023, or
+		-- PROJ could not place it)
+		PERFORM dtmv._frame_crs(s.space_id, s.anchor_lon, s.anchor_lat, s.anchor_alt, s.heading);
+		PERFORM dtmv._outside_frame('position', @postgis@.ST_AsText(p));
+	END IF;
+	RETURN @postgis@.ST_SetSRID(g, 4326);
 END
 $$;
 COMMENT ON FUNCTION dtmv.to_wgs84(bigint, @postgis@.geometry) IS
@@ -454,21 +550,25 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	s record;
-	site bigint;
+	g @postgis@.geometry;
 BEGIN
 	IF pos IS NULL OR @postgis@.ST_SRID(pos) NOT IN (4326, 4979) OR @postgis@.GeometryType(pos) <> 'POINT'
 	   OR @postgis@.ST_CoordDim(pos) <> 3 THEN
 		RAISE EXCEPTION 'a WGS84 position is a PointZ with SRID 4326 or 4979 (longitude, latitude, height)'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	SELECT x.space_id, x.anchor_lon, x.anchor_lat INTO s FROM dtmv.spaces x WHERE x.space_id = dtmv._site_of(to_local.space);
-	-- (far out of the frame's reach, PROJ's projection fails: say so first)
+	SELECT x.* INTO s FROM dtmv.spaces x WHERE x.space_id = dtmv._site_of(to_local.space);
+	PERFORM dtmv._frame_crs(s.space_id, s.anchor_lon, s.anchor_lat, s.anchor_alt, s.heading);
+	-- (far out of the frame's reach, the projection means nothing: say so first)
 	IF NOT @postgis@.ST_DistanceSphere(@postgis@.ST_SetSRID(@postgis@.ST_MakePoint(s.anchor_lon, s.anchor_lat), 4326),
 									   @postgis@.ST_SetSRID(@postgis@.ST_Force2D(pos), 4326)) <= 2 * dtmv._frame_extent() THEN
 		PERFORM dtmv._outside_frame('position', @postgis@.ST_AsText(pos));
 	END IF;
-	site := s.space_id;
-	RETURN dtmv._require_point3d(dtmv._from_wgs84(site, pos));
+	g := dtmv._frame_convert(pos, s.space_id, s.anchor_lon, s.anchor_lat, s.anchor_alt, s.heading, false);
+	IF g IS NULL THEN
+		PERFORM dtmv._outside_frame('position', @postgis@.ST_AsText(pos));
+	END IF;
+	RETURN g;
 END
 $$;
 COMMENT ON FUNCTION dtmv.to_local(bigint, @postgis@.geometry) IS
@@ -847,20 +947,23 @@ COMMENT ON FUNCTION dtmv._footprint_in_site(@postgis@.geometry, double precision
 	'internal: a twin''s footprint turned by its orientation and moved to its position, in its site''s frame';
 
 -- Where twins are, for GIS tools (GDAL, QGIS, ogr2ogr): WGS84 3D
--- geometries (EPSG:4979), through each site's frame. security_invoker: the
--- caller's rights apply (twin_positions' and twins' row-level security).
+-- geometries (EPSG:4979), through each site's frame (src/frames.c). A
+-- position outside the frame's reach, which 0.1 accepted, or a twin of a
+-- site that has no frame, has none (NULL) here; its local coordinates stay.
+-- security_invoker: the caller's rights apply (twin_positions' and twins'
+-- row-level security; spaces are a directory every dtmv user reads).
 CREATE OR REPLACE VIEW dtmv.twin_positions_wgs84 WITH (security_invoker = true) AS
 	SELECT t.twin, r.name, r.kind, t.site, t.space,
-		   dtmv._to_wgs84(t.site, t.position)::@postgis@.geometry(PointZ, 4979) AS position,
-		   dtmv._to_wgs84(t.site, f.footprint)::@postgis@.geometry(GeometryZ, 4979) AS footprint,
+		   dtmv._frame_convert(t.position, s.space_id, s.anchor_lon, s.anchor_lat, s.anchor_alt, s.heading, true)
+			   ::@postgis@.geometry(PointZ, 4979) AS position,
+		   dtmv._frame_convert(dtmv._footprint_in_site(t.position, t.orientation, t.footprint),
+							   s.space_id, s.anchor_lon, s.anchor_lat, s.anchor_alt, s.heading, true)
+			   ::@postgis@.geometry(GeometryZ, 4979) AS footprint,
 		   @postgis@.ST_X(t.position) AS local_x, @postgis@.ST_Y(t.position) AS local_y,
 		   @postgis@.ST_Z(t.position) AS local_z, t.orientation, t.moved_at
-	  FROM dtmv.twin_positions t JOIN dtmv.twins r ON r.id = t.twin
-	  -- (the placed footprint as a column of its own, OFFSET 0 keeping it
-	  -- one: _to_wgs84 is inlined only for an argument that costs little)
-	 CROSS JOIN LATERAL (SELECT dtmv._footprint_in_site(t.position, t.orientation, t.footprint) AS footprint OFFSET 0) f;
+	  FROM dtmv.twin_positions t JOIN dtmv.twins r ON r.id = t.twin JOIN dtmv.spaces s ON s.space_id = t.site;
 COMMENT ON VIEW dtmv.twin_positions_wgs84 IS
-	'where each twin the caller may discover is, in WGS84 3D (EPSG:4979: longitude, latitude, height above the ellipsoid): its position and its footprint as placed, for GIS tools; local coordinates beside them';
+	'where each twin the caller may discover is, in WGS84 3D (EPSG:4979: longitude, latitude, height above the ellipsoid): its position and its footprint as placed, for GIS tools (NULL for a position outside its site''s frame); local coordinates beside them';
 
 CREATE OR REPLACE FUNCTION dtmv.spatial_map(space bigint, frame text DEFAULT 'wgs84') RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -879,6 +982,8 @@ BEGIN
 	END IF;
 	s := dtmv._site_of(spatial_map.space);
 	SELECT x.anchor_lon, x.anchor_lat, x.anchor_alt, x.heading INTO site FROM dtmv.spaces x WHERE x.space_id = s;
+	-- (a twin outside the frame's reach, or of a site without a frame, has
+	-- a null geometry, as RFC 7946 allows for a feature without a place)
 	SELECT x.probe, x.veto INTO probe, veto FROM dtmv._acting_keys() x WHERE x.r = 0;
 	RETURN jsonb_build_object(
 		'type', 'FeatureCollection',
@@ -892,7 +997,9 @@ BEGIN
 					   'type', 'Feature',
 					   'id', r.id,
 					   'geometry', @postgis@.ST_AsGeoJSON(CASE frame WHEN 'local' THEN t.position
-																	 ELSE dtmv._to_wgs84(s, t.position) END, 9, 0)::jsonb,
+																	 ELSE dtmv._frame_convert(t.position, s, site.anchor_lon, site.anchor_lat,
+																							  site.anchor_alt, site.heading, true) END,
+															 9, 0)::jsonb,
 					   'properties', jsonb_build_object('name', r.name, 'kind', r.kind, 'space', t.space,
 														'moved_at', t.moved_at)
 									 || CASE frame WHEN 'local' THEN '{}'::jsonb
@@ -911,10 +1018,14 @@ $$;
 COMMENT ON FUNCTION dtmv.spatial_map(bigint, text) IS
 	'the 3D spatial map of a space as a GeoJSON FeatureCollection of the twins the caller may discover: by default RFC 7946 (WGS84 longitude, latitude, height; local coordinates in the properties), with frame => ''local'' PointZ in the site''s metres (scenarios 7.3.1, 7.3.2)';
 
--- Every site's frame in spatial_ref_sys: those made before this install or
--- update (an update from 0.1, a database restored without PostGIS's rows),
--- or left out of date by an earlier install.
-SELECT count(dtmv._register_site_crs(s.space_id)) FROM dtmv.spaces s WHERE s.kind = 'site';
+-- No frame is written into spatial_ref_sys but by publish_site_crs. Rows
+-- of dtmv's (auth_name 'dtmv') that no published_frames row accounts for
+-- go: rows an earlier build of 0.2 wrote for every site, or rows of an
+-- install since dropped (DROP EXTENSION leaves them). A restore loses none:
+-- pg_restore makes the extension before it loads the tables' rows.
+DELETE FROM @postgis@.spatial_ref_sys r
+ WHERE r.auth_name = 'dtmv'
+   AND NOT EXISTS (SELECT 1 FROM dtmv.published_frames p WHERE p.srid = r.srid AND p.site = r.auth_srid);
 
 GRANT SELECT ON dtmv.spaces, dtmv.services, dtmv.twin_positions, dtmv.captures, dtmv.twin_positions_wgs84 TO dtmv_user;
 

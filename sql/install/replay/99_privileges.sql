@@ -28,7 +28,8 @@ GRANT EXECUTE ON FUNCTION dtmv._effective_rights(dtmv.twin_id), dtmv._holds(dtmv
 	dtmv._own_subjects() TO dtmv_user;
 
 -- twin_positions_wgs84 (security_invoker) calls these as the querying role.
-GRANT EXECUTE ON FUNCTION dtmv._to_wgs84(bigint, @postgis@.geometry),
+GRANT EXECUTE ON FUNCTION dtmv._frame_convert(@postgis@.geometry, bigint, double precision, double precision,
+											  double precision, double precision, boolean),
 	dtmv._footprint_in_site(@postgis@.geometry, double precision[], @postgis@.geometry) TO dtmv_user;
 
 -- Type I/O and operator support must stay callable by anyone using the type:
