@@ -22,9 +22,8 @@
 #include <libpq-fe.h>
 
 #define BATCH 100 /* events per call of events_since */
-#define POLL                                                                                                 \
-	5 /* seconds: look now and then even without a                                                           \
-	   * wake-up (a wake-up is a hint) */
+/* seconds: look now and then even without a wake-up (a wake-up is a hint) */
+#define POLL 5
 
 static volatile sig_atomic_t stopping = 0;
 static const char *path; /* where the last id handled is kept */

@@ -26,9 +26,8 @@
 #include "pretend_door.h" /* the devices: put your device's protocol there */
 
 #define DEVICE_TIMEOUT 60 /* seconds a device may take to answer */
-#define POLL                                                                                                 \
-	1 /* seconds between looks for syncs (commands                                                           \
-	   * wake us; sync requests do not) */
+/* seconds between looks for syncs (commands wake us; sync requests do not) */
+#define POLL 1
 
 static volatile sig_atomic_t stopping = 0;
 static Door doors[16]; /* our devices */
