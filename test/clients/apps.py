@@ -30,6 +30,8 @@ import tempfile
 import threading
 import time
 
+import psycopg
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from dtmvtest import Tap, connect  # noqa: E402
 
@@ -249,6 +251,18 @@ if os.geteuid() == 0:  # pgbouncer refuses to run as root
     bouncer_cmd = ["runuser", "-u", "postgres", "--"] + bouncer_cmd
 bouncer = subprocess.Popen(bouncer_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 try:
+    # three server connections in the gateway's pool, handed out in turn: one
+    # client's consecutive statements run in different server sessions
+    through = dict(host="127.0.0.1", port=bouncer_port, user="app_gw", password=PASSWORD, dbname=admin.info.dbname)
+    wait_until(lambda: subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(bouncer_port)]).returncode == 0, 10)
+    held = [psycopg.connect(**through) for _ in range(3)]
+    for c in held:
+        c.execute("SELECT 1")  # each in an open transaction: a server connection each
+    for c in held:
+        c.close()
+    with psycopg.connect(autocommit=True, **through) as c:
+        pids = {c.execute("SELECT pg_backend_pid()").fetchone()[0] for _ in range(6)}
+    check(len(pids) > 1, f"through pgbouncer, one client's statements ran in {len(pids)} server sessions")
     for i, lang in enumerate(LANGS):
         catch_up_scenario(lang, 1000 * (i + 1))
     # a twin bound through the same gateway to a device no example has
