@@ -258,7 +258,8 @@ try:
     held = [psycopg.connect(**through) for _ in range(3)]
     for c in held:
         c.execute("SELECT 1")  # each in an open transaction: a server connection each
-    for c in held:
+    for c in held:  # committed: their server connections go back to the pool (closed in a transaction, dropped)
+        c.commit()
         c.close()
     with psycopg.connect(autocommit=True, **through) as c:
         pids = {c.execute("SELECT pg_backend_pid()").fetchone()[0] for _ in range(6)}
