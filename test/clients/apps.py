@@ -261,7 +261,7 @@ try:
     for c in held:  # committed: their server connections go back to the pool (closed in a transaction, dropped)
         c.commit()
         c.close()
-    with psycopg.connect(autocommit=True, **through) as c:
+    with psycopg.connect(autocommit=True, prepare_threshold=None, **through) as c:
         pids = {c.execute("SELECT pg_backend_pid()").fetchone()[0] for _ in range(6)}
     check(len(pids) > 1, f"through pgbouncer, one client's statements ran in {len(pids)} server sessions")
     for i, lang in enumerate(LANGS):

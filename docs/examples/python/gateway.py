@@ -130,7 +130,8 @@ def main(args):
     signal.signal(signal.SIGINT, stop)
     while not stopping:
         try:
-            with psycopg.connect(autocommit=True) as conn:
+            # behind a pooler: no prepared statements (they stay with a server session)
+            with psycopg.connect(autocommit=True, prepare_threshold=None if pooler else 5) as conn:
                 confirm(conn, devices)
                 if not pooler:  # a new command wakes us (on a session of our own)
                     conn.execute("SELECT dtmv.listen()")
