@@ -14,7 +14,11 @@
 #                  test/events/orderer_settings.sh (a database owner's settings)
 #   6. worker:     test/worker/bounded_waits.py (the background worker, preloaded)
 #   6b. clients:   test/clients/twin_ids.py (psycopg 3) and twin_ids.js
-#                  (node-postgres): twin ids on the default search_path
+#                  (node-postgres): twin ids on the default search_path;
+#                  test/clients/apps.py: the programs of docs/applications.md
+#                  (docs/examples/: psycopg, node-postgres, libpq), run and
+#                  checked (catch-up across a reconnect and a prune, a
+#                  gateway directly and through pgbouncer)
 #   7. demo:       demo/run.sh plays every scenario without error
 #   8. W3C WoT:    test/wot/validate.py (the demo's twins described, Thing
 #                  Models imported: valid by the W3C's TD 1.1 JSON Schema)
@@ -118,6 +122,11 @@ suite "worker: bounded waits" test/with-cluster.sh --preload -o dtmv.sync_check_
 # node-postgres (docs/identity.md, "From your application").
 suite "clients: psycopg" test/with-cluster.sh /usr/bin/python3 test/clients/twin_ids.py
 suite "clients: node-postgres" test/with-cluster.sh node test/clients/twin_ids.js
+# The example programs of docs/applications.md do what the page says, with
+# the worker (as deployed; its recovery every 200 ms tells a lease that was
+# not renewed at once).
+suite "clients: the examples of docs/applications.md" test/with-cluster.sh --preload -o dtmv.sync_check_interval=200 \
+	/usr/bin/python3 test/clients/apps.py
 # The demo must keep playing end to end: it stops at its first error.
 suite "demo" test/with-cluster.sh bash -c 'bash demo/run.sh >/dev/null'
 # Thing Descriptions of every twin of the demo, and of kinds imported from

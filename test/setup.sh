@@ -3,7 +3,9 @@
 # bookworm: PostgreSQL 15 server and headers, PostGIS 3, PROJ's headers (dtmv
 # links the PROJ that PostGIS loads), pgTAP and pg_prove,
 # IPC::Run (for PostgreSQL::Test::Cluster, which the TAP tests in t/ use),
-# libpq, psycopg (the Python client tests use), jsonschema with its URI
+# libpq (its headers: the gateway program, and the C examples of
+# docs/applications.md, which test/clients/apps.py compiles with cc ... -lpq),
+# psycopg (the Python client tests use), jsonschema with its URI
 # checks (the W3C WoT test validates Thing Descriptions), GDAL's tools (the
 # GIS test, test/gis/gdal.sh, reads dtmv's maps with them), PgQ (the events
 # benchmark compares dtmv with it), and node with npm for node-postgres (the
