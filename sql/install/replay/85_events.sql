@@ -247,7 +247,7 @@ BEGIN
 		RAISE EXCEPTION 'events after id % are no longer kept', last_id
 			USING ERRCODE = 'TW002',
 				  DETAIL = pg_catalog.format('Events up to id %s were pruned.', pruned),
-				  HINT = 'Re-read the state of your twins (dtmv.twin_info), then continue from dtmv.event_horizon().';
+				  HINT = 'Take dtmv.event_horizon() first, then re-read the state of your twins (dtmv.twin_info), and continue from that horizon: the other order loses a change that commits in between.';
 	END IF;
 END
 $$;
