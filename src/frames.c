@@ -20,9 +20,14 @@
  * WKT and looks EPSG:4979 up in its database), so each backend keeps the
  * ones it made in a hash table, keyed by the site and every number of its
  * frame: a site whose anchor or heading changed finds no entry and gets a
- * new one, and nothing needs invalidating.  The table is emptied when it
- * grows past FRAMES_CACHE_MAX entries.  Within one query, converting a point
- * is then a lookup and a proj_trans() (a few microseconds).
+ * new one, and nothing needs invalidating.  PROJ allocates outside
+ * PostgreSQL's memory contexts, about 100 kB a transformation, and any
+ * dtmv_user can ask for frames of made-up anchors (the view calls
+ * _frame_convert as its reader): so a backend keeps at most FRAMES_CACHE_MAX
+ * of them (about 9 MB) and, when full, drops the least recently used one
+ * (emptying the whole table made a query over more sites than it holds set
+ * every frame up again, 8 times slower).  Within one query, converting a
+ * point is then a lookup and a proj_trans() (a few microseconds).
  *
  * Geometry goes through PostGIS's ISO WKB (ST_AsBinary / ST_GeomFromWKB,
  * src/geometry.c): the coordinates are converted in place in a copy of it,
@@ -44,8 +49,8 @@
 
 #include "geometry.h"
 
-/* transformations a backend keeps before it starts afresh */
-#define FRAMES_CACHE_MAX 256
+/* transformations a backend keeps (the least recently used goes first) */
+#define FRAMES_CACHE_MAX 64
 
 /* a site's frame: the key of a cached transformation (no padding) */
 typedef struct FrameKey
@@ -61,10 +66,12 @@ typedef struct FrameEntry
 {
 	FrameKey	key;
 	PJ		   *pj;				/* the frame (x, y, z) -> EPSG:4979 (lon, lat, h) */
+	uint64		last_used;		/* frames_clock when last asked for */
 }			FrameEntry;
 
 static PJ_CONTEXT *frames_ctx = NULL;
 static HTAB *frames_cache = NULL;
+static uint64 frames_clock = 0;
 
 /*
  * Whether the numbers make a frame: 0.1 accepted a site with an infinite
@@ -153,25 +160,32 @@ frame_key_from_args(FunctionCallInfo fcinfo, int first, FrameKey *k)
 }
 
 static void
-frames_cache_reset(void)
+frames_cache_create(void)
 {
 	HASHCTL		ctl;
 
-	if (frames_cache != NULL)
-	{
-		HASH_SEQ_STATUS status;
-		FrameEntry *e;
-
-		hash_seq_init(&status, frames_cache);
-		while ((e = hash_seq_search(&status)) != NULL)
-			if (e->pj != NULL)
-				proj_destroy(e->pj);
-		hash_destroy(frames_cache);
-	}
 	ctl.keysize = sizeof(FrameKey);
 	ctl.entrysize = sizeof(FrameEntry);
 	ctl.hcxt = TopMemoryContext;
-	frames_cache = hash_create("dtmv site frames", 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	frames_cache = hash_create("dtmv site frames", FRAMES_CACHE_MAX, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/* make room for one more: drop the least recently used transformation */
+static void
+frames_cache_evict_one(void)
+{
+	HASH_SEQ_STATUS status;
+	FrameEntry *e;
+	FrameEntry *oldest = NULL;
+
+	hash_seq_init(&status, frames_cache);
+	while ((e = hash_seq_search(&status)) != NULL)
+		if (oldest == NULL || e->last_used < oldest->last_used)
+			oldest = e;
+	if (oldest == NULL)
+		return;
+	proj_destroy(oldest->pj);
+	hash_search(frames_cache, &oldest->key, HASH_REMOVE, NULL);
 }
 
 /* the transformation of a valid frame, made once per backend */
@@ -191,12 +205,19 @@ frame_transformation(const FrameKey *k)
 			elog(ERROR, "could not create a PROJ context");
 		/* its failures come back as NULL geometry or an ERROR, not as lines on stderr */
 		proj_log_level(frames_ctx, PJ_LOG_NONE);
+		/* a frame needs no grid: never fetch one, whatever PROJ_NETWORK says */
+		proj_context_set_enable_network(frames_ctx, 0);
 	}
-	if (frames_cache == NULL || hash_get_num_entries(frames_cache) >= FRAMES_CACHE_MAX)
-		frames_cache_reset();
+	if (frames_cache == NULL)
+		frames_cache_create();
 	e = hash_search(frames_cache, k, HASH_FIND, NULL);
 	if (e != NULL)
+	{
+		e->last_used = ++frames_clock;
 		return e->pj;
+	}
+	if (hash_get_num_entries(frames_cache) >= FRAMES_CACHE_MAX)
+		frames_cache_evict_one();
 
 	wkt = frame_crs(k);
 	/* (this way round, as PostGIS's ST_Transform from the published SRID) */
@@ -213,6 +234,7 @@ frame_transformation(const FrameKey *k)
 	pfree(wkt);
 	e = hash_search(frames_cache, k, HASH_ENTER, &found);
 	e->pj = norm;
+	e->last_used = ++frames_clock;
 	return norm;
 }
 
