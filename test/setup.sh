@@ -13,7 +13,7 @@ set -euo pipefail
 packages=(
 	make gcc
 	pgbouncer # t/006_gateway_pooler.pl runs the gateway program through it
-	postgresql-15 postgresql-server-dev-15 postgresql-common
+	postgresql-15 postgresql-server-dev-15 postgresql-common # postgresql-15 has dblink and postgres_fdw (t/007_federation.pl)
 	postgresql-15-postgis-3
 	postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
