@@ -200,6 +200,41 @@ $$;
 COMMENT ON FUNCTION dtmv._remote(integer, text, boolean) IS
 	'internal: run one call at another system as the acting user (name@this system there), with the rights she delegated to that system''s subject here; rows as text (REQ-SI-02b)';
 
+-- The subject for a user of a remote system: name@<the system's name here>,
+-- made on first use. A name that holds "@" is refused, so that the system
+-- part is always the one completed here; so is a subject of that name that
+-- is not that system's user (a local "dave@mv1" is not mv1's to take).
+CREATE OR REPLACE FUNCTION dtmv._remote_user(system integer, user_name text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	id bigint;
+	full_name text := user_name || '@' || (SELECT s.name FROM dtmv.systems s WHERE s.system_no = _remote_user.system);
+BEGIN
+	IF user_name IS NULL OR user_name = '' OR strpos(user_name, '@') > 0 THEN
+		RAISE EXCEPTION 'a user of another system is named by her name there, not "%"', user_name
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'The name here is completed with "@" and the name of the system: it must not hold "@" itself.';
+	END IF;
+	SELECT r.subject_id INTO id FROM dtmv.remote_users r
+	 WHERE r.system_no = _remote_user.system AND r.name = user_name;
+	IF FOUND THEN
+		RETURN id;
+	END IF;
+	IF EXISTS (SELECT FROM dtmv.subjects s WHERE s.name = full_name) THEN
+		RAISE EXCEPTION 'permission denied to act for a user of another system'
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = pg_catalog.format('Subject %L is not a user of that system.', full_name);
+	END IF;
+	INSERT INTO dtmv.subjects (name, kind) VALUES (full_name, 'user') RETURNING subject_id INTO id;
+	INSERT INTO dtmv.remote_users (subject_id, system_no, name) VALUES (id, system, user_name);
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION dtmv._remote_user(integer, text) IS
+	'internal: the subject name@system of a remote system''s user, made on first use; 22023 for a name with "@", 42501 for a subject of that name that is not that system''s user';
+
 -- At a twin system: the login of another system's link acts for one of that
 -- system's users, name@<that system>, with at most the rights she let her
 -- own system pass on (the link says which: her delegation there). It never
@@ -214,7 +249,6 @@ DECLARE
 	sys record;
 	mask integer := coalesce(dtmv._rights_mask(rights), 0);
 	id bigint;
-	full_name text;
 BEGIN
 	SELECT s.system_no, s.name INTO sys
 	  FROM dtmv.system_links l JOIN dtmv.systems s ON s.system_no = l.system_no
@@ -224,27 +258,10 @@ BEGIN
 			USING ERRCODE = 'insufficient_privilege',
 				  DETAIL = 'Only the login of a registered system''s link (a dtmv_gateway login, dtmv.register_system(..., link => ...)) acts for that system''s users.';
 	END IF;
-	IF user_name IS NULL OR user_name = '' OR strpos(user_name, '@') > 0 THEN
-		RAISE EXCEPTION 'a user of another system is named by her name there, not "%"', user_name
-			USING ERRCODE = 'invalid_parameter_value',
-				  DETAIL = 'The name here is completed with "@" and the name of the system: it must not hold "@" itself.';
-	END IF;
 	IF mask = 0 THEN
 		RAISE EXCEPTION 'a delegation allows at least one right' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	full_name := user_name || '@' || sys.name;
-	SELECT r.subject_id INTO id FROM dtmv.remote_users r
-	 WHERE r.system_no = sys.system_no AND r.name = user_name;
-	IF NOT FOUND THEN
-		-- a local subject of that name is not hers to take
-		IF EXISTS (SELECT FROM dtmv.subjects s WHERE s.name = full_name) THEN
-			RAISE EXCEPTION 'permission denied to act for a user of another system'
-				USING ERRCODE = 'insufficient_privilege',
-					  DETAIL = pg_catalog.format('Subject %L is not a user of system "%s".', full_name, sys.name);
-		END IF;
-		INSERT INTO dtmv.subjects (name, kind) VALUES (full_name, 'user') RETURNING subject_id INTO id;
-		INSERT INTO dtmv.remote_users (subject_id, system_no, name) VALUES (id, sys.system_no, user_name);
-	END IF;
+	id := dtmv._remote_user(sys.system_no, user_name);
 	-- what her own system says she let it pass on; written only when it changes
 	IF NOT EXISTS (SELECT FROM dtmv.delegations d
 					WHERE d.subject_id = id AND d.service_id = me AND d.rights = mask) THEN
@@ -265,23 +282,13 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	no integer;
-	id bigint;
 BEGIN
 	PERFORM dtmv._require_admin_role('create users of other systems');
 	SELECT s.system_no INTO no FROM dtmv.systems s WHERE s.name = system AND NOT s.is_local;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'no remote system is named "%"', system USING ERRCODE = 'undefined_object';
 	END IF;
-	IF user_name IS NULL OR user_name = '' OR strpos(user_name, '@') > 0 THEN
-		RAISE EXCEPTION 'a user of another system is named by her name there, not "%"', user_name
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	SELECT r.subject_id INTO id FROM dtmv.remote_users r WHERE r.system_no = no AND r.name = user_name;
-	IF NOT FOUND THEN
-		INSERT INTO dtmv.subjects (name, kind) VALUES (user_name || '@' || system, 'user') RETURNING subject_id INTO id;
-		INSERT INTO dtmv.remote_users (subject_id, system_no, name) VALUES (id, no, user_name);
-	END IF;
-	RETURN id;
+	RETURN dtmv._remote_user(no, user_name);
 END
 $$;
 COMMENT ON FUNCTION dtmv.create_remote_user(text, text) IS
