@@ -43,11 +43,13 @@ door=$(tail -1 <<<"$door")
 psql -X -q -o /dev/null -d fed_mv -v home="$home_no" -v pw="$link_pw" \
 	-v host="${PGHOST:-localhost}" -v port="${PGPORT:-5432}" <<'SQL'
 CREATE EXTENSION postgres_fdw;
-CREATE SCHEMA dtmv_link;
-CREATE EXTENSION dblink SCHEMA dtmv_link;
+CREATE SCHEMA dblink;
+CREATE EXTENSION dblink SCHEMA dblink;
+GRANT USAGE ON SCHEMA dblink TO dtmv_link;
 CREATE SERVER home_srv FOREIGN DATA WRAPPER postgres_fdw
 	OPTIONS (host :'host', port :'port', dbname 'fed_home', connect_timeout '5');
-CREATE USER MAPPING FOR CURRENT_USER SERVER home_srv OPTIONS (user 'fb_link', password :'pw');
+CREATE USER MAPPING FOR dtmv_link SERVER home_srv OPTIONS (user 'fb_link', password :'pw');
+GRANT USAGE ON FOREIGN SERVER home_srv TO dtmv_link;
 SELECT dtmv.create_subject('alice', 'fb_alice');
 SELECT dtmv.create_subject('home', NULL, 'system');
 SELECT dtmv.register_system('home', 'twin', :home, fdw_server => 'home_srv', link => 'home');

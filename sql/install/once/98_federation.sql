@@ -46,3 +46,17 @@ ALTER TABLE dtmv.remote_sync_requests ENABLE ROW LEVEL SECURITY;
 SELECT pg_catalog.pg_extension_config_dump('dtmv.system_links', '');
 SELECT pg_catalog.pg_extension_config_dump('dtmv.remote_users', '');
 SELECT pg_catalog.pg_extension_config_dump('dtmv.remote_sync_requests', '');
+
+-- The role links to other systems log in as, here (docs/federation.md, "The
+-- link inside mv1"): never a superuser, so that dblink requires the
+-- password of the user mapping and that the other side asks for it. NOLOGIN
+-- and given to no one: only the SECURITY DEFINER function that opens a link
+-- (dtmv._link_connect) acts as it. Roles outlive the extension: made only
+-- where missing.
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'dtmv_link') THEN
+		CREATE ROLE dtmv_link NOLOGIN;
+	END IF;
+END
+$$;

@@ -101,19 +101,22 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	r record;
+	elsewhere record;
+	here boolean;
 BEGIN
 	SELECT s.status, s.subject_id, s.twin INTO r FROM dtmv.sync_requests s
 	 WHERE s.request_id = sync_status.request_id;
-	IF NOT FOUND THEN	-- a request placed at another system (federation): asked there
-		SELECT m.system_no, m.remote_request_id INTO r FROM dtmv.remote_sync_requests m
+	here := FOUND;
+	IF NOT here THEN	-- a request placed at another system (federation): asked there
+		SELECT m.system_no, m.remote_request_id INTO elsewhere FROM dtmv.remote_sync_requests m
 		 WHERE m.request_id = sync_status.request_id;
 		IF FOUND THEN
-			RETURN (SELECT v FROM dtmv._remote(r.system_no,
-											   pg_catalog.format('SELECT dtmv.sync_status(%L)', r.remote_request_id)) v);
+			RETURN (SELECT v FROM dtmv._remote(elsewhere.system_no,
+											   pg_catalog.format('SELECT dtmv.sync_status(%L)', elsewhere.remote_request_id)) v);
 		END IF;
 	END IF;
 	-- IS NOT TRUE: a periodic request has no requester (NULL), and NULL must not let anyone in
-	IF NOT FOUND OR (r.subject_id = ANY (dtmv._own_subjects())
+	IF NOT here OR (r.subject_id = ANY (dtmv._own_subjects())
 					 OR dtmv._serves(r.twin)
 					 OR dtmv.has_right(r.twin, 'admin')) IS NOT TRUE THEN
 		RAISE EXCEPTION 'permission denied: sync request % is not yours', request_id
