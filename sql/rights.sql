@@ -43,6 +43,8 @@ SELECT dtmv.grant(:'door', 'bob', 'read');       -- needs admin
 SELECT dtmv.update_twin(:'door', name => 'mine');
 \set VERBOSITY default
 -- A twin that does not exist looks exactly like one bob may not see.
+SELECT dtmv_test.attempt(format('SELECT dtmv.twin_info(%L)', dtmv.twin_id_generate(dtmv.twin_system(:'door'))));
+-- A twin id of a system that is not registered here says so (federation).
 SELECT dtmv.twin_info('0192f0c4-5a1e-8abc-8000-2a0000000001');
 
 -- discover: the registry entry, no state.

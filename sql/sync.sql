@@ -43,6 +43,9 @@ SET ROLE regress_sy_high;
 SELECT dtmv.request_sync(:'robot') AS high_req \gset
 SET ROLE regress_sy_mid;
 SELECT dtmv.request_sync(:'robot') AS mid_req \gset
+-- A request that does not exist is refused like another's (the first call
+-- of the session: nothing cached).
+SELECT dtmv_test.attempt('SELECT dtmv.sync_status(-1)');   -- none: the same refusal
 SELECT dtmv.sync_status(:mid_req);
 SELECT dtmv.sync_status(:high_req);              -- not mid's request
 -- Only gateways claim.

@@ -228,6 +228,18 @@ ActorActingSubject(int64 *subject)
 	return acting_set;
 }
 
+/*
+ * the rights the acting subject may use here: all, or, for a service acting
+ * for a user, those she delegated to it (what a link to another system may
+ * pass on for her, federation)
+ */
+PG_FUNCTION_INFO_V1(dtmv_acting_rights);
+Datum
+dtmv_acting_rights(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(ActorActingRights());
+}
+
 /* the subject set by dtmv.act_as() in this transaction, or NULL */
 PG_FUNCTION_INFO_V1(dtmv_acting_subject);
 Datum

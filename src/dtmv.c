@@ -12,7 +12,8 @@
  * CHECK cache (table_write.c), the run locks' transaction callbacks
  * (sync_lock.c), the wake-up at commit (notifier.c; its shared memory only
  * while preloading), and the settings and the background worker (worker.c;
- * dtmv.database and the worker only while preloading).  Then it reserves
+ * dtmv.database and the worker only while preloading), and the bound on
+ * calls on other systems (federation.c).  Then it reserves
  * the dtmv. prefix of settings, so that no one can SET a dtmv.* variable of
  * their own.
  *
@@ -27,6 +28,7 @@
 
 #include "actor.h"
 #include "catalog.h"
+#include "federation.h"
 #include "geometry.h"
 #include "notifier.h"
 #include "sync_lock.h"
@@ -49,6 +51,7 @@ _PG_init(void)
 	SyncQueueInit();
 	NotifierInit();
 	WorkerInit();
+	FederationInit();
 
 	/* No dtmv.* setting exists but ours; none names who is acting. */
 	MarkGUCPrefixReserved("dtmv");

@@ -7,7 +7,8 @@
 #                  scenario with the gateway program (direct NOTIFY and the
 #                  worker's), dump and restore (the demo; the event log into
 #                  a new cluster), no path to superuser (objects planted in
-#                  writable schemas)
+#                  writable schemas), federation (three clusters linked by
+#                  postgres_fdw servers and dblink)
 #   4. pgTAP:      test/pgtap/*.sql (pg_prove)
 #   5. no lost events: test/events/no_lost_events.py (randomized writers and
 #                  readers, checked; not preloaded and preloaded), and

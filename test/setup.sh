@@ -16,7 +16,7 @@ set -euo pipefail
 packages=(
 	make gcc
 	pgbouncer # t/006_gateway_pooler.pl runs the gateway program through it
-	postgresql-15 postgresql-server-dev-15 postgresql-common
+	postgresql-15 postgresql-server-dev-15 postgresql-common # postgresql-15 has dblink and postgres_fdw (t/007_federation.pl)
 	postgresql-15-postgis-3
 	libproj-dev # src/frames.c links PROJ (the one PostGIS loads)
 	postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 opts=(-o shared_buffers=1GB -o max_wal_size=4GB -o max_connections=200)
-for bench in test/bench/foundation.sh test/bench/sync.sh test/bench/grant_flood.sh test/bench/frames.sh; do
+for bench in test/bench/foundation.sh test/bench/sync.sh test/bench/grant_flood.sh test/bench/frames.sh test/bench/federation.sh; do
 	echo "######## $bench"
 	test/with-cluster.sh "${opts[@]}" bash "$bench"
 done

@@ -7,6 +7,11 @@ CREATE OR REPLACE FUNCTION dtmv._set_acting_subject(subject bigint) RETURNS void
 COMMENT ON FUNCTION dtmv._set_acting_subject(bigint) IS
 	'internal: act as a subject until the end of the transaction; checks dtmv_gateway and the subject''s delegation itself';
 
+CREATE OR REPLACE FUNCTION dtmv._acting_rights() RETURNS integer
+	AS 'MODULE_PATHNAME', 'dtmv_acting_rights' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION dtmv._acting_rights() IS
+	'internal: the rights mask the acting subject may use: all, or what a user delegated to the service acting for her';
+
 CREATE OR REPLACE FUNCTION dtmv._outer_role() RETURNS oid
 	AS 'MODULE_PATHNAME', 'dtmv_outer_role' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dtmv._outer_role() IS

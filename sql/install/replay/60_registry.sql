@@ -33,24 +33,59 @@ $$;
 COMMENT ON FUNCTION dtmv.local_system(text) IS
 	'number of this database''s own twin or metaverse system, created on first use (REQ-DT-02)';
 
+-- A remote system: its number, kind, and how to reach it. fdw_server names
+-- a postgres_fdw server with connect_timeout (its user mapping, made by
+-- dtmv_admin, holds whatever login the other side gave: dtmv stores no
+-- password); link names the local system subject that stands for it: the
+-- login its link uses here, and whom users delegate to for calls there
+-- (docs/federation.md).
 CREATE OR REPLACE FUNCTION dtmv.register_system(name text, kind text, system_no integer,
 									 fdw_server name DEFAULT NULL, description text DEFAULT NULL,
-									 operator text DEFAULT NULL)
+									 operator text DEFAULT NULL, link text DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
+DECLARE
+	link_id bigint;
 BEGIN
 	PERFORM dtmv._require_admin_role('register systems');
+	IF fdw_server IS NOT NULL THEN
+		IF NOT EXISTS (SELECT FROM pg_catalog.pg_foreign_server fs
+						 JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = fs.srvfdw
+						WHERE fs.srvname = register_system.fdw_server AND w.fdwname = 'postgres_fdw') THEN
+			RAISE EXCEPTION 'no postgres_fdw server is named "%"', fdw_server
+				USING ERRCODE = 'undefined_object',
+					  HINT = 'CREATE SERVER ... FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host ..., dbname ..., connect_timeout ''5'') (docs/federation.md).';
+		END IF;
+		IF NOT EXISTS (SELECT FROM pg_catalog.pg_foreign_server fs, pg_catalog.pg_options_to_table(fs.srvoptions) o
+						WHERE fs.srvname = register_system.fdw_server AND o.option_name = 'connect_timeout') THEN
+			RAISE EXCEPTION 'foreign server "%" has no connect_timeout', fdw_server
+				USING ERRCODE = 'invalid_parameter_value',
+					  DETAIL = 'Without it a call on an unreachable system waits as long as the network lets it.',
+					  HINT = pg_catalog.format('ALTER SERVER %I OPTIONS (ADD connect_timeout ''5'')', fdw_server);
+		END IF;
+	END IF;
+	IF link IS NOT NULL THEN
+		SELECT s.subject_id INTO link_id FROM dtmv.subjects s WHERE s.name = link AND s.kind = 'system';
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'no system subject is named "%"', link
+				USING ERRCODE = 'undefined_object',
+					  HINT = 'dtmv.create_subject(name, login, ''system'') makes one.';
+		END IF;
+	END IF;
 	INSERT INTO dtmv.systems (system_no, name, kind, fdw_server, description, operator_subject)
 		VALUES (register_system.system_no, register_system.name, register_system.kind,
 				register_system.fdw_server, register_system.description,
 				CASE WHEN operator IS NOT NULL THEN dtmv._subject_id(operator) END);
+	IF link_id IS NOT NULL THEN
+		INSERT INTO dtmv.system_links (system_no, subject_id) VALUES (register_system.system_no, link_id);
+	END IF;
 	RETURN system_no;
 END
 $$;
-COMMENT ON FUNCTION dtmv.register_system(text, text, integer, name, text, text) IS
-	'register a remote twin, metaverse or 3rd-party system under its own number, with the subject that operates it; dtmv_admin only (REQ-SI-01, REQ-SI-02b, REQ-SI-04)';
+COMMENT ON FUNCTION dtmv.register_system(text, text, integer, name, text, text, text) IS
+	'register a remote twin, metaverse or 3rd-party system under its own number, with the subject that operates it, the postgres_fdw server that reaches it and the system subject that stands for it here; dtmv_admin only (REQ-SI-01, REQ-SI-02b, REQ-SI-04)';
 
 -- Register a twin for an owner, who administers it: the one way twins are
 -- made (create_twin for the acting subject; deliveries for the customer).
@@ -159,9 +194,14 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
-	rights integer := dtmv._effective_rights(twin);
+	rights integer;
 	info jsonb;
+	there integer := dtmv._route(twin);
 BEGIN
+	IF there IS NOT NULL THEN	-- a twin of another system: asked there (federation)
+		RETURN dtmv._remote_twin_info(there, twin);
+	END IF;
+	rights := dtmv._effective_rights(twin);
 	PERFORM dtmv._require_rights(twin, 'discover');
 	SELECT jsonb_build_object(
 			   'id', t.id, 'system', t.system_no, 'system_name', s.name, 'kind', t.kind,
@@ -186,7 +226,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv.twin_info(dtmv.twin_id) IS
-	'what the acting subject may know of a twin: the registry entry with discover, its state and binding too with read (REQ-DT-04, REQ-MV-01)';
+	'what the acting subject may know of a twin: the registry entry with discover, its state and binding too with read; a twin of another system is asked there, as the acting user (REQ-DT-04, REQ-MV-01, REQ-SI-02b)';
 
 -- Runs as the extension owner and applies the discover test itself (the
 -- same acl_probe/acl_veto test as the RLS policy): under RLS, PostgreSQL may
@@ -209,6 +249,17 @@ DECLARE
 				 FROM dtmv.twin_registry t
 				WHERE t.acl && $6 AND NOT t.acl && $7';
 BEGIN
+	IF system IS NOT NULL AND NOT EXISTS (SELECT FROM dtmv.systems s
+										   WHERE s.system_no = search_twins.system AND s.is_local) THEN
+		-- another system's twins: searched there, as the acting user (federation)
+		IF NOT EXISTS (SELECT FROM dtmv.systems s WHERE s.system_no = search_twins.system) THEN
+			RAISE EXCEPTION 'system % is not registered here', system
+				USING ERRCODE = 'undefined_object',
+					  HINT = 'dtmv_admin registers it with dtmv.register_system() (docs/federation.md).';
+		END IF;
+		RETURN QUERY SELECT * FROM dtmv._remote_search(system, kind, name, properties, max);
+		RETURN;
+	END IF;
 	IF kind IS NOT NULL THEN q := q || ' AND t.kind = $1'; END IF;
 	IF name IS NOT NULL THEN
 		q := q || ' AND t.name ILIKE ''%'' || regexp_replace($2, ''([\\%_])'', ''\\\1'', ''g'') || ''%''';
@@ -221,7 +272,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv.search_twins(text, text, jsonb, integer, integer) IS
-	'twins the acting subject may discover, by kind, name substring (case-insensitive), jsonb properties containment and system, oldest first (REQ-DT-03)';
+	'twins the acting subject may discover, by kind, name substring (case-insensitive), jsonb properties containment and system (another system''s: searched there, as the acting user), oldest first (REQ-DT-03, REQ-SI-02b)';
 
 CREATE OR REPLACE FUNCTION dtmv.create_world(name text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER

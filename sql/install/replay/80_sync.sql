@@ -39,10 +39,27 @@ CREATE OR REPLACE FUNCTION dtmv.recover_syncs() RETURNS integer
 COMMENT ON FUNCTION dtmv.recover_syncs() IS
 	'gateway: requeue every running sync whose gateway session ended or whose lease expired; returns how many';
 
-CREATE OR REPLACE FUNCTION dtmv.request_sync(twin dtmv.twin_id) RETURNS bigint
+-- The C of request_sync, for a twin of this database.
+CREATE OR REPLACE FUNCTION dtmv._request_sync_here(twin dtmv.twin_id) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'dtmv_request_sync' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dtmv._request_sync_here(dtmv.twin_id) IS
+	'internal: queue a sync request for a twin of this database at the caller''s priority (dtmv.request_sync)';
+
+CREATE OR REPLACE FUNCTION dtmv.request_sync(twin dtmv.twin_id) RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	there integer := dtmv._route(twin);
+BEGIN
+	IF there IS NULL THEN
+		RETURN dtmv._request_sync_here(twin);
+	END IF;
+	RETURN dtmv._remote_request_sync(there, twin);	-- queued at the twin's system (federation)
+END
+$$;
 COMMENT ON FUNCTION dtmv.request_sync(dtmv.twin_id) IS
-	'ask that a twin be synchronised with its physical object, at the caller''s priority; needs sync; TW001 while a higher-priority sync runs (REQ-DT-07, REQ-DT-08)';
+	'ask that a twin be synchronised with its physical object, at the caller''s priority; needs sync; TW001 while a higher-priority sync runs; a twin of another system is asked there, as the acting user (REQ-DT-07, REQ-DT-08, REQ-SI-02b)';
 
 CREATE OR REPLACE FUNCTION dtmv.claim_sync(lease interval DEFAULT '5 minutes', session_lock boolean DEFAULT true)
 RETURNS TABLE (request_id bigint, twin dtmv.twin_id, priority integer, requested_by text,
@@ -84,11 +101,22 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	r record;
+	elsewhere record;
+	here boolean;
 BEGIN
 	SELECT s.status, s.subject_id, s.twin INTO r FROM dtmv.sync_requests s
 	 WHERE s.request_id = sync_status.request_id;
+	here := FOUND;
+	IF NOT here THEN	-- a request placed at another system (federation): asked there
+		SELECT m.system_no, m.remote_request_id INTO elsewhere FROM dtmv.remote_sync_requests m
+		 WHERE m.request_id = sync_status.request_id;
+		IF FOUND THEN
+			RETURN (SELECT v FROM dtmv._remote(elsewhere.system_no,
+											   pg_catalog.format('SELECT dtmv.sync_status(%L)', elsewhere.remote_request_id)) v);
+		END IF;
+	END IF;
 	-- IS NOT TRUE: a periodic request has no requester (NULL), and NULL must not let anyone in
-	IF NOT FOUND OR (r.subject_id = ANY (dtmv._own_subjects())
+	IF NOT here OR (r.subject_id = ANY (dtmv._own_subjects())
 					 OR dtmv._serves(r.twin)
 					 OR dtmv.has_right(r.twin, 'admin')) IS NOT TRUE THEN
 		RAISE EXCEPTION 'permission denied: sync request % is not yours', request_id
@@ -99,7 +127,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv.sync_status(bigint) IS
-	'pending, running, succeeded, failed or superseded; for the requester, the gateway that serves the twin and admins of the twin';
+	'pending, running, succeeded, failed or superseded; for the requester, the gateway that serves the twin and admins of the twin; a request placed at another system is asked there, as the acting user';
 
 -- Periodic sync (REQ-DT-07): keep sync_schedule in step with sync_period.
 CREATE OR REPLACE FUNCTION dtmv._schedule_twin() RETURNS trigger

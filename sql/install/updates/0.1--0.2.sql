@@ -42,7 +42,10 @@ DECLARE
 		'dtmv._site_proj(bigint)',
 		-- events_since returns the event's id as event_id too (as dtmv.events
 		-- names it), after the columns it had: a new result type
-		'dtmv.events_since(bigint, integer)'
+		'dtmv.events_since(bigint, integer)',
+		-- register_system gains link (the subject that stands for the
+		-- system here, federation)
+		'dtmv.register_system(text, text, integer, name, text, text)'
 	]::pg_catalog.regprocedure[];
 	dependents text;
 	f pg_catalog.regprocedure;
@@ -58,7 +61,7 @@ BEGIN
 		RAISE EXCEPTION 'objects outside dtmv depend on functions that the update to 0.2 replaces: %', dependents
 			USING ERRCODE = 'dependent_objects_still_exist',
 				  HINT = 'Drop them, run ALTER EXTENSION dtmv UPDATE, and create them again: '
-						 'calls of dtmv.complete_sync(request, ok, reported), dtmv.create_twin(...), dtmv.spatial_map(space) and dtmv.events_since(...) stay valid in 0.2.';
+						 'calls of dtmv.complete_sync(request, ok, reported), dtmv.create_twin(...), dtmv.spatial_map(space), dtmv.events_since(...) and dtmv.register_system(...) stay valid in 0.2.';
 	END IF;
 	FOREACH f IN ARRAY dropped LOOP
 		EXECUTE pg_catalog.format('DROP FUNCTION %s',

@@ -1,0 +1,62 @@
+-- Federation (REQ-SI-01, REQ-SI-02b; docs/federation.md): which local
+-- service subject stands for each remote system, the users of remote
+-- systems known here, and the sync requests this system placed at others
+-- for its users.
+
+-- A remote system's link here: the local system subject that stands for it.
+-- At a twin system it is the login the other system's link uses (it may act
+-- only for that system's users, dtmv.act_for_link); at a metaverse system
+-- it is the subject a user delegates to (dtmv.delegate) to let this system
+-- speak for her there.
+CREATE TABLE dtmv.system_links (
+	system_no integer PRIMARY KEY REFERENCES dtmv.systems ON DELETE CASCADE,
+	subject_id bigint NOT NULL UNIQUE REFERENCES dtmv.subjects ON DELETE CASCADE
+);
+COMMENT ON TABLE dtmv.system_links IS
+	'the local system subject that stands for a remote system: its link''s login here, and whom users delegate to for calls there (REQ-SI-01)';
+
+-- Users of another system, as subjects here: "alice@mv1". Only that
+-- system's link acts as them, and only as them.
+CREATE TABLE dtmv.remote_users (
+	subject_id bigint PRIMARY KEY REFERENCES dtmv.subjects ON DELETE CASCADE,
+	system_no integer NOT NULL REFERENCES dtmv.systems ON DELETE CASCADE,
+	name text NOT NULL CHECK (name <> '' AND strpos(name, '@') = 0),
+	UNIQUE (system_no, name)
+);
+COMMENT ON TABLE dtmv.remote_users IS
+	'subjects that are users of a remote system (name@system): only that system''s link acts as them (REQ-SI-02b)';
+
+-- A sync request placed at another system for a user of this one: its id
+-- here comes from the same sequence as local requests, so that
+-- dtmv.sync_status(id) knows where to ask.
+CREATE TABLE dtmv.remote_sync_requests (
+	request_id bigint PRIMARY KEY,
+	system_no integer NOT NULL REFERENCES dtmv.systems ON DELETE CASCADE,
+	remote_request_id bigint NOT NULL,
+	subject_id bigint REFERENCES dtmv.subjects ON DELETE SET NULL,
+	twin dtmv.twin_id NOT NULL,
+	requested_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE dtmv.remote_sync_requests IS
+	'sync requests placed at the twin''s system for users of this one: local id, system and id there (REQ-SI-02b, REQ-DT-07)';
+
+ALTER TABLE dtmv.system_links ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dtmv.remote_users ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dtmv.remote_sync_requests ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('dtmv.system_links', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.remote_users', '');
+SELECT pg_catalog.pg_extension_config_dump('dtmv.remote_sync_requests', '');
+
+-- The role links to other systems log in as, here (docs/federation.md, "The
+-- link inside mv1"): never a superuser, so that dblink requires the
+-- password of the user mapping and that the other side asks for it. NOLOGIN
+-- and given to no one: only the SECURITY DEFINER function that opens a link
+-- (dtmv._link_connect) acts as it. Roles outlive the extension: made only
+-- where missing.
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'dtmv_link') THEN
+		CREATE ROLE dtmv_link NOLOGIN;
+	END IF;
+END
+$$;

@@ -1,0 +1,382 @@
+# Federation (REQ-SI-01, REQ-SI-02b; docs/federation.md): three clusters, the
+# home's and the factory's twin systems and a metaverse system (mv1), linked
+# through postgres_fdw servers and dblink. At mv1, twin_info, search_twins,
+# search_all_twins, request_sync and sync_status of a remote twin run at the
+# twin's system as the acting user (alice@mv1) and give what the same call
+# gives there, errors and SQLSTATEs included; a user without rights there
+# sees nothing; an unregistered system, a stopped cluster, a remote call that
+# runs too long and a link killed mid-call give the documented errors within
+# a bound, with nothing half done; mv1's link cannot act as a local user of
+# the twin system.
+use strict;
+use warnings;
+
+use DtmvTest;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time sleep);
+
+my $home    = new_dtmv_node('fed_home');
+my $factory = new_dtmv_node('fed_factory');
+my $mv      = new_dtmv_node('fed_mv');
+
+# SQL as ROLE at NODE: (SQLSTATE of the first error or '', its message,
+# the output, seconds taken, stderr).
+sub attempt
+{
+	my ($node, $role, $sql) = @_;
+	my ($out, $err) = ('', '');
+	my $t0 = time;
+	$node->psql(
+		'postgres',
+		"SET search_path = public, dtmv;\nSET ROLE $role;\n$sql",
+		stdout => \$out,
+		stderr => \$err,
+		extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+	my $took = time - $t0;
+	my ($state, $msg) = $err =~ /ERROR:\s+([0-9A-Z]{5}): ([^\n]*)/;
+	return ($state // '', $msg // '', $out, $took, $err);
+}
+
+my %no;
+for my $twin ([ $home, 'home' ], [ $factory, 'factory' ])
+{
+	my ($node, $name) = @$twin;
+	$no{$name} = $node->safe_psql('postgres', "SELECT dtmv.local_system('twin')");
+}
+$no{mv1} = $mv->safe_psql('postgres', "SELECT dtmv.local_system('metaverse')");
+
+# The twin systems: mv1 registered, its link a dtmv_gateway login there,
+# neither superuser nor owner of anything, which logs in with a password
+# (this run's own; the nodes trust every other local login).
+my $link_pw = join '', map { sprintf '%02x', int rand 256 } 1 .. 12;
+for my $node ($home, $factory)
+{
+	my $hba = slurp_file($node->data_dir . '/pg_hba.conf');
+	open my $fh, '>', $node->data_dir . '/pg_hba.conf' or die $!;
+	print $fh "local all mv1_link scram-sha-256\n$hba";
+	close $fh;
+	$node->reload;
+	$node->safe_psql(
+		'postgres', qq{
+CREATE ROLE mv1_link LOGIN PASSWORD '$link_pw' IN ROLE dtmv_gateway;
+CREATE ROLE owner_user LOGIN IN ROLE dtmv_user;
+CREATE ROLE carol LOGIN IN ROLE dtmv_user;
+SELECT dtmv.create_subject('owner', 'owner_user');
+SELECT dtmv.create_subject('carol', 'carol');
+SELECT dtmv.create_subject('dave\@mv1');       -- a local subject with a remote-looking name
+SELECT dtmv.create_subject('mv1 link', 'mv1_link', 'system');
+SELECT dtmv.register_system('mv1', 'metaverse', $no{mv1}, link => 'mv1 link');
+SELECT dtmv.create_remote_user('alice', 'mv1');
+SELECT dtmv.create_remote_user('bob', 'mv1');
+});
+}
+my $door = sql_as($home, 'owner_user',
+	q{SELECT dtmv.create_twin('door', 'Front door', '{"room": "hall"}')});
+my $robot = sql_as($factory, 'owner_user',
+	q{SELECT dtmv.create_twin('robot_arm', 'Arm 1', '{"cell": 3}')});
+sql_as($home, 'owner_user', qq{
+SELECT dtmv.grant('$door', 'alice\@mv1', 'read,sync');
+SELECT dtmv.grant('$door', 'carol', 'read');
+});
+sql_as($factory, 'owner_user', qq{SELECT dtmv.grant('$robot', 'alice\@mv1', 'discover')});
+
+# The metaverse system: dblink in a schema of its own, which dtmv_link (the
+# role links connect as) may use; postgres_fdw servers and user mappings
+# for dtmv_link made by dtmv_admin, a system subject for each twin system,
+# to which users delegate.
+$mv->safe_psql(
+	'postgres', q{
+CREATE EXTENSION postgres_fdw;
+CREATE SCHEMA dblink;
+CREATE EXTENSION dblink SCHEMA dblink;
+GRANT USAGE ON SCHEMA dblink TO dtmv_link;
+CREATE ROLE fed_admin LOGIN IN ROLE dtmv_admin;
+GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO fed_admin;
+CREATE ROLE alice LOGIN IN ROLE dtmv_user;
+CREATE ROLE bob LOGIN IN ROLE dtmv_user;
+CREATE ROLE erin LOGIN IN ROLE dtmv_user;
+SELECT dtmv.create_subject('alice', 'alice');
+SELECT dtmv.create_subject('bob', 'bob');
+SELECT dtmv.create_subject('erin', 'erin');
+});
+for my $twin ([ $home, 'home' ], [ $factory, 'factory' ])
+{
+	my ($node, $name) = @$twin;
+	my ($host, $port) = ($node->host, $node->port);
+	sql_as($mv, 'fed_admin', qq{
+CREATE SERVER ${name}_srv FOREIGN DATA WRAPPER postgres_fdw
+	OPTIONS (host '$host', port '$port', dbname 'postgres', connect_timeout '2');
+CREATE USER MAPPING FOR dtmv_link SERVER ${name}_srv OPTIONS (user 'mv1_link', password '$link_pw');
+GRANT USAGE ON FOREIGN SERVER ${name}_srv TO dtmv_link;
+SELECT dtmv.create_subject('$name', NULL, 'system');
+SELECT dtmv.register_system('$name', 'twin', $no{$name}, fdw_server => '${name}_srv', link => '$name');
+});
+}
+for my $user ('alice', 'bob')
+{
+	sql_as($mv, $user, q{
+SELECT dtmv.delegate('home', 'discover,read,sync');
+SELECT dtmv.delegate('factory', 'discover,read,sync');
+});
+}
+
+my ($state, $msg, $out, $took);
+
+# --- twin_info: what the same call gives at the twin's system
+my $direct = sub {
+	my ($user, $sql) = @_;
+	return attempt($home, 'mv1_link',
+		"BEGIN;\nSELECT dtmv.act_for_link('$user', 'discover,read,sync');\n$sql\nCOMMIT;");
+};
+my (undef, undef, $there) = $direct->('alice', "SELECT dtmv.twin_info('$door');");
+$there =~ s/^\n+//;    # act_for_link's empty row
+(undef, undef, $out) = attempt($mv, 'alice', "SELECT dtmv.twin_info('$door');");
+like($out, qr/"name": "Front door"/, 'alice reads the door of the home system through mv1');
+like($out, qr/"rights": "discover,read,sync"/, '... with the rights granted to alice@mv1 there');
+is($out, $there, '... exactly what twin_info gives at the home system for alice@mv1');
+
+($state, $msg) = attempt($mv, 'bob', "SELECT dtmv.twin_info('$door');");
+my ($state_there, $msg_there) = $direct->('bob', "SELECT dtmv.twin_info('$door');");
+is($state, '42501', 'bob, without rights at the home system, is refused the door through mv1');
+is("$state $msg", "$state_there $msg_there", '... with the SQLSTATE and message the home system gives bob@mv1');
+
+($state, $msg) = attempt($mv, 'erin', "SELECT dtmv.twin_info('$door');");
+is($state, '42501', 'erin, who did not delegate to home at mv1, is refused before any call');
+like($msg, qr/permission denied to act at system "home"/, '... naming the system');
+
+# --- search: one remote system, or all connected
+(undef, undef, $out) = attempt($mv, 'bob',
+	"SELECT count(*) FROM dtmv.search_twins(system => $no{home});");
+is($out, '0', 'bob finds nothing at the home system through mv1');
+(undef, undef, $out) = attempt($mv, 'bob', 'SELECT count(*) FROM dtmv.search_all_twins();');
+is($out, '0', 'bob finds nothing across the connected systems');
+(undef, undef, $out) = attempt($mv, 'alice',
+	"SELECT id FROM dtmv.search_twins(kind => 'door', system => $no{home});");
+is($out, $door, 'alice finds the door at the home system');
+(undef, undef, $out) = attempt($mv, 'alice',
+	'SELECT string_agg(name, \', \' ORDER BY name) FROM dtmv.search_all_twins();');
+is($out, 'Arm 1, Front door', 'alice finds the twins of both twin systems');
+
+# --- request_sync and sync_status, run at the home system
+(undef, undef, $out) = attempt($mv, 'alice',
+	"SELECT dtmv.request_sync('$door') AS r \\gset\nSELECT dtmv.sync_status(:r);");
+is($out, 'pending', 'alice requests a sync of the door through mv1: pending');
+is( $home->safe_psql(
+		'postgres',
+		q{SELECT count(*) FROM dtmv.sync_requests r JOIN dtmv.subjects s USING (subject_id) WHERE s.name = 'alice@mv1'}),
+	'1',
+	'... queued at the home system for alice@mv1');
+my $request = $mv->safe_psql('postgres', 'SELECT max(request_id) FROM dtmv.remote_sync_requests');
+($state, $msg) = attempt($mv, 'bob', "SELECT dtmv.sync_status($request);");
+my $remote_request = $home->safe_psql('postgres', 'SELECT max(request_id) FROM dtmv.sync_requests');
+($state_there, $msg_there) = $direct->('bob', "SELECT dtmv.sync_status($remote_request);");
+is("$state $msg", "$state_there $msg_there",
+	"bob asking for alice's request gets the home system's refusal ($state_there)");
+($state, $msg) = attempt($mv, 'bob', "SELECT dtmv.request_sync('$door');");
+is($state, '42501', 'bob may not request a sync of the door (remote 42501 kept)');
+
+# --- the link is scoped to mv1's users
+($state) = attempt($home, 'mv1_link', "BEGIN;\nSELECT dtmv.act_as('carol');");
+is($state, '42501', "mv1's link cannot act_as a local user of the home system");
+(undef, undef, $out) = attempt($home, 'mv1_link',
+	"BEGIN;\nSELECT dtmv.act_for_link('carol', 'discover,read');\nSELECT dtmv.whoami();\nCOMMIT;");
+is($out =~ s/^\n+//r, 'carol@mv1', 'act_for_link names carol of mv1, never the local carol');
+($state) = $direct->('carol', "SELECT dtmv.twin_info('$door');");
+is($state, '42501', '... who does not get the local carol\'s read on the door');
+($state, $msg) = attempt($home, 'mv1_link', "SELECT dtmv.act_for_link('dave', 'read');");
+is($state, '42501', 'a local subject named dave@mv1 is not taken by the link');
+($state) = attempt($home, 'mv1_link', "SELECT dtmv.act_for_link('alice\@mv2', 'read');");
+is($state, '22023', 'a name with a system of its own is refused');
+($state) = attempt($home, 'carol', "SELECT dtmv.act_for_link('alice', 'read');");
+is($state, '42501', 'a login that is no registered link may not act for remote users');
+is($home->safe_psql('postgres', q{SELECT rolsuper OR rolcreaterole OR rolcreatedb FROM pg_roles WHERE rolname = 'mv1_link'}),
+	'f', "mv1's link logs in as a role without superuser, createrole or createdb");
+
+# --- a dtmv_admin's own foreign server and user mappings: links connect as
+# dtmv_link, never as the superuser who owns dtmv, so dblink demands a
+# password that the other side asks for. fed_admin owns a database of mv1's
+# cluster, whose dtmv.act_for_link would make her a superuser if a link ran
+# it as one; the cluster trusts its local socket.
+$mv->safe_psql('postgres', q{
+CREATE DATABASE evil OWNER fed_admin;
+SELECT dtmv.create_subject('fedadm', 'fed_admin');
+});
+$mv->safe_psql('evil', q{
+SET ROLE fed_admin;
+CREATE SCHEMA dtmv;
+CREATE TABLE dtmv.ran (who text);
+CREATE FUNCTION dtmv.act_for_link(a text, b text) RETURNS void LANGUAGE plpgsql AS
+$$BEGIN INSERT INTO dtmv.ran VALUES (current_user); ALTER ROLE fed_admin SUPERUSER; END$$;
+CREATE FUNCTION dtmv.twin_info(t text) RETURNS text LANGUAGE sql AS $$SELECT jsonb_build_object('id', t)::text$$;
+});
+my $superuser = $mv->safe_psql('postgres', 'SELECT current_user');
+my ($mv_host, $mv_port) = ($mv->host, $mv->port);
+sql_as($mv, 'fed_admin', qq{
+CREATE SERVER evil_srv FOREIGN DATA WRAPPER postgres_fdw
+	OPTIONS (host '$mv_host', port '$mv_port', dbname 'evil', connect_timeout '2');
+CREATE USER MAPPING FOR $superuser SERVER evil_srv OPTIONS (user '$superuser');
+CREATE USER MAPPING FOR dtmv_link SERVER evil_srv OPTIONS (user '$superuser');
+GRANT USAGE ON FOREIGN SERVER evil_srv TO dtmv_link;
+SELECT dtmv.create_subject('evil', NULL, 'system');
+SELECT dtmv.register_system('evil', 'twin', 4242, fdw_server => 'evil_srv', link => 'evil');
+SELECT dtmv.delegate('evil', 'read');
+});
+($state, $msg) = attempt($mv, 'fed_admin', 'SELECT dtmv.twin_info(dtmv.twin_id_generate(4242));');
+is($state, '42501', "a dtmv_admin's passwordless user mappings to the cluster's own socket are refused");
+like($msg, qr/the link to system "evil" \(4242\) must log in with a password/, '... naming the system');
+sql_as($mv, 'fed_admin', q{ALTER USER MAPPING FOR dtmv_link SERVER evil_srv OPTIONS (ADD password 'unused')});
+($state) = attempt($mv, 'fed_admin', 'SELECT dtmv.twin_info(dtmv.twin_id_generate(4242));');
+is($state, '42501', '... and so is a password that the other side does not ask for');
+is($mv->safe_psql('postgres', q{SELECT rolsuper FROM pg_roles WHERE rolname = 'fed_admin'}),
+	'f', '... fed_admin is no superuser');
+is($mv->safe_psql('evil', 'SELECT count(*) FROM dtmv.ran'), '0', '... and nothing ran at the other side');
+
+# --- an unregistered system
+($state, $msg, undef, $took) = attempt($mv, 'alice',
+	'SELECT dtmv.twin_info(dtmv.twin_id_generate(777));');
+is($state, '42704', 'a twin id of an unregistered system: 42704');
+like($msg, qr/system 777, which is not registered here/, '... naming the system');
+
+# --- remote errors keep their SQLSTATE: a remote statement timeout
+my $before_home = $home->safe_psql('postgres', 'SELECT count(*) FROM dtmv.sync_requests');
+my $before_mv = $mv->safe_psql('postgres', 'SELECT count(*) FROM dtmv.remote_sync_requests');
+my $lock = $home->background_psql('postgres');
+$lock->query_safe('BEGIN; LOCK TABLE dtmv.sync_requests IN ACCESS EXCLUSIVE MODE;');
+($state, $msg, undef, $took) = attempt($mv, 'alice',
+	"RESET ROLE;\nSET dtmv.remote_timeout = 1000;\nSET ROLE alice;\nSELECT dtmv.request_sync('$door');");
+is($state, '57014', 'a call that runs longer than dtmv.remote_timeout there: 57014');
+like($msg, qr/system "home" \(\d+\) did not answer within 1s/, '... naming the system');
+cmp_ok($took, '<', 4, "... within the bound (took ${\ sprintf('%.2f', $took)} s)");
+
+# --- the link killed mid-call: nothing half done
+my $tmp = PostgreSQL::Test::Utils::tempdir;
+my $call = start_as($mv, 'alice', "$tmp/killed", 'psql', '-X', '-v', 'VERBOSITY=verbose', '-c',
+	"SELECT dtmv.request_sync('$door')");
+my $waiting = wait_for_value($home,
+	q{SELECT count(*) FROM pg_stat_activity WHERE usename = 'mv1_link' AND wait_event_type = 'Lock'},
+	'1', 10);
+is($waiting, '1', "mv1's call waits at the home system");
+$home->safe_psql('postgres',
+	q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'mv1_link' AND wait_event_type = 'Lock'});
+$call->finish;
+my $killed = slurp_file("$tmp/killed");
+like($killed, qr/ERROR:\s+08006: lost the connection to system "home"/,
+	'the link killed mid-call: 08006 naming the system');
+$lock->query_safe('COMMIT;');
+$lock->quit;
+is($home->safe_psql('postgres', 'SELECT count(*) FROM dtmv.sync_requests'), $before_home,
+	'... nothing was queued at the home system');
+is($mv->safe_psql('postgres', 'SELECT count(*) FROM dtmv.remote_sync_requests'), $before_mv,
+	'... nor recorded at mv1');
+(undef, undef, $out) = attempt($mv, 'alice', "SELECT dtmv.twin_info('$door') ->> 'name';");
+is($out, 'Front door', 'the next call opens a new link');
+
+# --- a cancel here while the call waits there (a local statement_timeout
+# shorter than dtmv.remote_timeout): 57014 at once, which does not claim
+# that the other side timed out; the call is cancelled there too
+$before_home = $home->safe_psql('postgres', 'SELECT count(*) FROM dtmv.sync_requests');
+$before_mv = $mv->safe_psql('postgres', 'SELECT count(*) FROM dtmv.remote_sync_requests');
+$lock = $home->background_psql('postgres');
+$lock->query_safe('BEGIN; LOCK TABLE dtmv.sync_requests IN ACCESS EXCLUSIVE MODE;');
+my $err;
+($state, $msg, undef, $took, $err) = attempt($mv, 'alice',
+	"RESET ROLE;\nSET dtmv.remote_timeout = 20000;\nSET statement_timeout = 1000;\nSET ROLE alice;\n"
+	  . "SELECT dtmv.request_sync('$door');");
+is($state, '57014', 'a statement_timeout here while the call waits there: 57014');
+like($msg, qr/^canceling statement due to statement timeout while waiting for system "home" \(\d+\)$/,
+	'... saying that it was cancelled here');
+like($err, qr/HINT:\s+Whether it was done there is not known.*A sync request may exist there/s,
+	'... and that whether a request exists there is not known');
+cmp_ok($took, '<', 4, "... at once (took ${\ sprintf('%.2f', $took)} s)");
+is( wait_for_value($home,
+		q{SELECT count(*) FROM pg_stat_activity WHERE usename = 'mv1_link' AND wait_event_type = 'Lock'}, '0', 10),
+	'0', '... and cancelled at the home system');
+$lock->query_safe('COMMIT;');
+$lock->quit;
+is($home->safe_psql('postgres', 'SELECT count(*) FROM dtmv.sync_requests'), $before_home,
+	'... where nothing was queued');
+is($mv->safe_psql('postgres', 'SELECT count(*) FROM dtmv.remote_sync_requests'), $before_mv,
+	'... nor recorded at mv1');
+
+# --- the twin system hangs mid-call (its link's backend stopped, the
+# kernel still answering for it): bounded here by dtmv.remote_timeout + 1 s
+my $bg = $mv->background_psql('postgres', on_error_stop => 0, extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+$bg->query_safe('SET dtmv.remote_timeout = 1000; SET ROLE alice;');
+my $links_before = $home->safe_psql('postgres',
+	q{SELECT coalesce(string_agg(pid::text, ','), '0') FROM pg_stat_activity WHERE usename = 'mv1_link'});
+$out = $bg->query_safe("SELECT dtmv.twin_info('$door') ->> 'name';");
+is($out, 'Front door', "a session at mv1 reads the door");
+my $link_pid = $home->safe_psql('postgres',
+	"SELECT pid FROM pg_stat_activity WHERE usename = 'mv1_link' AND pid NOT IN ($links_before)");
+like($link_pid, qr/^\d+$/, '... through its link, one backend at the home system');
+kill 'STOP', $link_pid;
+$bg->{stderr} = '';
+my $t0 = time;
+$bg->query("SELECT dtmv.twin_info('$door') ->> 'name';");
+$took = time - $t0;
+$err = $bg->{stderr};
+kill 'CONT', $link_pid;
+like($err, qr/ERROR:\s+57014: system "home" \(\d+\) did not answer within 1s/,
+	'the link\'s backend stopped mid-call: 57014 naming the system');
+like($err, qr/HINT:\s+Whether it was done there is not known/, '... not claiming that nothing was done there');
+cmp_ok($took, '<', 4, "... within dtmv.remote_timeout + 1 s (took ${\ sprintf('%.2f', $took)} s)");
+$bg->{stderr} = '';
+$out = $bg->query_safe("SELECT dtmv.twin_info('$door') ->> 'name';");
+is($out, 'Front door', 'the system going on again, the next call works');
+$bg->quit;
+
+# --- a stopped system: a link open in the session is tried again once,
+# then the connection is refused
+my $factory_dir = $factory->data_dir;
+my $pg_ctl = `pg_config --bindir` =~ s/\s+$//r;
+$pg_ctl .= '/pg_ctl';
+($state, $msg, $out, $took) = attempt($mv, 'alice',
+	"SELECT dtmv.twin_info('$robot') ->> 'name';\n"
+	  . "\\! $pg_ctl -D '$factory_dir' -m immediate -w stop >/dev/null\n"
+	  . "SELECT dtmv.twin_info('$robot') ->> 'name';");
+$factory->_update_pid(-1);    # stopped behind its back
+is($out, 'Arm 1', 'alice reads the robot of the factory system');
+is($state, '08001', 'the factory stopped: 08001');
+like($msg, qr/could not connect to system "factory"/, '... naming the system');
+cmp_ok($took, '<', 5, "... within the bound (took ${\ sprintf('%.2f', $took)} s)");
+($state, $msg) = attempt($mv, 'alice', 'SELECT count(*) FROM dtmv.search_all_twins();');
+is($state, '08001', 'a search across the connected systems fails whole when one is down');
+
+# --- a twin system that lies: its answers about other twins than its own,
+# beyond max, about another twin than the one asked, or too large, are not
+# passed on
+my $mine = sql_as($mv, 'alice', q{SELECT dtmv.create_twin('diary', 'Alice diary')});
+$home->safe_psql('postgres', qq{
+CREATE OR REPLACE FUNCTION dtmv.search_twins(kind text DEFAULT NULL, name text DEFAULT NULL,
+	properties jsonb DEFAULT NULL, system integer DEFAULT NULL, max integer DEFAULT 100)
+RETURNS SETOF dtmv.twins LANGUAGE sql SECURITY DEFINER AS \$\$
+	SELECT (jsonb_populate_record(NULL::dtmv.twins, jsonb_build_object(
+		'id', '$mine', 'system_no', $no{mv1}, 'kind', 'diary', 'name', 'Alice diary (send your PIN)'))).*
+	UNION ALL
+	SELECT (jsonb_populate_record(NULL::dtmv.twins, jsonb_build_object(
+		'id', '$door', 'system_no', $no{home}, 'kind', 'door', 'name', 'Front door'))).*
+	  FROM generate_series(1, 5)
+\$\$;
+CREATE OR REPLACE FUNCTION dtmv.twin_info(twin dtmv.twin_id) RETURNS jsonb LANGUAGE sql SECURITY DEFINER AS \$\$
+	SELECT jsonb_build_object('id', CASE WHEN twin = '$door' THEN twin::text ELSE '$mine' END,
+							  'rights', 'admin', 'state', repeat('x', 100000))
+\$\$;
+});
+(undef, undef, $out) = attempt($mv, 'alice',
+	"SELECT count(*), count(*) FILTER (WHERE id = '$mine') FROM dtmv.search_twins(system => $no{home}, max => 3);");
+is($out, '3|0', "a lying system's search: only its own twins, at most max");
+($state, $msg) = attempt($mv, 'alice', "SELECT dtmv.twin_info(dtmv.twin_id_generate($no{home}));");
+is($state, '08P01', "a lying system's twin_info of another twin: 08P01");
+like($msg, qr/system "home" \(\d+\) answered twin_info of .* with another twin/, '... naming the system');
+($state, $msg) = attempt($mv, 'alice',
+	"RESET ROLE;\nSET dtmv.remote_max_bytes = '64kB';\nSET ROLE alice;\nSELECT dtmv.twin_info('$door');");
+is($state, '54000', 'an answer larger than dtmv.remote_max_bytes: 54000');
+like($msg, qr/system "home" \(\d+\) answered \d+ bytes, more than dtmv.remote_max_bytes \(64kB\)/, '... naming the system');
+
+# --- dblink where others may use it is refused
+$mv->safe_psql('postgres', 'GRANT USAGE ON SCHEMA dblink TO PUBLIC');
+($state) = attempt($mv, 'alice', "SELECT dtmv.twin_info('$door');");
+is($state, '42501', 'links refuse a dblink that roles other than superusers may use');
+
+done_testing();
