@@ -47,8 +47,6 @@ static int	relay_interval_ms = 1000;
 void
 FederationEventsInit(void)
 {
-	BackgroundWorker worker;
-
 	DefineCustomIntVariable("dtmv.relay_poll_interval",
 							"How often the dtmv event relay looks whether a remote system woke one of its users.",
 							"A look reads only what is already on the links' sockets.",
@@ -62,15 +60,7 @@ FederationEventsInit(void)
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 10;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "dtmv");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "dtmv_relay_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "dtmv event relay");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "dtmv event relay");
-	RegisterBackgroundWorker(&worker);
+	worker_register("dtmv event relay", "dtmv_relay_main");
 }
 
 /* whether this round is of every user (else of the woken ones) */

@@ -12,6 +12,9 @@
 
 extern void WorkerInit(void);
 
+/* register a background worker of dtmv's (while preloading) */
+extern void worker_register(const char *name, const char *function);
+
 /* a part of a background worker's work: runs in a transaction of its own */
 typedef void (*WorkerPart) (void);
 

@@ -59,15 +59,7 @@ sql_as($factory, 'owner_user', qq{SELECT dtmv.grant('$robot', 'alice\@mv1', 'dis
 # for dtmv_link made by dtmv_admin, a system subject for each twin system,
 # to which users delegate.
 prepare_metaverse($mv);
-$mv->safe_psql(
-	'postgres', q{
-CREATE ROLE alice LOGIN IN ROLE dtmv_user;
-CREATE ROLE bob LOGIN IN ROLE dtmv_user;
-CREATE ROLE erin LOGIN IN ROLE dtmv_user;
-SELECT dtmv.create_subject('alice', 'alice');
-SELECT dtmv.create_subject('bob', 'bob');
-SELECT dtmv.create_subject('erin', 'erin');
-});
+users($mv, 'alice', 'bob', 'erin');
 link_twin_system($mv, $home, 'home', $no{home}, 'mv1', $link_pw);
 link_twin_system($mv, $factory, 'factory', $no{factory}, 'mv1', $link_pw);
 for my $user ('alice', 'bob')

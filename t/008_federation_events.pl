@@ -45,7 +45,7 @@ my $door = sql_as($home, 'owner_user',
 my $lamp = sql_as($home, 'owner_user',
 	q{SELECT dtmv.create_twin('lamp', 'Hall lamp', physical_binding => 'LAMP-1')});
 sql_as($home, 'owner_user', qq{
-SELECT dtmv.grant('$door', 'alice\@mv1', 'read');
+SELECT dtmv.grant('$door', 'alice\@mv1', 'read,sync');
 SELECT dtmv.grant('$lamp', 'carol', 'read');
 });
 sql_as($home, 'home_gw', q{SELECT dtmv.confirm_binding('DOOR-1'); SELECT dtmv.confirm_binding('LAMP-1');});
@@ -53,16 +53,10 @@ sql_as($home, 'home_gw', q{SELECT dtmv.confirm_binding('DOOR-1'); SELECT dtmv.co
 # mv1: the home system linked; alice and bob let mv1 read for them there,
 # erin does not.
 prepare_metaverse($mv);
-$mv->safe_psql('postgres', q{
-CREATE ROLE alice LOGIN IN ROLE dtmv_user;
-CREATE ROLE bob LOGIN IN ROLE dtmv_user;
-CREATE ROLE erin LOGIN IN ROLE dtmv_user;
-SELECT dtmv.create_subject('alice', 'alice');
-SELECT dtmv.create_subject('bob', 'bob');
-SELECT dtmv.create_subject('erin', 'erin');
-});
+users($mv, 'alice', 'bob', 'erin');
 link_twin_system($mv, $home, 'home', $home_no, 'mv1', $link_pw);
-sql_as($mv, $_, q{SELECT dtmv.delegate('home', 'read')}) for ('alice', 'bob');
+sql_as($mv, 'alice', q{SELECT dtmv.delegate('home', 'read,sync')});
+sql_as($mv, 'bob', q{SELECT dtmv.delegate('home', 'read')});
 
 # The relay starts for alice and bob at the home system's horizon, and
 # listens there for each.
@@ -246,6 +240,26 @@ my @after = @{ $client{got} }[ $before .. $#{ $client{got} } ];
 is(scalar(grep { $_->{kind} eq 'remote_events_lost' } @after), 1, "alice's client gets one remote_events_lost");
 is_deeply([ map { $_->{n} } grep { $_->{kind} eq 'reading' } @after ], door_events_at_home(),
 	'... and then the door events after it, exactly once, in order');
+
+# --- a sync answer: alice requests a sync of the door through mv1, the
+# gateway at the home system completes it there; the answer, addressed to
+# alice@mv1 there, reaches her with mv1's id of her request
+my $local_request = sql_as($mv, 'alice', "SELECT dtmv.request_sync('$door')");
+my $completed = sql_as($home, 'home_gw', q{
+SELECT request_id FROM dtmv.claim_sync('1 minute', false) \\gset
+SELECT dtmv.complete_sync(:request_id, true, '{"door": "closed"}');
+SELECT :request_id;});
+my ($remote_request) = $completed =~ /(\d+)\s*$/;
+my $answer = '';
+for (1 .. 100)
+{
+	$answer = sql_as($mv, 'alice',
+		"SELECT payload->>'request', payload->>'remote_request', payload->>'status' FROM dtmv.events_since(0) WHERE kind = 'sync_answer'");
+	last if $answer ne '';
+	sleep 0.1;
+}
+is($answer, "$local_request|$remote_request|succeeded",
+	"a sync answer at the home system reaches alice at mv1 with mv1's request id ($local_request; $remote_request there)");
 
 $client{bg}->quit;
 done_testing();

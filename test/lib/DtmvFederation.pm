@@ -17,7 +17,7 @@ use PostgreSQL::Test::Utils;
 use Time::HiRes qw(time);
 
 use Exporter 'import';
-our @EXPORT = qw(attempt link_password local_system accept_metaverse prepare_metaverse link_twin_system);
+our @EXPORT = qw(attempt link_password local_system accept_metaverse prepare_metaverse link_twin_system users);
 
 # SQL as ROLE at NODE: (SQLSTATE of the first error or '', its message,
 # the output, seconds taken, stderr).
@@ -104,6 +104,15 @@ GRANT USAGE ON FOREIGN SERVER ${name}_srv TO dtmv_link;
 SELECT dtmv.create_subject('$name', NULL, 'system');
 SELECT dtmv.register_system('$name', 'twin', $no, fdw_server => '${name}_srv', link => '$name');
 });
+	return;
+}
+
+# At a system: a dtmv_user login and a subject of the same name for each NAME.
+sub users
+{
+	my ($node, @names) = @_;
+	$node->safe_psql('postgres',
+		join '', map { "CREATE ROLE $_ LOGIN IN ROLE dtmv_user;\nSELECT dtmv.create_subject('$_', '$_');\n" } @names);
 	return;
 }
 

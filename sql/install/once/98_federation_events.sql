@@ -23,6 +23,7 @@ COMMENT ON COLUMN dtmv.remote_event_cursors.last_remote_id IS
 COMMENT ON COLUMN dtmv.remote_event_cursors.channel IS
 	'the channel the relay''s link listens on at the remote system for her: a notification on it makes the relay pull her events';
 COMMENT ON COLUMN dtmv.remote_event_cursors.relayed IS 'how many events were relayed for her from that system';
+COMMENT ON COLUMN dtmv.remote_event_cursors.relayed_at IS 'when the cursor last moved';
 COMMENT ON COLUMN dtmv.remote_event_cursors.lost IS 'how many times events were pruned there before they were relayed (an event remote_events_lost each)';
 
 ALTER TABLE dtmv.remote_event_cursors ENABLE ROW LEVEL SECURITY;

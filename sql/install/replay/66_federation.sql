@@ -511,21 +511,32 @@ $$;
 COMMENT ON FUNCTION dtmv.act_for_link(text, text) IS
 	'another system''s link: act, until the transaction ends, for its user name@<that system>, with at most the rights given; made a subject on first use; the login of a registered link only (REQ-SI-02b)';
 
+-- The number of a registered remote system, by its name here; 42704 for none.
+CREATE OR REPLACE FUNCTION dtmv._remote_system(name text) RETURNS integer
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	no integer;
+BEGIN
+	SELECT s.system_no INTO no FROM dtmv.systems s WHERE s.name = _remote_system.name AND NOT s.is_local;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no remote system is named "%"', name USING ERRCODE = 'undefined_object';
+	END IF;
+	RETURN no;
+END
+$$;
+COMMENT ON FUNCTION dtmv._remote_system(text) IS 'internal: the number of the registered remote system of that name; 42704 for none';
+
 -- dtmv_admin: make a remote system's user known before she first comes, so
 -- that twins can be shared with her.
 CREATE OR REPLACE FUNCTION dtmv.create_remote_user(user_name text, system text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-DECLARE
-	no integer;
 BEGIN
 	PERFORM dtmv._require_admin_role('create users of other systems');
-	SELECT s.system_no INTO no FROM dtmv.systems s WHERE s.name = system AND NOT s.is_local;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'no remote system is named "%"', system USING ERRCODE = 'undefined_object';
-	END IF;
-	RETURN dtmv._remote_user(no, user_name);
+	RETURN dtmv._remote_user(dtmv._remote_system(system), user_name);
 END
 $$;
 COMMENT ON FUNCTION dtmv.create_remote_user(text, text) IS

@@ -161,10 +161,13 @@ BEGIN
 		END LOOP;
 		EXIT WHEN pg_catalog.cardinality(events) < batch OR pulls >= 10;
 	END LOOP;
-	UPDATE dtmv.remote_event_cursors c
-	   SET last_remote_id = last_id, channel = coalesce(chan, c.channel), relayed = c.relayed + n,
-		   relayed_at = pg_catalog.now()
-	 WHERE c.system_no = _relay_user.system AND c.subject_id = _relay_user.subject;
+	-- written only when it moved (a pull that brought nothing writes nothing)
+	IF last_id IS DISTINCT FROM cur.last_remote_id OR chan IS DISTINCT FROM cur.channel THEN
+		UPDATE dtmv.remote_event_cursors c
+		   SET last_remote_id = last_id, channel = coalesce(chan, c.channel), relayed = c.relayed + n,
+			   relayed_at = pg_catalog.now()
+		 WHERE c.system_no = _relay_user.system AND c.subject_id = _relay_user.subject;
+	END IF;
 	RETURN n;
 END
 $$;
@@ -229,17 +232,9 @@ CREATE OR REPLACE FUNCTION dtmv.relay_events(system text DEFAULT NULL) RETURNS b
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-DECLARE
-	no integer;
 BEGIN
 	PERFORM dtmv._require_admin_role('relay events of other systems');
-	IF system IS NOT NULL THEN
-		SELECT s.system_no INTO no FROM dtmv.systems s WHERE s.name = relay_events.system AND NOT s.is_local;
-		IF NOT FOUND THEN
-			RAISE EXCEPTION 'no remote system is named "%"', system USING ERRCODE = 'undefined_object';
-		END IF;
-	END IF;
-	RETURN dtmv._relay_round(true, no);
+	RETURN dtmv._relay_round(true, CASE WHEN system IS NOT NULL THEN dtmv._remote_system(system) END);
 END
 $$;
 COMMENT ON FUNCTION dtmv.relay_events(text) IS
