@@ -241,6 +241,23 @@ is(scalar(grep { $_->{kind} eq 'remote_events_lost' } @after), 1, "alice's clien
 is_deeply([ map { $_->{n} } grep { $_->{kind} eq 'reading' } @after ], door_events_at_home(),
 	'... and then the door events after it, exactly once, in order');
 
+# --- dtmv.relay_events(), for installations without the worker: dtmv_admin
+# only; called over and over while the worker relays too, nothing twice
+my ($state) = attempt($mv, 'alice', 'SELECT dtmv.relay_events()');
+is($state, '42501', 'relay_events is dtmv_admin\'s');
+($state) = attempt($mv, 'fed_admin', q{SELECT dtmv.relay_events('nowhere')});
+is($state, '42704', '... for a system registered here');
+$home_start = $home->safe_psql('postgres', 'SELECT dtmv.event_horizon()');
+$before = scalar @{ $client{got} };
+$reports = start_reports(30 + int rand 30);
+my $manual = 0;
+$manual += sql_as($mv, 'fed_admin', q{SELECT dtmv.relay_events('home')}) for 1 .. 20;
+$reports->finish;
+client_catch_up(20);
+@after = @{ $client{got} }[ $before .. $#{ $client{got} } ];
+is_deeply([ map { $_->{n} } grep { $_->{kind} eq 'reading' } @after ], door_events_at_home(),
+	"dtmv_admin's relay_events beside the worker ($manual events relayed by it): every door event once, in order");
+
 # --- a sync answer: alice requests a sync of the door through mv1, the
 # gateway at the home system completes it there; the answer, addressed to
 # alice@mv1 there, reaches her with mv1's id of her request
