@@ -391,6 +391,25 @@ worker_sleep_ms(void)
 	return sleep_ms;
 }
 
+/*
+ * A background worker of dtmv's waits for its latch (set by a writer's
+ * commit, a signal) or the timeout, then ends if told to and reloads its
+ * settings if asked.
+ */
+void
+worker_wait(long timeout_ms)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 timeout_ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
 void
 dtmv_worker_main(Datum main_arg)
 {
@@ -417,15 +436,7 @@ dtmv_worker_main(Datum main_arg)
 		TimestampTz now;
 		bool		sync_due;
 
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 worker_sleep_ms(), PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		worker_wait(worker_sleep_ms());
 		now = GetCurrentTimestamp();
 		while (notify_interval_ms > 0 &&
 			   !TimestampDifferenceExceeds(last_round, now, notify_interval_ms))

@@ -35,37 +35,6 @@ $$;
 COMMENT ON FUNCTION dtmv._relay_pairs(integer) IS
 	'internal: the (remote system, local user) pairs whose events the relay pulls: users who delegated read to a linked system''s subject';
 
--- The pairs whose channel at the remote system woke since the last look: the
--- notifications the session's links received (dblink_get_notify reads what
--- is already on the link's socket; no round trip).
-CREATE OR REPLACE FUNCTION dtmv._relay_woken()
-RETURNS TABLE (system_no integer, subject_id bigint)
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-DECLARE
-	dbl text;
-	open text[];
-	sys integer;
-BEGIN
-	IF NOT EXISTS (SELECT FROM dtmv.remote_event_cursors c WHERE c.channel IS NOT NULL) THEN
-		RETURN;
-	END IF;
-	dbl := dtmv._dblink_schema();
-	EXECUTE pg_catalog.format('SELECT %s.dblink_get_connections()', dbl) INTO open;
-	FOR sys IN SELECT DISTINCT c.system_no FROM dtmv.remote_event_cursors c ORDER BY 1 LOOP
-		CONTINUE WHEN NOT coalesce('dtmv_link_' || sys = ANY (open), false);
-		RETURN QUERY EXECUTE pg_catalog.format(
-			'SELECT c.system_no, c.subject_id FROM %s.dblink_get_notify($1) n'
-			'  JOIN dtmv.remote_event_cursors c ON c.system_no = $2 AND c.channel = n.notify_name'
-			' GROUP BY 1, 2 ORDER BY 1, 2', dbl)
-			USING 'dtmv_link_' || sys, sys;
-	END LOOP;
-END
-$$;
-COMMENT ON FUNCTION dtmv._relay_woken() IS
-	'internal: the (system, user) pairs whose wake-up channel at the remote system the session''s links heard since the last look';
-
 -- One pull for one user from one system, in the caller's transaction: the
 -- events after her cursor there (read there as her, with the rights she has
 -- there and delegated here), appended here addressed to her in their order
@@ -174,38 +143,22 @@ $$;
 COMMENT ON FUNCTION dtmv._relay_user(integer, bigint, integer) IS
 	'internal: pull the events of a remote system for one user into this system''s log, addressed to her, and move her cursor, in the caller''s transaction; how many were appended';
 
--- A relay round: every pair (everyone), or those whose channel woke; each
--- pull in a subtransaction of its own, so that one that fails (logged as a
--- WARNING) undoes only itself. A system that cannot be reached is not
--- asked again in this round. Cursors of users who no longer delegate read
--- are dropped in a round of everyone: a later delegation starts again at
--- that system's horizon. How many events were appended.
-CREATE OR REPLACE FUNCTION dtmv._relay_round(everyone boolean, system integer DEFAULT NULL)
+-- Pulls for the (system, user) pairs given, each in a subtransaction of its
+-- own, so that one that fails (logged as a WARNING) undoes only itself; a
+-- system that cannot be reached is not asked again in this call. The
+-- relay's worker calls it for the users whose channel woke
+-- (src/federation_events.c). How many events were appended.
+CREATE OR REPLACE FUNCTION dtmv._relay_pulls(systems integer[], subjects bigint[])
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
-	systems integer[];
-	subjects bigint[];
 	n bigint := 0;
 	down integer[] := '{}';
 	state text;
 	msg text;
 BEGIN
-	IF everyone THEN
-		DELETE FROM dtmv.remote_event_cursors c
-		 WHERE (_relay_round.system IS NULL OR c.system_no = _relay_round.system)
-		   AND (c.system_no, c.subject_id) NOT IN (SELECT * FROM dtmv._relay_pairs(_relay_round.system));
-	END IF;
-	IF everyone THEN
-		SELECT pg_catalog.array_agg(p.system_no), pg_catalog.array_agg(p.subject_id) INTO systems, subjects
-		  FROM dtmv._relay_pairs(_relay_round.system) p;
-	ELSE
-		SELECT pg_catalog.array_agg(w.system_no), pg_catalog.array_agg(w.subject_id) INTO systems, subjects
-		  FROM dtmv._relay_woken() w
-		 WHERE _relay_round.system IS NULL OR w.system_no = _relay_round.system;
-	END IF;
 	FOR i IN 1 .. coalesce(pg_catalog.cardinality(systems), 0) LOOP
 		CONTINUE WHEN systems[i] = ANY (down);
 		BEGIN
@@ -222,8 +175,31 @@ BEGIN
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION dtmv._relay_round(boolean, integer) IS
-	'internal: a relay round over every pair (everyone) or those woken, of one system or all; failures are WARNINGs; how many events were appended';
+COMMENT ON FUNCTION dtmv._relay_pulls(integer[], bigint[]) IS
+	'internal: pull the events of each (system, user) pair given; failures are WARNINGs; how many events were appended';
+
+-- A relay round of every user of one system, or of all: the cursors of
+-- users who no longer delegate read are dropped (a later delegation starts
+-- again at that system's horizon), then a pull for each.
+CREATE OR REPLACE FUNCTION dtmv._relay_round(system integer DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	systems integer[];
+	subjects bigint[];
+BEGIN
+	DELETE FROM dtmv.remote_event_cursors c
+	 WHERE (_relay_round.system IS NULL OR c.system_no = _relay_round.system)
+	   AND (c.system_no, c.subject_id) NOT IN (SELECT * FROM dtmv._relay_pairs(_relay_round.system));
+	SELECT pg_catalog.array_agg(p.system_no), pg_catalog.array_agg(p.subject_id) INTO systems, subjects
+	  FROM dtmv._relay_pairs(_relay_round.system) p;
+	RETURN dtmv._relay_pulls(systems, subjects);
+END
+$$;
+COMMENT ON FUNCTION dtmv._relay_round(integer) IS
+	'internal: a relay round of every user of one system or of all: cursors no longer delegated dropped, then a pull for each; how many events were appended';
 
 -- For installations without the background worker (dtmv not preloaded), or
 -- to relay at once: one round for every user of one system (by name) or of
@@ -234,7 +210,7 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
 	PERFORM dtmv._require_admin_role('relay events of other systems');
-	RETURN dtmv._relay_round(true, CASE WHEN system IS NOT NULL THEN dtmv._remote_system(system) END);
+	RETURN dtmv._relay_round(CASE WHEN system IS NOT NULL THEN dtmv._remote_system(system) END);
 END
 $$;
 COMMENT ON FUNCTION dtmv.relay_events(text) IS
