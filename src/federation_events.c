@@ -24,7 +24,6 @@
  */
 #include "postgres.h"
 
-
 #include "access/genam.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
