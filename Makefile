@@ -6,7 +6,7 @@
 EXTENSION = dtmv
 EXTVERSION = 0.2
 MODULE_big = dtmv
-OBJS = src/dtmv.o src/twin_id.o src/actor.o src/rights.o src/sync_lock.o src/sync_queue.o src/worker.o src/events.o src/notifier.o src/table_write.o src/geometry.o src/spatial.o src/wake_channels.o src/event_order.o src/catalog.o src/table_read.o src/agents.o src/frames.o src/federation.o
+OBJS = src/dtmv.o src/twin_id.o src/actor.o src/rights.o src/sync_lock.o src/sync_queue.o src/worker.o src/events.o src/notifier.o src/table_write.o src/geometry.o src/spatial.o src/wake_channels.o src/event_order.o src/catalog.o src/table_read.o src/agents.o src/frames.o src/federation.o src/federation_events.o
 # The install script of this version and the update script from each
 # released one are generated (below); released install scripts are kept as
 # they shipped, never edited (sql/install/released/).
@@ -64,7 +64,7 @@ dtmv--$(EXTVERSION).sql: $(FIRST) $(ONCE_PARTS) $(REPLAY_PARTS) sql/install/repl
 # An update runs the run-once files added since the release it starts from
 # (new relations, made exactly as a fresh install makes them), then its own
 # changes to the relations that existed, then every replayed file.
-ONCE_NEW_SINCE_0.1 = sql/install/once/11_twin_id_uuid.sql sql/install/once/95_published_frames.sql sql/install/once/96_thing_models.sql sql/install/once/97_channel_key.sql sql/install/once/98_agents.sql sql/install/once/98_federation.sql
+ONCE_NEW_SINCE_0.1 = sql/install/once/11_twin_id_uuid.sql sql/install/once/95_published_frames.sql sql/install/once/96_thing_models.sql sql/install/once/97_channel_key.sql sql/install/once/98_agents.sql sql/install/once/98_federation.sql sql/install/once/98_federation_events.sql
 
 dtmv--%--$(EXTVERSION).sql: sql/install/updates/%--$(EXTVERSION).sql $(FIRST) $(ONCE_PARTS) $(REPLAY_PARTS) sql/install/replay.sh Makefile
 	{ $(call SCRIPT_GUARD,ALTER EXTENSION dtmv UPDATE); cat $(FIRST) $(ONCE_NEW_SINCE_$*) $<; $(REPLAY); } > $@

@@ -13,7 +13,8 @@
  * (sync_lock.c), the wake-up at commit (notifier.c; its shared memory only
  * while preloading), and the settings and the background worker (worker.c;
  * dtmv.database and the worker only while preloading), and the bound on
- * calls on other systems (federation.c).  Then it reserves
+ * calls on other systems (federation.c), and the event relay's settings and
+ * worker (federation_events.c; the worker only while preloading).  Then it reserves
  * the dtmv. prefix of settings, so that no one can SET a dtmv.* variable of
  * their own.
  *
@@ -29,6 +30,7 @@
 #include "actor.h"
 #include "catalog.h"
 #include "federation.h"
+#include "federation_events.h"
 #include "geometry.h"
 #include "notifier.h"
 #include "sync_lock.h"
@@ -52,6 +54,7 @@ _PG_init(void)
 	NotifierInit();
 	WorkerInit();
 	FederationInit();
+	FederationEventsInit();
 
 	/* No dtmv.* setting exists but ours; none names who is acting. */
 	MarkGUCPrefixReserved("dtmv");

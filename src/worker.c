@@ -63,8 +63,6 @@ static int	twin_lock_timeout_ms = 30000;
 void
 WorkerInit(void)
 {
-	BackgroundWorker worker;
-
 	DefineCustomIntVariable("dtmv.sync_check_interval",
 							"How often the dtmv background worker recovers dead syncs and queues the syncs that fell due.",
 							NULL, &worker_interval_ms, 1000, 10, 3600 * 1000,
@@ -100,14 +98,27 @@ WorkerInit(void)
 							   NULL, &worker_database, "postgres",
 							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
 
+	worker_register("dtmv worker", "dtmv_worker_main");
+}
+
+/*
+ * A background worker of dtmv's, registered while preloading: it connects
+ * to dtmv.database, starts once recovery is over and again 10 s after it
+ * died.
+ */
+void
+worker_register(const char *name, const char *function)
+{
+	BackgroundWorker worker;
+
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker.bgw_restart_time = 10;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "dtmv");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "dtmv_worker_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "dtmv worker");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "dtmv worker");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "%s", name);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "%s", name);
 	RegisterBackgroundWorker(&worker);
 }
 
@@ -380,6 +391,25 @@ worker_sleep_ms(void)
 	return sleep_ms;
 }
 
+/*
+ * A background worker of dtmv's waits for its latch (set by a writer's
+ * commit, a signal) or the timeout, then ends if told to and reloads its
+ * settings if asked.
+ */
+void
+worker_wait(long timeout_ms)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 timeout_ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
 void
 dtmv_worker_main(Datum main_arg)
 {
@@ -406,15 +436,7 @@ dtmv_worker_main(Datum main_arg)
 		TimestampTz now;
 		bool		sync_due;
 
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 worker_sleep_ms(), PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		worker_wait(worker_sleep_ms());
 		now = GetCurrentTimestamp();
 		while (notify_interval_ms > 0 &&
 			   !TimestampDifferenceExceeds(last_round, now, notify_interval_ms))

@@ -12,11 +12,17 @@
 
 extern void WorkerInit(void);
 
+/* register a background worker of dtmv's (while preloading) */
+extern void worker_register(const char *name, const char *function);
+
 /* a part of a background worker's work: runs in a transaction of its own */
 typedef void (*WorkerPart) (void);
 
 /* run a part in a READ COMMITTED transaction of its own; false on an error (logged) */
 extern bool worker_step(const char *activity, WorkerPart part, bool snapshot);
+
+/* wait for the latch or the timeout; then end if told to, reload settings if asked */
+extern void worker_wait(long timeout_ms);
 
 /* the settings a dtmv background worker runs with, whatever the database's */
 extern void worker_session_settings(void);

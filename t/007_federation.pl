@@ -12,6 +12,7 @@ use strict;
 use warnings;
 
 use DtmvTest;
+use DtmvFederation;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time sleep);
@@ -20,53 +21,25 @@ my $home    = new_dtmv_node('fed_home');
 my $factory = new_dtmv_node('fed_factory');
 my $mv      = new_dtmv_node('fed_mv');
 
-# SQL as ROLE at NODE: (SQLSTATE of the first error or '', its message,
-# the output, seconds taken, stderr).
-sub attempt
-{
-	my ($node, $role, $sql) = @_;
-	my ($out, $err) = ('', '');
-	my $t0 = time;
-	$node->psql(
-		'postgres',
-		"SET search_path = public, dtmv;\nSET ROLE $role;\n$sql",
-		stdout => \$out,
-		stderr => \$err,
-		extra_params => [ '-v', 'VERBOSITY=verbose' ]);
-	my $took = time - $t0;
-	my ($state, $msg) = $err =~ /ERROR:\s+([0-9A-Z]{5}): ([^\n]*)/;
-	return ($state // '', $msg // '', $out, $took, $err);
-}
-
 my %no;
-for my $twin ([ $home, 'home' ], [ $factory, 'factory' ])
-{
-	my ($node, $name) = @$twin;
-	$no{$name} = $node->safe_psql('postgres', "SELECT dtmv.local_system('twin')");
-}
-$no{mv1} = $mv->safe_psql('postgres', "SELECT dtmv.local_system('metaverse')");
+$no{home} = local_system($home, 'twin');
+$no{factory} = local_system($factory, 'twin');
+$no{mv1} = local_system($mv, 'metaverse');
 
 # The twin systems: mv1 registered, its link a dtmv_gateway login there,
 # neither superuser nor owner of anything, which logs in with a password
 # (this run's own; the nodes trust every other local login).
-my $link_pw = join '', map { sprintf '%02x', int rand 256 } 1 .. 12;
+my $link_pw = link_password();
 for my $node ($home, $factory)
 {
-	my $hba = slurp_file($node->data_dir . '/pg_hba.conf');
-	open my $fh, '>', $node->data_dir . '/pg_hba.conf' or die $!;
-	print $fh "local all mv1_link scram-sha-256\n$hba";
-	close $fh;
-	$node->reload;
+	accept_metaverse($node, 'mv1', $no{mv1}, $link_pw);
 	$node->safe_psql(
 		'postgres', qq{
-CREATE ROLE mv1_link LOGIN PASSWORD '$link_pw' IN ROLE dtmv_gateway;
 CREATE ROLE owner_user LOGIN IN ROLE dtmv_user;
 CREATE ROLE carol LOGIN IN ROLE dtmv_user;
 SELECT dtmv.create_subject('owner', 'owner_user');
 SELECT dtmv.create_subject('carol', 'carol');
 SELECT dtmv.create_subject('dave\@mv1');       -- a local subject with a remote-looking name
-SELECT dtmv.create_subject('mv1 link', 'mv1_link', 'system');
-SELECT dtmv.register_system('mv1', 'metaverse', $no{mv1}, link => 'mv1 link');
 SELECT dtmv.create_remote_user('alice', 'mv1');
 SELECT dtmv.create_remote_user('bob', 'mv1');
 });
@@ -85,34 +58,10 @@ sql_as($factory, 'owner_user', qq{SELECT dtmv.grant('$robot', 'alice\@mv1', 'dis
 # role links connect as) may use; postgres_fdw servers and user mappings
 # for dtmv_link made by dtmv_admin, a system subject for each twin system,
 # to which users delegate.
-$mv->safe_psql(
-	'postgres', q{
-CREATE EXTENSION postgres_fdw;
-CREATE SCHEMA dblink;
-CREATE EXTENSION dblink SCHEMA dblink;
-GRANT USAGE ON SCHEMA dblink TO dtmv_link;
-CREATE ROLE fed_admin LOGIN IN ROLE dtmv_admin;
-GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO fed_admin;
-CREATE ROLE alice LOGIN IN ROLE dtmv_user;
-CREATE ROLE bob LOGIN IN ROLE dtmv_user;
-CREATE ROLE erin LOGIN IN ROLE dtmv_user;
-SELECT dtmv.create_subject('alice', 'alice');
-SELECT dtmv.create_subject('bob', 'bob');
-SELECT dtmv.create_subject('erin', 'erin');
-});
-for my $twin ([ $home, 'home' ], [ $factory, 'factory' ])
-{
-	my ($node, $name) = @$twin;
-	my ($host, $port) = ($node->host, $node->port);
-	sql_as($mv, 'fed_admin', qq{
-CREATE SERVER ${name}_srv FOREIGN DATA WRAPPER postgres_fdw
-	OPTIONS (host '$host', port '$port', dbname 'postgres', connect_timeout '2');
-CREATE USER MAPPING FOR dtmv_link SERVER ${name}_srv OPTIONS (user 'mv1_link', password '$link_pw');
-GRANT USAGE ON FOREIGN SERVER ${name}_srv TO dtmv_link;
-SELECT dtmv.create_subject('$name', NULL, 'system');
-SELECT dtmv.register_system('$name', 'twin', $no{$name}, fdw_server => '${name}_srv', link => '$name');
-});
-}
+prepare_metaverse($mv);
+users($mv, 'alice', 'bob', 'erin');
+link_twin_system($mv, $home, 'home', $no{home}, 'mv1', $link_pw);
+link_twin_system($mv, $factory, 'factory', $no{factory}, 'mv1', $link_pw);
 for my $user ('alice', 'bob')
 {
 	sql_as($mv, $user, q{

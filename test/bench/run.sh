@@ -13,5 +13,7 @@ echo "######## test/bench/spatial.sh, dtmv preloaded, its worker serving the ben
 test/with-cluster.sh --preload -o dtmv.database=dtmv_bench "${opts[@]}" bash test/bench/spatial.sh
 echo "######## test/bench/events.sh, dtmv preloaded: the worker sends coalesced wake-ups"
 test/with-cluster.sh --preload "${opts[@]}" bash test/bench/events.sh worker
+echo "######## test/bench/federation_events.sh, two clusters, dtmv preloaded in both: events relayed from a twin system"
+test/with-cluster.sh --preload "${opts[@]}" bash test/bench/federation_events.sh
 echo "######## test/bench/events.sh, not preloaded: writers NOTIFY themselves"
 test/with-cluster.sh "${opts[@]}" bash test/bench/events.sh direct

@@ -291,7 +291,9 @@ $$;
 COMMENT ON FUNCTION dtmv._link_finish(text, text) IS
 	'internal: after an error, read the end of the answer on a link so that it serves the next call, or close it; never fails';
 
--- Run a call at another system as the acting user: the user's name there is
+-- Run a call at another system as a subject of this one (the acting user,
+-- through dtmv._remote below; the event relay, for each user it relays):
+-- the user's name there is
 -- name@<this system's name there>, and the link passes on the rights she
 -- delegated (dtmv.delegate) to the subject that stands for that system
 -- here, within what a service acting for her may use. One remote statement,
@@ -304,14 +306,14 @@ COMMENT ON FUNCTION dtmv._link_finish(text, text) IS
 -- sets to dtmv.remote_timeout) says that nothing was done there.
 -- idempotent: a link that had died while idle (the other side restarted) is
 -- opened again once and the call repeated.
-CREATE OR REPLACE FUNCTION dtmv._remote(system integer, call text, idempotent boolean DEFAULT true)
+CREATE OR REPLACE FUNCTION dtmv._remote_as(system integer, subject bigint, call text, idempotent boolean DEFAULT true)
 RETURNS SETOF text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	sys record;
-	me bigint := dtmv.current_subject();
+	me bigint := subject;
 	who text;
 	mask integer;
 	conn text := 'dtmv_link_' || system;
@@ -331,7 +333,7 @@ BEGIN
 	  FROM dtmv.systems s
 	  LEFT JOIN dtmv.system_links l ON l.system_no = s.system_no
 	  LEFT JOIN dtmv.subjects ls ON ls.subject_id = l.subject_id
-	 WHERE s.system_no = _remote.system AND NOT s.is_local;
+	 WHERE s.system_no = _remote_as.system AND NOT s.is_local;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'system % is not registered here', system USING ERRCODE = 'undefined_object';
 	END IF;
@@ -423,8 +425,17 @@ BEGIN
 	END LOOP;
 END
 $$;
+COMMENT ON FUNCTION dtmv._remote_as(integer, bigint, text, boolean) IS
+	'internal: run one call at another system as a subject of this one (name@this system there), with the rights she delegated to that system''s subject here; rows as text; bounded by dtmv.remote_timeout + 1 s here (REQ-SI-02b)';
+
+-- The one way to run a call at another system as the acting user.
+CREATE OR REPLACE FUNCTION dtmv._remote(system integer, call text, idempotent boolean DEFAULT true)
+RETURNS SETOF text
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$ SELECT dtmv._remote_as(system, dtmv.current_subject(), call, idempotent) $$;
 COMMENT ON FUNCTION dtmv._remote(integer, text, boolean) IS
-	'internal: run one call at another system as the acting user (name@this system there), with the rights she delegated to that system''s subject here; rows as text; bounded by dtmv.remote_timeout + 1 s here (REQ-SI-02b)';
+	'internal: run one call at another system as the acting user (dtmv._remote_as)';
 
 -- The subject for a user of a remote system: name@<the system's name here>,
 -- made on first use. A name that holds "@" is refused, so that the system
@@ -500,21 +511,32 @@ $$;
 COMMENT ON FUNCTION dtmv.act_for_link(text, text) IS
 	'another system''s link: act, until the transaction ends, for its user name@<that system>, with at most the rights given; made a subject on first use; the login of a registered link only (REQ-SI-02b)';
 
+-- The number of a registered remote system, by its name here; 42704 for none.
+CREATE OR REPLACE FUNCTION dtmv._remote_system(name text) RETURNS integer
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	no integer;
+BEGIN
+	SELECT s.system_no INTO no FROM dtmv.systems s WHERE s.name = _remote_system.name AND NOT s.is_local;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no remote system is named "%"', name USING ERRCODE = 'undefined_object';
+	END IF;
+	RETURN no;
+END
+$$;
+COMMENT ON FUNCTION dtmv._remote_system(text) IS 'internal: the number of the registered remote system of that name; 42704 for none';
+
 -- dtmv_admin: make a remote system's user known before she first comes, so
 -- that twins can be shared with her.
 CREATE OR REPLACE FUNCTION dtmv.create_remote_user(user_name text, system text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
-DECLARE
-	no integer;
 BEGIN
 	PERFORM dtmv._require_admin_role('create users of other systems');
-	SELECT s.system_no INTO no FROM dtmv.systems s WHERE s.name = system AND NOT s.is_local;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'no remote system is named "%"', system USING ERRCODE = 'undefined_object';
-	END IF;
-	RETURN dtmv._remote_user(no, user_name);
+	RETURN dtmv._remote_user(dtmv._remote_system(system), user_name);
 END
 $$;
 COMMENT ON FUNCTION dtmv.create_remote_user(text, text) IS
