@@ -10,6 +10,16 @@
 -- batch above the last: so a reader that continues after the last id it got
 -- can never skip one, whatever commits when. NOTIFY only wakes clients.
 
+-- The table's comments, here so that install and update write the same.
+COMMENT ON TABLE dtmv.kind_action_definitions IS
+	'the actions each kind of twin offers (REQ-DT-06) as dtmv ships them and as dtmv_admin defined or withdrew them; read the view dtmv.kind_actions';
+COMMENT ON COLUMN dtmv.kind_action_definitions.desired_patch IS
+	'merged into the desired state by dtmv.interact, and into the reported state once the command is acknowledged';
+COMMENT ON COLUMN dtmv.kind_action_definitions.builtin IS
+	'as this version of dtmv ships the action (made by CREATE EXTENSION and each update, never dumped); a row of dtmv_admin for the same action wins';
+COMMENT ON COLUMN dtmv.kind_action_definitions.withdrawn IS
+	'dtmv_admin withdrew the built-in action beside it (dtmv.withdraw_action): the kind no longer offers it';
+
 -- The actions dtmv ships (once/85_events.sql says how they and dtmv_admin's
 -- definitions live together): made by every install and update as this
 -- version ships them, never dumped.

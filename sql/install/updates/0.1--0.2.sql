@@ -197,11 +197,4 @@ ALTER TABLE dtmv.kind_action_definitions
 	ALTER COLUMN withdrawn SET NOT NULL,
 	ADD PRIMARY KEY (kind, action, builtin),
 	ADD CONSTRAINT kind_action_definitions_withdrawn_check CHECK (NOT withdrawn OR (NOT builtin AND desired_patch IS NULL));
-COMMENT ON TABLE dtmv.kind_action_definitions IS
-	'the actions each kind of twin offers (REQ-DT-06) as dtmv ships them and as dtmv_admin defined or withdrew them; read the view dtmv.kind_actions';
-COMMENT ON COLUMN dtmv.kind_action_definitions.desired_patch IS
-	'merged into the desired state by dtmv.interact, and into the reported state once the command is acknowledged';
-COMMENT ON COLUMN dtmv.kind_action_definitions.builtin IS
-	'as this version of dtmv ships the action (made by CREATE EXTENSION and each update, never dumped); a row of dtmv_admin for the same action wins';
-COMMENT ON COLUMN dtmv.kind_action_definitions.withdrawn IS
-	'dtmv_admin withdrew the built-in action beside it (dtmv.withdraw_action): the kind no longer offers it';
+-- (its comments: sql/install/replay/85_events.sql)

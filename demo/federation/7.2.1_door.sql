@@ -1,0 +1,73 @@
+-- Scenario 7.2.1 across systems: a guest at the physical door, seen from the
+-- virtual world. The door's twin lives in the home's twin system; alice is
+-- a user of the metaverse system mv1 (alice@mv1 at home). The homeowner
+-- shares the door with her metaverse self; through mv1 she reads it and
+-- asks for it to be synchronised with the real door, and the home's gateway
+-- does it (REQ-SI-01, REQ-SI-02b, REQ-MV-04). Played after systems.sql.
+\set ON_ERROR_STOP 1
+\set QUIET 1
+SET client_min_messages = warning;
+\pset footer off
+
+\echo
+\echo '################ 7.2.1 a guest at the door of the home, seen from mv1'
+\echo '--- at home: the homeowner and her gateway; the door is connected'
+\c postgres - :host :home_port
+CREATE ROLE home_alice LOGIN IN ROLE dtmv_user;
+CREATE ROLE home_gw LOGIN IN ROLE dtmv_gateway;
+SELECT dtmv.create_subject('alice', 'home_alice') IS NOT NULL AS made \gset
+SELECT dtmv.create_subject('home gateway', 'home_gw', 'system') IS NOT NULL AS made \gset
+SELECT dtmv.register_gateway('home gateway', 'alice') IS NOT NULL AS made \gset
+SET ROLE home_alice;
+SELECT dtmv.create_twin('door', 'Front door', '{"room": "hall"}', physical_binding => 'DOOR-0001') AS door \gset
+SELECT dtmv.bind_device(:'door', 'DOOR-0001', 'home gateway') \g /dev/null
+SET ROLE home_gw;
+SELECT demo.expect(dtmv.confirm_binding('DOOR-0001') = :'door', 'the home gateway serves the front door');
+\echo '--- at home: alice shares the door with her metaverse self, alice@mv1'
+-- (home's operator makes alice@mv1 known ahead, so that she can be granted rights)
+RESET ROLE;
+SELECT dtmv.create_remote_user('alice', 'mv1') IS NOT NULL AS made \gset
+SET ROLE home_alice;
+SELECT dtmv.grant(:'door', 'alice@mv1', 'discover,read,sync,interact') \g /dev/null
+RESET ROLE;
+
+\echo '--- at mv1: alice lets mv1 act for her at home, and finds her door there'
+\c postgres - :host :mv_port
+CREATE ROLE mv1_alice LOGIN IN ROLE dtmv_user;
+CREATE ROLE mv1_bob LOGIN IN ROLE dtmv_user;
+SELECT dtmv.create_subject('alice', 'mv1_alice') IS NOT NULL AS made \gset
+SELECT dtmv.create_subject('bob', 'mv1_bob') IS NOT NULL AS made \gset
+SET ROLE mv1_alice;
+SELECT dtmv.delegate('home', 'discover,read,sync,interact') \g /dev/null
+SELECT id = :'door' AS her_door, name, system_no = :home_no AS at_home FROM dtmv.search_all_twins(kind => 'door');
+SELECT demo.expect(dtmv.twin_info(:'door') ->> 'name' = 'Front door', 'alice reads the door of her home through mv1');
+SELECT demo.expect(dtmv.twin_system(:'door') = :home_no, 'the door''s id names the home system');
+\echo '--- at mv1: she asks for the door to be synchronised with the real one'
+SELECT dtmv.request_sync(:'door') AS req \gset
+SELECT demo.expect(dtmv.sync_status(:req) = 'pending', 'her request waits at home');
+
+\echo '--- at home: the gateway claims the sync, reads the real door, completes'
+\c postgres - :host :home_port
+SET ROLE home_gw;
+SELECT request_id AS home_req, requested_by FROM dtmv.claim_sync(session_lock => false) \gset
+SELECT demo.expect(:'requested_by' = 'alice@mv1', 'the home gateway runs the sync alice@mv1 asked for');
+SELECT dtmv.complete_sync(:home_req, true, '{"door": "closed", "doorbell": "idle"}');
+
+\echo '--- at mv1: her request succeeded; the twin shows the real door'
+\c postgres - :host :mv_port
+SET ROLE mv1_alice;
+SELECT demo.expect(dtmv.sync_status(:req) = 'succeeded', 'alice''s sync, asked at mv1, succeeded at home');
+SELECT demo.expect(dtmv.twin_info(:'door') -> 'reported' ->> 'door' = 'closed', 'mv1 shows the real door''s state');
+
+\echo '--- at mv1: bob, whom no one at home granted anything, sees nothing of the door'
+SET ROLE mv1_bob;
+SELECT dtmv.delegate('home', 'discover,read,sync,interact') \g /dev/null
+SELECT demo.expect(NOT EXISTS (SELECT FROM dtmv.search_all_twins(kind => 'door')), 'bob finds no door through mv1');
+-- the errors home gives bob@mv1, as if he had asked there
+\set ON_ERROR_STOP 0
+\set VERBOSITY terse
+SELECT dtmv.twin_info(:'door');
+SELECT dtmv.request_sync(:'door');
+\set VERBOSITY default
+\set ON_ERROR_STOP 1
+RESET ROLE;
