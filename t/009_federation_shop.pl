@@ -189,7 +189,8 @@ is($out, "placed|$groceries|4", 'alice reads her order at the shop from mv1: pla
 is($state, '42501', "bob may not read alice's order");
 (undef, undef, $out) = attempt($mv, 'bob', 'SELECT count(*) FROM dtmv.remote_orders;');
 is($out, '0', '... nor see it among the orders placed elsewhere');
-($state, $msg) = attempt($mv, 'erin', $groceries_sql =~ s/crepes-for-8/erin-1/r);
+($state, $msg) = attempt($mv, 'erin',
+	"SELECT dtmv.place_order($grocer, '[{\"item\": \"salt\"}]', 'erin-1', system => $no{shop});");
 is($state, '42501', 'erin, who did not let mv1 act for her at the shop, cannot order there');
 like($msg, qr/permission denied to act at system "shop"/, '... naming the system');
 

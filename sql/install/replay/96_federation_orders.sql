@@ -96,7 +96,7 @@ BEGIN
 	-- a retry racing this call waits here, then finds what it recorded
 	INSERT INTO dtmv.remote_orders AS r (order_id, system_no, remote_order_id, customer, request_key)
 		VALUES (pg_catalog.nextval('dtmv.orders_order_id_seq'), system, there, me, request_key)
-		ON CONFLICT (customer, system_no, request_key) DO NOTHING
+		ON CONFLICT ON CONSTRAINT remote_orders_customer_system_no_request_key_key DO NOTHING
 		RETURNING r.order_id INTO id;
 	IF id IS NULL THEN
 		SELECT r.order_id INTO STRICT id FROM dtmv.remote_orders r
