@@ -217,6 +217,7 @@ DECLARE
 	it jsonb;
 	n integer := 0;
 	design dtmv.twin_id;
+	elsewhere integer;
 BEGIN
 	PERFORM dtmv._require_acting_allows('admin', 'place orders');
 	IF request_key IS NULL OR request_key = '' THEN
@@ -254,13 +255,13 @@ BEGIN
 		-- to the twin are the customer's alone. One of another system comes
 		-- as the customer's system describes it (as_ordered): that system
 		-- checked that she administers it (federation).
+		elsewhere := dtmv._route(design);
 		INSERT INTO dtmv.order_items (order_id, line, design, remote_design, item, quantity, unit, design_as_ordered)
-			SELECT id, n, CASE WHEN r IS NULL THEN design END, CASE WHEN r IS NOT NULL THEN design END, it ->> 'item',
-				   coalesce((it ->> 'quantity')::numeric, 1), lower(coalesce(it ->> 'unit', 'pc')),
-				   CASE WHEN design IS NULL THEN NULL
-						WHEN r IS NULL THEN dtmv._design_as_ordered(design)
-						ELSE dtmv._described_design(it) END
-			  FROM dtmv._route(design) r;
+			VALUES (id, n, CASE WHEN elsewhere IS NULL THEN design END, CASE WHEN elsewhere IS NOT NULL THEN design END,
+					it ->> 'item', coalesce((it ->> 'quantity')::numeric, 1), lower(coalesce(it ->> 'unit', 'pc')),
+					CASE WHEN design IS NULL THEN NULL
+						 WHEN elsewhere IS NULL THEN dtmv._design_as_ordered(design)
+						 ELSE dtmv._described_design(it) END);
 	END LOOP;
 	PERFORM dtmv._order_event(id, 'order_placed');
 	RETURN id;
