@@ -64,7 +64,7 @@ dtmv--$(EXTVERSION).sql: $(FIRST) $(ONCE_PARTS) $(REPLAY_PARTS) sql/install/repl
 # An update runs the run-once files added since the release it starts from
 # (new relations, made exactly as a fresh install makes them), then its own
 # changes to the relations that existed, then every replayed file.
-ONCE_NEW_SINCE_0.1 = sql/install/once/11_twin_id_uuid.sql sql/install/once/95_published_frames.sql sql/install/once/96_thing_models.sql sql/install/once/97_channel_key.sql sql/install/once/98_agents.sql sql/install/once/98_federation.sql sql/install/once/98_federation_events.sql
+ONCE_NEW_SINCE_0.1 = sql/install/once/11_twin_id_uuid.sql sql/install/once/95_published_frames.sql sql/install/once/96_thing_models.sql sql/install/once/97_channel_key.sql sql/install/once/98_agents.sql sql/install/once/98_federation.sql sql/install/once/98_federation_events.sql sql/install/once/98_federation_orders.sql
 
 dtmv--%--$(EXTVERSION).sql: sql/install/updates/%--$(EXTVERSION).sql $(FIRST) $(ONCE_PARTS) $(REPLAY_PARTS) sql/install/replay.sh Makefile
 	{ $(call SCRIPT_GUARD,ALTER EXTENSION dtmv UPDATE); cat $(FIRST) $(ONCE_NEW_SINCE_$*) $<; $(REPLAY); } > $@

@@ -22,17 +22,16 @@ my $factory = new_dtmv_node('fed_factory');
 my $mv      = new_dtmv_node('fed_mv');
 
 my %no;
-$no{home} = local_system($home, 'twin');
-$no{factory} = local_system($factory, 'twin');
-$no{mv1} = local_system($mv, 'metaverse');
+$no{home} = local_system_no($home, 'twin');
+$no{factory} = local_system_no($factory, 'twin');
+$no{mv1} = local_system_no($mv, 'metaverse');
 
 # The twin systems: mv1 registered, its link a dtmv_gateway login there,
 # neither superuser nor owner of anything, which logs in with a password
 # (this run's own; the nodes trust every other local login).
-my $link_pw = link_password();
 for my $node ($home, $factory)
 {
-	accept_metaverse($node, 'mv1', $no{mv1}, $link_pw);
+	accept_link($node, name => 'mv1', kind => 'metaverse', no => $no{mv1}, login => 'mv1_link');
 	$node->safe_psql(
 		'postgres', qq{
 CREATE ROLE owner_user LOGIN IN ROLE dtmv_user;
@@ -58,10 +57,10 @@ sql_as($factory, 'owner_user', qq{SELECT dtmv.grant('$robot', 'alice\@mv1', 'dis
 # role links connect as) may use; postgres_fdw servers and user mappings
 # for dtmv_link made by dtmv_admin, a system subject for each twin system,
 # to which users delegate.
-prepare_metaverse($mv);
+prepare_caller($mv, 'fed_admin');
 users($mv, 'alice', 'bob', 'erin');
-link_twin_system($mv, $home, 'home', $no{home}, 'mv1', $link_pw);
-link_twin_system($mv, $factory, 'factory', $no{factory}, 'mv1', $link_pw);
+link_to($mv, admin => 'fed_admin', target => $home, name => 'home', kind => 'twin', no => $no{home}, login => 'mv1_link');
+link_to($mv, admin => 'fed_admin', target => $factory, name => 'factory', kind => 'twin', no => $no{factory}, login => 'mv1_link');
 for my $user ('alice', 'bob')
 {
 	sql_as($mv, $user, q{

@@ -22,13 +22,12 @@ use Time::HiRes qw(time sleep);
 my $home = new_dtmv_node('fev_home', preload => 1);
 my $mv = new_dtmv_node('fev_mv', preload => 1, conf => 'dtmv.remote_timeout = 2000');
 
-my $home_no = local_system($home, 'twin');
-my $mv_no = local_system($mv, 'metaverse');
-my $link_pw = link_password();
+my $home_no = local_system_no($home, 'twin');
+my $mv_no = local_system_no($mv, 'metaverse');
 
 # The home system: mv1 accepted; a gateway that serves the door and the
 # lamp of their owner; alice@mv1 may read the door, carol (local) the lamp.
-accept_metaverse($home, 'mv1', $mv_no, $link_pw);
+accept_link($home, name => 'mv1', kind => 'metaverse', no => $mv_no, login => 'mv1_link');
 $home->safe_psql('postgres', q{
 CREATE ROLE owner_user LOGIN IN ROLE dtmv_user;
 CREATE ROLE carol LOGIN IN ROLE dtmv_user;
@@ -52,9 +51,9 @@ sql_as($home, 'home_gw', q{SELECT dtmv.confirm_binding('DOOR-1'); SELECT dtmv.co
 
 # mv1: the home system linked; alice and bob let mv1 read for them there,
 # erin does not.
-prepare_metaverse($mv);
+prepare_caller($mv, 'fed_admin');
 users($mv, 'alice', 'bob', 'erin');
-link_twin_system($mv, $home, 'home', $home_no, 'mv1', $link_pw);
+link_to($mv, admin => 'fed_admin', target => $home, name => 'home', kind => 'twin', no => $home_no, login => 'mv1_link');
 sql_as($mv, 'alice', q{SELECT dtmv.delegate('home', 'read,sync')});
 sql_as($mv, 'bob', q{SELECT dtmv.delegate('home', 'read')});
 

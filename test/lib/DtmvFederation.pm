@@ -1,23 +1,27 @@
-# What dtmv's federation TAP tests (t/007_federation.pl,
-# t/008_federation_events.pl) share: systems in clusters of their own,
-# linked as docs/federation.md says, step by step. A twin system lets a
-# metaverse system's link log in (a dtmv_gateway login, with a password,
-# registered as that system's link); the metaverse system has postgres_fdw,
-# dblink in a schema of its own, a dtmv_admin login (fed_admin) who makes a
-# foreign server and a user mapping for dtmv_link to each twin system and
-# registers it.
-
+# Several dtmv systems, each its own cluster, linked as docs/federation.md
+# "Connecting two systems, step by step" says: the called system makes a
+# dtmv_gateway login for the caller's link, asks it for a password and
+# registers the caller with that login's subject as its link; the calling
+# system reaches it through a postgres_fdw server and a user mapping for
+# dtmv_link, with dblink in a schema of its own, and registers it with a
+# system subject that its users delegate to. Used by t/007 (routed calls),
+# t/008 (events), t/009 (orders through a shop).
 package DtmvFederation;
 
 use strict;
 use warnings;
 
+use Exporter 'import';
 use DtmvTest;
 use PostgreSQL::Test::Utils;
 use Time::HiRes qw(time);
 
-use Exporter 'import';
-our @EXPORT = qw(attempt link_password local_system accept_metaverse prepare_metaverse link_twin_system users);
+our @EXPORT = qw(attempt local_system_no accept_link prepare_caller link_to link_password users);
+
+# One password for every link of a run (the nodes trust every other local
+# login).
+my $password = join '', map { sprintf '%02x', int rand 256 } 1 .. 12;
+sub link_password { return $password }
 
 # SQL as ROLE at NODE: (SQLSTATE of the first error or '', its message,
 # the output, seconds taken, stderr).
@@ -37,72 +41,67 @@ sub attempt
 	return ($state // '', $msg // '', $out, $took, $err);
 }
 
-# A password for the links of this run (the nodes trust every other local login).
-sub link_password
-{
-	return join '', map { sprintf '%02x', int rand 256 } 1 .. 12;
-}
-
-# The node's system number, once its own system is made of KIND.
-sub local_system
+# The number of NODE's own system of KIND ('twin' or 'metaverse').
+sub local_system_no
 {
 	my ($node, $kind) = @_;
 	return $node->safe_psql('postgres', "SELECT dtmv.local_system('$kind')");
 }
 
-# At a twin system: the metaverse system MV (its name, number) registered,
-# its link the login MV_link, a dtmv_gateway that logs in with PASSWORD
-# (pg_hba asks it for one), neither superuser nor owner of anything.
-sub accept_metaverse
+# At NODE, the called system: the caller (registered here as NAME, of KIND,
+# number NO) logs in as LOGIN, a dtmv_gateway login asked for its password,
+# whose subject "<NAME> link" is the caller's link.
+sub accept_link
 {
-	my ($node, $mv, $mv_no, $password) = @_;
+	my ($node, %a) = @_;
 	my $hba = slurp_file($node->data_dir . '/pg_hba.conf');
 	open my $fh, '>', $node->data_dir . '/pg_hba.conf' or die $!;
-	print $fh "local all ${mv}_link scram-sha-256\n$hba";
+	print $fh "local all $a{login} scram-sha-256\n$hba";
 	close $fh;
 	$node->reload;
 	$node->safe_psql(
 		'postgres', qq{
-CREATE ROLE ${mv}_link LOGIN PASSWORD '$password' IN ROLE dtmv_gateway;
-SELECT dtmv.create_subject('$mv link', '${mv}_link', 'system');
-SELECT dtmv.register_system('$mv', 'metaverse', $mv_no, link => '$mv link');
+CREATE ROLE $a{login} LOGIN PASSWORD '$password' IN ROLE dtmv_gateway;
+SELECT dtmv.create_subject('$a{name} link', '$a{login}', 'system');
+SELECT dtmv.register_system('$a{name}', '$a{kind}', $a{no}, link => '$a{name} link'
+	@{[ $a{operator} ? ", operator => '$a{operator}'" : '' ]});
 });
 	return;
 }
 
-# At a metaverse system, once: postgres_fdw, dblink in a schema of its own
-# that dtmv_link (the role links connect as) may use, and fed_admin, a
-# dtmv_admin login that may make postgres_fdw servers.
-sub prepare_metaverse
+# At NODE, a calling system: postgres_fdw, dblink in a schema of its own
+# that dtmv_link may use, and ADMIN, a dtmv_admin login that may make
+# foreign servers.
+sub prepare_caller
 {
-	my ($node) = @_;
+	my ($node, $admin) = @_;
 	$node->safe_psql(
-		'postgres', q{
+		'postgres', qq{
 CREATE EXTENSION postgres_fdw;
 CREATE SCHEMA dblink;
 CREATE EXTENSION dblink SCHEMA dblink;
 GRANT USAGE ON SCHEMA dblink TO dtmv_link;
-CREATE ROLE fed_admin LOGIN IN ROLE dtmv_admin;
-GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO fed_admin;
+CREATE ROLE $admin LOGIN IN ROLE dtmv_admin;
+GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO $admin;
 });
 	return;
 }
 
-# At a metaverse system MV_NODE, by fed_admin: the twin system TWIN_NODE
-# registered as NAME (number NO) through a foreign server NAME_srv and a
-# user mapping for dtmv_link that logs in as MV_link with PASSWORD, and a
-# system subject NAME to which users delegate.
-sub link_twin_system
+# At NODE (prepared by prepare_caller), as ADMIN: reach TARGET (a node) as
+# the system NAME of KIND, number NO, logging in there as LOGIN (which
+# accept_link made there); the system subject NAME stands for it here.
+sub link_to
 {
-	my ($node, $twin, $name, $no, $mv, $password) = @_;
-	my ($host, $port) = ($twin->host, $twin->port);
-	sql_as($node, 'fed_admin', qq{
-CREATE SERVER ${name}_srv FOREIGN DATA WRAPPER postgres_fdw
+	my ($node, %a) = @_;
+	my ($host, $port) = ($a{target}->host, $a{target}->port);
+	sql_as($node, $a{admin}, qq{
+CREATE SERVER $a{name}_srv FOREIGN DATA WRAPPER postgres_fdw
 	OPTIONS (host '$host', port '$port', dbname 'postgres', connect_timeout '2');
-CREATE USER MAPPING FOR dtmv_link SERVER ${name}_srv OPTIONS (user '${mv}_link', password '$password');
-GRANT USAGE ON FOREIGN SERVER ${name}_srv TO dtmv_link;
-SELECT dtmv.create_subject('$name', NULL, 'system');
-SELECT dtmv.register_system('$name', 'twin', $no, fdw_server => '${name}_srv', link => '$name');
+CREATE USER MAPPING FOR dtmv_link SERVER $a{name}_srv OPTIONS (user '$a{login}', password '$password');
+GRANT USAGE ON FOREIGN SERVER $a{name}_srv TO dtmv_link;
+SELECT dtmv.create_subject('$a{name}', NULL, 'system');
+SELECT dtmv.register_system('$a{name}', '$a{kind}', $a{no}, fdw_server => '$a{name}_srv', link => '$a{name}'
+	@{[ $a{operator} ? ", operator => '$a{operator}'" : '' ]});
 });
 	return;
 }

@@ -61,12 +61,15 @@ CREATE TABLE dtmv.order_items (
 	quantity numeric NOT NULL DEFAULT 1 CHECK (quantity > '0' AND quantity < 'Infinity'),	-- NaN sorts above Infinity
 	unit text NOT NULL DEFAULT 'pc' REFERENCES dtmv.units,
 	PRIMARY KEY (order_id, line),
-	CHECK ((design IS NULL) <> (item IS NULL)),
-	design_as_ordered jsonb
+	CONSTRAINT order_items_check CHECK (pg_catalog.num_nonnulls(design, remote_design, item) = 1),
+	design_as_ordered jsonb,
+	remote_design dtmv.twin_id
 );
 COMMENT ON TABLE dtmv.orders IS
 	'orders placed by users with a 3rd-party service; request_key makes placing idempotent (REQ-MV-07, REQ-SI-03)';
 COMMENT ON TABLE dtmv.order_items IS 'what an order is for: a design twin (scenario 7.1.1) or a catalogue item with a quantity and unit (7.1.2)';
+COMMENT ON COLUMN dtmv.order_items.remote_design IS
+	'a design twin of another system (federation: an order placed through a metaverse system): what the provider builds is design_as_ordered, as the customer''s system sent it';
 COMMENT ON COLUMN dtmv.order_items.design_as_ordered IS
 	'the design twin''s name, kind, properties and model as they were when the order was placed: what the provider builds';
 

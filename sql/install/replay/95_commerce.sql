@@ -54,31 +54,33 @@ $$;
 COMMENT ON FUNCTION dtmv.create_bom(text, jsonb, text, integer) IS
 	'a bill of materials from [{"item", "quantity", "unit"}, ...], for a number of servings (scenario 7.1.2)';
 
--- What a bill of materials needs that the inventory of a space lacks. The
--- inventory is the twins placed in the space (or below it) that the caller
--- may read, whose properties say {"item", "quantity", "unit"}.
-CREATE OR REPLACE FUNCTION dtmv.missing_items(bom bigint, space bigint, servings integer DEFAULT NULL)
+-- What lines of a bill of materials (already scaled) need that the
+-- inventory of a space lacks. The inventory is the twins placed in the space
+-- (or below it) that the caller may read, whose properties say {"item",
+-- "quantity", "unit"}. Public, so that another system asks it with the
+-- lines of a recipe it holds (dtmv.missing_items(..., system)).
+CREATE OR REPLACE FUNCTION dtmv.missing_from(lines jsonb, space bigint)
 RETURNS TABLE (item text, needed numeric, have numeric, missing numeric, unit text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
-	b record;
 	probe bigint[];
 	veto bigint[];
 BEGIN
 	SELECT x.probe, x.veto INTO probe, veto FROM dtmv._acting_keys() x WHERE x.r = 1;	-- read
-	SELECT * INTO b FROM dtmv.boms x WHERE x.bom_id = missing_items.bom;
-	IF b IS NULL THEN
-		RAISE EXCEPTION 'bill of materials % does not exist', bom USING ERRCODE = 'undefined_object';
-	END IF;
-	IF coalesce(servings, b.servings) <= 0 THEN
-		RAISE EXCEPTION 'servings must be positive' USING ERRCODE = 'invalid_parameter_value';
+	IF jsonb_typeof(lines) IS DISTINCT FROM 'array' OR jsonb_array_length(lines) = 0
+	   OR EXISTS (SELECT 1 FROM jsonb_array_elements(lines) l
+				   WHERE jsonb_typeof(l -> 'item') IS DISTINCT FROM 'string'
+					  OR jsonb_typeof(l -> 'quantity') IS DISTINCT FROM 'number'
+					  OR NOT EXISTS (SELECT 1 FROM dtmv.units u WHERE u.unit = lower(l ->> 'unit'))) THEN
+		RAISE EXCEPTION 'lines are a non-empty JSON array of {"item", "quantity", "unit"} with known units'
+			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	RETURN QUERY
 		WITH need AS (
-			SELECT l.item, l.quantity * coalesce(servings, b.servings) / b.servings AS qty, l.unit
-			  FROM dtmv.bom_lines l WHERE l.bom_id = b.bom_id
+			SELECT l ->> 'item' AS item, (l ->> 'quantity')::numeric AS qty, lower(l ->> 'unit') AS unit
+			  FROM jsonb_array_elements(lines) l
 		), stock AS (
 			-- A twin whose quantity is not a number or whose unit is unknown or
 			-- of another dimension counts for nothing rather than failing the call.
@@ -91,7 +93,7 @@ BEGIN
 			  LEFT JOIN (dtmv.twin_positions p JOIN dtmv.twin_registry r ON r.id = p.twin)
 				ON r.properties ->> 'item' = n.item
 			   AND p.space IN (SELECT d.space_id FROM dtmv.spaces d	-- the space and those below it
-								WHERE missing_items.space IN (SELECT a.space_id FROM dtmv._space_ancestry(d.space_id) a))
+								WHERE missing_from.space IN (SELECT a.space_id FROM dtmv._space_ancestry(d.space_id) a))
 			   AND r.acl && probe AND NOT r.acl && veto
 			 GROUP BY n.item
 		)
@@ -101,8 +103,43 @@ BEGIN
 		 ORDER BY n.item;
 END
 $$;
-COMMENT ON FUNCTION dtmv.missing_items(bigint, bigint, integer) IS
-	'what a bill of materials (scaled to servings) needs beyond the inventory twins of a space the caller may read, with unit conversion (scenario 7.1.2)';
+COMMENT ON FUNCTION dtmv.missing_from(jsonb, bigint) IS
+	'what lines [{"item", "quantity", "unit"}] need beyond the inventory twins of a space the caller may read, with unit conversion; how another system asks for the shortfall of its recipe (scenario 7.1.2)';
+
+-- What a bill of materials (scaled to servings) needs beyond a space's
+-- inventory; with system, the space is one of that system, which is asked
+-- (as the acting user) with the recipe's lines: the recipe is here, the
+-- pantry there (federation).
+CREATE OR REPLACE FUNCTION dtmv.missing_items(bom bigint, space bigint, servings integer DEFAULT NULL,
+											  system integer DEFAULT NULL)
+RETURNS TABLE (item text, needed numeric, have numeric, missing numeric, unit text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	b record;
+	lines jsonb;
+	there integer := dtmv._route_system(system);
+BEGIN
+	SELECT * INTO b FROM dtmv.boms x WHERE x.bom_id = missing_items.bom;
+	IF b IS NULL THEN
+		RAISE EXCEPTION 'bill of materials % does not exist', bom USING ERRCODE = 'undefined_object';
+	END IF;
+	IF coalesce(servings, b.servings) <= 0 THEN
+		RAISE EXCEPTION 'servings must be positive' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT jsonb_agg(jsonb_build_object('item', l.item, 'quantity', l.quantity * coalesce(servings, b.servings) / b.servings,
+										'unit', l.unit) ORDER BY l.item)
+	  INTO lines FROM dtmv.bom_lines l WHERE l.bom_id = b.bom_id;
+	IF there IS NULL THEN
+		RETURN QUERY SELECT * FROM dtmv.missing_from(lines, space);
+	ELSE
+		RETURN QUERY SELECT * FROM dtmv._remote_missing(there, lines, space);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dtmv.missing_items(bigint, bigint, integer, integer) IS
+	'what a bill of materials (scaled to servings) needs beyond the inventory twins of a space the caller may read, with unit conversion; with system, a space of that system, asked there as the acting user (scenario 7.1.2)';
 
 CREATE OR REPLACE FUNCTION dtmv._order_event(order_id bigint, kind text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -123,9 +160,11 @@ COMMENT ON FUNCTION dtmv._order_event(bigint, text) IS 'internal: tell the custo
 -- fail later: the space must exist and the customer control it (delivered
 -- items become twins placed there), the position be three numbers.
 CREATE OR REPLACE FUNCTION dtmv._require_delivery(delivery jsonb) RETURNS void
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
+DECLARE
+	there integer;
 BEGIN
 	IF delivery IS NULL THEN
 		RETURN;
@@ -134,12 +173,25 @@ BEGIN
 		RAISE EXCEPTION 'a delivery is a JSON object {"address", "space", "position"}'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	IF delivery ? 'system' THEN	-- a space of another twin system (federation)
+		IF jsonb_typeof(delivery -> 'system') IS DISTINCT FROM 'number' OR (delivery ->> 'system') !~ '^[0-9]{1,10}$' THEN
+			RAISE EXCEPTION 'a delivery''s system is a system number' USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		there := dtmv._route_system((delivery ->> 'system')::bigint::integer);	-- 42704 if not registered
+		IF there IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dtmv.systems s WHERE s.system_no = there AND s.kind = 'twin') THEN
+			RAISE EXCEPTION 'a delivery''s system is a twin system' USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+	END IF;
 	IF delivery ? 'space' THEN
 		IF jsonb_typeof(delivery -> 'space') IS DISTINCT FROM 'number' OR (delivery ->> 'space') !~ '^[0-9]{1,18}$' THEN
 			RAISE EXCEPTION 'a delivery''s space is a space id' USING ERRCODE = 'invalid_parameter_value';
 		END IF;
-		PERFORM dtmv._site_of((delivery ->> 'space')::bigint);	-- 42704 for no such space
-		PERFORM dtmv._require_space_control((delivery ->> 'space')::bigint, 'have things delivered into');
+		-- a space of another system is that system's to check, when the
+		-- provider delivers there (dtmv.deliver_items)
+		IF there IS NULL THEN
+			PERFORM dtmv._site_of((delivery ->> 'space')::bigint);	-- 42704 for no such space
+			PERFORM dtmv._require_space_control((delivery ->> 'space')::bigint, 'have things delivered into');
+		END IF;
 	END IF;
 	IF delivery ? 'position' AND (jsonb_typeof(delivery -> 'position') IS DISTINCT FROM 'array'
 								  OR jsonb_array_length(delivery -> 'position') <> 3
@@ -151,9 +203,10 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv._require_delivery(jsonb) IS
-	'internal: 22023 for a malformed delivery, 42704 for no such space, 42501 without control on it';
+	'internal: 22023 for a malformed delivery, 42704 for no such space or system, 42501 without control on a space of this system';
 
-CREATE OR REPLACE FUNCTION dtmv.place_order(service bigint, items jsonb, request_key text, delivery jsonb DEFAULT '{}')
+CREATE OR REPLACE FUNCTION dtmv.place_order(service bigint, items jsonb, request_key text, delivery jsonb DEFAULT '{}',
+											system integer DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
@@ -163,11 +216,16 @@ DECLARE
 	id bigint;
 	it jsonb;
 	n integer := 0;
+	design dtmv.twin_id;
+	elsewhere integer;
 BEGIN
 	PERFORM dtmv._require_acting_allows('admin', 'place orders');
 	IF request_key IS NULL OR request_key = '' THEN
 		RAISE EXCEPTION 'a request key is required, so that a retried order is not placed twice'
 			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF dtmv._route_system(system) IS NOT NULL THEN	-- a service of another system: the order lives there
+		RETURN dtmv._remote_place_order(system, service, items, request_key, delivery);
 	END IF;
 	SELECT o.order_id INTO id FROM dtmv.orders o WHERE o.customer = me AND o.request_key = place_order.request_key;
 	IF id IS NOT NULL THEN
@@ -192,63 +250,192 @@ BEGIN
 	END IF;
 	FOR it IN SELECT * FROM jsonb_array_elements(items) LOOP
 		n := n + 1;
-		IF it ? 'design' THEN
-			PERFORM dtmv._require_rights((it ->> 'design')::dtmv.twin_id, 'admin');
-		END IF;
+		design := (it ->> 'design')::dtmv.twin_id;
 		-- a design as it is now is what the provider builds: later changes
-		-- to the twin are the customer's alone
-		INSERT INTO dtmv.order_items (order_id, line, design, item, quantity, unit, design_as_ordered)
-			SELECT id, n, (it ->> 'design')::dtmv.twin_id, it ->> 'item',
-				   coalesce((it ->> 'quantity')::numeric, 1), lower(coalesce(it ->> 'unit', 'pc')),
-				   (SELECT jsonb_build_object('name', t.name, 'kind', t.kind, 'properties', t.properties,
-											  'model_uri', t.model_uri)
-					  FROM dtmv.twin_registry t WHERE t.id = (it ->> 'design')::dtmv.twin_id);
+		-- to the twin are the customer's alone. One of another system comes
+		-- as the customer's system describes it (as_ordered): that system
+		-- checked that she administers it (federation).
+		elsewhere := dtmv._route(design);
+		INSERT INTO dtmv.order_items (order_id, line, design, remote_design, item, quantity, unit, design_as_ordered)
+			VALUES (id, n, CASE WHEN elsewhere IS NULL THEN design END, CASE WHEN elsewhere IS NOT NULL THEN design END,
+					it ->> 'item', coalesce((it ->> 'quantity')::numeric, 1), lower(coalesce(it ->> 'unit', 'pc')),
+					CASE WHEN design IS NULL THEN NULL
+						 WHEN elsewhere IS NULL THEN dtmv._design_as_ordered(design)
+						 ELSE dtmv._described_design(it) END);
 	END LOOP;
 	PERFORM dtmv._order_event(id, 'order_placed');
 	RETURN id;
 END
 $$;
-COMMENT ON FUNCTION dtmv.place_order(bigint, jsonb, text, jsonb) IS
-	'order from a 3rd-party service: designs the caller administers, or catalogue items; the same request_key again returns the same order (REQ-MV-07)';
+COMMENT ON FUNCTION dtmv.place_order(bigint, jsonb, text, jsonb, integer) IS
+	'order from a 3rd-party service: designs the caller administers, or catalogue items; the same request_key again returns the same order; with system, a service of that system, where the order is placed as the acting user (REQ-MV-07, REQ-SI-03)';
+
+-- A design as the provider builds it; 42501 without admin on it. A twin of
+-- another system is asked there (twin_info, as the acting user).
+CREATE OR REPLACE FUNCTION dtmv._design_as_ordered(design dtmv.twin_id) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	info jsonb;
+BEGIN
+	IF dtmv._route(design) IS NULL THEN
+		PERFORM dtmv._require_rights(design, 'admin');
+		SELECT jsonb_build_object('name', t.name, 'kind', t.kind, 'properties', t.properties, 'model_uri', t.model_uri)
+		  INTO info FROM dtmv.twin_registry t WHERE t.id = design;
+		RETURN info;
+	END IF;
+	info := dtmv.twin_info(design);
+	IF NOT 'admin' = ANY (pg_catalog.string_to_array(info ->> 'rights', ',')) THEN
+		RAISE EXCEPTION 'permission denied: admin right on twin % is required', design
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = pg_catalog.format('Its system gives %s the rights %s there.', dtmv.whoami(), info ->> 'rights'),
+				  HINT = 'One orders only designs one administers.';
+	END IF;
+	RETURN jsonb_build_object('name', info -> 'name', 'kind', info -> 'kind', 'properties', info -> 'properties',
+							  'model_uri', info -> 'model_uri');
+END
+$$;
+COMMENT ON FUNCTION dtmv._design_as_ordered(dtmv.twin_id) IS
+	'internal: a design''s name, kind, properties and model, as the provider builds it; 42501 without admin on it; one of another system asked there';
+
+-- An order item's design of another system, as the customer's system
+-- described it ({"design", "as_ordered": {"name", "kind", "properties",
+-- "model_uri"}}).
+CREATE OR REPLACE FUNCTION dtmv._described_design(it jsonb) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	IF jsonb_typeof(it -> 'as_ordered') IS DISTINCT FROM 'object' OR jsonb_typeof(it -> 'as_ordered' -> 'name') IS DISTINCT FROM 'string' THEN
+		RAISE EXCEPTION 'a design of another system is ordered with "as_ordered": {"name", "kind", "properties", "model_uri"}'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'dtmv.place_order(..., system => ...) at the customer''s own system sends it.';
+	END IF;
+	RETURN jsonb_build_object('name', it -> 'as_ordered' -> 'name', 'kind', it -> 'as_ordered' -> 'kind',
+							  'properties', coalesce(it -> 'as_ordered' -> 'properties', '{}'),
+							  'model_uri', it -> 'as_ordered' -> 'model_uri');
+END
+$$;
+COMMENT ON FUNCTION dtmv._described_design(jsonb) IS
+	'internal: the design of another system an order item names, as the customer''s system described it; 22023 without one';
+
+-- Inventory twins {"item", "quantity", "unit"} || extra of an owner, placed
+-- in a space at a position [x, y, z] (the origin if none). The one way
+-- deliveries become twins, here (_stock_delivery) or for another system's
+-- provider (deliver_items).
+CREATE OR REPLACE FUNCTION dtmv._stock_items(owner bigint, space bigint, location jsonb, items jsonb, extra jsonb)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	pos @postgis@.geometry := @postgis@.ST_MakePoint(coalesce((location ->> 0)::float8, 0),
+													 coalesce((location ->> 1)::float8, 0),
+													 coalesce((location ->> 2)::float8, 0));
+	i jsonb;
+	t dtmv.twin_id;
+	n integer := 0;
+BEGIN
+	FOR i IN SELECT e FROM jsonb_array_elements(items) e LOOP
+		t := dtmv._new_twin(owner, 'inventory', i ->> 'item',
+							jsonb_build_object('item', i ->> 'item', 'quantity', (i ->> 'quantity')::numeric,
+											   'unit', i ->> 'unit') || extra);
+		INSERT INTO dtmv.twin_positions (twin, site, space, position, cell)
+		VALUES (t, (SELECT s.site FROM dtmv.spaces s WHERE s.space_id = _stock_items.space), space, pos, dtmv._cell(pos));
+		n := n + 1;
+	END LOOP;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION dtmv._stock_items(bigint, bigint, jsonb, jsonb, jsonb) IS
+	'internal: inventory twins of an owner placed in a space at a location [x, y, z], one per item {"item", "quantity", "unit"}, their properties completed with extra';
 
 -- Delivered catalogue items become inventory twins of the customer, in the
--- space the delivery names ({"space": id, "position": [x, y, z]}).
+-- space the delivery names ({"space": id, "position": [x, y, z]}); in a
+-- space of another twin system ({"system": n, ...}), that system makes them
+-- when the provider, acting there as its own user, delivers them
+-- (dtmv.deliver_items): refused there, the order is not delivered.
 CREATE OR REPLACE FUNCTION dtmv._stock_delivery(order_id bigint) RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	o record;
-	i record;
 	target bigint;
-	pos @postgis@.geometry;
-	t dtmv.twin_id;
-	n integer := 0;
+	there integer;
+	items jsonb;
 BEGIN
 	SELECT * INTO o FROM dtmv.orders x WHERE x.order_id = _stock_delivery.order_id;
 	target := (o.delivery ->> 'space')::bigint;
-	IF target IS NULL OR NOT EXISTS (SELECT 1 FROM dtmv.spaces s WHERE s.space_id = target) THEN
-		RETURN 0;	-- delivered elsewhere than a mapped space
+	there := dtmv._route_system((o.delivery ->> 'system')::integer);
+	SELECT jsonb_agg(jsonb_build_object('item', i.item, 'quantity', i.quantity, 'unit', i.unit) ORDER BY i.line)
+	  INTO items FROM dtmv.order_items i WHERE i.order_id = o.order_id AND i.item IS NOT NULL;
+	IF target IS NULL OR items IS NULL THEN
+		RETURN 0;	-- delivered elsewhere than a mapped space, or nothing to stock
+	END IF;
+	IF there IS NOT NULL THEN
+		RETURN (SELECT v::integer FROM dtmv._remote(there, pg_catalog.format(
+					'SELECT dtmv.deliver_items(%L, %L::jsonb, %L, %L::jsonb)::text',
+					target, items, 'order ' || o.order_id, o.delivery -> 'position')) v);
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM dtmv.spaces s WHERE s.space_id = target) THEN
+		RETURN 0;	-- the space is gone
 	END IF;
 	IF NOT dtmv._space_right(target, 4, dtmv._subjects_of(o.customer)) THEN
 		RETURN 0;	-- the customer no longer controls that space: delivered, and no inventory twin is made
 	END IF;
-	pos := @postgis@.ST_MakePoint(coalesce((o.delivery -> 'position' ->> 0)::float8, 0),
-						coalesce((o.delivery -> 'position' ->> 1)::float8, 0),
-						coalesce((o.delivery -> 'position' ->> 2)::float8, 0));
-	FOR i IN SELECT * FROM dtmv.order_items x WHERE x.order_id = o.order_id AND x.item IS NOT NULL ORDER BY x.line LOOP
-		t := dtmv._new_twin(o.customer, 'inventory', i.item,
-							jsonb_build_object('item', i.item, 'quantity', i.quantity, 'unit', i.unit,
-											   'order', o.order_id));
-		INSERT INTO dtmv.twin_positions (twin, site, space, position, cell)
-		VALUES (t, (SELECT s.site FROM dtmv.spaces s WHERE s.space_id = target), target, pos, dtmv._cell(pos));
-		n := n + 1;
-	END LOOP;
-	RETURN n;
+	RETURN dtmv._stock_items(o.customer, target, o.delivery -> 'position', items, jsonb_build_object('order', o.order_id));
 END
 $$;
 COMMENT ON FUNCTION dtmv._stock_delivery(bigint) IS
-	'internal: delivered catalogue items become inventory twins of the customer in the delivery''s space (scenario 7.1.2)';
+	'internal: delivered catalogue items become inventory twins of the customer in the delivery''s space, or are delivered into a space of another twin system, there (scenario 7.1.2)';
+
+-- A provider delivers items into a space it may control (a 3rd party's
+-- user, acting through its system's link: the site's creator granted it
+-- control there): they become inventory twins of the site's creator, once
+-- per delivery reference and provider (a repeated call makes nothing).
+CREATE OR REPLACE FUNCTION dtmv.deliver_items(space bigint, items jsonb, delivery text, location jsonb DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	owner bigint;
+	mark jsonb;
+BEGIN
+	PERFORM dtmv._require_acting_allows('control', 'deliver items');
+	mark := jsonb_build_object('delivery', delivery, 'delivered_by', dtmv.whoami());
+	IF delivery IS NULL OR delivery = '' THEN
+		RAISE EXCEPTION 'a delivery reference is required, so that a repeated delivery makes nothing twice'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF jsonb_typeof(items) IS DISTINCT FROM 'array' OR jsonb_array_length(items) = 0
+	   OR EXISTS (SELECT 1 FROM jsonb_array_elements(items) i
+				   WHERE jsonb_typeof(i -> 'item') IS DISTINCT FROM 'string' OR i ->> 'item' = ''
+					  OR jsonb_typeof(i -> 'quantity') IS DISTINCT FROM 'number' OR (i ->> 'quantity')::numeric <= 0
+					  OR NOT EXISTS (SELECT 1 FROM dtmv.units u WHERE u.unit = i ->> 'unit')) THEN
+		RAISE EXCEPTION 'items are a non-empty JSON array of {"item", "quantity", "unit"} with positive quantities and known units'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- 42704 for no such space, 42501 without control on it, 22023 for a bad position
+	PERFORM dtmv._require_delivery(jsonb_build_object('space', space)
+								   || CASE WHEN location IS NULL THEN '{}' ELSE jsonb_build_object('position', location) END);
+	PERFORM 1 FROM dtmv.spaces s WHERE s.space_id = deliver_items.space FOR NO KEY UPDATE;	-- one delivery at a time
+	SELECT site.created_by INTO owner
+	  FROM dtmv.spaces s JOIN dtmv.spaces site ON site.space_id = s.site WHERE s.space_id = deliver_items.space;
+	IF owner IS NULL THEN
+		RAISE EXCEPTION 'the site of space % has no creator to deliver to', space USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	IF EXISTS (SELECT 1 FROM dtmv.twin_registry r
+				WHERE r.created_by = owner AND r.kind = 'inventory' AND r.properties @> mark) THEN
+		RETURN 0;	-- delivered already
+	END IF;
+	RETURN dtmv._stock_items(owner, space, location, items, mark);
+END
+$$;
+COMMENT ON FUNCTION dtmv.deliver_items(bigint, jsonb, text, jsonb) IS
+	'a provider with control on a space delivers items [{"item", "quantity", "unit"}] there: inventory twins of the site''s creator, once per delivery reference; how a shop''s system delivers into a home of another system (scenario 7.1.2, REQ-SI-04)';
 
 -- The parts the acting subject plays in an order: 'customer', 'provider'
 -- (the operator of the service's system), or both; 42501 if none, so that
@@ -281,10 +468,17 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
-	parties text[] := dtmv._order_parties(order_id);
+	parties text[];
 	o record;
 	party text;
+	ro dtmv.remote_orders := dtmv._remote_order(order_id);
 BEGIN
+	IF ro.order_id IS NOT NULL THEN	-- an order placed at another system: moved there
+		PERFORM FROM dtmv._remote(ro.system_no, pg_catalog.format('SELECT dtmv.advance_order(%L, %L)::text',
+																	ro.remote_order_id, status));
+		RETURN;
+	END IF;
+	parties := dtmv._order_parties(order_id);
 	PERFORM dtmv._require_acting_allows('admin', 'change orders');
 	IF status IS NULL THEN
 		RAISE EXCEPTION 'a status is required' USING ERRCODE = 'null_value_not_allowed';
@@ -352,15 +546,19 @@ DECLARE
 	-- while it has it to build (not once the order is delivered, cancelled
 	-- or rejected)
 	designs_shown boolean;
+	ro dtmv.remote_orders := dtmv._remote_order(order_id);
 BEGIN
+	IF ro.order_id IS NOT NULL THEN	-- an order placed at another system: as it is there
+		RETURN dtmv._remote_order_details(ro);
+	END IF;
 	designs_shown := 'customer' = ANY (dtmv._order_parties(order_id));
 	SELECT * INTO o FROM dtmv.orders x WHERE x.order_id = order_details.order_id;
 	designs_shown := designs_shown OR o.status IN ('placed', 'confirmed', 'in_production', 'shipped');
 	RETURN jsonb_build_object(
 		'order', o.order_id, 'service', o.service_id, 'status', o.status, 'delivery', o.delivery,
-		'items', (SELECT jsonb_agg(CASE WHEN i.design IS NULL
+		'items', (SELECT jsonb_agg(CASE WHEN i.item IS NOT NULL
 										THEN jsonb_build_object('item', i.item, 'quantity', i.quantity, 'unit', i.unit)
-										ELSE jsonb_build_object('design', i.design, 'quantity', i.quantity)
+										ELSE jsonb_build_object('design', coalesce(i.design, i.remote_design), 'quantity', i.quantity)
 											 || CASE WHEN designs_shown THEN coalesce(i.design_as_ordered, '{}') ELSE '{}' END
 								   END ORDER BY i.line)
 					FROM dtmv.order_items i
@@ -374,14 +572,22 @@ CREATE OR REPLACE FUNCTION dtmv.bind_product(design dtmv.twin_id, serial text) R
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
+DECLARE
+	there integer := dtmv._route(design);
 BEGIN
-	PERFORM dtmv._lock_twin_for(design, 'admin');	-- the twin's lock before its rows
-	IF NOT EXISTS (SELECT 1 FROM dtmv.orders o JOIN dtmv.order_items i USING (order_id)
-					WHERE i.design = bind_product.design AND o.status = 'delivered'
-					  AND o.customer = ANY (dtmv.current_subjects())) THEN
-		RAISE EXCEPTION 'design % has not been delivered to you', design
-			USING ERRCODE = 'object_not_in_prerequisite_state',
-				  HINT = 'A design is bound to its product once an order for it is delivered.';
+	IF there IS NOT NULL THEN	-- a design of another system: bound there, as the acting user
+		RETURN (SELECT v::bigint FROM dtmv._remote(there, pg_catalog.format('SELECT dtmv.bind_product(%L, %L)::text',
+																			   design, serial), false) v);
+	END IF;
+	IF EXISTS (SELECT 1 FROM dtmv.remote_users r JOIN dtmv.systems s USING (system_no)
+				WHERE r.subject_id = dtmv.current_subject() AND s.kind = 'third_party') THEN
+		-- a 3rd party of another system (its user, through its link) binds
+		-- the product it made to a design whose administrator gave it
+		-- control on it: the order is at that system, not here
+		PERFORM dtmv._lock_twin_for(design, 'control');
+	ELSE
+		PERFORM dtmv._lock_twin_for(design, 'admin');	-- the twin's lock before its rows
+		PERFORM dtmv._require_delivered(design);
 	END IF;
 	-- through the customer's gateway, pending until that gateway confirms it
 	PERFORM dtmv._bind(design, serial, dtmv._usable_gateway(NULL, design));
@@ -389,7 +595,25 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv.bind_product(dtmv.twin_id, text) IS
-	'bind the delivered physical product (its serial number) to the design it was made from, which from then on is its twin (scenario 7.1.1); returns the event''s entry number';
+	'bind the delivered physical product (its serial number) to the design it was made from, which from then on is its twin (scenario 7.1.1); by the design''s administrator once an order for it is delivered to her, or by a 3rd party of another system with control on the design; a design of another system is bound there; returns the event''s entry number';
+
+-- 55000 unless an order for the design was delivered to the acting subject.
+CREATE OR REPLACE FUNCTION dtmv._require_delivered(design dtmv.twin_id) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM dtmv.orders o JOIN dtmv.order_items i USING (order_id)
+					WHERE i.design = _require_delivered.design AND o.status = 'delivered'
+					  AND o.customer = ANY (dtmv.current_subjects())) THEN
+		RAISE EXCEPTION 'design % has not been delivered to you', design
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'A design is bound to its product once an order for it is delivered.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dtmv._require_delivered(dtmv.twin_id) IS
+	'internal: 55000 unless an order for the design was delivered to the acting subject';
 GRANT SELECT ON dtmv.units, dtmv.boms, dtmv.bom_lines, dtmv.orders, dtmv.order_items, dtmv.order_transitions TO dtmv_user;
 
 DROP POLICY IF EXISTS units_public ON dtmv.units;

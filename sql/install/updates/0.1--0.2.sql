@@ -45,7 +45,11 @@ DECLARE
 		'dtmv.events_since(bigint, integer)',
 		-- register_system gains link (the subject that stands for the
 		-- system here, federation)
-		'dtmv.register_system(text, text, integer, name, text, text)'
+		'dtmv.register_system(text, text, integer, name, text, text)',
+		-- place_order and missing_items gain system (a shop's or a home's
+		-- system reached through a link, federation)
+		'dtmv.place_order(bigint, jsonb, text, jsonb)',
+		'dtmv.missing_items(bigint, bigint, integer)'
 	]::pg_catalog.regprocedure[];
 	dependents text;
 	f pg_catalog.regprocedure;
@@ -167,6 +171,15 @@ UPDATE dtmv.order_items i
   FROM dtmv.twin_registry t, dtmv.orders o
  WHERE t.id = i.design AND o.order_id = i.order_id
    AND o.status IN ('placed', 'confirmed', 'in_production', 'shipped');
+
+-- An order placed through another system may be for a design twin of a
+-- third system (federation, docs/federation.md "Orders through a shop's
+-- system"): one of design, remote_design, item.
+ALTER TABLE dtmv.order_items ADD COLUMN remote_design dtmv.twin_id;
+COMMENT ON COLUMN dtmv.order_items.remote_design IS
+	'a design twin of another system (federation: an order placed through a metaverse system): what the provider builds is design_as_ordered, as the customer''s system sent it';
+ALTER TABLE dtmv.order_items DROP CONSTRAINT order_items_check,
+	ADD CONSTRAINT order_items_check CHECK (pg_catalog.num_nonnulls(design, remote_design, item) = 1);
 
 -- Actions (once/85_events.sql): dtmv_admin's definitions stand beside the
 -- built-in rows, which never change, so that a dump (of the rows that are
