@@ -355,7 +355,7 @@ BEGIN
 	q := pg_catalog.format('SELECT dtmv.act_for_link(%L, %L); %s', who, dtmv._rights_text(mask), call);
 	dbl := dtmv._dblink_schema();
 	unknown := 'Whether it was done there is not known: the call was cancelled there, if it still ran, and the link closed.'
-			   || CASE WHEN idempotent THEN '' ELSE ' A sync request may exist there for you (docs/federation.md, "When a link fails").' END;
+			   || CASE WHEN idempotent THEN '' ELSE ' What it asked for (a sync request, a command) may exist there for you (docs/federation.md, "When a link fails").' END;
 	LOOP
 		was_open := dtmv._link_open(conn, system, dbl);
 		late := false;
@@ -607,3 +607,110 @@ END
 $$;
 COMMENT ON FUNCTION dtmv._remote_request_sync(integer, dtmv.twin_id) IS
 	'internal: dtmv.request_sync at the twin''s system as the acting user; the id here of the request there';
+
+-- interact / command_status of a remote twin, and the checks on what a
+-- system answers about twins (fedroute).
+GRANT SELECT ON dtmv.remote_commands TO dtmv_user;
+DROP POLICY IF EXISTS remote_commands_own ON dtmv.remote_commands;
+CREATE POLICY remote_commands_own ON dtmv.remote_commands FOR SELECT TO dtmv_user
+	USING (subject_id = ANY (dtmv._own_subjects()));
+COMMENT ON POLICY remote_commands_own ON dtmv.remote_commands IS 'a user sees the commands placed elsewhere for her';
+
+-- A system named by its number (search_twins, localize, services_at,
+-- spatial_map): NULL for none or this database's own, else the number of the
+-- registered system to ask; 42704 for a system that is not registered here.
+CREATE OR REPLACE FUNCTION dtmv._route_system(system integer) RETURNS integer
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	here boolean;
+BEGIN
+	IF system IS NULL THEN
+		RETURN NULL;
+	END IF;
+	SELECT s.is_local INTO here FROM dtmv.systems s WHERE s.system_no = _route_system.system;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'system % is not registered here', system
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'dtmv_admin registers it with dtmv.register_system() (docs/federation.md).';
+	END IF;
+	RETURN CASE WHEN here THEN NULL ELSE system END;
+END
+$$;
+COMMENT ON FUNCTION dtmv._route_system(integer) IS
+	'internal: NULL for no system or this database''s own, else the registered system to ask; 42704 for an unregistered one (REQ-SI-02b)';
+
+-- What a system answers about twins must be about its own (08P01
+-- otherwise): ids, as text, that are all twin ids of that system.
+CREATE OR REPLACE FUNCTION dtmv._require_own_twins(system integer, call text, ids text[]) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	bad text;
+BEGIN
+	SELECT i INTO bad FROM pg_catalog.unnest(ids) i
+	 WHERE CASE WHEN i ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+				THEN dtmv.twin_system(i::dtmv.twin_id) IS DISTINCT FROM system ELSE true END
+	 LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'system "%" (%) answered % with a twin not its own',
+						(SELECT s.name FROM dtmv.systems s WHERE s.system_no = _require_own_twins.system), system, call
+			USING ERRCODE = 'protocol_violation',
+				  DETAIL = pg_catalog.format('It answered for id %s.', coalesce(bad, 'none'));
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dtmv._require_own_twins(integer, text, text[]) IS
+	'internal: 08P01 unless every id that a system answered is a twin id of that system';
+
+-- interact on a twin of another system: the command is queued there, as the
+-- acting user; its id here maps to the one there, for dtmv.command_status.
+-- Never repeated on a link that died (the command may have been queued);
+-- nothing is recorded here unless the other side answered with its id.
+CREATE OR REPLACE FUNCTION dtmv._remote_interact(system integer, twin dtmv.twin_id, action text, args jsonb)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	there bigint;
+	id bigint;
+BEGIN
+	SELECT v::bigint INTO there
+	  FROM dtmv._remote(system, pg_catalog.format('SELECT dtmv.interact(%L, %L, %L)::text', twin, action, args), false) v;
+	IF there IS NULL THEN
+		RAISE EXCEPTION 'system "%" (%) answered interact with no command',
+						(SELECT s.name FROM dtmv.systems s WHERE s.system_no = _remote_interact.system), system
+			USING ERRCODE = 'protocol_violation';
+	END IF;
+	id := pg_catalog.nextval('dtmv.commands_command_id_seq');
+	INSERT INTO dtmv.remote_commands (command_id, system_no, remote_command_id, subject_id, twin, action)
+		VALUES (id, system, there, dtmv.current_subject(), twin, action);
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION dtmv._remote_interact(integer, dtmv.twin_id, text, jsonb) IS
+	'internal: dtmv.interact at the twin''s system as the acting user; the id here of the command there';
+
+-- command_status of a command placed at another system, asked there as
+-- the acting user; its answer must be a status.
+CREATE OR REPLACE FUNCTION dtmv._remote_command_status(system integer, command_id bigint) RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	status text := (SELECT v FROM dtmv._remote(system, pg_catalog.format('SELECT dtmv.command_status(%L)', command_id)) v);
+BEGIN
+	IF status IS NULL OR status NOT IN ('queued', 'delivered', 'succeeded', 'failed') THEN
+		RAISE EXCEPTION 'system "%" (%) answered command_status with no status',
+						(SELECT s.name FROM dtmv.systems s WHERE s.system_no = _remote_command_status.system), system
+			USING ERRCODE = 'protocol_violation',
+				  DETAIL = pg_catalog.format('It answered %s.', coalesce(pg_catalog.quote_literal(pg_catalog.left(status, 100)), 'nothing'));
+	END IF;
+	RETURN status;
+END
+$$;
+COMMENT ON FUNCTION dtmv._remote_command_status(integer, bigint) IS
+	'internal: dtmv.command_status at the system the command was placed at, as the acting user; 08P01 unless it answers a status';
