@@ -60,6 +60,7 @@ for db in fed_home fed_factory; do
 	no=$(psql -X -At -d "$db" -c "SELECT system_no FROM dtmv.systems WHERE is_local")
 	psql -X -q -o /dev/null -d fed_mv -v db="$db" -v no="$no" -v pw="$link_pw" \
 		-v host="${PGHOST:-localhost}" -v port="${PGPORT:-5432}" <<'SQL'
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS postgres_fdw;
 CREATE SCHEMA IF NOT EXISTS dblink;
 CREATE EXTENSION IF NOT EXISTS dblink SCHEMA dblink;
@@ -80,10 +81,10 @@ echo "SELECT dtmv.request_sync('$door');" >"$tmp/sync.sql"
 echo "SELECT count(*) FROM dtmv.search_twins(kind => 'lamp', max => 50);" >"$tmp/search_one.sql"
 echo "SELECT count(*) FROM dtmv.search_all_twins(kind => 'lamp', max => 50);" >"$tmp/search_all.sql"
 # the same answer either way
-same_l=$(psql -X -At -d fed_home -c "SET ROLE fb_alice" -c "SELECT dtmv.twin_info('$door') - 'rights'")
-same_r=$(psql -X -At -d fed_mv -c "SET ROLE fb_alice" -c "SELECT dtmv.twin_info('$door') - 'rights'")
+same_l=$(psql -X -q -At -d fed_home -c "SET ROLE fb_alice" -c "SELECT dtmv.twin_info('$door') - 'rights'")
+same_r=$(psql -X -q -At -d fed_mv -c "SET ROLE fb_alice" -c "SELECT dtmv.twin_info('$door') - 'rights'")
 [[ "$same_l" == "$same_r" ]] || echo "WARNING: twin_info differs: $same_l / $same_r"
-echo "search_all_twins at fed_mv finds $(psql -X -At -d fed_mv -c 'SET ROLE fb_alice' \
+echo "search_all_twins at fed_mv finds $(psql -X -q -At -d fed_mv -c 'SET ROLE fb_alice' \
 	-c "SELECT count(DISTINCT system_no) FROM dtmv.search_all_twins(kind => 'lamp', max => 100000)") systems' lamps"
 
 # compare NAME SCRIPT_A DB_A SCRIPT_B DB_B GOAL: A B B A with $CLIENTS

@@ -169,34 +169,12 @@ COMMENT ON FUNCTION dtmv._link_open(text, integer, text) IS
 	'internal: open the session''s dblink connection to a system through its foreign server as dtmv_link unless open; whether it was open; 42501 without a password the other side asks for, 08001 naming the system';
 
 -- Wait until the next result on a link is there without blocking in
--- dblink (whose own waits see no cancel): dblink_is_busy polled, spinning
--- the first millisecond (a loopback answer), then with naps of 1, 2, 4, 8,
--- 10 ms, which see a cancel or a statement_timeout here. false if the
--- deadline passed first.
+-- dblink (whose own waits see no cancel): dblink_is_busy polled, in C
+-- (src/federation.c), with naps of 50 us for the first 2 ms (a loopback
+-- answer), then longer, up to 10 ms, which a cancel or a statement_timeout
+-- here ends. false if the deadline passed first.
 CREATE OR REPLACE FUNCTION dtmv._link_wait(conn text, dbl text, deadline timestamptz) RETURNS boolean
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-DECLARE
-	busy integer;
-	since timestamptz := pg_catalog.clock_timestamp();
-	nap float8 := 0;
-BEGIN
-	LOOP
-		EXECUTE pg_catalog.format('SELECT %s.dblink_is_busy($1)', dbl) INTO busy USING conn;
-		IF busy = 0 THEN
-			RETURN true;
-		END IF;
-		IF pg_catalog.clock_timestamp() >= deadline THEN
-			RETURN false;
-		END IF;
-		IF pg_catalog.clock_timestamp() - since > interval '1 ms' THEN
-			nap := least(greatest(nap * 2, 0.001), 0.01);
-		END IF;
-		PERFORM pg_catalog.pg_sleep(nap);
-	END LOOP;
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_link_wait' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION dtmv._link_wait(text, text, timestamptz) IS
 	'internal: wait, polling, until the next result on a link is there (true) or the deadline passed (false); a cancel here ends the wait';
 
