@@ -15,14 +15,17 @@
 
 #include <limits.h>
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/value.h"
 #include "parser/parse_func.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/timestamp.h"
 
@@ -37,6 +40,40 @@
 #define FED_NAP_MAX_US	10000
 
 PG_FUNCTION_INFO_V1(dtmv_link_wait);
+PG_FUNCTION_INFO_V1(dtmv_link_ahead);
+PG_FUNCTION_INFO_V1(dtmv_link_sending_ahead);
+PG_FUNCTION_INFO_V1(dtmv_link_sent);
+PG_FUNCTION_INFO_V1(dtmv_link_take);
+PG_FUNCTION_INFO_V1(dtmv_link_abandon);
+
+/*
+ * Calls sent ahead (dtmv.search_all_twins asks every system at once): while
+ * fed_sending_ahead, dtmv._remote sends its call on the link and records it
+ * here (link, query string, deadline) instead of waiting; called again with
+ * the same call, it reads that answer.  Both live until the transaction
+ * ends, in TopTransactionContext.
+ */
+typedef struct FedAhead
+{
+	char	   *conn;
+	char	   *query;
+	TimestampTz deadline;
+} FedAhead;
+
+static bool fed_sending_ahead = false;
+static List *fed_ahead = NIL;
+
+static void
+fed_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
+	{
+		fed_sending_ahead = false;
+		fed_ahead = NIL;		/* its memory goes with the transaction's */
+	}
+}
 
 static int	remote_timeout_ms = 5000;
 static int	remote_max_bytes = 8 * 1024 * 1024;
@@ -54,6 +91,7 @@ FederationInit(void)
 							"A larger answer is refused (54000) once it arrived.",
 							&remote_max_bytes, 8 * 1024 * 1024, 1024, INT_MAX,
 							PGC_SUSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	RegisterXactCallback(fed_xact_callback, NULL);
 }
 
 /*
@@ -102,4 +140,85 @@ dtmv_link_wait(PG_FUNCTION_ARGS)
 		pg_usleep(Min(nap, deadline - now));
 		CHECK_FOR_INTERRUPTS();
 	}
+}
+
+/* dtmv._link_ahead(on boolean) RETURNS boolean: calls are sent ahead (or not) */
+Datum
+dtmv_link_ahead(PG_FUNCTION_ARGS)
+{
+	bool		was = fed_sending_ahead;
+
+	fed_sending_ahead = PG_GETARG_BOOL(0);
+	PG_RETURN_BOOL(was);
+}
+
+/* dtmv._link_sending_ahead() RETURNS boolean */
+Datum
+dtmv_link_sending_ahead(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(fed_sending_ahead);
+}
+
+/* dtmv._link_sent(conn text, query text, deadline timestamptz): a call was sent ahead */
+Datum
+dtmv_link_sent(PG_FUNCTION_ARGS)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	FedAhead   *a = palloc(sizeof(FedAhead));
+
+	a->conn = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	a->query = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	a->deadline = PG_GETARG_TIMESTAMPTZ(2);
+	fed_ahead = lappend(fed_ahead, a);
+	MemoryContextSwitchTo(old);
+	PG_RETURN_VOID();
+}
+
+/*
+ * dtmv._link_take(conn text, query text) RETURNS timestamptz: the deadline of
+ * that call if it was sent ahead on that link and not read yet (now it is
+ * taken), else NULL.
+ */
+Datum
+dtmv_link_take(PG_FUNCTION_ARGS)
+{
+	char	   *conn = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *query = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	ListCell   *lc;
+
+	foreach(lc, fed_ahead)
+	{
+		FedAhead   *a = lfirst(lc);
+
+		if (strcmp(a->conn, conn) == 0 && strcmp(a->query, query) == 0)
+		{
+			TimestampTz deadline = a->deadline;
+
+			fed_ahead = foreach_delete_current(fed_ahead, lc);
+			PG_RETURN_TIMESTAMPTZ(deadline);
+		}
+	}
+	PG_RETURN_NULL();
+}
+
+/*
+ * dtmv._link_abandon() RETURNS text[]: the links whose calls sent ahead were
+ * not read (to be closed: their answers would come before the next call's),
+ * forgotten now; sending ahead ends.
+ */
+Datum
+dtmv_link_abandon(PG_FUNCTION_ARGS)
+{
+	ArrayBuildState *astate = initArrayResult(TEXTOID, CurrentMemoryContext, false);
+	ListCell   *lc;
+
+	foreach(lc, fed_ahead)
+	{
+		FedAhead   *a = lfirst(lc);
+
+		astate = accumArrayResult(astate, CStringGetTextDatum(a->conn), false, TEXTOID, CurrentMemoryContext);
+	}
+	fed_ahead = NIL;
+	fed_sending_ahead = false;
+	PG_RETURN_DATUM(makeArrayResult(astate, CurrentMemoryContext));
 }

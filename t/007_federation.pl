@@ -168,6 +168,24 @@ is($out, $door, 'alice finds the door at the home system');
 	'SELECT string_agg(name, \', \' ORDER BY name) FROM dtmv.search_all_twins();');
 is($out, 'Arm 1, Front door', 'alice finds the twins of both twin systems');
 
+# --- search_all_twins asks every system at once: with both twin systems'
+# registries locked, both searches wait there together; once the locks go
+# it gives the twins of both
+my $ptmp = PostgreSQL::Test::Utils::tempdir;
+my @locks = map { $_->background_psql('postgres') } $home, $factory;
+$_->query_safe('BEGIN; LOCK TABLE dtmv.twin_registry IN ACCESS EXCLUSIVE MODE;') for @locks;
+my $search = start_as($mv, 'alice', "$ptmp/parallel", 'psql', '-X', '-At', '-c',
+	q{SELECT string_agg(name, ', ' ORDER BY name) FROM dtmv.search_all_twins();});
+my $waiting_at = join ' ', map {
+	wait_for_value($_,
+		q{SELECT count(*) FROM pg_stat_activity WHERE usename = 'mv1_link' AND wait_event_type = 'Lock'}, '1', 10)
+} $home, $factory;
+is($waiting_at, '1 1', 'search_all_twins asks both twin systems at once: both searches wait there together');
+$_->query_safe('COMMIT;') for @locks;
+$_->quit for @locks;
+$search->finish;
+is(slurp_file("$ptmp/parallel") =~ s/\s+$//r, 'Arm 1, Front door', '... and gives the twins of both once they answer');
+
 # --- request_sync and sync_status, run at the home system
 (undef, undef, $out) = attempt($mv, 'alice',
 	"SELECT dtmv.request_sync('$door') AS r \\gset\nSELECT dtmv.sync_status(:r);");
@@ -470,8 +488,10 @@ is($out, 'Arm 1', 'alice reads the robot of the factory system');
 is($state, '08001', 'the factory stopped: 08001');
 like($msg, qr/could not connect to system "factory"/, '... naming the system');
 cmp_ok($took, '<', 5, "... within the bound (took ${\ sprintf('%.2f', $took)} s)");
-($state, $msg) = attempt($mv, 'alice', 'SELECT count(*) FROM dtmv.search_all_twins();');
+($state, $msg, $out) = attempt($mv, 'alice',
+	"\\set ON_ERROR_STOP 0\nSELECT count(*) FROM dtmv.search_all_twins();\nSELECT dtmv.twin_info('$door') ->> 'name';");
 is($state, '08001', 'a search across the connected systems fails whole when one is down');
+is($out, 'Front door', '... and the next call in that session reads the home system');
 
 # --- a twin system that lies: its answers about other twins than its own,
 # beyond max, about another twin than the one asked, or too large, are not

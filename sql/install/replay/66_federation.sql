@@ -178,21 +178,38 @@ CREATE OR REPLACE FUNCTION dtmv._link_wait(conn text, dbl text, deadline timesta
 COMMENT ON FUNCTION dtmv._link_wait(text, text, timestamptz) IS
 	'internal: wait, polling, until the next result on a link is there (true) or the deadline passed (false); a cancel here ends the wait';
 
--- Send one query string on a link and read its results without ever
--- blocking in dblink (dtmv._link_wait), until they are there or the
--- deadline passes (NULL then, the call still running there). The rows of result
--- number `results` (the last statement's), as text; the query string must
--- hold exactly that many statements. A remote error is raised as dblink
--- raises it (its SQLSTATE, message, detail, hint).
-CREATE OR REPLACE FUNCTION dtmv._link_run(conn text, dbl text, q text, results integer, deadline timestamptz)
-RETURNS text[]
+-- Calls sent ahead (src/federation.c), so that dtmv.search_all_twins asks
+-- every system at once: while sending ahead, dtmv._remote sends its call and
+-- records it (link, query string, deadline) instead of waiting; called
+-- again with the same call, it reads that answer. Forgotten when the
+-- transaction ends.
+CREATE OR REPLACE FUNCTION dtmv._link_ahead(sending boolean) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'dtmv_link_ahead' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION dtmv._link_ahead(boolean) IS
+	'internal: dtmv._remote sends its calls ahead (true) or runs them (false); the mode it was in';
+CREATE OR REPLACE FUNCTION dtmv._link_sending_ahead() RETURNS boolean
+	AS 'MODULE_PATHNAME', 'dtmv_link_sending_ahead' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dtmv._link_sending_ahead() IS 'internal: whether dtmv._remote sends its calls ahead';
+CREATE OR REPLACE FUNCTION dtmv._link_sent(conn text, q text, deadline timestamptz) RETURNS void
+	AS 'MODULE_PATHNAME', 'dtmv_link_sent' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION dtmv._link_sent(text, text, timestamptz) IS
+	'internal: a query string was sent ahead on a link, to be read by that deadline';
+CREATE OR REPLACE FUNCTION dtmv._link_take(conn text, q text) RETURNS timestamptz
+	AS 'MODULE_PATHNAME', 'dtmv_link_take' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION dtmv._link_take(text, text) IS
+	'internal: the deadline of that query string if it was sent ahead on the link and not read yet (now taken), else NULL';
+CREATE OR REPLACE FUNCTION dtmv._link_abandon() RETURNS text[]
+	AS 'MODULE_PATHNAME', 'dtmv_link_abandon' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dtmv._link_abandon() IS
+	'internal: the links whose calls sent ahead were not read, forgotten now (to be closed); sending ahead ends';
+
+-- Send one query string on a link (dtmv._link_read reads its results).
+CREATE OR REPLACE FUNCTION dtmv._link_send(conn text, dbl text, q text) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	sent integer;
-	got text[];
-	answer text[];
 	msg text;
 BEGIN
 	EXECUTE pg_catalog.format('SELECT %s.dblink_send_query($1, $2)', dbl) INTO sent USING conn, q;
@@ -200,6 +217,26 @@ BEGIN
 		EXECUTE pg_catalog.format('SELECT %s.dblink_error_message($1)', dbl) INTO msg USING conn;
 		RAISE EXCEPTION 'could not send the call' USING ERRCODE = 'connection_failure', DETAIL = msg;
 	END IF;
+END
+$$;
+COMMENT ON FUNCTION dtmv._link_send(text, text, text) IS
+	'internal: send one query string on a link; 08006 if it cannot be sent';
+
+-- Read the results of the query string sent on a link without ever
+-- blocking in dblink (dtmv._link_wait), until they are there or the
+-- deadline passes (NULL then, the call still running there). The rows of result
+-- number `results` (the last statement's), as text; the query string must
+-- hold exactly that many statements. A remote error is raised as dblink
+-- raises it (its SQLSTATE, message, detail, hint).
+CREATE OR REPLACE FUNCTION dtmv._link_read(conn text, dbl text, results integer, deadline timestamptz)
+RETURNS text[]
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	got text[];
+	answer text[];
+BEGIN
 	FOR i IN 1 .. results + 1 LOOP		-- each statement's result, then the end
 		IF NOT dtmv._link_wait(conn, dbl, deadline) THEN
 			RETURN NULL;
@@ -214,6 +251,21 @@ BEGIN
 		END IF;
 	END LOOP;
 	RETURN answer;
+END
+$$;
+COMMENT ON FUNCTION dtmv._link_read(text, text, integer, timestamptz) IS
+	'internal: the results of the query string sent on a link, read without blocking until a deadline (NULL then); the rows of result number results, as text';
+
+-- One query string on a link: sent, and its results read (dtmv._link_send,
+-- dtmv._link_read).
+CREATE OR REPLACE FUNCTION dtmv._link_run(conn text, dbl text, q text, results integer, deadline timestamptz)
+RETURNS text[]
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._link_send(conn, dbl, q);
+	RETURN dtmv._link_read(conn, dbl, results, deadline);
 END
 $$;
 COMMENT ON FUNCTION dtmv._link_run(text, text, text, integer, timestamptz) IS
@@ -296,6 +348,7 @@ DECLARE
 	dbl text;
 	was_open boolean;
 	q text;
+	ahead timestamptz;
 	bound interval := pg_catalog.current_setting('dtmv.remote_timeout')::interval;
 	answer text[];
 	size bigint;
@@ -345,7 +398,17 @@ BEGIN
 				late := answer IS NULL;
 			END IF;
 			IF NOT late THEN
-				answer := dtmv._link_run(conn, dbl, q, 2, pg_catalog.clock_timestamp() + bound + interval '1 s');
+				-- a call sent ahead is read (its deadline); while sending ahead
+				-- (search_all_twins asks every system at once), one is sent
+				ahead := dtmv._link_take(conn, q);
+				IF ahead IS NULL AND dtmv._link_sending_ahead() THEN
+					PERFORM dtmv._link_send(conn, dbl, q);
+					PERFORM dtmv._link_sent(conn, q, pg_catalog.clock_timestamp() + bound + interval '1 s');
+					RETURN;
+				END IF;
+				answer := CASE WHEN ahead IS NULL
+							   THEN dtmv._link_run(conn, dbl, q, 2, pg_catalog.clock_timestamp() + bound + interval '1 s')
+							   ELSE dtmv._link_read(conn, dbl, 2, ahead) END;
 				late := answer IS NULL;
 			END IF;
 			IF late THEN
@@ -540,26 +603,52 @@ COMMENT ON FUNCTION dtmv._remote_search(integer, text, text, jsonb, integer) IS
 	'internal: dtmv.search_twins at another system, as the acting user: its rows of its own twins, at most max';
 
 -- Twins the acting user may discover here and at every connected twin
--- system where she lets this one act for her, oldest first.
+-- system where she lets this one act for her, oldest first. Every system
+-- is asked at once: the calls are sent ahead (dtmv._link_ahead), then the
+-- search here runs, then each answer is read, all by the same deadline.
+-- Fails whole if one system fails; the calls still out are then cancelled
+-- and their links closed.
 CREATE OR REPLACE FUNCTION dtmv.search_all_twins(kind text DEFAULT NULL, name text DEFAULT NULL,
 												 properties jsonb DEFAULT NULL, max integer DEFAULT 100)
 RETURNS SETOF dtmv.twins
-LANGUAGE sql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
+DECLARE
 	-- (the arguments named with the function's name: systems has a kind and a name)
-	SELECT a.* FROM (
-		SELECT * FROM dtmv.search_twins(search_all_twins.kind, search_all_twins.name,
-										search_all_twins.properties, NULL, search_all_twins.max)
-		UNION ALL
-		SELECT r.* FROM dtmv.systems s
-		 CROSS JOIN LATERAL dtmv._remote_search(s.system_no, search_all_twins.kind, search_all_twins.name,
-												search_all_twins.properties, search_all_twins.max) r
+	elsewhere integer[] := ARRAY(
+		SELECT s.system_no FROM dtmv.systems s
 		 WHERE s.kind = 'twin' AND NOT s.is_local AND s.fdw_server IS NOT NULL
 		   AND EXISTS (SELECT FROM dtmv.system_links l
 						 JOIN dtmv.delegations d ON d.service_id = l.subject_id
 						WHERE l.system_no = s.system_no AND d.subject_id = dtmv.current_subject())
-	) a ORDER BY a.id LIMIT search_all_twins.max
+		 ORDER BY s.system_no);
+	conn text;
+BEGIN
+	BEGIN
+		IF cardinality(elsewhere) > 0 THEN
+			PERFORM dtmv._link_ahead(true);
+			PERFORM FROM pg_catalog.unnest(elsewhere) s,
+					dtmv._remote_search(s, search_all_twins.kind, search_all_twins.name,
+										search_all_twins.properties, search_all_twins.max);
+			PERFORM dtmv._link_ahead(false);
+		END IF;
+		RETURN QUERY
+			SELECT a.* FROM (
+				SELECT * FROM dtmv.search_twins(search_all_twins.kind, search_all_twins.name,
+												search_all_twins.properties, NULL, search_all_twins.max)
+				UNION ALL
+				SELECT r.* FROM pg_catalog.unnest(elsewhere) WITH ORDINALITY AS s(no, n)
+				 CROSS JOIN LATERAL dtmv._remote_search(s.no, search_all_twins.kind, search_all_twins.name,
+														search_all_twins.properties, search_all_twins.max) r
+			) a ORDER BY a.id LIMIT search_all_twins.max;
+	EXCEPTION WHEN OTHERS OR query_canceled THEN
+		FOREACH conn IN ARRAY dtmv._link_abandon() LOOP
+			PERFORM dtmv._link_close(conn, dtmv._dblink_schema(), true);
+		END LOOP;
+		RAISE;
+	END;
+END
 $$;
 COMMENT ON FUNCTION dtmv.search_all_twins(text, text, jsonb, integer) IS
 	'search_twins here and at every connected twin system where the acting user lets this system act for her, oldest first (REQ-DT-03, REQ-SI-02b)';
