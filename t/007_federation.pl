@@ -196,6 +196,9 @@ is( $home->safe_psql(
 	'1',
 	'... queued at the home system for alice@mv1');
 my $request = $mv->safe_psql('postgres', 'SELECT max(request_id) FROM dtmv.remote_sync_requests');
+(undef, undef, $out) = attempt($mv, 'alice', "SELECT dtmv.request_sync('$door');");
+is($out, $request, '... asked again while pending: the same request id, as at the home system');
+is($mv->safe_psql('postgres', 'SELECT count(*) FROM dtmv.remote_sync_requests'), '1', '... recorded once at mv1');
 ($state, $msg) = attempt($mv, 'bob', "SELECT dtmv.sync_status($request);");
 my $remote_request = $home->safe_psql('postgres', 'SELECT max(request_id) FROM dtmv.sync_requests');
 ($state_there, $msg_there) = $direct->('bob', "SELECT dtmv.sync_status($remote_request);");

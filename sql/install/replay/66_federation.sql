@@ -666,6 +666,14 @@ BEGIN
 	-- not repeated on a link that died: the request may have been queued
 	SELECT v::bigint INTO there
 	  FROM dtmv._remote(system, pg_catalog.format('SELECT dtmv.request_sync(%L)::text', twin), false) v;
+	-- a request still pending there is answered with its id again, as here:
+	-- it keeps its id here too (and nothing is written)
+	SELECT m.request_id INTO id FROM dtmv.remote_sync_requests m
+	 WHERE m.system_no = _remote_request_sync.system AND m.remote_request_id = there
+	   AND m.subject_id = dtmv.current_subject() AND m.twin = _remote_request_sync.twin;
+	IF FOUND THEN
+		RETURN id;
+	END IF;
 	id := pg_catalog.nextval('dtmv.sync_requests_request_id_seq');
 	INSERT INTO dtmv.remote_sync_requests (request_id, system_no, remote_request_id, subject_id, twin)
 		VALUES (id, system, there, dtmv.current_subject(), twin);
