@@ -1,7 +1,8 @@
 # Federation (REQ-SI-01, REQ-SI-02b; docs/federation.md): three clusters, the
 # home's and the factory's twin systems and a metaverse system (mv1), linked
 # through postgres_fdw servers and dblink. At mv1, twin_info, search_twins,
-# search_all_twins, request_sync and sync_status of a remote twin run at the
+# search_all_twins, request_sync, sync_status, interact, command_status of a
+# remote twin, and localize, services_at, spatial_map of a remote site, run at the
 # twin's system as the acting user (alice@mv1) and give what the same call
 # gives there, errors and SQLSTATEs included; a user without rights there
 # sees nothing; an unregistered system, a stopped cluster, a remote call that
@@ -20,6 +21,15 @@ use Time::HiRes qw(time sleep);
 my $home    = new_dtmv_node('fed_home');
 my $factory = new_dtmv_node('fed_factory');
 my $mv      = new_dtmv_node('fed_mv');
+
+# What SQL at NODE prints, or '' if it fails (a relation main's code lacks).
+sub peek
+{
+	my ($node, $sql) = @_;
+	my $out = '';
+	$node->psql('postgres', $sql, stdout => \$out);
+	return $out;
+}
 
 my %no;
 $no{home} = local_system_no($home, 'twin');
@@ -106,6 +116,24 @@ is($out, $door, 'alice finds the door at the home system');
 	'SELECT string_agg(name, \', \' ORDER BY name) FROM dtmv.search_all_twins();');
 is($out, 'Arm 1, Front door', 'alice finds the twins of both twin systems');
 
+# --- search_all_twins asks every system at once: with both twin systems'
+# registries locked, both searches wait there together; once the locks go
+# it gives the twins of both
+my $ptmp = PostgreSQL::Test::Utils::tempdir;
+my @locks = map { $_->background_psql('postgres') } $home, $factory;
+$_->query_safe('BEGIN; LOCK TABLE dtmv.twin_registry IN ACCESS EXCLUSIVE MODE;') for @locks;
+my $search = start_as($mv, 'alice', "$ptmp/parallel", 'psql', '-X', '-At', '-c',
+	q{SELECT string_agg(name, ', ' ORDER BY name) FROM dtmv.search_all_twins();});
+my $waiting_at = join ' ', map {
+	wait_for_value($_,
+		q{SELECT count(*) FROM pg_stat_activity WHERE usename = 'mv1_link' AND wait_event_type = 'Lock'}, '1', 10)
+} $home, $factory;
+is($waiting_at, '1 1', 'search_all_twins asks both twin systems at once: both searches wait there together');
+$_->query_safe('COMMIT;') for @locks;
+$_->quit for @locks;
+$search->finish;
+is(slurp_file("$ptmp/parallel") =~ s/\s+$//r, 'Arm 1, Front door', '... and gives the twins of both once they answer');
+
 # --- request_sync and sync_status, run at the home system
 (undef, undef, $out) = attempt($mv, 'alice',
 	"SELECT dtmv.request_sync('$door') AS r \\gset\nSELECT dtmv.sync_status(:r);");
@@ -116,6 +144,9 @@ is( $home->safe_psql(
 	'1',
 	'... queued at the home system for alice@mv1');
 my $request = $mv->safe_psql('postgres', 'SELECT max(request_id) FROM dtmv.remote_sync_requests');
+(undef, undef, $out) = attempt($mv, 'alice', "SELECT dtmv.request_sync('$door');");
+is($out, $request, '... asked again while pending: the same request id, as at the home system');
+is($mv->safe_psql('postgres', 'SELECT count(*) FROM dtmv.remote_sync_requests'), '1', '... recorded once at mv1');
 ($state, $msg) = attempt($mv, 'bob', "SELECT dtmv.sync_status($request);");
 my $remote_request = $home->safe_psql('postgres', 'SELECT max(request_id) FROM dtmv.sync_requests');
 ($state_there, $msg_there) = $direct->('bob', "SELECT dtmv.sync_status($remote_request);");
@@ -123,6 +154,103 @@ is("$state $msg", "$state_there $msg_there",
 	"bob asking for alice's request gets the home system's refusal ($state_there)");
 ($state, $msg) = attempt($mv, 'bob', "SELECT dtmv.request_sync('$door');");
 is($state, '42501', 'bob may not request a sync of the door (remote 42501 kept)');
+
+# --- interact and command_status, run at the home system: alice may
+# interact with the door there and lets mv1 pass that on
+sql_as($home, 'owner_user', qq{SELECT dtmv.grant('$door', 'alice\@mv1', 'interact')});
+sql_as($mv, 'alice', q{SELECT dtmv.delegate('home', 'discover,read,sync,interact')});
+my $act = sub {    # with the rights mv1 passes on for each
+	my ($user, $sql) = @_;
+	my $rights = $user eq 'alice' ? 'discover,read,sync,interact' : 'discover,read,sync';
+	return attempt($home, 'mv1_link', "BEGIN;\nSELECT dtmv.act_for_link('$user', '$rights');\n$sql\nCOMMIT;");
+};
+(undef, undef, $out) = attempt($mv, 'alice',
+	"SELECT dtmv.interact('$door', 'open', '{\"speed\": 2}') AS c \\gset\nSELECT :c, dtmv.command_status(:c);");
+my ($command, $status) = split /\|/, $out;
+$command = 0 unless ($command // '') =~ /^\d+$/;    # (main's code: none; the checks below fail, not die)
+is($status, 'queued', 'alice opens the door of the home system through mv1: queued');
+my ($remote_command, $remote_args) = split /\|/, $home->safe_psql('postgres', q{
+SELECT c.command_id, c.args FROM dtmv.commands c JOIN dtmv.subjects s USING (subject_id)
+ WHERE s.name = 'alice@mv1' AND c.action = 'open'});
+$remote_command = 0 unless ($remote_command // '') =~ /^\d+$/;
+is($remote_args, '{"speed": 2}', '... the command is queued at the home system for alice@mv1, with its arguments');
+is(peek($mv, "SELECT remote_command_id FROM dtmv.remote_commands WHERE command_id = $command"),
+	$remote_command, '... and mv1 knows it by an id of its own');
+is( $home->safe_psql('postgres', "SELECT desired->>'door' FROM dtmv.twin_states WHERE twin = '$door'"),
+	'open', '... the door\'s desired state is set there');
+(undef, undef, $there) = $act->('alice', "SELECT dtmv.command_status($remote_command);");
+is($status, $there =~ s/^\n+//r, '... command_status gives what it gives at the home system');
+$home->safe_psql('postgres', "UPDATE dtmv.commands SET status = 'succeeded' WHERE command_id = $remote_command");
+(undef, undef, $out) = attempt($mv, 'alice', "SELECT dtmv.command_status($command);");
+is($out, 'succeeded', '... and follows the command there');
+($state, $msg) = attempt($mv, 'bob', "SELECT dtmv.command_status($command);");
+is("$state $msg", "42501 permission denied: command $command is not yours",
+	"bob asking for alice's command is refused at mv1, as for any command not his");
+for my $case ([ 'bob', "'$door', 'open'", 'bob, without interact there' ],
+	[ 'alice', "'$door', 'fly'", 'an action the door does not offer' ],
+	[ 'alice', "'$door', NULL", 'no action' ])
+{
+	my ($user, $args, $what) = @$case;
+	my $before = $home->safe_psql('postgres', 'SELECT count(*) FROM dtmv.commands');
+	my $before_mv = peek($mv, 'SELECT count(*) FROM dtmv.remote_commands');
+	($state, $msg) = attempt($mv, $user, "SELECT dtmv.interact($args);");
+	($state_there, $msg_there) = $act->($user, "SELECT dtmv.interact($args);");
+	isnt($state, '', "interact refused through mv1: $what ($state)");
+	is("$state $msg", "$state_there $msg_there", '... with the SQLSTATE and message of the home system');
+	is($home->safe_psql('postgres', 'SELECT count(*) FROM dtmv.commands')
+		  . ' ' . peek($mv, 'SELECT count(*) FROM dtmv.remote_commands'),
+		"$before $before_mv", '... and no command at either side');
+}
+
+# --- localize, services_at and spatial_map of a site of the home system,
+# named by its number there and the system's (system =>)
+$home->safe_psql('postgres', q{SELECT dtmv.register_system('shop', 'third_party', 4343)});
+my $site = sql_as($home, 'owner_user',
+	q{SELECT dtmv.create_space('Home', 'site', anchor_lon => 4.85, anchor_lat => 45.75, anchor_alt => 170, heading => 30)});
+sql_as($home, 'owner_user', qq{
+SELECT dtmv.place('$door', $site, ST_MakePoint(1, 2, 0));
+SELECT dtmv.create_twin('lamp', 'Hall lamp') AS lamp \\gset
+SELECT dtmv.place(:'lamp', $site, ST_MakePoint(4.25, -3.5, 2.125));
+SELECT dtmv.grant_space($site, 'alice\@mv1', 'discover');
+});
+$home->safe_psql('postgres', qq{
+SELECT dtmv.register_service(4343, 'Delivery', 'delivery', $site, ST_MakeEnvelope(-10, -10, 10, 10, 0), 0, 3)});
+for my $call ([ "dtmv.localize($site, ST_MakePoint(1.5, 2, 0.5), 50, 5)", 'localize' ],
+	[ "dtmv.localize($site, ST_MakePoint(1.5, 2, 0.5), 50, 1)", 'localize, k 1' ],
+	[ "dtmv.services_at($site, ST_MakePoint(1.5, 2, 0.5))", 'services_at' ],
+	[ "dtmv.spatial_map($site)", 'spatial_map' ],
+	[ "dtmv.spatial_map($site, 'local')", "spatial_map, frame 'local'" ])
+{
+	my ($sql, $what) = @$call;
+	my $routed = $sql =~ s/\)$/, system => $no{home})/r;
+	for my $user ('alice', 'bob')
+	{
+		my ($s_mv, $m_mv, $o_mv) = attempt($mv, $user, "SELECT * FROM $routed;");
+		my ($s_home, $m_home, $o_home) = $direct->($user, "SELECT * FROM $sql;");
+		$o_home =~ s/^\n+//;
+		is("$s_mv $m_mv|$o_mv", "$s_home $m_home|$o_home",
+			"$what at the home system's site through mv1, as $user: what it gives there ("
+			  . ($s_mv || (() = $o_mv =~ /\n/g) + ($o_mv ne '') . ' rows') . ')');
+	}
+}
+(undef, undef, $out) = attempt($mv, 'alice',
+	"SELECT string_agg(coalesce(name, '?'), ', ') FROM dtmv.localize($site, ST_MakePoint(1.5, 2, 0.5), 50, system => $no{home});");
+is($out, 'Front door, Hall lamp, Delivery', 'alice localizes the door, the lamp and the service there');
+(undef, undef, $out) = attempt($mv, 'bob',
+	"SELECT count(*) FROM dtmv.localize($site, ST_MakePoint(1.5, 2, 0.5), 50, system => $no{home});");
+is($out, '0', 'bob, without rights there, localizes nothing');
+for my $bad ([ "dtmv.spatial_map(9999999, system => $no{home})", 'a space that does not exist there' ],
+	[ "dtmv.localize($site, ST_SetSRID(ST_MakePoint(1, 2, 0), 4326), 5, system => $no{home})", 'a position in WGS84' ],
+	[ "dtmv.spatial_map($site, 'utm', system => $no{home})", 'an unknown frame' ])
+{
+	my ($sql, $what) = @$bad;
+	($state, $msg) = attempt($mv, 'alice', "SELECT * FROM $sql;");
+	($state_there, $msg_there) = $direct->('alice', "SELECT * FROM " . ($sql =~ s/, system => \d+\)$/)/r) . ';');
+	isnt($state, '', "refused through mv1: $what ($state)");
+	is("$state $msg", "$state_there $msg_there", '... with the SQLSTATE and message of the home system');
+}
+($state, $msg) = attempt($mv, 'alice', "SELECT dtmv.spatial_map($site, system => 777);");
+is("$state $msg", '42704 system 777 is not registered here', 'a site of an unregistered system: 42704');
 
 # --- the link is scoped to mv1's users
 ($state) = attempt($home, 'mv1_link', "BEGIN;\nSELECT dtmv.act_as('carol');");
@@ -220,6 +348,29 @@ is($mv->safe_psql('postgres', 'SELECT count(*) FROM dtmv.remote_sync_requests'),
 (undef, undef, $out) = attempt($mv, 'alice', "SELECT dtmv.twin_info('$door') ->> 'name';");
 is($out, 'Front door', 'the next call opens a new link');
 
+# --- the link killed mid-interact: no command at either side
+$before_home = $home->safe_psql('postgres', "SELECT count(*), max(desired_at) FROM dtmv.commands, dtmv.twin_states WHERE twin_states.twin = '$door'");
+$before_mv = peek($mv, 'SELECT count(*) FROM dtmv.remote_commands');
+$lock = $home->background_psql('postgres');
+$lock->query_safe('BEGIN; LOCK TABLE dtmv.commands IN ACCESS EXCLUSIVE MODE;');
+$call = start_as($mv, 'alice', "$tmp/killed_interact", 'psql', '-X', '-v', 'VERBOSITY=verbose', '-c',
+	"SELECT dtmv.interact('$door', 'close')");
+is( wait_for_value($home,
+		q{SELECT count(*) FROM pg_stat_activity WHERE usename = 'mv1_link' AND wait_event_type = 'Lock'}, '1', 10),
+	'1', "mv1's interact waits at the home system");
+$home->safe_psql('postgres',
+	q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'mv1_link' AND wait_event_type = 'Lock'});
+$call->finish;
+like(slurp_file("$tmp/killed_interact"), qr/ERROR:\s+08006: lost the connection to system "home"/,
+	'the link killed mid-interact: 08006 naming the system');
+$lock->query_safe('COMMIT;');
+$lock->quit;
+is($home->safe_psql('postgres', "SELECT count(*), max(desired_at) FROM dtmv.commands, dtmv.twin_states WHERE twin_states.twin = '$door'"),
+	$before_home, '... no command at the home system, the desired state untouched');
+is(peek($mv, 'SELECT count(*) FROM dtmv.remote_commands'), $before_mv, '... none recorded at mv1');
+is($home->safe_psql('postgres', "SELECT count(*) FROM dtmv.commands WHERE action = 'close'"), '0',
+	'... and it was not tried again');
+
 # --- a cancel here while the call waits there (a local statement_timeout
 # shorter than dtmv.remote_timeout): 57014 at once, which does not claim
 # that the other side timed out; the call is cancelled there too
@@ -234,7 +385,7 @@ my $err;
 is($state, '57014', 'a statement_timeout here while the call waits there: 57014');
 like($msg, qr/^canceling statement due to statement timeout while waiting for system "home" \(\d+\)$/,
 	'... saying that it was cancelled here');
-like($err, qr/HINT:\s+Whether it was done there is not known.*A sync request may exist there/s,
+like($err, qr/HINT:\s+Whether it was done there is not known.*\(a sync request, a command\) may exist there/s,
 	'... and that whether a request exists there is not known');
 cmp_ok($took, '<', 4, "... at once (took ${\ sprintf('%.2f', $took)} s)");
 is( wait_for_value($home,
@@ -288,8 +439,10 @@ is($out, 'Arm 1', 'alice reads the robot of the factory system');
 is($state, '08001', 'the factory stopped: 08001');
 like($msg, qr/could not connect to system "factory"/, '... naming the system');
 cmp_ok($took, '<', 5, "... within the bound (took ${\ sprintf('%.2f', $took)} s)");
-($state, $msg) = attempt($mv, 'alice', 'SELECT count(*) FROM dtmv.search_all_twins();');
+($state, $msg, $out) = attempt($mv, 'alice',
+	"\\set ON_ERROR_STOP 0\nSELECT count(*) FROM dtmv.search_all_twins();\nSELECT dtmv.twin_info('$door') ->> 'name';");
 is($state, '08001', 'a search across the connected systems fails whole when one is down');
+is($out, 'Front door', '... and the next call in that session reads the home system');
 
 # --- a twin system that lies: its answers about other twins than its own,
 # beyond max, about another twin than the one asked, or too large, are not
@@ -321,6 +474,26 @@ like($msg, qr/system "home" \(\d+\) answered twin_info of .* with another twin/,
 	"RESET ROLE;\nSET dtmv.remote_max_bytes = '64kB';\nSET ROLE alice;\nSELECT dtmv.twin_info('$door');");
 is($state, '54000', 'an answer larger than dtmv.remote_max_bytes: 54000');
 like($msg, qr/system "home" \(\d+\) answered \d+ bytes, more than dtmv.remote_max_bytes \(64kB\)/, '... naming the system');
+
+$home->safe_psql('postgres', qq{
+CREATE OR REPLACE FUNCTION dtmv.spatial_map(space bigint, frame text DEFAULT 'wgs84', system integer DEFAULT NULL)
+RETURNS jsonb LANGUAGE sql SECURITY DEFINER AS \$\$
+	SELECT jsonb_build_object('type', 'FeatureCollection', 'space', space,
+							  'features', jsonb_build_array(jsonb_build_object('type', 'Feature', 'id', '$mine')))
+\$\$;
+CREATE OR REPLACE FUNCTION dtmv.localize(space bigint, pos geometry, radius double precision, k integer DEFAULT 10,
+										 system integer DEFAULT NULL)
+RETURNS TABLE (twin dtmv.twin_id, name text, kind text, distance double precision, service_id bigint)
+LANGUAGE sql SECURITY DEFINER AS \$\$
+	SELECT '$door'::dtmv.twin_id, 'Front door', 'door', 1.0::float8, NULL::bigint FROM generate_series(0, k)
+\$\$;
+});
+($state, $msg) = attempt($mv, 'alice', "SELECT dtmv.spatial_map(1, system => $no{home});");
+is($state, '08P01', "a lying system's spatial_map with a twin of another system: 08P01");
+like($msg, qr/system "home" \(\d+\) answered spatial_map with a twin not its own/, '... naming the system');
+($state, $msg) = attempt($mv, 'alice', "SELECT * FROM dtmv.localize(1, ST_MakePoint(0, 0, 0), 10, 3, system => $no{home});");
+is($state, '08P01', "a lying system's localize with more than k twins: 08P01");
+like($msg, qr/system "home" \(\d+\) answered localize with 4 twins, more than k \(3\)/, '... naming the system');
 
 # --- dblink where others may use it is refused
 $mv->safe_psql('postgres', 'GRANT USAGE ON SCHEMA dblink TO PUBLIC');

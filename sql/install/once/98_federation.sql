@@ -39,6 +39,25 @@ CREATE TABLE dtmv.remote_sync_requests (
 );
 COMMENT ON TABLE dtmv.remote_sync_requests IS
 	'sync requests placed at the twin''s system for users of this one: local id, system and id there (REQ-SI-02b, REQ-DT-07)';
+-- the same request there again (still pending: the same id there) keeps its id here
+CREATE INDEX remote_sync_requests_there ON dtmv.remote_sync_requests (system_no, remote_request_id);
+
+-- A command placed at another system for a user of this one (dtmv.interact
+-- of a remote twin): its id here comes from the same sequence as local
+-- commands, so that dtmv.command_status(id) knows where to ask.
+CREATE TABLE dtmv.remote_commands (
+	command_id bigint PRIMARY KEY,
+	system_no integer NOT NULL REFERENCES dtmv.systems ON DELETE CASCADE,
+	remote_command_id bigint NOT NULL,
+	subject_id bigint REFERENCES dtmv.subjects ON DELETE SET NULL,
+	twin dtmv.twin_id NOT NULL,
+	action text NOT NULL,
+	requested_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE dtmv.remote_commands IS
+	'commands placed at the twin''s system for users of this one: local id, system and id there (REQ-SI-02b, REQ-DT-06)';
+ALTER TABLE dtmv.remote_commands ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('dtmv.remote_commands', '');
 
 ALTER TABLE dtmv.system_links ENABLE ROW LEVEL SECURITY;
 ALTER TABLE dtmv.remote_users ENABLE ROW LEVEL SECURITY;

@@ -249,14 +249,8 @@ DECLARE
 				 FROM dtmv.twin_registry t
 				WHERE t.acl && $6 AND NOT t.acl && $7';
 BEGIN
-	IF system IS NOT NULL AND NOT EXISTS (SELECT FROM dtmv.systems s
-										   WHERE s.system_no = search_twins.system AND s.is_local) THEN
+	IF dtmv._route_system(system) IS NOT NULL THEN
 		-- another system's twins: searched there, as the acting user (federation)
-		IF NOT EXISTS (SELECT FROM dtmv.systems s WHERE s.system_no = search_twins.system) THEN
-			RAISE EXCEPTION 'system % is not registered here', system
-				USING ERRCODE = 'undefined_object',
-					  HINT = 'dtmv_admin registers it with dtmv.register_system() (docs/federation.md).';
-		END IF;
 		RETURN QUERY SELECT * FROM dtmv._remote_search(system, kind, name, properties, max);
 		RETURN;
 	END IF;

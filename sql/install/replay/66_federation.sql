@@ -169,52 +169,47 @@ COMMENT ON FUNCTION dtmv._link_open(text, integer, text) IS
 	'internal: open the session''s dblink connection to a system through its foreign server as dtmv_link unless open; whether it was open; 42501 without a password the other side asks for, 08001 naming the system';
 
 -- Wait until the next result on a link is there without blocking in
--- dblink (whose own waits see no cancel): dblink_is_busy polled, spinning
--- the first millisecond (a loopback answer), then with naps of 1, 2, 4, 8,
--- 10 ms, which see a cancel or a statement_timeout here. false if the
--- deadline passed first.
+-- dblink (whose own waits see no cancel): dblink_is_busy polled, in C
+-- (src/federation.c), with naps of 50 us for the first 2 ms (a loopback
+-- answer), then longer, up to 10 ms, which a cancel or a statement_timeout
+-- here ends. false if the deadline passed first.
 CREATE OR REPLACE FUNCTION dtmv._link_wait(conn text, dbl text, deadline timestamptz) RETURNS boolean
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, dtmv, pg_temp
-AS $$
-DECLARE
-	busy integer;
-	since timestamptz := pg_catalog.clock_timestamp();
-	nap float8 := 0;
-BEGIN
-	LOOP
-		EXECUTE pg_catalog.format('SELECT %s.dblink_is_busy($1)', dbl) INTO busy USING conn;
-		IF busy = 0 THEN
-			RETURN true;
-		END IF;
-		IF pg_catalog.clock_timestamp() >= deadline THEN
-			RETURN false;
-		END IF;
-		IF pg_catalog.clock_timestamp() - since > interval '1 ms' THEN
-			nap := least(greatest(nap * 2, 0.001), 0.01);
-		END IF;
-		PERFORM pg_catalog.pg_sleep(nap);
-	END LOOP;
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dtmv_link_wait' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION dtmv._link_wait(text, text, timestamptz) IS
 	'internal: wait, polling, until the next result on a link is there (true) or the deadline passed (false); a cancel here ends the wait';
 
--- Send one query string on a link and read its results without ever
--- blocking in dblink (dtmv._link_wait), until they are there or the
--- deadline passes (NULL then, the call still running there). The rows of result
--- number `results` (the last statement's), as text; the query string must
--- hold exactly that many statements. A remote error is raised as dblink
--- raises it (its SQLSTATE, message, detail, hint).
-CREATE OR REPLACE FUNCTION dtmv._link_run(conn text, dbl text, q text, results integer, deadline timestamptz)
-RETURNS text[]
+-- Calls sent ahead (src/federation.c), so that dtmv.search_all_twins asks
+-- every system at once: while sending ahead, dtmv._remote sends its call and
+-- records it (link, query string, deadline) instead of waiting; called
+-- again with the same call, it reads that answer. Forgotten when the
+-- transaction ends.
+CREATE OR REPLACE FUNCTION dtmv._link_ahead(sending boolean) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'dtmv_link_ahead' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION dtmv._link_ahead(boolean) IS
+	'internal: dtmv._remote sends its calls ahead (true) or runs them (false); the mode it was in';
+CREATE OR REPLACE FUNCTION dtmv._link_sending_ahead() RETURNS boolean
+	AS 'MODULE_PATHNAME', 'dtmv_link_sending_ahead' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dtmv._link_sending_ahead() IS 'internal: whether dtmv._remote sends its calls ahead';
+CREATE OR REPLACE FUNCTION dtmv._link_sent(conn text, q text, deadline timestamptz) RETURNS void
+	AS 'MODULE_PATHNAME', 'dtmv_link_sent' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION dtmv._link_sent(text, text, timestamptz) IS
+	'internal: a query string was sent ahead on a link, to be read by that deadline';
+CREATE OR REPLACE FUNCTION dtmv._link_take(conn text, q text) RETURNS timestamptz
+	AS 'MODULE_PATHNAME', 'dtmv_link_take' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION dtmv._link_take(text, text) IS
+	'internal: the deadline of that query string if it was sent ahead on the link and not read yet (now taken), else NULL';
+CREATE OR REPLACE FUNCTION dtmv._link_abandon() RETURNS text[]
+	AS 'MODULE_PATHNAME', 'dtmv_link_abandon' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dtmv._link_abandon() IS
+	'internal: the links whose calls sent ahead were not read, forgotten now (to be closed); sending ahead ends';
+
+-- Send one query string on a link (dtmv._link_read reads its results).
+CREATE OR REPLACE FUNCTION dtmv._link_send(conn text, dbl text, q text) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	sent integer;
-	got text[];
-	answer text[];
 	msg text;
 BEGIN
 	EXECUTE pg_catalog.format('SELECT %s.dblink_send_query($1, $2)', dbl) INTO sent USING conn, q;
@@ -222,6 +217,26 @@ BEGIN
 		EXECUTE pg_catalog.format('SELECT %s.dblink_error_message($1)', dbl) INTO msg USING conn;
 		RAISE EXCEPTION 'could not send the call' USING ERRCODE = 'connection_failure', DETAIL = msg;
 	END IF;
+END
+$$;
+COMMENT ON FUNCTION dtmv._link_send(text, text, text) IS
+	'internal: send one query string on a link; 08006 if it cannot be sent';
+
+-- Read the results of the query string sent on a link without ever
+-- blocking in dblink (dtmv._link_wait), until they are there or the
+-- deadline passes (NULL then, the call still running there). The rows of result
+-- number `results` (the last statement's), as text; the query string must
+-- hold exactly that many statements. A remote error is raised as dblink
+-- raises it (its SQLSTATE, message, detail, hint).
+CREATE OR REPLACE FUNCTION dtmv._link_read(conn text, dbl text, results integer, deadline timestamptz)
+RETURNS text[]
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	got text[];
+	answer text[];
+BEGIN
 	FOR i IN 1 .. results + 1 LOOP		-- each statement's result, then the end
 		IF NOT dtmv._link_wait(conn, dbl, deadline) THEN
 			RETURN NULL;
@@ -236,6 +251,21 @@ BEGIN
 		END IF;
 	END LOOP;
 	RETURN answer;
+END
+$$;
+COMMENT ON FUNCTION dtmv._link_read(text, text, integer, timestamptz) IS
+	'internal: the results of the query string sent on a link, read without blocking until a deadline (NULL then); the rows of result number results, as text';
+
+-- One query string on a link: sent, and its results read (dtmv._link_send,
+-- dtmv._link_read).
+CREATE OR REPLACE FUNCTION dtmv._link_run(conn text, dbl text, q text, results integer, deadline timestamptz)
+RETURNS text[]
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+BEGIN
+	PERFORM dtmv._link_send(conn, dbl, q);
+	RETURN dtmv._link_read(conn, dbl, results, deadline);
 END
 $$;
 COMMENT ON FUNCTION dtmv._link_run(text, text, text, integer, timestamptz) IS
@@ -320,6 +350,7 @@ DECLARE
 	dbl text;
 	was_open boolean;
 	q text;
+	ahead timestamptz;
 	bound interval := pg_catalog.current_setting('dtmv.remote_timeout')::interval;
 	answer text[];
 	size bigint;
@@ -357,7 +388,7 @@ BEGIN
 	q := pg_catalog.format('SELECT dtmv.act_for_link(%L, %L); %s', who, dtmv._rights_text(mask), call);
 	dbl := dtmv._dblink_schema();
 	unknown := 'Whether it was done there is not known: the call was cancelled there, if it still ran, and the link closed.'
-			   || CASE WHEN idempotent THEN '' ELSE ' A sync request may exist there for you (docs/federation.md, "When a link fails").' END;
+			   || CASE WHEN idempotent THEN '' ELSE ' What it asked for (a sync request, a command) may exist there for you (docs/federation.md, "When a link fails").' END;
 	LOOP
 		was_open := dtmv._link_open(conn, system, dbl);
 		late := false;
@@ -369,7 +400,17 @@ BEGIN
 				late := answer IS NULL;
 			END IF;
 			IF NOT late THEN
-				answer := dtmv._link_run(conn, dbl, q, 2, pg_catalog.clock_timestamp() + bound + interval '1 s');
+				-- a call sent ahead is read (its deadline); while sending ahead
+				-- (search_all_twins asks every system at once), one is sent
+				ahead := dtmv._link_take(conn, q);
+				IF ahead IS NULL AND dtmv._link_sending_ahead() THEN
+					PERFORM dtmv._link_send(conn, dbl, q);
+					PERFORM dtmv._link_sent(conn, q, pg_catalog.clock_timestamp() + bound + interval '1 s');
+					RETURN;
+				END IF;
+				answer := CASE WHEN ahead IS NULL
+							   THEN dtmv._link_run(conn, dbl, q, 2, pg_catalog.clock_timestamp() + bound + interval '1 s')
+							   ELSE dtmv._link_read(conn, dbl, 2, ahead) END;
 				late := answer IS NULL;
 			END IF;
 			IF late THEN
@@ -584,26 +625,52 @@ COMMENT ON FUNCTION dtmv._remote_search(integer, text, text, jsonb, integer) IS
 	'internal: dtmv.search_twins at another system, as the acting user: its rows of its own twins, at most max';
 
 -- Twins the acting user may discover here and at every connected twin
--- system where she lets this one act for her, oldest first.
+-- system where she lets this one act for her, oldest first. Every system
+-- is asked at once: the calls are sent ahead (dtmv._link_ahead), then the
+-- search here runs, then each answer is read, all by the same deadline.
+-- Fails whole if one system fails; the calls still out are then cancelled
+-- and their links closed.
 CREATE OR REPLACE FUNCTION dtmv.search_all_twins(kind text DEFAULT NULL, name text DEFAULT NULL,
 												 properties jsonb DEFAULT NULL, max integer DEFAULT 100)
 RETURNS SETOF dtmv.twins
-LANGUAGE sql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
+DECLARE
 	-- (the arguments named with the function's name: systems has a kind and a name)
-	SELECT a.* FROM (
-		SELECT * FROM dtmv.search_twins(search_all_twins.kind, search_all_twins.name,
-										search_all_twins.properties, NULL, search_all_twins.max)
-		UNION ALL
-		SELECT r.* FROM dtmv.systems s
-		 CROSS JOIN LATERAL dtmv._remote_search(s.system_no, search_all_twins.kind, search_all_twins.name,
-												search_all_twins.properties, search_all_twins.max) r
+	elsewhere integer[] := ARRAY(
+		SELECT s.system_no FROM dtmv.systems s
 		 WHERE s.kind = 'twin' AND NOT s.is_local AND s.fdw_server IS NOT NULL
 		   AND EXISTS (SELECT FROM dtmv.system_links l
 						 JOIN dtmv.delegations d ON d.service_id = l.subject_id
 						WHERE l.system_no = s.system_no AND d.subject_id = dtmv.current_subject())
-	) a ORDER BY a.id LIMIT search_all_twins.max
+		 ORDER BY s.system_no);
+	conn text;
+BEGIN
+	BEGIN
+		IF cardinality(elsewhere) > 0 THEN
+			PERFORM dtmv._link_ahead(true);
+			PERFORM FROM pg_catalog.unnest(elsewhere) s,
+					dtmv._remote_search(s, search_all_twins.kind, search_all_twins.name,
+										search_all_twins.properties, search_all_twins.max);
+			PERFORM dtmv._link_ahead(false);
+		END IF;
+		RETURN QUERY
+			SELECT a.* FROM (
+				SELECT * FROM dtmv.search_twins(search_all_twins.kind, search_all_twins.name,
+												search_all_twins.properties, NULL, search_all_twins.max)
+				UNION ALL
+				SELECT r.* FROM pg_catalog.unnest(elsewhere) WITH ORDINALITY AS s(no, n)
+				 CROSS JOIN LATERAL dtmv._remote_search(s.no, search_all_twins.kind, search_all_twins.name,
+														search_all_twins.properties, search_all_twins.max) r
+			) a ORDER BY a.id LIMIT search_all_twins.max;
+	EXCEPTION WHEN OTHERS OR query_canceled THEN
+		FOREACH conn IN ARRAY dtmv._link_abandon() LOOP
+			PERFORM dtmv._link_close(conn, dtmv._dblink_schema(), true);
+		END LOOP;
+		RAISE;
+	END;
+END
 $$;
 COMMENT ON FUNCTION dtmv.search_all_twins(text, text, jsonb, integer) IS
 	'search_twins here and at every connected twin system where the acting user lets this system act for her, oldest first (REQ-DT-03, REQ-SI-02b)';
@@ -621,6 +688,14 @@ BEGIN
 	-- not repeated on a link that died: the request may have been queued
 	SELECT v::bigint INTO there
 	  FROM dtmv._remote(system, pg_catalog.format('SELECT dtmv.request_sync(%L)::text', twin), false) v;
+	-- a request still pending there is answered with its id again, as here:
+	-- it keeps its id here too (and nothing is written)
+	SELECT m.request_id INTO id FROM dtmv.remote_sync_requests m
+	 WHERE m.system_no = _remote_request_sync.system AND m.remote_request_id = there
+	   AND m.subject_id = dtmv.current_subject() AND m.twin = _remote_request_sync.twin;
+	IF FOUND THEN
+		RETURN id;
+	END IF;
 	id := pg_catalog.nextval('dtmv.sync_requests_request_id_seq');
 	INSERT INTO dtmv.remote_sync_requests (request_id, system_no, remote_request_id, subject_id, twin)
 		VALUES (id, system, there, dtmv.current_subject(), twin);
@@ -629,3 +704,110 @@ END
 $$;
 COMMENT ON FUNCTION dtmv._remote_request_sync(integer, dtmv.twin_id) IS
 	'internal: dtmv.request_sync at the twin''s system as the acting user; the id here of the request there';
+
+-- interact / command_status of a remote twin, and the checks on what a
+-- system answers about twins (fedroute).
+GRANT SELECT ON dtmv.remote_commands TO dtmv_user;
+DROP POLICY IF EXISTS remote_commands_own ON dtmv.remote_commands;
+CREATE POLICY remote_commands_own ON dtmv.remote_commands FOR SELECT TO dtmv_user
+	USING (subject_id = ANY (dtmv._own_subjects()));
+COMMENT ON POLICY remote_commands_own ON dtmv.remote_commands IS 'a user sees the commands placed elsewhere for her';
+
+-- A system named by its number (search_twins, localize, services_at,
+-- spatial_map): NULL for none or this database's own, else the number of the
+-- registered system to ask; 42704 for a system that is not registered here.
+CREATE OR REPLACE FUNCTION dtmv._route_system(system integer) RETURNS integer
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	here boolean;
+BEGIN
+	IF system IS NULL THEN
+		RETURN NULL;
+	END IF;
+	SELECT s.is_local INTO here FROM dtmv.systems s WHERE s.system_no = _route_system.system;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'system % is not registered here', system
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'dtmv_admin registers it with dtmv.register_system() (docs/federation.md).';
+	END IF;
+	RETURN CASE WHEN here THEN NULL ELSE system END;
+END
+$$;
+COMMENT ON FUNCTION dtmv._route_system(integer) IS
+	'internal: NULL for no system or this database''s own, else the registered system to ask; 42704 for an unregistered one (REQ-SI-02b)';
+
+-- What a system answers about twins must be about its own (08P01
+-- otherwise): ids, as text, that are all twin ids of that system.
+CREATE OR REPLACE FUNCTION dtmv._require_own_twins(system integer, call text, ids text[]) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	bad text;
+BEGIN
+	SELECT i INTO bad FROM pg_catalog.unnest(ids) i
+	 WHERE CASE WHEN i ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+				THEN dtmv.twin_system(i::dtmv.twin_id) IS DISTINCT FROM system ELSE true END
+	 LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'system "%" (%) answered % with a twin not its own',
+						(SELECT s.name FROM dtmv.systems s WHERE s.system_no = _require_own_twins.system), system, call
+			USING ERRCODE = 'protocol_violation',
+				  DETAIL = pg_catalog.format('It answered for id %s.', coalesce(bad, 'none'));
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dtmv._require_own_twins(integer, text, text[]) IS
+	'internal: 08P01 unless every id that a system answered is a twin id of that system';
+
+-- interact on a twin of another system: the command is queued there, as the
+-- acting user; its id here maps to the one there, for dtmv.command_status.
+-- Never repeated on a link that died (the command may have been queued);
+-- nothing is recorded here unless the other side answered with its id.
+CREATE OR REPLACE FUNCTION dtmv._remote_interact(system integer, twin dtmv.twin_id, action text, args jsonb)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	there bigint;
+	id bigint;
+BEGIN
+	SELECT v::bigint INTO there
+	  FROM dtmv._remote(system, pg_catalog.format('SELECT dtmv.interact(%L, %L, %L)::text', twin, action, args), false) v;
+	IF there IS NULL THEN
+		RAISE EXCEPTION 'system "%" (%) answered interact with no command',
+						(SELECT s.name FROM dtmv.systems s WHERE s.system_no = _remote_interact.system), system
+			USING ERRCODE = 'protocol_violation';
+	END IF;
+	id := pg_catalog.nextval('dtmv.commands_command_id_seq');
+	INSERT INTO dtmv.remote_commands (command_id, system_no, remote_command_id, subject_id, twin, action)
+		VALUES (id, system, there, dtmv.current_subject(), twin, action);
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION dtmv._remote_interact(integer, dtmv.twin_id, text, jsonb) IS
+	'internal: dtmv.interact at the twin''s system as the acting user; the id here of the command there';
+
+-- command_status of a command placed at another system, asked there as
+-- the acting user; its answer must be a status.
+CREATE OR REPLACE FUNCTION dtmv._remote_command_status(system integer, command_id bigint) RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	status text := (SELECT v FROM dtmv._remote(system, pg_catalog.format('SELECT dtmv.command_status(%L)', command_id)) v);
+BEGIN
+	IF status IS NULL OR status NOT IN ('queued', 'delivered', 'succeeded', 'failed') THEN
+		RAISE EXCEPTION 'system "%" (%) answered command_status with no status',
+						(SELECT s.name FROM dtmv.systems s WHERE s.system_no = _remote_command_status.system), system
+			USING ERRCODE = 'protocol_violation',
+				  DETAIL = pg_catalog.format('It answered %s.', coalesce(pg_catalog.quote_literal(pg_catalog.left(status, 100)), 'nothing'));
+	END IF;
+	RETURN status;
+END
+$$;
+COMMENT ON FUNCTION dtmv._remote_command_status(integer, bigint) IS
+	'internal: dtmv.command_status at the system the command was placed at, as the acting user; 08P01 unless it answers a status';

@@ -366,7 +366,11 @@ DECLARE
 	k text;
 	patch jsonb;
 	id bigint;
+	there integer := dtmv._route(twin);
 BEGIN
+	IF there IS NOT NULL THEN	-- a twin of another system: queued there (federation)
+		RETURN dtmv._remote_interact(there, twin, action, args);
+	END IF;
 	PERFORM dtmv._lock_twin_for(twin, 'interact');	-- the twin's lock before its rows
 	SELECT t.kind INTO k FROM dtmv.twin_registry t WHERE t.id = interact.twin;
 	patch := dtmv._action_patch(k, action);
@@ -384,7 +388,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION dtmv.interact(dtmv.twin_id, text, jsonb) IS
-	'an avatar acts on a twin: needs interact and an action the twin''s kind offers; sets the desired state, queues a command and wakes the gateway that serves the twin (REQ-DT-06, REQ-MV-03)';
+	'an avatar acts on a twin: needs interact and an action the twin''s kind offers; sets the desired state, queues a command and wakes the gateway that serves the twin; a twin of another system is acted on there, as the acting user (REQ-DT-06, REQ-MV-03, REQ-SI-02b)';
 
 -- bindings: only the commands for the twins bound to these devices (a
 -- gateway program speaking to some of its gateway's devices); NULL: all.
@@ -505,8 +509,16 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	c record;
+	elsewhere record;
 BEGIN
 	SELECT x.status, x.subject_id, x.twin INTO c FROM dtmv.commands x WHERE x.command_id = command_status.command_id;
+	IF NOT FOUND THEN	-- a command placed at another system (federation): asked there, for its requester
+		SELECT m.system_no, m.remote_command_id INTO elsewhere FROM dtmv.remote_commands m
+		 WHERE m.command_id = command_status.command_id AND m.subject_id = ANY (dtmv._own_subjects());
+		IF FOUND THEN
+			RETURN dtmv._remote_command_status(elsewhere.system_no, elsewhere.remote_command_id);
+		END IF;
+	END IF;
 	-- IS NOT TRUE: a command whose requester is gone has none (NULL), and NULL must not let anyone in
 	IF NOT FOUND OR (c.subject_id = ANY (dtmv._own_subjects())
 					 OR dtmv._serves(c.twin)) IS NOT TRUE THEN
@@ -516,7 +528,7 @@ BEGIN
 	RETURN c.status;
 END
 $$;
-COMMENT ON FUNCTION dtmv.command_status(bigint) IS 'queued, delivered, succeeded or failed; for the requester and the gateway that serves the twin';
+COMMENT ON FUNCTION dtmv.command_status(bigint) IS 'queued, delivered, succeeded or failed; for the requester and the gateway that serves the twin; a command placed at another system is asked there, as the acting user';
 
 -- Retention: acknowledged commands are kept for command_status until
 -- pruned; the outcome stays in the event log (until prune_events).

@@ -748,14 +748,28 @@ $$;
 COMMENT ON FUNCTION dtmv.register_service(integer, text, text, bigint, @postgis@.geometry, double precision, double precision, text) IS
 	'register a service of a 3rd-party system, with its coverage area (outline and heights) in a site; dtmv_admin only (REQ-MV-05)';
 
-CREATE OR REPLACE FUNCTION dtmv.services_at(space bigint, pos @postgis@.geometry)
+-- system: a site of another system (federation), asked there as the acting
+-- user. 0.1's signature, without it, goes.
+DROP FUNCTION IF EXISTS dtmv.services_at(bigint, @postgis@.geometry);
+CREATE OR REPLACE FUNCTION dtmv.services_at(space bigint, pos @postgis@.geometry, system integer DEFAULT NULL)
 RETURNS TABLE (service_id bigint, name text, kind text, system_no integer, description text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
-	p @postgis@.geometry := dtmv._require_point3d(pos);
+	there integer := dtmv._route_system(system);
+	p @postgis@.geometry;
 BEGIN
+	IF there IS NOT NULL THEN	-- a site of another system: asked there (federation)
+		RETURN QUERY
+			SELECT x.service_id, x.name, x.kind, x.system_no, x.description
+			  FROM dtmv._remote(there, pg_catalog.format(
+					   'SELECT pg_catalog.row_to_json(t)::text FROM dtmv.services_at(%L, %L) t', space, pos)) v,
+				   pg_catalog.json_to_record(v::json)
+					   AS x(service_id bigint, name text, kind text, system_no integer, description text);
+		RETURN;
+	END IF;
+	p := dtmv._require_point3d(pos);
 	PERFORM dtmv._require_subject();
 	IF NOT dtmv._space_right(space, 0) THEN	-- discover
 		RAISE EXCEPTION 'permission denied: discover right on space % is required', space
@@ -771,14 +785,17 @@ BEGIN
 		 ORDER BY v.service_id;
 END
 $$;
-COMMENT ON FUNCTION dtmv.services_at(bigint, @postgis@.geometry) IS
-	'the services whose coverage area holds a position (outline and height range) (scenario 7.3.3, REQ-MV-05)';
+COMMENT ON FUNCTION dtmv.services_at(bigint, @postgis@.geometry, integer) IS
+	'the services whose coverage area holds a position (outline and height range); a space of another system is asked there, as the acting user (scenario 7.3.3, REQ-MV-05, REQ-SI-02b)';
 
 -- Twins and services near a position, nearest first, exact in 3D, only the
 -- twins the caller may discover. Twins: walk the 2D cells in distance order
 -- (a lower bound of the 3D distance) and stop once that bound passes the
 -- radius or the k-th best exact distance.
-CREATE OR REPLACE FUNCTION dtmv.localize(space bigint, pos @postgis@.geometry, radius double precision, k integer DEFAULT 10)
+-- system: as for services_at. 0.1's signature, without it, goes.
+DROP FUNCTION IF EXISTS dtmv.localize(bigint, @postgis@.geometry, double precision, integer);
+CREATE OR REPLACE FUNCTION dtmv.localize(space bigint, pos @postgis@.geometry, radius double precision, k integer DEFAULT 10,
+										 system integer DEFAULT NULL)
 RETURNS TABLE (twin dtmv.twin_id, name text, kind text, distance double precision, service_id bigint)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
@@ -788,8 +805,9 @@ SET search_path = pg_catalog, dtmv, pg_temp
 SET jit = off
 AS $$
 DECLARE
-	p @postgis@.geometry := dtmv._require_point3d(pos);
-	p2 @postgis@.geometry := @postgis@.ST_Force2D(p);
+	there integer := dtmv._route_system(system);
+	p @postgis@.geometry;
+	p2 @postgis@.geometry;
 	s bigint;
 	probe bigint[];
 	veto bigint[];
@@ -799,6 +817,31 @@ DECLARE
 	d double precision;
 	i integer;
 BEGIN
+	IF there IS NOT NULL THEN	-- a site of another system: asked there (federation)
+		FOR c IN
+			SELECT x.* FROM dtmv._remote(there, pg_catalog.format(
+								'SELECT pg_catalog.row_to_json(t)::text FROM dtmv.localize(%L, %L, %L, %L) t',
+								space, pos, radius, k)) v,
+				   pg_catalog.json_to_record(v::json)
+					   AS x(twin dtmv.twin_id, name text, kind text, distance double precision, service_id bigint)
+		LOOP
+			IF c.service_id IS NULL THEN
+				ids := ids || c.twin;
+			END IF;
+			twin := c.twin; name := c.name; kind := c.kind; distance := c.distance; service_id := c.service_id;
+			RETURN NEXT;
+		END LOOP;
+		-- its own twins, at most k of them
+		PERFORM dtmv._require_own_twins(there, 'localize', ids::text[]);
+		IF cardinality(ids) > k THEN
+			RAISE EXCEPTION 'system "%" (%) answered localize with % twins, more than k (%)',
+							(SELECT x.name FROM dtmv.systems x WHERE x.system_no = there), there, cardinality(ids), k
+				USING ERRCODE = 'protocol_violation';
+		END IF;
+		RETURN;
+	END IF;
+	p := dtmv._require_point3d(pos);
+	p2 := @postgis@.ST_Force2D(p);
 	SELECT x.probe, x.veto INTO probe, veto FROM dtmv._acting_keys() x WHERE x.r = 0;
 	IF radius IS NULL OR radius < 0 OR k IS NULL OR k < 1 THEN
 		RAISE EXCEPTION 'radius must be >= 0 and k >= 1' USING ERRCODE = 'invalid_parameter_value';
@@ -837,8 +880,8 @@ BEGIN
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION dtmv.localize(bigint, @postgis@.geometry, double precision, integer) IS
-	'the k nearest twins within radius that the caller may discover, nearest first by exact 3D distance, then the services covering the position (scenario 7.3.3)';
+COMMENT ON FUNCTION dtmv.localize(bigint, @postgis@.geometry, double precision, integer, integer) IS
+	'the k nearest twins within radius that the caller may discover, nearest first by exact 3D distance, then the services covering the position; a space of another system is asked there, as the acting user (scenario 7.3.3, REQ-SI-02b)';
 
 CREATE OR REPLACE FUNCTION dtmv.submit_capture(space bigint, pos @postgis@.geometry, media_uri text, serials text[] DEFAULT '{}',
 									orientation double precision[] DEFAULT NULL)
@@ -965,16 +1008,33 @@ CREATE OR REPLACE VIEW dtmv.twin_positions_wgs84 WITH (security_invoker = true) 
 COMMENT ON VIEW dtmv.twin_positions_wgs84 IS
 	'where each twin the caller may discover is, in WGS84 3D (EPSG:4979: longitude, latitude, height above the ellipsoid): its position and its footprint as placed, for GIS tools (NULL for a position outside its site''s frame); local coordinates beside them';
 
-CREATE OR REPLACE FUNCTION dtmv.spatial_map(space bigint, frame text DEFAULT 'wgs84') RETURNS jsonb
+-- system: as for services_at.
+CREATE OR REPLACE FUNCTION dtmv.spatial_map(space bigint, frame text DEFAULT 'wgs84', system integer DEFAULT NULL)
+RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
+	there integer := dtmv._route_system(system);
+	m jsonb;
 	s bigint;
 	site record;
 	probe bigint[];
 	veto bigint[];
 BEGIN
+	IF there IS NOT NULL THEN	-- a site of another system: asked there (federation)
+		m := (SELECT v::jsonb FROM dtmv._remote(there, pg_catalog.format('SELECT dtmv.spatial_map(%L, %L)::text',
+																		  space, frame)) v);
+		-- the map of the space asked, of its own twins
+		IF m->'space' IS DISTINCT FROM pg_catalog.to_jsonb(space) OR pg_catalog.jsonb_typeof(m->'features') <> 'array' THEN
+			RAISE EXCEPTION 'system "%" (%) answered spatial_map with another space',
+							(SELECT x.name FROM dtmv.systems x WHERE x.system_no = there), there
+				USING ERRCODE = 'protocol_violation';
+		END IF;
+		PERFORM dtmv._require_own_twins(there, 'spatial_map',
+										ARRAY(SELECT f->>'id' FROM pg_catalog.jsonb_array_elements(m->'features') f));
+		RETURN m;
+	END IF;
 	IF frame IS NULL OR frame NOT IN ('wgs84', 'local') THEN
 		RAISE EXCEPTION 'a map''s frame is ''wgs84'' (GeoJSON as RFC 7946 has it) or ''local'' (the site''s metres), not %',
 			coalesce(quote_literal(frame), 'NULL')
@@ -1015,8 +1075,8 @@ BEGIN
 			   AND r.acl && probe AND NOT r.acl && veto), '[]'));
 END
 $$;
-COMMENT ON FUNCTION dtmv.spatial_map(bigint, text) IS
-	'the 3D spatial map of a space as a GeoJSON FeatureCollection of the twins the caller may discover: by default RFC 7946 (WGS84 longitude, latitude, height; local coordinates in the properties), with frame => ''local'' PointZ in the site''s metres (scenarios 7.3.1, 7.3.2)';
+COMMENT ON FUNCTION dtmv.spatial_map(bigint, text, integer) IS
+	'the 3D spatial map of a space as a GeoJSON FeatureCollection of the twins the caller may discover: by default RFC 7946 (WGS84 longitude, latitude, height; local coordinates in the properties), with frame => ''local'' PointZ in the site''s metres; a space of another system is asked there, as the acting user (scenarios 7.3.1, 7.3.2, REQ-SI-02b)';
 
 -- No frame is written into spatial_ref_sys but by publish_site_crs. Rows
 -- of dtmv's (auth_name 'dtmv') that no published_frames row accounts for
