@@ -3,7 +3,8 @@
 # systems, a metaverse cluster (the systems mv1 and mv2, one database each)
 # and a shop, linked by demo/federation/systems.sql; then each
 # demo/federation/7.*.sql, the same files make demo plays, moves from
-# system to system and checks each step with demo.expect (an error stops
+# system to system and checks each step with demo.expect or
+# demo.wait_until (an error stops
 # it). Here: every file plays to its end, every check it holds printed
 # "ok", and the refusals it shows are the twin system's own.
 use strict;
@@ -53,8 +54,10 @@ ok($ran, 'the systems are linked and every scenario plays to its end');
 for my $file (@scenarios)
 {
 	my $sql = slurp_file("$dir/$file");
-	my @checks = $sql =~ /demo\.expect\([^;]*?, '((?:[^']|'')*)'\);/g;
-	ok(scalar(@checks) > 0, "$file checks something");
+	my @checks = $sql =~ /demo\.(?:expect|wait_until)\([^;]*?,\s*'((?:[^']|'')*)'\);/g;
+	my $calls = () = $sql =~ /demo\.(?:expect|wait_until)\(/g;
+	ok($calls > 0, "$file checks something");
+	is(scalar(@checks), $calls, "$file: each of its checks is looked for below");
 	for my $what (@checks)
 	{
 		$what =~ s/''/'/g;
@@ -67,6 +70,8 @@ like($err, qr/7\.2\.1_door\.sql:\d+: ERROR:  permission denied: discover right o
 	'bob@mv1 asking for the door through mv1: home\'s refusal (discover)');
 like($err, qr/7\.2\.1_door\.sql:\d+: ERROR:  permission denied: sync right on twin [-0-9a-f]+ is required/,
 	'bob@mv1 asking for a sync through mv1: home\'s refusal (sync)');
+like($err, qr/7\.1\.1_7\.1\.2_shop\.sql:\d+: ERROR:  permission denied: discover right on twin [-0-9a-f]+ is required/,
+	'the shop reading a twin of alice\'s it was not granted: home\'s refusal');
 unlike($err, qr/ERROR:(?!  permission denied: (discover|sync) right)/, 'no other error');
 
 done_testing();

@@ -15,15 +15,6 @@ SET client_min_messages = warning;
 \echo '################ 7.1.3 one robot arm of the factory, used from two metaverse systems'
 \echo '--- at the factory: the robot, its gateway, and who may integrate it, at which priority'
 \c postgres - :host :factory_port
-CREATE ROLE factory_fiona LOGIN IN ROLE dtmv_user;   -- runs the factory's twins
-CREATE ROLE factory_max LOGIN IN ROLE dtmv_user;     -- maintenance engineer, on site
-CREATE ROLE factory_gw LOGIN IN ROLE dtmv_gateway;
-SELECT dtmv.create_subject('fiona', 'factory_fiona') IS NOT NULL AS made \gset
-SELECT dtmv.create_subject('max', 'factory_max') IS NOT NULL AS made \gset
-SELECT dtmv.create_subject('factory gateway', 'factory_gw', 'system') IS NOT NULL AS made \gset
-SELECT dtmv.register_gateway('factory gateway', 'fiona') IS NOT NULL AS made \gset
-SELECT dtmv.create_remote_user('kim', 'mv1') IS NOT NULL AS made \gset
-SELECT dtmv.create_remote_user('lee', 'mv2') IS NOT NULL AS made \gset
 SET ROLE factory_fiona;
 SELECT dtmv.create_twin('robot_arm', 'Welding robot W-7', '{"cell": 3}', physical_binding => 'ROBO-W7-0042') AS robot \gset
 SELECT dtmv.bind_device(:'robot', 'ROBO-W7-0042', 'factory gateway') \g /dev/null
@@ -31,9 +22,9 @@ SET ROLE factory_gw;
 SELECT demo.expect(dtmv.confirm_binding('ROBO-W7-0042') = :'robot', 'the factory gateway serves the robot');
 SET ROLE factory_fiona;
 SELECT dtmv.grant(:'robot', s, 'discover,read,sync') FROM unnest('{kim@mv1,lee@mv2,max}'::text[]) s \g /dev/null
-SELECT dtmv.set_sync_priority(:'robot', 'kim@mv1', 2) \g /dev/null   -- trainee, mv1's training world
-SELECT dtmv.set_sync_priority(:'robot', 'lee@mv2', 5) \g /dev/null   -- operator, mv2's factory floor
-SELECT dtmv.set_sync_priority(:'robot', 'max', 9) \g /dev/null       -- maintenance, on site
+-- kim, a trainee in mv1's training world, 2; lee, an operator on mv2's
+-- factory floor, 5; max, maintenance on site, 9
+SELECT dtmv.set_sync_priority(:'robot', s, p) FROM (VALUES ('kim@mv1', 2), ('lee@mv2', 5), ('max', 9)) v(s, p) \g /dev/null
 SELECT s.name AS subject, p.priority
   FROM dtmv.sync_priorities p JOIN dtmv.subjects s USING (subject_id)
  WHERE p.twin = :'robot' ORDER BY p.priority;
@@ -41,15 +32,11 @@ RESET ROLE;
 
 \echo '--- kim asks through mv1, lee through mv2, max at the factory'
 \c postgres - :host :mv_port
-CREATE ROLE mv1_kim LOGIN IN ROLE dtmv_user;
-SELECT dtmv.create_subject('kim', 'mv1_kim') IS NOT NULL AS made \gset
 SET ROLE mv1_kim;
 SELECT dtmv.delegate('factory', 'discover,read,sync') \g /dev/null
 SELECT demo.expect(dtmv.twin_info(:'robot') ->> 'name' = 'Welding robot W-7', 'kim sees the robot through mv1');
 SELECT dtmv.request_sync(:'robot') AS kim_req \gset
 \c mv2 - :host :mv_port
-CREATE ROLE mv2_lee LOGIN IN ROLE dtmv_user;
-SELECT dtmv.create_subject('lee', 'mv2_lee') IS NOT NULL AS made \gset
 SET ROLE mv2_lee;
 SELECT dtmv.delegate('factory', 'discover,read,sync') \g /dev/null
 SELECT dtmv.request_sync(:'robot') AS lee_req \gset

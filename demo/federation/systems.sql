@@ -16,7 +16,9 @@
 SET client_min_messages = warning;
 
 -- What the scenarios check, at every system: 'ok: <what>', or an error.
-\set make_expect 'CREATE SCHEMA demo; CREATE FUNCTION demo.expect(ok boolean, what text) RETURNS text LANGUAGE plpgsql AS $f$ BEGIN IF ok IS NOT TRUE THEN RAISE EXCEPTION ''not as expected: %'', what; END IF; RETURN ''ok: '' || what; END $f$; GRANT USAGE ON SCHEMA demo TO PUBLIC;'
+-- demo.wait_until(query, what, seconds): the same once the query (one
+-- boolean) says true, asked again every 20 ms, within seconds (10).
+\set make_expect 'CREATE SCHEMA demo; CREATE FUNCTION demo.expect(ok boolean, what text) RETURNS text LANGUAGE plpgsql AS $f$ BEGIN IF ok IS NOT TRUE THEN RAISE EXCEPTION ''not as expected: %'', what; END IF; RETURN ''ok: '' || what; END $f$; CREATE FUNCTION demo.wait_until(q text, what text, seconds float8 DEFAULT 10) RETURNS text LANGUAGE plpgsql AS $f$ DECLARE ok boolean; deadline timestamptz := clock_timestamp() + seconds * interval ''1 s''; BEGIN LOOP EXECUTE q INTO ok; EXIT WHEN ok OR clock_timestamp() > deadline; PERFORM pg_sleep(0.02); END LOOP; RETURN demo.expect(ok, what); END $f$; GRANT USAGE ON SCHEMA demo TO PUBLIC;'
 
 \c postgres - :host :home_port
 :make_expect
@@ -26,7 +28,12 @@ SELECT dtmv.local_system('twin') AS home_no \gset
 SELECT dtmv.local_system('twin') AS factory_no \gset
 \c postgres - :host :shop_port
 :make_expect
-SELECT dtmv.local_system('twin') AS shop_no \gset
+-- The shop's system: its number, chosen by its operator, and its order
+-- desk (the subject "orders"), which operates it and its services.
+\set shop_no 880077
+CREATE ROLE shop_orders LOGIN IN ROLE dtmv_user;
+SELECT dtmv.create_subject('orders', 'shop_orders', 'system') IS NOT NULL AS made \gset
+SELECT dtmv.register_system('shop', 'third_party', :shop_no, operator => 'orders') IS NOT NULL AS made \gset
 \c postgres - :host :mv_port
 :make_expect
 SELECT dtmv.local_system('metaverse') AS mv1_no \gset
@@ -39,8 +46,8 @@ SET client_min_messages = warning;
 SELECT dtmv.local_system('metaverse') AS mv2_no \gset
 
 -- Which system accepts whose link: the twin systems accept both metaverse
--- systems' links, the shop accepts mv1's, and home accepts the shop's (it
--- delivers there).
+-- systems' links, the shop accepts mv1's (orders), and home accepts the
+-- shop's (it delivers there).
 \c postgres - :host :home_port
 \set caller mv1 \set caller_kind metaverse \set caller_no :mv1_no
 \ir accept_link.sql
@@ -74,4 +81,37 @@ SELECT dtmv.local_system('metaverse') AS mv2_no \gset
 \set me shop
 \set target home \set target_kind twin \set target_no :home_no \set target_port :home_port
 \ir add_link.sql
+
+-- Who is who. At home: alice (her login home_alice) and the gateway of her
+-- home; the users of other systems she shares with, made known ahead (by
+-- home's operator) so that she can grant them rights.
+\c postgres - :host :home_port
+CREATE ROLE home_alice LOGIN IN ROLE dtmv_user;
+CREATE ROLE home_gw LOGIN IN ROLE dtmv_gateway;
+SELECT dtmv.create_subject('alice', 'home_alice') IS NOT NULL AS made \gset
+SELECT dtmv.create_subject('home gateway', 'home_gw', 'system') IS NOT NULL AS made \gset
+SELECT dtmv.register_gateway('home gateway', 'alice') IS NOT NULL AS made \gset
+SELECT count(dtmv.create_remote_user(u, s)) AS made
+  FROM (VALUES ('alice', 'mv1'), ('bob', 'mv1'), ('orders', 'shop')) v(u, s) \gset
+-- At the factory: fiona runs its twins, max maintains its robots on site,
+-- its gateway; kim of mv1 and lee of mv2 work with its robots.
+\c postgres - :host :factory_port
+CREATE ROLE factory_fiona LOGIN IN ROLE dtmv_user;
+CREATE ROLE factory_max LOGIN IN ROLE dtmv_user;
+CREATE ROLE factory_gw LOGIN IN ROLE dtmv_gateway;
+SELECT dtmv.create_subject('fiona', 'factory_fiona') IS NOT NULL AS made \gset
+SELECT dtmv.create_subject('max', 'factory_max') IS NOT NULL AS made \gset
+SELECT dtmv.create_subject('factory gateway', 'factory_gw', 'system') IS NOT NULL AS made \gset
+SELECT dtmv.register_gateway('factory gateway', 'fiona') IS NOT NULL AS made \gset
+SELECT count(dtmv.create_remote_user(u, s)) AS made
+  FROM (VALUES ('alice', 'mv1'), ('kim', 'mv1'), ('lee', 'mv2')) v(u, s) \gset
+-- At mv1: alice, bob and kim; at mv2: lee.
+\c postgres - :host :mv_port
+CREATE ROLE mv1_alice LOGIN IN ROLE dtmv_user;
+CREATE ROLE mv1_bob LOGIN IN ROLE dtmv_user;
+CREATE ROLE mv1_kim LOGIN IN ROLE dtmv_user;
+SELECT count(dtmv.create_subject(u, ('mv1_' || u)::regrole)) AS made FROM unnest('{alice,bob,kim}'::text[]) u \gset
+\c mv2 - :host :mv_port
+CREATE ROLE mv2_lee LOGIN IN ROLE dtmv_user;
+SELECT dtmv.create_subject('lee', 'mv2_lee') IS NOT NULL AS made \gset
 \echo 'systems: home, factory, mv1, mv2 and shop linked'

@@ -500,14 +500,25 @@ BEGIN
 	IF FOUND THEN
 		RETURN id;
 	END IF;
-	IF EXISTS (SELECT FROM dtmv.subjects s WHERE s.name = full_name) THEN
-		RAISE EXCEPTION 'permission denied to act for a user of another system'
-			USING ERRCODE = 'insufficient_privilege',
-				  DETAIL = pg_catalog.format('Subject %L is not a user of that system.', full_name);
+	-- Made on first use. Two first calls at once (the event relay and her
+	-- own call, say) both come here: the second's INSERT waits for the
+	-- first's row and, once that committed, does nothing; the look-up below
+	-- (a statement of its own: a new snapshot in READ COMMITTED, as calls
+	-- through a link run) then finds the first's subject, hers.
+	INSERT INTO dtmv.subjects (name, kind) VALUES (full_name, 'user')
+		ON CONFLICT (name) DO NOTHING RETURNING subject_id INTO id;
+	IF id IS NOT NULL THEN
+		INSERT INTO dtmv.remote_users (subject_id, system_no, name) VALUES (id, system, user_name);
+		RETURN id;
 	END IF;
-	INSERT INTO dtmv.subjects (name, kind) VALUES (full_name, 'user') RETURNING subject_id INTO id;
-	INSERT INTO dtmv.remote_users (subject_id, system_no, name) VALUES (id, system, user_name);
-	RETURN id;
+	SELECT r.subject_id INTO id FROM dtmv.remote_users r
+	 WHERE r.system_no = _remote_user.system AND r.name = user_name;
+	IF FOUND THEN
+		RETURN id;
+	END IF;
+	RAISE EXCEPTION 'permission denied to act for a user of another system'
+		USING ERRCODE = 'insufficient_privilege',
+			  DETAIL = pg_catalog.format('Subject %L is not a user of that system.', full_name);
 END
 $$;
 COMMENT ON FUNCTION dtmv._remote_user(integer, text) IS
