@@ -17,6 +17,7 @@ use DtmvFederation;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time sleep);
+use POSIX ();
 
 my $home    = new_dtmv_node('fed_home');
 my $factory = new_dtmv_node('fed_factory');
@@ -147,11 +148,13 @@ my $request = $mv->safe_psql('postgres', 'SELECT max(request_id) FROM dtmv.remot
 (undef, undef, $out) = attempt($mv, 'alice', "SELECT dtmv.request_sync('$door');");
 is($out, $request, '... asked again while pending: the same request id, as at the home system');
 is($mv->safe_psql('postgres', 'SELECT count(*) FROM dtmv.remote_sync_requests'), '1', '... recorded once at mv1');
-($state, $msg) = attempt($mv, 'bob', "SELECT dtmv.sync_status($request);");
-my $remote_request = $home->safe_psql('postgres', 'SELECT max(request_id) FROM dtmv.sync_requests');
-($state_there, $msg_there) = $direct->('bob', "SELECT dtmv.sync_status($remote_request);");
-is("$state $msg", "$state_there $msg_there",
-	"bob asking for alice's request gets the home system's refusal ($state_there)");
+for my $user ('bob', 'erin')
+{
+	($state, $msg) = attempt($mv, $user, "SELECT dtmv.sync_status($request);");
+	my ($state_unknown, $msg_unknown) = attempt($mv, $user, 'SELECT dtmv.sync_status(987654321);');
+	is("$state " . ($msg =~ s/\d+/N/gr), "$state_unknown " . ($msg_unknown =~ s/\d+/N/gr),
+		"$user asking for alice's remote request gets the refusal of an unknown id ($state_unknown): ids reveal nothing");
+}
 ($state, $msg) = attempt($mv, 'bob', "SELECT dtmv.request_sync('$door');");
 is($state, '42501', 'bob may not request a sync of the door (remote 42501 kept)');
 
@@ -268,6 +271,52 @@ is($state, '22023', 'a name with a system of its own is refused');
 is($state, '42501', 'a login that is no registered link may not act for remote users');
 is($home->safe_psql('postgres', q{SELECT rolsuper OR rolcreaterole OR rolcreatedb FROM pg_roles WHERE rolname = 'mv1_link'}),
 	'f', "mv1's link logs in as a role without superuser, createrole or createdb");
+
+# --- one subject never stands for a system both ways: a login that users
+# delegate to for calls to a system could act_as them here (review 1)
+$mv->safe_psql('postgres', 'CREATE ROLE loop_link LOGIN IN ROLE dtmv_gateway; CREATE ROLE loop_in LOGIN IN ROLE dtmv_gateway;');
+my $notes = sql_as($mv, 'erin', q{SELECT dtmv.create_twin('notes', 'Erin notes')});
+($state, $msg) = attempt($mv, 'fed_admin', q{
+SELECT dtmv.create_subject('loop', 'loop_link', 'system');
+SELECT dtmv.register_system('loop', 'twin', 424243, fdw_server => 'home_srv', link => 'loop');});
+is($state, '22023', 'a system subject with a login is refused as the one users delegate to for calls out');
+like($msg, qr/system subject "loop" has a login/, '... saying why');
+attempt($mv, 'fed_admin', q{
+SELECT dtmv.create_subject('loop out', NULL, 'system');
+SELECT dtmv.create_subject('loop in', 'loop_in', 'system');
+SELECT dtmv.register_system('loop', 'twin', 424243, fdw_server => 'home_srv', link => 'loop out', link_login => 'loop in');
+});
+sql_as($mv, 'erin', q{SELECT dtmv.delegate('loop out', 'discover,read,sync'); SELECT dtmv.delegate('loop in', 'read');});
+($state, undef, $out) = attempt($mv, 'loop_in', "BEGIN;\nSELECT dtmv.act_as('erin');\nSELECT dtmv.twin_info('$notes') ->> 'name';\nCOMMIT;");
+is($state, '42501', "a system linked both ways: its link's login cannot act_as a user who delegated to it");
+unlike($out, qr/Erin notes/, '... and reads nothing of hers');
+(undef, undef, $out) = attempt($mv, 'loop_in', "BEGIN;\nSELECT dtmv.act_for_link('zed', 'read');\nSELECT dtmv.whoami();\nCOMMIT;");
+is($out =~ s/^\n+//r, 'zed@loop', '... it acts only for its own system\'s users (act_for_link)');
+
+# --- act_for_link locks the delegation row it checks: a concurrent call
+# with other rights waits, rather than lend them to this one (review 6)
+my $s1 = $home->background_psql('postgres');
+$s1->query_safe("SET ROLE mv1_link; BEGIN; SELECT dtmv.act_for_link('alice', 'discover,read,sync');");
+my $s2 = start_as($home, 'mv1_link', PostgreSQL::Test::Utils::tempdir . '/s2', 'psql', '-X', '-c',
+	"SELECT dtmv.act_for_link('alice', 'read')");
+is( wait_for_value($home,
+		q{SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%act_for_link(''alice'', ''read'')%' AND wait_event_type = 'Lock'},
+		'1', 5),
+	'1', 'a concurrent act_for_link for the same user with other rights waits for the first call to end');
+is($s1->query_safe('RESET ROLE; SELECT dtmv._acting_rights() = dtmv._rights_mask(\'discover,read,sync\'); COMMIT;'), 't',
+	'... which acts with the rights it was given');
+$s2->finish;
+$s1->quit;
+
+# --- search_all_twins skips the systems where what the acting service may
+# use for the user gives no right (review 9)
+$mv->safe_psql('postgres', 'CREATE ROLE mv_svc LOGIN IN ROLE dtmv_gateway');
+sql_as($mv, 'fed_admin', q{SELECT dtmv.create_subject('mv svc', 'mv_svc', 'system')});
+sql_as($mv, 'alice', q{SELECT dtmv.delegate('mv svc', 'interact')});
+($state, $msg, $out) = attempt($mv, 'mv_svc',
+	"BEGIN;\nSELECT dtmv.act_as('alice');\nSELECT count(*) FROM dtmv.search_all_twins();\nCOMMIT;");
+is("$state|" . ($out =~ s/^\n+//r), '|0',
+	'a service acting for alice with interact only searches every system: the systems it may not use are skipped');
 
 # --- a dtmv_admin's own foreign server and user mappings: links connect as
 # dtmv_link, never as the superuser who owns dtmv, so dblink demands a
@@ -423,7 +472,59 @@ cmp_ok($took, '<', 4, "... within dtmv.remote_timeout + 1 s (took ${\ sprintf('%
 $bg->{stderr} = '';
 $out = $bg->query_safe("SELECT dtmv.twin_info('$door') ->> 'name';");
 is($out, 'Front door', 'the system going on again, the next call works');
+
+# --- the whole twin system hangs (its postmaster stopped too): giving up,
+# or a cancel here, closes the link without a cancel request, which would
+# wait for the stopped postmaster (review 3). A safety net continues the
+# system after 10 s.
+my $postmaster = $home->{_pid};
+for my $case ([ 'the deadline', 'SET dtmv.remote_timeout = 1000; SET statement_timeout = 0;', qr/57014: system "home" \(\d+\) did not answer within 1s/ ],
+	[ 'a statement_timeout here', 'SET dtmv.remote_timeout = 20000; SET statement_timeout = 1000;', qr/57014: canceling statement due to statement timeout while waiting for system "home"/ ])
+{
+	my ($what, $set, $expect) = @$case;
+	$bg->query_safe("RESET ROLE; SELECT dblink.dblink_disconnect(c) FROM unnest(dblink.dblink_get_connections()) c; $set SET ROLE alice;");
+	$links_before = $home->safe_psql('postgres',
+		q{SELECT coalesce(string_agg(pid::text, ','), '0') FROM pg_stat_activity WHERE usename = 'mv1_link'});
+	$bg->query_safe("SELECT dtmv.twin_info('$door') ->> 'name';");
+	$link_pid = $home->safe_psql('postgres',
+		"SELECT pid FROM pg_stat_activity WHERE usename = 'mv1_link' AND pid NOT IN ($links_before)");
+	kill 'STOP', $postmaster, $link_pid;
+	my $net = fork // die "fork: $!";
+	if (!$net) { sleep 10; kill 'CONT', $postmaster, $link_pid; POSIX::_exit(0); }
+	$bg->{stderr} = '';
+	$t0 = time;
+	$bg->query("SELECT dtmv.twin_info('$door') ->> 'name';");
+	$took = time - $t0;
+	$err = $bg->{stderr};
+	$bg->{stderr} = '';
+	kill 'CONT', $postmaster, $link_pid;
+	kill 'KILL', $net;
+	waitpid $net, 0;
+	like($err, $expect, "the twin system's postmaster and backend stopped, $what: 57014");
+	cmp_ok($took, '<', 4, "... at once, no cancel request waiting for the postmaster (took ${\ sprintf('%.2f', $took)} s)");
+}
+$bg->query_safe('RESET statement_timeout');
+is( wait_for_value($home, q{SELECT count(*) FROM pg_stat_activity WHERE usename = 'mv1_link' AND state = 'active'}, '0', 10),
+	'0', '... and the calls there ended once it went on (the closed link)');
+$out = $bg->query_safe("SELECT dtmv.twin_info('$door') ->> 'name';");
+is($out, 'Front door', '... and the next call works');
 $bg->quit;
+
+# --- connect_timeout is checked on every new link: 0 (wait forever) or
+# none is refused, at registration and after an ALTER SERVER (review 4)
+($state, $msg) = attempt($mv, 'fed_admin', qq{
+CREATE SERVER zero_srv FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '${\ $home->host}', port '${\ $home->port}', dbname 'postgres', connect_timeout '0');
+SELECT dtmv.create_subject('zero', NULL, 'system');
+SELECT dtmv.register_system('zero', 'twin', 424244, fdw_server => 'zero_srv', link => 'zero');});
+is($state, '22023', 'a foreign server with connect_timeout 0 is refused at registration');
+for my $opt ("SET connect_timeout '0'", 'DROP connect_timeout')
+{
+	sql_as($mv, 'fed_admin', "ALTER SERVER home_srv OPTIONS ($opt)");
+	($state, $msg) = attempt($mv, 'alice', "SELECT dtmv.twin_info('$door');");
+	is($state, '22023', "a link's server altered afterwards ($opt): refused on the next new link");
+	like($msg, qr/foreign server "home_srv" has (connect_timeout '0', not 1 to 60 seconds|no connect_timeout)/, '... saying why');
+	sql_as($mv, 'fed_admin', "ALTER SERVER home_srv OPTIONS (" . ($opt =~ /^SET/ ? 'SET' : 'ADD') . " connect_timeout '2')");
+}
 
 # --- a stopped system: a link open in the session is tried again once,
 # then the connection is refused
@@ -494,6 +595,26 @@ like($msg, qr/system "home" \(\d+\) answered spatial_map with a twin not its own
 ($state, $msg) = attempt($mv, 'alice', "SELECT * FROM dtmv.localize(1, ST_MakePoint(0, 0, 0), 10, 3, system => $no{home});");
 is($state, '08P01', "a lying system's localize with more than k twins: 08P01");
 like($msg, qr/system "home" \(\d+\) answered localize with 4 twins, more than k \(3\)/, '... naming the system');
+
+# --- an error of the connection's class raised by the call there (a third
+# system it calls is down, say) is passed on as it is, the call run once and
+# the link kept (review 5)
+$home->safe_psql('postgres', q{
+CREATE SEQUENCE public.calls;    -- counts calls whatever rolls back
+CREATE OR REPLACE FUNCTION dtmv.twin_info(twin dtmv.twin_id) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+	PERFORM nextval('public.calls');
+	RAISE EXCEPTION 'the third system is down' USING ERRCODE = 'sqlclient_unable_to_establish_sqlconnection';
+END $$;
+});
+($state, $msg, $out) = attempt($mv, 'alice',
+	"\\set ON_ERROR_STOP 0\nSELECT count(*) >= 0 FROM dtmv.search_twins(system => $no{home});\n"
+	  . "SELECT dtmv.twin_info('$door');\n"
+	  . "RESET ROLE;\nSELECT dblink.dblink_get_connections();");
+is("$state $msg", '08001 the third system is down', "a remote 08001 of the call's own is passed on as it is");
+is($home->safe_psql('postgres', 'SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM public.calls'), '1',
+	'... the call ran once there');
+like($out, qr/dtmv_link_$no{home}/, '... and the link stays open');
 
 # --- dblink where others may use it is refused
 $mv->safe_psql('postgres', 'GRANT USAGE ON SCHEMA dblink TO PUBLIC');

@@ -3,17 +3,22 @@
 -- systems known here, and the sync requests this system placed at others
 -- for its users.
 
--- A remote system's link here: the local system subject that stands for it.
--- At a twin system it is the login the other system's link uses (it may act
--- only for that system's users, dtmv.act_for_link); at a metaverse system
--- it is the subject a user delegates to (dtmv.delegate) to let this system
--- speak for her there.
+-- A remote system's links here, each a local system subject, kept apart:
+-- subject_id, whom a user delegates to (dtmv.delegate) to let this system
+-- speak for her there (calls out: a subject without a login); login_id, the
+-- subject whose login the other system's link uses here (calls in: it acts
+-- only for that system's users, dtmv.act_for_link, never with act_as). One
+-- subject for both would let the other side act_as every user who
+-- delegated for calls out.
 CREATE TABLE dtmv.system_links (
 	system_no integer PRIMARY KEY REFERENCES dtmv.systems ON DELETE CASCADE,
-	subject_id bigint NOT NULL UNIQUE REFERENCES dtmv.subjects ON DELETE CASCADE
+	subject_id bigint UNIQUE REFERENCES dtmv.subjects ON DELETE CASCADE,
+	login_id bigint UNIQUE REFERENCES dtmv.subjects ON DELETE CASCADE,
+	CHECK (subject_id IS NOT NULL OR login_id IS NOT NULL),
+	CHECK (subject_id <> login_id)
 );
 COMMENT ON TABLE dtmv.system_links IS
-	'the local system subject that stands for a remote system: its link''s login here, and whom users delegate to for calls there (REQ-SI-01)';
+	'the local system subjects that stand for a remote system: whom users delegate to for calls there (subject_id), and its link''s login here (login_id) (REQ-SI-01)';
 
 -- Users of another system, as subjects here: "alice@mv1". Only that
 -- system's link acts as them, and only as them.

@@ -180,6 +180,15 @@ BEGIN
 			USING ERRCODE = 'insufficient_privilege',
 				  DETAIL = 'Only roles with the privileges of dtmv_gateway may call dtmv.act_as().';
 	END IF;
+	-- a login that stands for another system (federation) acts only through
+	-- dtmv.act_for_link: the delegations to a system's subject are users'
+	-- leave for calls there, not for that system to act as them here
+	IF EXISTS (SELECT FROM dtmv.system_links l
+				WHERE dtmv._login_subject() IN (l.subject_id, l.login_id)) THEN
+		RAISE EXCEPTION 'permission denied to act as subject "%"', subject
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'This login stands for another system (dtmv.system_links): it acts only for that system''s users, through dtmv.act_for_link().';
+	END IF;
 	-- no 42704 for an unknown name: the C refuses it as it refuses a
 	-- subject that did not delegate, so a service learns no names
 	SELECT s.subject_id, s.kind INTO id, k FROM dtmv.subjects s WHERE s.name = subject;

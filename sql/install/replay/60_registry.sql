@@ -36,18 +36,24 @@ COMMENT ON FUNCTION dtmv.local_system(text) IS
 -- A remote system: its number, kind, and how to reach it. fdw_server names
 -- a postgres_fdw server with connect_timeout (its user mapping, made by
 -- dtmv_admin, holds whatever login the other side gave: dtmv stores no
--- password); link names the local system subject that stands for it: the
--- login its link uses here, and whom users delegate to for calls there
--- (docs/federation.md).
+-- password); link names the local system subject that stands for it: one
+-- without a login, whom users delegate to for calls there; link_login the
+-- system subject whose login the other system's link uses here. Never one
+-- subject for both (a login users delegate to could act_as them): a link
+-- with a login is refused with fdw_server or link_login, and taken as
+-- link_login otherwise (docs/federation.md).
 CREATE OR REPLACE FUNCTION dtmv.register_system(name text, kind text, system_no integer,
 									 fdw_server name DEFAULT NULL, description text DEFAULT NULL,
-									 operator text DEFAULT NULL, link text DEFAULT NULL)
+									 operator text DEFAULT NULL, link text DEFAULT NULL,
+									 link_login text DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 DECLARE
 	link_id bigint;
+	link_has_login boolean;
+	login_id bigint;
 BEGIN
 	PERFORM dtmv._require_admin_role('register systems');
 	IF fdw_server IS NOT NULL THEN
@@ -58,34 +64,46 @@ BEGIN
 				USING ERRCODE = 'undefined_object',
 					  HINT = 'CREATE SERVER ... FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host ..., dbname ..., connect_timeout ''5'') (docs/federation.md).';
 		END IF;
-		IF NOT EXISTS (SELECT FROM pg_catalog.pg_foreign_server fs, pg_catalog.pg_options_to_table(fs.srvoptions) o
-						WHERE fs.srvname = register_system.fdw_server AND o.option_name = 'connect_timeout') THEN
-			RAISE EXCEPTION 'foreign server "%" has no connect_timeout', fdw_server
-				USING ERRCODE = 'invalid_parameter_value',
-					  DETAIL = 'Without it a call on an unreachable system waits as long as the network lets it.',
-					  HINT = pg_catalog.format('ALTER SERVER %I OPTIONS (ADD connect_timeout ''5'')', fdw_server);
-		END IF;
+		PERFORM dtmv._require_connect_timeout(fdw_server);
 	END IF;
 	IF link IS NOT NULL THEN
-		SELECT s.subject_id INTO link_id FROM dtmv.subjects s WHERE s.name = link AND s.kind = 'system';
+		SELECT s.subject_id, s.login IS NOT NULL INTO link_id, link_has_login
+		  FROM dtmv.subjects s WHERE s.name = link AND s.kind = 'system';
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'no system subject is named "%"', link
 				USING ERRCODE = 'undefined_object',
 					  HINT = 'dtmv.create_subject(name, login, ''system'') makes one.';
+		END IF;
+		IF link_has_login AND (fdw_server IS NOT NULL OR link_login IS NOT NULL) THEN
+			RAISE EXCEPTION 'system subject "%" has a login: users who delegate to it for calls to system "%" would let that login act as them here', link, name
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'link names a system subject without a login (dtmv.create_subject(name, NULL, ''system'')); the login the other system''s link uses here goes in link_login (docs/federation.md).';
+		ELSIF link_has_login THEN	-- the other system's link logs in as it: calls in only
+			login_id := link_id;
+			link_id := NULL;
+		END IF;
+	END IF;
+	IF link_login IS NOT NULL THEN
+		SELECT s.subject_id INTO login_id FROM dtmv.subjects s
+		 WHERE s.name = link_login AND s.kind = 'system' AND s.login IS NOT NULL;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'no system subject with a login is named "%"', link_login
+				USING ERRCODE = 'undefined_object',
+					  HINT = 'dtmv.create_subject(name, login, ''system'') makes one, for the login the other system''s link uses here.';
 		END IF;
 	END IF;
 	INSERT INTO dtmv.systems (system_no, name, kind, fdw_server, description, operator_subject)
 		VALUES (register_system.system_no, register_system.name, register_system.kind,
 				register_system.fdw_server, register_system.description,
 				CASE WHEN operator IS NOT NULL THEN dtmv._subject_id(operator) END);
-	IF link_id IS NOT NULL THEN
-		INSERT INTO dtmv.system_links (system_no, subject_id) VALUES (register_system.system_no, link_id);
+	IF link_id IS NOT NULL OR login_id IS NOT NULL THEN
+		INSERT INTO dtmv.system_links (system_no, subject_id, login_id) VALUES (register_system.system_no, link_id, login_id);
 	END IF;
 	RETURN system_no;
 END
 $$;
-COMMENT ON FUNCTION dtmv.register_system(text, text, integer, name, text, text, text) IS
-	'register a remote twin, metaverse or 3rd-party system under its own number, with the subject that operates it, the postgres_fdw server that reaches it and the system subject that stands for it here; dtmv_admin only (REQ-SI-01, REQ-SI-02b, REQ-SI-04)';
+COMMENT ON FUNCTION dtmv.register_system(text, text, integer, name, text, text, text, text) IS
+	'register a remote twin, metaverse or 3rd-party system under its own number, with the subject that operates it, the postgres_fdw server that reaches it, the system subject users delegate to for calls there and the one its link logs in as here; dtmv_admin only (REQ-SI-01, REQ-SI-02b, REQ-SI-04)';
 
 -- Register a twin for an owner, who administers it: the one way twins are
 -- made (create_twin for the acting subject; deliveries for the customer).

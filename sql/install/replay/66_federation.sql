@@ -103,18 +103,55 @@ COMMENT ON FUNCTION dtmv._dblink_schema() IS
 -- that the other side actually asked for, so a mapping without one, or a
 -- server that trusts (peer, trust) whoever connects, is refused (2F003).
 -- Executable by superusers only (dtmv's own SECURITY DEFINER functions).
-CREATE OR REPLACE FUNCTION dtmv._link_connect(conn text, server text, dbl text) RETURNS void
+-- dblink's schema is looked up here, never taken from the caller.
+CREATE OR REPLACE FUNCTION dtmv._link_connect(conn text, server text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	EXECUTE pg_catalog.format('SELECT %s.dblink_connect($1, $2)', dbl) USING conn, server;
+	EXECUTE pg_catalog.format('SELECT %I.dblink_connect($1, $2)',
+							  (SELECT n.nspname FROM pg_catalog.pg_extension e
+								 JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+								WHERE e.extname = 'dblink')) USING conn, server;
 END
 $$;
-ALTER FUNCTION dtmv._link_connect(text, text, text) OWNER TO dtmv_link;
-REVOKE ALL ON FUNCTION dtmv._link_connect(text, text, text) FROM PUBLIC;
-COMMENT ON FUNCTION dtmv._link_connect(text, text, text) IS
+ALTER FUNCTION dtmv._link_connect(text, text) OWNER TO dtmv_link;
+REVOKE ALL ON FUNCTION dtmv._link_connect(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION dtmv._link_connect(text, text) IS
 	'internal: dblink_connect(conn, server) as dtmv_link, so that dblink demands a password the other side uses; superusers only';
+
+-- A link's foreign server must exist and bound how long a connection may
+-- take: connect_timeout 1 to 60 s (libpq waits forever with 0 or none).
+-- Checked at registration and again for every new connection (an ALTER
+-- SERVER in between counts).
+CREATE OR REPLACE FUNCTION dtmv._require_connect_timeout(server name) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	t text;
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_foreign_server fs WHERE fs.srvname = server) THEN
+		RAISE EXCEPTION 'foreign server "%" does not exist', server
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'dtmv_admin makes it again (CREATE SERVER ... FOREIGN DATA WRAPPER postgres_fdw, docs/federation.md) or registers the system anew.';
+	END IF;
+	SELECT o.option_value INTO t
+	  FROM pg_catalog.pg_foreign_server fs, pg_catalog.pg_options_to_table(fs.srvoptions) o
+	 WHERE fs.srvname = server AND o.option_name = 'connect_timeout';
+	IF t IS NULL OR t !~ '^\s*[0-9]{1,9}\s*$' OR t::integer NOT BETWEEN 1 AND 60 THEN
+		RAISE EXCEPTION 'foreign server "%" has %', server,
+						CASE WHEN t IS NULL THEN 'no connect_timeout'
+							 ELSE pg_catalog.format('connect_timeout %L, not 1 to 60 seconds', t) END
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'Without it (or with 0) a call on an unreachable system waits as long as the network lets it.',
+				  HINT = pg_catalog.format('ALTER SERVER %I OPTIONS (%s connect_timeout ''5'')', server,
+										   CASE WHEN t IS NULL THEN 'ADD' ELSE 'SET' END);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dtmv._require_connect_timeout(name) IS
+	'internal: 42704 unless the foreign server exists, 22023 unless its connect_timeout is 1 to 60 s';
 
 -- The session's link to a system, opened if needed: whether it was open
 -- already. It logs in as the user mapping for dtmv_link says, with a
@@ -135,6 +172,7 @@ BEGIN
 		RETURN true;
 	END IF;
 	SELECT s.name, s.fdw_server INTO sys FROM dtmv.systems s WHERE s.system_no = _link_open.system;
+	PERFORM dtmv._require_connect_timeout(sys.fdw_server);
 	IF NOT pg_catalog.has_server_privilege('dtmv_link', sys.fdw_server, 'USAGE') THEN
 		RAISE EXCEPTION 'the link to system "%" (%) may not use foreign server %', sys.name, system, sys.fdw_server
 			USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -142,7 +180,7 @@ BEGIN
 				  HINT = pg_catalog.format('The server''s owner runs GRANT USAGE ON FOREIGN SERVER %I TO dtmv_link (docs/federation.md).', sys.fdw_server);
 	END IF;
 	BEGIN
-		PERFORM dtmv._link_connect(conn, sys.fdw_server::text, dbl);
+		PERFORM dtmv._link_connect(conn, sys.fdw_server::text);
 	EXCEPTION
 		WHEN prohibited_sql_statement_attempted THEN	-- dblink: no password, or one not asked for
 			GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
@@ -271,29 +309,25 @@ $$;
 COMMENT ON FUNCTION dtmv._link_run(text, text, text, integer, timestamptz) IS
 	'internal: one query string on a link, its results read without blocking until a deadline (NULL then); the rows of result number results, as text';
 
--- A link given up: the call there cancelled (best effort: PQcancel) when
--- it may still run, the connection closed. Never fails.
+-- A link given up: the connection closed, nothing more. No cancel request
+-- is sent, even when the call may still run there (cancel): libpq 15's
+-- PQcancel has no timeout and waits for a stopped or black-holed server as
+-- long as it hangs. The other side ends the call itself: it notices the
+-- closed connection within a second (client_connection_check_interval,
+-- set on every new link) or at the latest at its statement_timeout
+-- (dtmv.remote_timeout). Never fails, not even on a cancel here.
 CREATE OR REPLACE FUNCTION dtmv._link_close(conn text, dbl text, cancel boolean) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 BEGIN
-	IF cancel THEN
-		BEGIN
-			EXECUTE pg_catalog.format('SELECT %s.dblink_cancel_query($1)', dbl) USING conn;
-		EXCEPTION WHEN OTHERS THEN
-			NULL;
-		END;
-	END IF;
-	BEGIN
-		EXECUTE pg_catalog.format('SELECT %s.dblink_disconnect($1)', dbl) USING conn;
-	EXCEPTION WHEN OTHERS THEN
-		NULL;
-	END;
+	EXECUTE pg_catalog.format('SELECT %s.dblink_disconnect($1)', dbl) USING conn;
+EXCEPTION WHEN OTHERS OR query_canceled THEN
+	NULL;
 END
 $$;
 COMMENT ON FUNCTION dtmv._link_close(text, text, boolean) IS
-	'internal: cancel the call on a link (if cancel) and close it; never fails';
+	'internal: close a link, without a cancel request (the other side ends a call still running: it notices the closed connection, or its statement_timeout); never fails';
 
 -- After an error: read the end of the answer on a link (within 1 s), so
 -- that the link serves the next call; closed if anything else comes. Never
@@ -314,12 +348,40 @@ BEGIN
 	IF got IS NOT NULL THEN
 		PERFORM dtmv._link_close(conn, dbl, true);
 	END IF;
-EXCEPTION WHEN OTHERS THEN
+EXCEPTION WHEN OTHERS OR query_canceled THEN	-- a cancel here too: the link is not left mid-call
 	PERFORM dtmv._link_close(conn, dbl, true);
 END
 $$;
 COMMENT ON FUNCTION dtmv._link_finish(text, text) IS
 	'internal: after an error, read the end of the answer on a link so that it serves the next call, or close it; never fails';
+
+-- After an error of the connection's class (08, 57P01..57P03): does the
+-- link still work? Those errors come from a broken connection (libpq's
+-- own, or the backend there ending), but also from the call there (its own
+-- RAISE, a link of its own to a third system) and from checks here: the
+-- end of the answer is read (dtmv._link_finish) and one round trip tried,
+-- within 1 s. false, the link closed, if it does not answer.
+CREATE OR REPLACE FUNCTION dtmv._link_alive(conn text, dbl text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, dtmv, pg_temp
+AS $$
+DECLARE
+	open boolean;
+BEGIN
+	PERFORM dtmv._link_finish(conn, dbl);
+	EXECUTE pg_catalog.format('SELECT $1 = ANY (%s.dblink_get_connections())', dbl) INTO open USING conn;
+	IF open AND dtmv._link_run(conn, dbl, 'SELECT 1', 1, pg_catalog.clock_timestamp() + interval '1 s') = '{1}' THEN
+		RETURN true;
+	END IF;
+	PERFORM dtmv._link_close(conn, dbl, false);
+	RETURN false;
+EXCEPTION WHEN OTHERS OR query_canceled THEN
+	PERFORM dtmv._link_close(conn, dbl, false);
+	RETURN false;
+END
+$$;
+COMMENT ON FUNCTION dtmv._link_alive(text, text) IS
+	'internal: after an error of the connection''s class, whether the link still answers (the error was the call''s own); closed if not';
 
 -- Run a call at another system as a subject of this one (the acting user,
 -- through dtmv._remote below; the event relay, for each user it relays):
@@ -387,14 +449,16 @@ BEGIN
 	END IF;
 	q := pg_catalog.format('SELECT dtmv.act_for_link(%L, %L); %s', who, dtmv._rights_text(mask), call);
 	dbl := dtmv._dblink_schema();
-	unknown := 'Whether it was done there is not known: the call was cancelled there, if it still ran, and the link closed.'
+	unknown := 'Whether it was done there is not known: the link was closed, which ends the call there if it still ran.'
 			   || CASE WHEN idempotent THEN '' ELSE ' What it asked for (a sync request, a command) may exist there for you (docs/federation.md, "When a link fails").' END;
 	LOOP
 		was_open := dtmv._link_open(conn, system, dbl);
 		late := false;
 		BEGIN
-			IF NOT was_open THEN	-- every call there is bounded there too
-				answer := dtmv._link_run(conn, dbl, pg_catalog.format('SET statement_timeout = %L',
+			IF NOT was_open THEN	-- every call there is bounded there too, and ends when the link closes
+				answer := dtmv._link_run(conn, dbl, pg_catalog.format('SELECT pg_catalog.set_config(''statement_timeout'', %L, false)'
+										 ' || pg_catalog.set_config(''client_connection_check_interval'', ''1s'', false)'
+										 ' || pg_catalog.set_config(''client_min_messages'', ''warning'', false)',
 										 pg_catalog.current_setting('dtmv.remote_timeout')),
 										 1, pg_catalog.clock_timestamp() + bound + interval '1 s');
 				late := answer IS NULL;
@@ -426,9 +490,14 @@ BEGIN
 			RETURN;
 		EXCEPTION
 			WHEN connection_exception OR admin_shutdown OR crash_shutdown OR cannot_connect_now THEN
-				-- the connection lost, or its backend there ended (57P01..57P03 can
-				-- come only from there: here they end the session)
+				-- the connection lost, or its backend there ended; or an error of
+				-- that class that the call raised there (calling out to a third
+				-- system, say) or a check here: then the link still works, and
+				-- the error is passed on as it is, the call not repeated
 				GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+				IF dtmv._link_alive(conn, dbl) THEN
+					RAISE;
+				END IF;
 				PERFORM dtmv._link_close(conn, dbl, false);
 				IF NOT (was_open AND idempotent) THEN
 					RAISE EXCEPTION 'lost the connection to system "%" (%)', sys.name, system
@@ -541,22 +610,23 @@ DECLARE
 BEGIN
 	SELECT s.system_no, s.name INTO sys
 	  FROM dtmv.system_links l JOIN dtmv.systems s ON s.system_no = l.system_no
-	 WHERE l.subject_id = me AND NOT s.is_local;
+	 WHERE l.login_id = me AND NOT s.is_local;
 	IF NOT FOUND OR NOT dtmv._outer_has_role('dtmv_gateway') THEN
 		RAISE EXCEPTION 'permission denied to act for a user of another system'
 			USING ERRCODE = 'insufficient_privilege',
-				  DETAIL = 'Only the login of a registered system''s link (a dtmv_gateway login, dtmv.register_system(..., link => ...)) acts for that system''s users.';
+				  DETAIL = 'Only the login of a registered system''s link (a dtmv_gateway login, dtmv.register_system(..., link_login => ...)) acts for that system''s users.';
 	END IF;
 	IF mask = 0 THEN
 		RAISE EXCEPTION 'a delegation allows at least one right' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	id := dtmv._remote_user(sys.system_no, user_name);
-	-- what her own system says she let it pass on; written only when it changes
-	IF NOT EXISTS (SELECT FROM dtmv.delegations d
-					WHERE d.subject_id = id AND d.service_id = me AND d.rights = mask) THEN
-		INSERT INTO dtmv.delegations AS d (subject_id, service_id, rights) VALUES (id, me, mask)
-		ON CONFLICT (subject_id, service_id) DO UPDATE SET rights = excluded.rights, created_at = now();
-	END IF;
+	-- what her own system says she let it pass on; written only when it
+	-- changes, and locked either way until the transaction ends, so that
+	-- the check in _set_acting_subject (on what has committed by then)
+	-- reads these rights, not a concurrent call's
+	INSERT INTO dtmv.delegations AS d (subject_id, service_id, rights) VALUES (id, me, mask)
+	ON CONFLICT (subject_id, service_id) DO UPDATE SET rights = excluded.rights, created_at = now()
+	 WHERE d.rights IS DISTINCT FROM excluded.rights;
 	PERFORM dtmv._set_acting_subject(id);
 END
 $$;
@@ -654,7 +724,8 @@ DECLARE
 		 WHERE s.kind = 'twin' AND NOT s.is_local AND s.fdw_server IS NOT NULL
 		   AND EXISTS (SELECT FROM dtmv.system_links l
 						 JOIN dtmv.delegations d ON d.service_id = l.subject_id
-						WHERE l.system_no = s.system_no AND d.subject_id = dtmv.current_subject())
+						WHERE l.system_no = s.system_no AND d.subject_id = dtmv.current_subject()
+						  AND d.rights & dtmv._acting_rights() <> 0)
 		 ORDER BY s.system_no);
 	conn text;
 BEGIN

@@ -107,9 +107,10 @@ BEGIN
 	SELECT s.status, s.subject_id, s.twin INTO r FROM dtmv.sync_requests s
 	 WHERE s.request_id = sync_status.request_id;
 	here := FOUND;
-	IF NOT here THEN	-- a request placed at another system (federation): asked there
+	IF NOT here THEN	-- a request placed at another system (federation): asked there,
+		-- if it is the acting user's (another's is refused as an unknown id is)
 		SELECT m.system_no, m.remote_request_id INTO elsewhere FROM dtmv.remote_sync_requests m
-		 WHERE m.request_id = sync_status.request_id;
+		 WHERE m.request_id = sync_status.request_id AND m.subject_id = dtmv.current_subject();
 		IF FOUND THEN
 			RETURN (SELECT v FROM dtmv._remote(elsewhere.system_no,
 											   pg_catalog.format('SELECT dtmv.sync_status(%L)', elsewhere.remote_request_id)) v);
