@@ -42,7 +42,11 @@ SELECT f ->> 'id' = :'robot' AS robot, f -> 'properties' ->> 'name' AS name, f -
   FROM jsonb_array_elements(dtmv.spatial_map(:hall, system => :factory_no) -> 'features') f ORDER BY 2;
 SELECT demo.expect(jsonb_array_length(dtmv.spatial_map(:hall, system => :factory_no) -> 'features') >= 1,
 				   'kim sees the factory''s hall map through mv1');
+-- her client starts following her events; mv1 relays the factory's to her
+-- from its first pull for her on (within dtmv.relay_interval of her delegation)
 SELECT dtmv.event_horizon() AS seen \gset
+SELECT demo.wait_until(format('SELECT EXISTS (SELECT FROM dtmv.remote_event_cursors WHERE system_no = %s)', :factory_no),
+					   'mv1 relays the factory''s events to kim');
 
 \echo '--- 7.3.2 at the factory: the robot drives to the next cell; its gateway syncs the location'
 \c postgres - :host :factory_port
