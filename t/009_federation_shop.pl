@@ -102,6 +102,7 @@ my $chair = sql_as($home, 'alice_home',
 # and the chair (it binds the product it makes). Nothing else.
 sql_as($home, 'alice_home', qq{
 SELECT dtmv.grant_space($flat, 'alice\@mv1', 'read');
+SELECT dtmv.grant_space($pantry, 'alice\@mv1', 'control');
 SELECT dtmv.grant('$chair', 'alice\@mv1', 'admin');
 SELECT dtmv.grant_space($pantry, 'orders\@shop', 'control');
 SELECT dtmv.grant('$chair', 'orders\@shop', 'control');
@@ -257,6 +258,17 @@ is($shop->safe_psql('postgres', "SELECT status FROM dtmv.orders WHERE order_id =
 	'placed', '... and the order is not delivered (the whole step rolled back)');
 is($home->safe_psql('postgres', "SELECT count(*) FROM dtmv.twin_positions WHERE space = $hall"),
 	'1', '... nothing was made in her hall');
+# bob orders into alice's pantry (the shop may deliver there, bob may not):
+# home refuses the delivery for him, and nothing is made there (review)
+(undef, undef, $out) = attempt($mv, 'bob',
+	"SELECT dtmv.place_order($grocer, '[{\"item\": \"flour\", \"quantity\": 99, \"unit\": \"kg\"}]', 'bob-fills',"
+	  . " jsonb_build_object('system', $no{home}, 'space', $pantry), system => $no{shop});");
+$shop_order = $shop->safe_psql('postgres', q{SELECT order_id FROM dtmv.orders WHERE request_key = 'bob-fills'});
+($state, $msg) = attempt($shop, 'orders_desk',
+	"SELECT dtmv.advance_order($shop_order, s) FROM unnest('{confirmed,shipped,delivered}'::text[]) s;");
+is($state, '42501', "bob's order delivered into alice's pantry: 42501 from home (the customer lacks control there)");
+is($home->safe_psql('postgres', q{SELECT count(*) FROM dtmv.twin_registry WHERE kind = 'inventory' AND properties ->> 'quantity' = '99'}),
+	'0', '... and no flour of bob\'s is in her pantry');
 # a compromised shop: its link login claims every right; it still holds
 # only alice's grants
 ($state) = attempt($home, 'shop_link',

@@ -33,10 +33,12 @@ SELECT dtmv.create_twin('box', 'Jewellery box') AS box \gset
 SELECT dtmv.place(:'box', :hall, ST_MakePoint(0, 1, 1)) \g /dev/null
 SELECT dtmv.create_twin('chair', 'Reading chair', '{"design": {"seat_height_cm": 44, "wood": "oak"}}',
 						model_uri => 'models/reading-chair-v2.glb') AS chair \gset
--- her metaverse self reads the flat and administers the chair; the shop's
+-- her metaverse self reads the flat, fills the pantry (control: she may
+-- have things delivered there) and administers the chair; the shop's
 -- desk controls the pantry (deliveries become twins there) and the chair
 -- (it binds the product it makes to it); nothing else
 SELECT dtmv.grant_space(:flat, 'alice@mv1', 'read') \g /dev/null
+SELECT dtmv.grant_space(:pantry, 'alice@mv1', 'control') \g /dev/null
 SELECT dtmv.grant(:'chair', 'alice@mv1', 'admin') \g /dev/null
 SELECT dtmv.grant_space(:pantry, 'orders@shop', 'control') \g /dev/null
 SELECT dtmv.grant(:'chair', 'orders@shop', 'control') \g /dev/null

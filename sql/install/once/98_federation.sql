@@ -44,8 +44,9 @@ CREATE TABLE dtmv.remote_sync_requests (
 );
 COMMENT ON TABLE dtmv.remote_sync_requests IS
 	'sync requests placed at the twin''s system for users of this one: local id, system and id there (REQ-SI-02b, REQ-DT-07)';
--- the same request there again (still pending: the same id there) keeps its id here
-CREATE INDEX remote_sync_requests_there ON dtmv.remote_sync_requests (system_no, remote_request_id);
+-- the same request there again (still pending: the same id there) keeps its
+-- id here: one id here for each there, also when asked twice at once
+CREATE UNIQUE INDEX remote_sync_requests_there ON dtmv.remote_sync_requests (system_no, remote_request_id);
 
 -- A command placed at another system for a user of this one (dtmv.interact
 -- of a remote twin): its id here comes from the same sequence as local

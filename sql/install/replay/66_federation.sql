@@ -778,9 +778,22 @@ BEGIN
 	IF FOUND THEN
 		RETURN id;
 	END IF;
-	id := pg_catalog.nextval('dtmv.sync_requests_request_id_seq');
+	-- asked twice at once, both calls get the same id there: the second's
+	-- INSERT waits for the first's row, then does nothing, and the look-up
+	-- (a new snapshot) finds it
 	INSERT INTO dtmv.remote_sync_requests (request_id, system_no, remote_request_id, subject_id, twin)
-		VALUES (id, system, there, dtmv.current_subject(), twin);
+		VALUES (pg_catalog.nextval('dtmv.sync_requests_request_id_seq'), system, there, dtmv.current_subject(), twin)
+		ON CONFLICT (system_no, remote_request_id) DO NOTHING
+		RETURNING request_id INTO id;
+	IF id IS NULL THEN
+		SELECT m.request_id INTO id FROM dtmv.remote_sync_requests m
+		 WHERE m.system_no = _remote_request_sync.system AND m.remote_request_id = there
+		   AND m.subject_id = dtmv.current_subject() AND m.twin = _remote_request_sync.twin;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'system % answered request_sync with a request that is not this user''s', system
+				USING ERRCODE = 'protocol_violation';
+		END IF;
+	END IF;
 	RETURN id;
 END
 $$;

@@ -26,14 +26,16 @@ SET search_path = pg_catalog, dtmv, pg_temp
 AS $$
 	SELECT l.system_no, d.subject_id
 	  FROM dtmv.system_links l
-	  JOIN dtmv.systems s ON s.system_no = l.system_no AND NOT s.is_local AND s.fdw_server IS NOT NULL
+	  -- twin systems only: their events are events of their twins (a 3rd
+	  -- party's are of its orders, whose ids mean nothing here)
+	  JOIN dtmv.systems s ON s.system_no = l.system_no AND NOT s.is_local AND s.fdw_server IS NOT NULL AND s.kind = 'twin'
 	  JOIN dtmv.delegations d ON d.service_id = l.subject_id AND d.rights & dtmv._rights_mask('read') <> 0
 	 WHERE (_relay_pairs.system IS NULL OR l.system_no = _relay_pairs.system)
 	   AND NOT EXISTS (SELECT FROM dtmv.remote_users r WHERE r.subject_id = d.subject_id)
 	 ORDER BY 1, 2
 $$;
 COMMENT ON FUNCTION dtmv._relay_pairs(integer) IS
-	'internal: the (remote system, local user) pairs whose events the relay pulls: users who delegated read to a linked system''s subject';
+	'internal: the (remote twin system, local user) pairs whose events the relay pulls: users who delegated read to a linked twin system''s subject';
 
 -- One pull for one user from one system, in the caller's transaction: the
 -- events after her cursor there (read there as her, with the rights she has
@@ -115,15 +117,20 @@ BEGIN
 					USING ERRCODE = 'protocol_violation';
 			END IF;
 			last_id := (ev->>0)::bigint;
-			-- a system speaks only for its own twins
-			CONTINUE WHEN ev->>1 IS NOT NULL AND dtmv.twin_system((ev->>1)::dtmv.twin_id) <> system;
+			-- a twin system speaks only for its own twins: an event of another
+			-- system's twin, or of none (no twin system writes one for a
+			-- remote user; a 3rd party's order events would look like this
+			-- system's own), or of a kind only this system writes, is dropped
+			CONTINUE WHEN ev->>1 IS NULL OR dtmv.twin_system((ev->>1)::dtmv.twin_id) <> system
+					   OR ev->>2 = 'remote_events_lost';
 			PERFORM dtmv._append_event((ev->>1)::dtmv.twin_id, subject, ev->>2,
 				CASE WHEN ev->>2 = 'sync_answer' AND ev->3 ? 'request' THEN
 					-- the request's id here (dtmv.request_sync of a remote twin), not there
 					(ev->3) || pg_catalog.jsonb_build_object(
 						'request', (SELECT r.request_id FROM dtmv.remote_sync_requests r
 									 WHERE r.system_no = _relay_user.system AND r.subject_id = _relay_user.subject
-									   AND r.remote_request_id::text = ev->3->>'request'),
+									   AND r.remote_request_id::text = ev->3->>'request'
+									 ORDER BY r.request_id LIMIT 1),
 						'remote_request', ev->3->'request')
 				ELSE ev->3 END);
 			n := n + 1;

@@ -376,8 +376,9 @@ BEGIN
 	END IF;
 	IF there IS NOT NULL THEN
 		RETURN (SELECT v::integer FROM dtmv._remote(there, pg_catalog.format(
-					'SELECT dtmv.deliver_items(%L, %L::jsonb, %L, %L::jsonb)::text',
-					target, items, 'order ' || o.order_id, o.delivery -> 'position')) v);
+					'SELECT dtmv.deliver_items(%L, %L::jsonb, %L, %L::jsonb, %L)::text',
+					target, items, 'order ' || o.order_id, o.delivery -> 'position',
+					(SELECT s.name FROM dtmv.subjects s WHERE s.subject_id = o.customer))) v);
 	END IF;
 	IF NOT EXISTS (SELECT 1 FROM dtmv.spaces s WHERE s.space_id = target) THEN
 		RETURN 0;	-- the space is gone
@@ -393,9 +394,13 @@ COMMENT ON FUNCTION dtmv._stock_delivery(bigint) IS
 
 -- A provider delivers items into a space it may control (a 3rd party's
 -- user, acting through its system's link: the site's creator granted it
--- control there): they become inventory twins of the site's creator, once
--- per delivery reference and provider (a repeated call makes nothing).
-CREATE OR REPLACE FUNCTION dtmv.deliver_items(space bigint, items jsonb, delivery text, location jsonb DEFAULT NULL)
+-- control there), for a customer who may control it too (her name here,
+-- as the provider knows her: alice@mv1; as in one database, where the
+-- customer needs control on the space she has things delivered to: the
+-- provider's grant alone let any of its customers fill the space): they
+-- become inventory twins of the site's creator, once per delivery
+-- reference and provider (a repeated call makes nothing).
+CREATE OR REPLACE FUNCTION dtmv.deliver_items(space bigint, items jsonb, delivery text, location jsonb, customer text)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, dtmv, pg_temp
@@ -421,6 +426,13 @@ BEGIN
 	-- 42704 for no such space, 42501 without control on it, 22023 for a bad position
 	PERFORM dtmv._require_delivery(jsonb_build_object('space', space)
 								   || CASE WHEN location IS NULL THEN '{}' ELSE jsonb_build_object('position', location) END);
+	IF NOT coalesce(dtmv._space_right(deliver_items.space, 4,
+									   dtmv._subjects_of((SELECT s.subject_id FROM dtmv.subjects s WHERE s.name = customer))), false)
+	   OR NOT EXISTS (SELECT 1 FROM dtmv.subjects s WHERE s.name = customer) THEN
+		RAISE EXCEPTION 'permission denied: the customer may not have things delivered into space %', space
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = pg_catalog.format('Subject %L lacks control on that space here.', customer);
+	END IF;
 	PERFORM 1 FROM dtmv.spaces s WHERE s.space_id = deliver_items.space FOR NO KEY UPDATE;	-- one delivery at a time
 	SELECT site.created_by INTO owner
 	  FROM dtmv.spaces s JOIN dtmv.spaces site ON site.space_id = s.site WHERE s.space_id = deliver_items.space;
@@ -434,8 +446,8 @@ BEGIN
 	RETURN dtmv._stock_items(owner, space, location, items, mark);
 END
 $$;
-COMMENT ON FUNCTION dtmv.deliver_items(bigint, jsonb, text, jsonb) IS
-	'a provider with control on a space delivers items [{"item", "quantity", "unit"}] there: inventory twins of the site''s creator, once per delivery reference; how a shop''s system delivers into a home of another system (scenario 7.1.2, REQ-SI-04)';
+COMMENT ON FUNCTION dtmv.deliver_items(bigint, jsonb, text, jsonb, text) IS
+	'a provider with control on a space delivers items [{"item", "quantity", "unit"}] there for a customer (her subject''s name here) who has control on it too (42501 otherwise): inventory twins of the site''s creator, once per delivery reference; how a shop''s system delivers into a home of another system (scenario 7.1.2, REQ-SI-04)';
 
 -- The parts the acting subject plays in an order: 'customer', 'provider'
 -- (the operator of the service's system), or both; 42501 if none, so that
