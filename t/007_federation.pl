@@ -375,17 +375,8 @@ like($msg, qr/system "home" \(\d+\) did not answer within 1s/, '... naming the s
 cmp_ok($took, '<', 4, "... within the bound (took ${\ sprintf('%.2f', $took)} s)");
 
 # --- the link killed mid-call: nothing half done
-my $tmp = PostgreSQL::Test::Utils::tempdir;
-my $call = start_as($mv, 'alice', "$tmp/killed", 'psql', '-X', '-v', 'VERBOSITY=verbose', '-c',
-	"SELECT dtmv.request_sync('$door')");
-my $waiting = wait_for_value($home,
-	q{SELECT count(*) FROM pg_stat_activity WHERE usename = 'mv1_link' AND wait_event_type = 'Lock'},
-	'1', 10);
+my ($waiting, $killed) = kill_link_while_waiting($mv, 'alice', "SELECT dtmv.request_sync('$door')", $home, 'mv1_link');
 is($waiting, '1', "mv1's call waits at the home system");
-$home->safe_psql('postgres',
-	q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'mv1_link' AND wait_event_type = 'Lock'});
-$call->finish;
-my $killed = slurp_file("$tmp/killed");
 like($killed, qr/ERROR:\s+08006: lost the connection to system "home"/,
 	'the link killed mid-call: 08006 naming the system');
 $lock->query_safe('COMMIT;');
@@ -402,15 +393,9 @@ $before_home = $home->safe_psql('postgres', "SELECT count(*), max(desired_at) FR
 $before_mv = peek($mv, 'SELECT count(*) FROM dtmv.remote_commands');
 $lock = $home->background_psql('postgres');
 $lock->query_safe('BEGIN; LOCK TABLE dtmv.commands IN ACCESS EXCLUSIVE MODE;');
-$call = start_as($mv, 'alice', "$tmp/killed_interact", 'psql', '-X', '-v', 'VERBOSITY=verbose', '-c',
-	"SELECT dtmv.interact('$door', 'close')");
-is( wait_for_value($home,
-		q{SELECT count(*) FROM pg_stat_activity WHERE usename = 'mv1_link' AND wait_event_type = 'Lock'}, '1', 10),
-	'1', "mv1's interact waits at the home system");
-$home->safe_psql('postgres',
-	q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'mv1_link' AND wait_event_type = 'Lock'});
-$call->finish;
-like(slurp_file("$tmp/killed_interact"), qr/ERROR:\s+08006: lost the connection to system "home"/,
+($waiting, $killed) = kill_link_while_waiting($mv, 'alice', "SELECT dtmv.interact('$door', 'close')", $home, 'mv1_link');
+is($waiting, '1', "mv1's interact waits at the home system");
+like($killed, qr/ERROR:\s+08006: lost the connection to system "home"/,
 	'the link killed mid-interact: 08006 naming the system');
 $lock->query_safe('COMMIT;');
 $lock->quit;

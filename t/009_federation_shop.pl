@@ -145,14 +145,9 @@ my $groceries_sql = qq{SELECT dtmv.place_order($grocer,
 my $tmp = PostgreSQL::Test::Utils::tempdir;
 my $lock = $shop->background_psql('postgres');
 $lock->query_safe('BEGIN; LOCK TABLE dtmv.orders IN ACCESS EXCLUSIVE MODE;');
-my $call = start_as($mv, 'alice', "$tmp/killed", 'psql', '-X', '-v', 'VERBOSITY=verbose', '-c', $groceries_sql);
-is( wait_for_value($shop,
-		q{SELECT count(*) FROM pg_stat_activity WHERE usename = 'mv1_link' AND wait_event_type = 'Lock'}, '1', 10),
-	'1', "alice's order waits at the shop");
-$shop->safe_psql('postgres',
-	q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'mv1_link' AND wait_event_type = 'Lock'});
-$call->finish;
-like(slurp_file("$tmp/killed"), qr/ERROR:\s+08006: lost the connection to system "shop"/,
+my ($waiting, $killed) = kill_link_while_waiting($mv, 'alice', $groceries_sql, $shop, 'mv1_link');
+is($waiting, '1', "alice's order waits at the shop");
+like($killed, qr/ERROR:\s+08006: lost the connection to system "shop"/,
 	'the link killed mid-place_order: 08006 naming the shop');
 $lock->query_safe('COMMIT;');
 $lock->quit;
@@ -163,7 +158,7 @@ is($mv->safe_psql('postgres', 'SELECT count(*) FROM dtmv.remote_orders'), '0', '
 # before it recorded it; the retry with the same key finds the shop's order
 $lock = $mv->background_psql('postgres');
 $lock->query_safe('BEGIN; LOCK TABLE dtmv.remote_orders IN EXCLUSIVE MODE;');
-$call = start_as($mv, 'alice', "$tmp/lost", 'psql', '-X', '-v', 'VERBOSITY=verbose', '-c', $groceries_sql);
+my $call = start_as($mv, 'alice', "$tmp/lost", 'psql', '-X', '-v', 'VERBOSITY=verbose', '-c', $groceries_sql);
 is( wait_for_value($mv,
 		q{SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT dtmv.place_order%' AND wait_event_type = 'Lock'}, '1', 10),
 	'1', 'a second try: placed at the shop, mv1 waits to record it');

@@ -16,7 +16,8 @@ use DtmvTest;
 use PostgreSQL::Test::Utils;
 use Time::HiRes qw(time);
 
-our @EXPORT = qw(attempt local_system_no accept_link prepare_caller link_to link_password users);
+our @EXPORT = qw(attempt local_system_no accept_link prepare_caller link_to link_password users
+  kill_link_while_waiting);
 
 # One password for every link of a run (the nodes trust every other local
 # login).
@@ -113,6 +114,22 @@ sub users
 	$node->safe_psql('postgres',
 		join '', map { "CREATE ROLE $_ LOGIN IN ROLE dtmv_user;\nSELECT dtmv.create_subject('$_', '$_');\n" } @names);
 	return;
+}
+
+# The link killed mid-call: SQL, run at CALLER as ROLE, waits at CALLED for a
+# lock the test holds there; once the link's backend there (the login
+# LOGIN) is seen waiting, it is terminated. Returns '1' if it was seen
+# waiting (within 10 s), and the call's psql output (VERBOSITY verbose).
+sub kill_link_while_waiting
+{
+	my ($caller, $role, $sql, $called, $login) = @_;
+	my $out = PostgreSQL::Test::Utils::tempdir . '/killed';
+	my $call = start_as($caller, $role, $out, 'psql', '-X', '-v', 'VERBOSITY=verbose', '-c', $sql);
+	my $waits = "FROM pg_stat_activity WHERE usename = '$login' AND wait_event_type = 'Lock'";
+	my $waiting = wait_for_value($called, "SELECT count(*) $waits", '1', 10);
+	$called->safe_psql('postgres', "SELECT pg_terminate_backend(pid) $waits");
+	$call->finish;
+	return ($waiting, slurp_file($out));
 }
 
 1;
