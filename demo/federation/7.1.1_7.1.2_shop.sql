@@ -5,11 +5,6 @@
 -- made to her design there, with only the rights she granted it
 -- (REQ-MV-05..07, REQ-SI-02a, REQ-SI-03, REQ-SI-04; docs/federation.md,
 -- "Orders through a shop's system"). Played after systems.sql.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-SET client_min_messages = warning;
-\pset footer off
-
 \echo
 \echo '################ 7.1.1 and 7.1.2 orders from mv1 through a shop''s system, delivered at home'
 \echo '--- at the shop: its services; its order desk lets the shop act for it at home'

@@ -6,11 +6,6 @@
 -- integration at a time, the highest priority first, and every requester,
 -- wherever she asked, gets an answer (REQ-DT-07, REQ-DT-08, REQ-SI-01).
 -- Played after systems.sql.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-SET client_min_messages = warning;
-\pset footer off
-
 \echo
 \echo '################ 7.1.3 one robot arm of the factory, used from two metaverse systems'
 \echo '--- at the factory: the robot, its gateway, and who may integrate it, at which priority'

@@ -4,11 +4,6 @@
 -- shares the door with her metaverse self; through mv1 she reads it and
 -- asks for it to be synchronised with the real door, and the home's gateway
 -- does it (REQ-SI-01, REQ-SI-02b, REQ-MV-04). Played after systems.sql.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-SET client_min_messages = warning;
-\pset footer off
-
 \echo
 \echo '################ 7.2.1 a guest at the door of the home, seen from mv1'
 \echo '--- at home: the homeowner and her gateway; the door is connected'

@@ -6,11 +6,6 @@
 -- REQ-MV-05, REQ-SI-01, REQ-SI-02b). A space is named by its id at its own
 -- system and the system's number (system =>). Played after systems.sql and
 -- 7.1.3 (the robot).
-\set ON_ERROR_STOP 1
-\set QUIET 1
-SET client_min_messages = warning;
-\pset footer off
-
 \echo
 \echo '################ 7.3.1-7.3.3 the factory''s map, kept at the factory, used from mv1'
 \echo '--- at the factory: its site and hall, the robot in it, a survey tablet that may map it'

@@ -11,9 +11,11 @@
 -- for it: the caller's side refuses a link that logs in without one).
 -- demo/07_federation.sh (make demo) and t/010_federation_scenarios.pl
 -- (make test) start the clusters and play this, then the scenarios.
+-- psql's settings here hold for the scenario files too (one session plays
+-- them all); a SET would not: each \connect opens a new session.
 \set ON_ERROR_STOP 1
 \set QUIET 1
-SET client_min_messages = warning;
+\pset footer off
 
 -- What the scenarios check, at every system: 'ok: <what>', or an error.
 -- demo.wait_until(query, what, seconds): the same once the query (one
